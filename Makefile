@@ -1,0 +1,44 @@
+# make run   : set up everything and start the demo station kiosk
+# make test  : set up everything and run the whole test suite
+# make bench : the benchmarks, printing medians and ratios
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := .make
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)/system $(STAMP)/python $(STAMP)/node $(STAMP)/fonts
+
+$(STAMP)/system: scripts/system-packages.txt scripts/install-system
+	@mkdir -p $(STAMP)
+	bash scripts/install-system
+	@touch $@
+
+$(STAMP)/python: requirements.txt $(STAMP)/system
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(STAMP)/node: package.json package-lock.json $(STAMP)/system scripts/vendor
+	npm ci --no-audit --no-fund --loglevel=error
+	bash scripts/vendor
+	@touch $@
+
+$(STAMP)/fonts: $(STAMP)/python kiosk/receipts/fonts.py
+	$(PY) -m kiosk.receipts.fonts
+	@touch $@
+
+run: setup
+	bash scripts/run-demo
+
+test: setup
+	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) bash bench/run
+
+clean:
+	rm -rf $(STAMP) $(VENV) node_modules static/vendor static/fonts

@@ -1,0 +1,101 @@
+"""The liaison station kiosk and township hub: one Flask application."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from . import database  # noqa: F401  (registers the SQLite connection rules)
+from .config import DefaultConfig
+from .extensions import csrf, db, migrate
+
+ROLES = ("station", "hub")
+MIGRATIONS = Path(__file__).parent / "migrations"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app for the role its configuration names."""
+    instance_path = os.environ.get("KIOSK_INSTANCE_PATH") or (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("KIOSK")
+    if test_config:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+
+    from . import assets, errors, htmx
+
+    assets.init_app(app)
+    htmx.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+
+    from .demo import cli as demo_cli
+
+    app.cli.add_command(demo_cli.demo)
+
+    if app.config["AUTO_MIGRATE"]:
+        with app.app_context():
+            upgrade_database()
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    if app.config["ROLE"] not in ROLES:
+        raise RuntimeError(f"KIOSK_ROLE must be one of {ROLES}, not {app.config['ROLE']!r}")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'kiosk.sqlite3'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    """A secret key made on first start and kept in the instance folder.
+
+    No key ships with the code; each box makes its own.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+    except OSError:
+        raise
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .public import bp as public_bp
+    from .receipts import bp as receipts_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(receipts_bp)
+    if app.config["ROLE"] == "station":
+        from .intake import bp as intake_bp
+
+        app.register_blueprint(intake_bp)
+
+
+def upgrade_database() -> None:
+    """Apply pending migrations; quiet unless something happens."""
+    from flask_migrate import upgrade
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    upgrade(directory=str(MIGRATIONS))

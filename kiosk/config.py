@@ -1,0 +1,45 @@
+"""Defaults for every setting.
+
+Order of precedence: these defaults, then ``instance/config.py``, then
+environment variables ``KIOSK_<SETTING>`` (parsed as JSON where they parse).
+The README lists every setting; keep the two in step.
+"""
+
+
+class DefaultConfig:
+    # "station": the kiosk at a liaison station; "hub": the township office.
+    ROLE = "station"
+    # None means a SQLite file ``kiosk.sqlite3`` in the instance folder.
+    DATABASE_URL = None
+    # Address printed in receipt QR codes. None: this box's own address
+    # (the request's host) until the station is enrolled with a hub.
+    PUBLIC_BASE_URL = None
+    # CUPS queue name of the receipt printer; None means "no printer".
+    PRINTER = None
+    # Paper width of the receipt roll, millimetres.
+    PAPER_WIDTH_MM = 80
+    # A job CUPS has not completed after this long counts as failed.
+    PRINT_DEADLINE_SECONDS = 45
+    # Idle time on the kiosk before the countdown starts; then 15 s more.
+    IDLE_SECONDS = 90
+    IDLE_COUNTDOWN_SECONDS = 15
+    # Submissions per minute at one station before the polite wait screen.
+    SUBMIT_PER_MINUTE = 6
+    TIMEZONE = "Asia/Shanghai"
+    # Version of the consent notice shown beside the name and phone fields;
+    # stored with each record that gives contact details.
+    CONSENT_VERSION = "2026-11"
+    # Apply pending Alembic migrations when the app is created.
+    AUTO_MIGRATE = True
+    # Test-only: name of a point on the submit path where the process
+    # kills itself (os._exit), to prove crash safety. Never set in the field.
+    CRASH_POINT = None
+
+    # Flask and extensions.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A kiosk page stays open for hours: the CSRF token must not expire.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    JSON_AS_ASCII = False

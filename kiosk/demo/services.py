@@ -1,0 +1,68 @@
+"""Loading the demo data into the database, idempotently."""
+
+import logging
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import BoxIdentity, Category, Deputy, Station, Township, station_deputies
+from . import data
+
+log = logging.getLogger(__name__)
+
+
+def load_demo(station_code: str | None = None, role: str = "station") -> dict[str, int]:
+    """Insert or update every demo row by its natural key; return counts.
+
+    On a station box, also make this box ``station_code`` (default: the
+    first township's centre station).
+    """
+    townships = _load_townships()
+    _load_categories()
+    demo_stations = data.stations()
+    for s in demo_stations:
+        db.session.merge(
+            Station(code=s.code, name=s.name, level=s.level, township_id=townships[s.township].id)
+        )
+    demo_deputies = data.deputies(demo_stations)
+    for d in demo_deputies:
+        db.session.merge(
+            Deputy(id=d.id, name=d.name, township_id=townships[d.township].id, occupation=d.occupation)
+        )
+    db.session.flush()
+    ids = [d.id for d in demo_deputies]
+    db.session.execute(delete(station_deputies).where(station_deputies.c.deputy_id.in_(ids)))
+    db.session.execute(
+        station_deputies.insert(),
+        [{"station_code": code, "deputy_id": d.id} for d in demo_deputies for code in d.station_codes],
+    )
+    if role == "station":
+        code = station_code or demo_stations[0].code
+        if db.session.get(Station, code) is None:
+            raise ValueError(f"no demo station has the code {code}")
+        db.session.merge(BoxIdentity(id=1, station_code=code))
+    db.session.commit()
+    log.info("demo data loaded")
+    return {
+        "townships": len(townships),
+        "stations": len(demo_stations),
+        "deputies": len(demo_deputies),
+        "categories": len(data.CATEGORIES),
+    }
+
+
+def _load_townships() -> dict[str, Township]:
+    existing = {t.name: t for t in db.session.scalars(select(Township))}
+    for index, (name, kind, _prefix) in enumerate(data.TOWNSHIPS):
+        township = existing.get(name) or Township(name=name)
+        township.kind = kind
+        township.office_phone = data.office_phone(index)
+        db.session.add(township)
+        existing[name] = township
+    db.session.flush()
+    return existing
+
+
+def _load_categories() -> None:
+    for position, (code, name, icon, days) in enumerate(data.CATEGORIES):
+        db.session.merge(Category(code=code, name=name, icon=icon, position=position, active=True, answer_days=days))

@@ -1,0 +1,29 @@
+"""Error pages: plain Chinese, never a stack trace."""
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+MESSAGES = {
+    400: "请求有误，请返回首页重新开始。",
+    404: "没有找到这个页面。",
+    405: "请求有误，请返回首页重新开始。",
+    413: "提交的内容太长了。",
+    429: "操作太频繁，请稍候再试。",
+    500: "系统出了点问题，您的意见如已提交不会丢失。请稍候再试或联系工作人员。",
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("error.html", status=400, message="页面已过期，请返回首页重新开始。"), 400
+
+    for status, message in MESSAGES.items():
+        app.register_error_handler(status, _handler(status, message))
+
+
+def _handler(status: int, message: str):
+    def handle(error):
+        return render_template("error.html", status=status, message=message), status
+
+    return handle

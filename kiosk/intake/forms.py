@@ -1,0 +1,59 @@
+"""Forms for each step of leaving an opinion. Messages are for villagers."""
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional, ValidationError
+
+from ..text import clean_text
+from .services import CONTENT_MAX, CONTENT_MIN
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class EmptyForm(FlaskForm):
+    """A form with nothing but its CSRF token: for button-only POSTs."""
+
+
+class CategoryForm(FlaskForm):
+    category = HiddenField(validators=[DataRequired("请选择一类意见。")])
+
+
+class ContentForm(FlaskForm):
+    content = TextAreaField(filters=[clean_text])
+
+    def validate_content(self, field):
+        length = len(field.data or "")
+        if length < CONTENT_MIN:
+            raise ValidationError(f"请至少写 {CONTENT_MIN} 个字，把事情说清楚。")
+        if length > CONTENT_MAX:
+            raise ValidationError(f"内容太长了：最多 {CONTENT_MAX} 个字，现在有 {length} 个字。请删减一些。")
+
+
+class ContactForm(FlaskForm):
+    """Anonymous unless the person ticks consent and gives name and phone."""
+
+    consent = BooleanField()
+    name = StringField(filters=[clean_text])
+    phone = StringField(filters=[lambda v: re.sub(r"[\s-]", "", v or "")])
+
+    def validate_name(self, field):
+        if self.consent.data:
+            if not field.data:
+                raise ValidationError("请填写您的姓名，或选择“不留联系方式”。")
+            if len(field.data) > 20:
+                raise ValidationError("姓名太长了，最多 20 个字。")
+
+    def validate_phone(self, field):
+        if self.consent.data and not MOBILE.match(field.data or ""):
+            raise ValidationError("手机号码应为 11 位数字，以 1 开头，请检查。")
+
+
+class DeputyForm(FlaskForm):
+    deputy_id = IntegerField(validators=[Optional()])
+
+
+class LookupForm(FlaskForm):
+    number = StringField(validators=[DataRequired("请输入回执编号。")])
+    secret = StringField(validators=[DataRequired("请输入验证码。")])

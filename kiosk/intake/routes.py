@@ -1,0 +1,3 @@
+"""The kiosk screens."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,222 @@
+"""Drafts, submission and receipt numbers.
+
+A draft lives on the server only; the browser holds nothing but its id in
+the session cookie. Submitting turns the draft into an opinion in one
+transaction: the receipt counter moves, the opinion and its first status
+event are written and the draft is deleted together, or not at all. The
+draft's id becomes the opinion's UUID, which makes submission idempotent: a
+second tap, or a retry after a crash, finds the opinion the first made.
+"""
+
+import json
+import logging
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..localtime import to_local
+from ..models import (
+    BoxIdentity,
+    Category,
+    Deputy,
+    Draft,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    ReceiptCounter,
+    Station,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# Easy to read aloud and to type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
+SECRET_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
+SECRET_LENGTH = 6
+
+CONTENT_MIN = 5
+CONTENT_MAX = 2000
+
+
+class DraftMissing(Exception):
+    """The draft is gone (wiped by the idle timer, or never existed)."""
+
+
+class DraftIncomplete(Exception):
+    """The draft lacks an answer that submission needs."""
+
+    def __init__(self, step: str):
+        super().__init__(step)
+        self.step = step
+
+
+def this_station() -> Station:
+    """The station this box is, as set by ``demo load`` or enrolment."""
+    identity = db.session.get(BoxIdentity, 1)
+    if identity is None:
+        raise RuntimeError("this box is not set up as a station yet (run: flask --app wsgi demo load)")
+    return identity.station
+
+
+def crash_point(name: str) -> None:
+    """Test-only: die here, as a power cut would, if configured to."""
+    if current_app.config.get("CRASH_POINT") == name:
+        log.warning("crash point %s reached: exiting", name)
+        os._exit(70)
+
+
+# --- drafts -----------------------------------------------------------------
+
+
+def start_draft(station_code: str) -> Draft:
+    draft = Draft(id=str(uuid.uuid4()), station_code=station_code, data="{}")
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def get_draft(draft_id: str | None) -> Draft:
+    draft = db.session.get(Draft, draft_id) if draft_id else None
+    if draft is None:
+        raise DraftMissing(draft_id)
+    return draft
+
+
+def draft_answers(draft: Draft) -> dict:
+    return json.loads(draft.data)
+
+
+def save_answers(draft: Draft, **answers) -> dict:
+    """Merge answers into the draft; ``None`` removes an answer."""
+    data = draft_answers(draft)
+    for key, value in answers.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    draft.data = json.dumps(data, ensure_ascii=False)
+    draft.touched_at = utcnow()
+    db.session.commit()
+    return data
+
+
+def discard_draft(draft_id: str | None) -> None:
+    """Wipe a draft (start over, idle timeout). Missing is fine."""
+    if draft_id:
+        db.session.execute(db.delete(Draft).where(Draft.id == draft_id))
+        db.session.commit()
+
+
+def purge_stale_drafts(max_age: timedelta) -> int:
+    """Delete drafts untouched for ``max_age`` (a browser that vanished)."""
+    result = db.session.execute(db.delete(Draft).where(Draft.touched_at < utcnow() - max_age))
+    db.session.commit()
+    return result.rowcount
+
+
+# --- submission -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    opinion: Opinion
+    # False when this request found an opinion an earlier one had made.
+    created: bool
+
+
+def submit_draft(draft_id: str | None, now: datetime | None = None) -> Submitted:
+    """Turn the draft into an opinion, exactly once.
+
+    Idempotent on the draft id: when the opinion already exists (double tap,
+    retry after a crash or a lost response) it is returned as it is.
+    """
+    if draft_id and (existing := db.session.get(Opinion, draft_id)) is not None:
+        return Submitted(existing, created=False)
+    draft = get_draft(draft_id)
+    answers = draft_answers(draft)
+    _check_complete(answers)
+    now = now or utcnow()
+    station_code = draft.station_code
+    try:
+        opinion = Opinion(
+            uuid=draft.id,
+            receipt_number=_next_receipt_number(station_code, now),
+            secret=make_secret(),
+            station_code=station_code,
+            category_code=answers["category"],
+            content=answers["content"],
+            deputy_id=answers.get("deputy_id"),
+            consent_version=answers.get("consent_version"),
+            contact_name=answers.get("name"),
+            contact_phone=answers.get("phone"),
+            created_at=now,
+            status=OpinionStatus.SUBMITTED,
+        )
+        db.session.add(opinion)
+        db.session.add(OpinionEvent(opinion_uuid=opinion.uuid, status=OpinionStatus.SUBMITTED, at=now))
+        db.session.delete(draft)
+        crash_point("before_commit")
+        db.session.commit()
+    except IntegrityError:
+        # Another request for the same draft won the race; use its opinion.
+        db.session.rollback()
+        existing = db.session.get(Opinion, draft_id)
+        if existing is None:
+            raise
+        return Submitted(existing, created=False)
+    crash_point("after_commit")
+    log.info("opinion %s saved as %s", opinion.uuid, opinion.receipt_number)
+    return Submitted(opinion, created=True)
+
+
+def _check_complete(answers: dict) -> None:
+    if not answers.get("category") or db.session.get(Category, answers["category"]) is None:
+        raise DraftIncomplete("category")
+    if not answers.get("content"):
+        raise DraftIncomplete("content")
+    if "anonymous" not in answers:
+        raise DraftIncomplete("contact")
+    if answers.get("deputy_id") is not None and db.session.get(Deputy, answers["deputy_id"]) is None:
+        raise DraftIncomplete("deputy")
+
+
+def _next_receipt_number(station_code: str, now: datetime) -> str:
+    """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction."""
+    day = to_local(now).strftime("%y%m%d")
+    counter = db.session.execute(
+        select(ReceiptCounter).where(ReceiptCounter.station_code == station_code, ReceiptCounter.day == day)
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = ReceiptCounter(station_code=station_code, day=day, last_serial=0)
+        db.session.add(counter)
+        db.session.flush()
+    db.session.execute(
+        update(ReceiptCounter).where(ReceiptCounter.id == counter.id).values(last_serial=ReceiptCounter.last_serial + 1)
+    )
+    db.session.refresh(counter)
+    crash_point("after_counter")
+    return format_receipt_number(station_code, day, counter.last_serial)
+
+
+def format_receipt_number(station_code: str, day: str, serial: int) -> str:
+    return f"{station_code}-{day}-{serial:04d}"
+
+
+def make_secret() -> str:
+    return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+
+
+def submissions_in_last_minute(station_code: str, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Opinion)
+        .where(Opinion.station_code == station_code, Opinion.created_at > now - timedelta(minutes=1))
+    )

@@ -1,0 +1,7 @@
+"""Public pages: the status page a receipt's QR code leads to."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,7 @@
+"""Receipts: the PDF, its QR code, and printing it."""
+
+from flask import Blueprint
+
+bp = Blueprint("receipts", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""Receipt PDFs and print status."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,79 @@
+"""Fixtures shared by the whole suite.
+
+``app`` is a station box on a SQLite file in a temporary instance folder,
+migrated and loaded with the demo data; ``client`` and ``runner`` talk to it.
+``postgres_url`` is a fresh, empty PostgreSQL database on the server that
+``make test`` provides.
+"""
+
+import os
+import sqlite3
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from kiosk import create_app
+from kiosk.demo.services import load_demo
+from kiosk.extensions import db
+
+
+def make_app(instance_path, **config):
+    settings = {"TESTING": True, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test"}
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """A migrated station database with the demo data, made once and copied per test."""
+    instance = tmp_path_factory.mktemp("seed")
+    seed = make_app(instance)
+    with seed.app_context():
+        load_demo()
+        db.engine.dispose()
+    return instance / "kiosk.sqlite3"
+
+
+@pytest.fixture
+def app(tmp_path, demo_database):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    with sqlite3.connect(demo_database) as source, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
+        source.backup(copy)
+    app = make_app(instance)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    url = os.environ.get("KIOSK_TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail("KIOSK_TEST_POSTGRES_URL is not set: run the suite with `make test`")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url):
+    """A new empty database, dropped afterwards."""
+    name = f"kiosk_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(postgres_admin_url).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()

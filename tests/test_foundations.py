@@ -1,0 +1,102 @@
+"""Settings, the database connection rules, migrations and demo data."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from kiosk import create_app
+from kiosk.database import BUSY_TIMEOUT_MS
+from kiosk.demo.services import load_demo
+from kiosk.extensions import db
+from kiosk.models import Deputy, Station, Township
+
+
+def test_environment_overrides_instance_config(tmp_path, monkeypatch):
+    instance = tmp_path / "box"
+    instance.mkdir()
+    (instance / "config.py").write_text("IDLE_SECONDS = 30\nPRINTER = 'from-file'\n")
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(instance))
+    monkeypatch.setenv("KIOSK_PRINTER", "from-env")
+    app = create_app({"AUTO_MIGRATE": False})
+    assert app.config["IDLE_SECONDS"] == 30
+    assert app.config["PRINTER"] == "from-env"
+    assert app.config["SUBMIT_PER_MINUTE"] == 6
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'kiosk.sqlite3'}"
+
+
+def test_unknown_role_is_refused(tmp_path):
+    with pytest.raises(RuntimeError, match="KIOSK_ROLE"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "ROLE": "kiosk", "AUTO_MIGRATE": False})
+
+
+def test_secret_key_is_made_once_per_box(tmp_path):
+    first = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": False}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": False}).config["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_every_sqlite_connection_is_durable(app):
+    with app.app_context():
+        for _ in range(3):  # several pool connections, each set up on connect
+            with db.engine.connect() as conn:
+                pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+                assert pragma("journal_mode") == "wal"
+                assert pragma("synchronous") == 2
+                assert pragma("foreign_keys") == 1
+                assert pragma("busy_timeout") == BUSY_TIMEOUT_MS
+            db.engine.dispose()
+
+
+def test_migrations_build_the_schema_from_an_empty_database(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"opinions", "stations", "receipt_counters", "drafts", "print_jobs", "alembic_version"} <= tables
+        assert _models_match_schema()
+
+
+@pytest.mark.postgres
+def test_migrations_run_on_postgres(tmp_path, postgres_url):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": postgres_url, "ROLE": "hub"})
+    with app.app_context():
+        assert db.engine.dialect.name == "postgresql"
+        assert _models_match_schema()
+        load_demo(role="hub")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Station)) == 236
+        db.engine.dispose()
+
+
+def _models_match_schema() -> bool:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == [], diff
+    return True
+
+
+def test_demo_data_loads_twice_to_the_same_result(app):
+    with app.app_context():
+        count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+        before = (count(Township), count(Station), count(Deputy))
+        load_demo()
+        assert (count(Township), count(Station), count(Deputy)) == before == (21, 236, 1221)
+        levels = dict(db.session.execute(sa.select(Station.level, sa.func.count()).group_by(Station.level)).all())
+        assert levels == {"center": 21, "station": 59, "point": 156}
+        codes = db.session.scalars(sa.select(Station.code)).all()
+        assert all(re.fullmatch(r"[A-Z0-9]{2,8}", code) for code in codes)
+
+
+def test_demo_load_command_sets_the_box_station(runner, app):
+    result = runner.invoke(args=["demo", "load", "--station", "TP00"])
+    assert result.exit_code == 0, result.output
+    assert "236 stations" in result.output
+    with app.app_context():
+        from kiosk.intake.services import this_station
+
+        assert this_station().name == "太平镇人大代表中心联络站"
+    bad = runner.invoke(args=["demo", "load", "--station", "NOPE"])
+    assert bad.exit_code != 0 and "NOPE" in bad.output

@@ -1,0 +1,117 @@
+"""Drafts, submission and receipt numbers."""
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from kiosk.extensions import db
+from kiosk.intake import services as intake
+from kiosk.models import Draft, Opinion, OpinionEvent
+from kiosk.public.services import find_receipt
+from kiosk.text import clean_text, mask_phone
+
+from .factories import make_draft, make_opinion
+
+SHANGHAI_MORNING = datetime(2026, 3, 5, 1, 30, tzinfo=timezone.utc)  # 09:30 in Luoding
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+def test_receipt_number_uses_station_local_date_and_daily_counter(ctx):
+    first = make_opinion(now=SHANGHAI_MORNING)
+    second = make_opinion(now=SHANGHAI_MORNING + timedelta(minutes=5))
+    assert first.receipt_number == "LC00-260305-0001"
+    assert second.receipt_number == "LC00-260305-0002"
+    # 17:00 UTC is already the next day in Asia/Shanghai.
+    late = make_opinion(now=datetime(2026, 3, 5, 17, 0, tzinfo=timezone.utc))
+    assert late.receipt_number == "LC00-260306-0001"
+
+
+def test_clock_going_backwards_never_repeats_a_number(ctx):
+    numbers = [make_opinion(now=SHANGHAI_MORNING + timedelta(days=d)).receipt_number for d in (0, 1, 0, -1, 0)]
+    assert len(set(numbers)) == len(numbers)
+    assert numbers[2] == "LC00-260305-0002"
+
+
+def test_secret_is_short_and_easy_to_read_aloud(ctx):
+    opinion = make_opinion()
+    assert re.fullmatch(f"[{intake.SECRET_ALPHABET}]{{6}}", opinion.secret)
+    assert not set("0O1IL5S8BUVZ2") & set(intake.SECRET_ALPHABET)
+
+
+def test_submitting_twice_makes_one_opinion(ctx):
+    draft = make_draft()
+    first = intake.submit_draft(draft.id)
+    again = intake.submit_draft(draft.id)
+    assert first.created and not again.created
+    assert again.opinion.receipt_number == first.opinion.receipt_number
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 1
+    assert db.session.get(Draft, draft.id) is None
+
+
+def test_submission_writes_opinion_event_and_removes_draft_together(ctx):
+    opinion = make_opinion(consent_version="2026-11", name="陈大文", phone="13812345678", anonymous=False)
+    events = db.session.scalars(sa.select(OpinionEvent).where(OpinionEvent.opinion_uuid == opinion.uuid)).all()
+    assert [e.status for e in events] == ["submitted"]
+    assert opinion.contact_phone == "13812345678" and opinion.consent_version == "2026-11"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Draft)) == 0
+
+
+def test_incomplete_or_missing_drafts_are_refused(ctx):
+    draft = make_draft(content=None)
+    with pytest.raises(intake.DraftIncomplete) as error:
+        intake.submit_draft(draft.id)
+    assert error.value.step == "content"
+    with pytest.raises(intake.DraftMissing):
+        intake.submit_draft("no-such-draft")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 0
+
+
+def test_receipt_is_found_only_with_its_secret(ctx):
+    opinion = make_opinion()
+    assert find_receipt(opinion.receipt_number.lower(), opinion.secret.lower()) == opinion
+    assert find_receipt(opinion.receipt_number, "AAAAAA") is None
+    assert find_receipt(opinion.receipt_number, "") is None
+    assert find_receipt("LC00-000000-0001", opinion.secret) is None
+
+
+def test_discarding_a_draft_wipes_it(ctx):
+    draft = make_draft(name="陈大文", phone="13812345678")
+    intake.discard_draft(draft.id)
+    assert db.session.get(Draft, draft.id) is None
+    intake.discard_draft(draft.id)  # twice is fine
+
+
+def test_stale_drafts_are_purged(ctx):
+    old = make_draft()
+    old.touched_at = datetime.now(timezone.utc) - timedelta(hours=2)
+    db.session.commit()
+    fresh = make_draft()
+    assert intake.purge_stale_drafts(timedelta(hours=1)) == 1
+    assert db.session.get(Draft, fresh.id) is not None
+
+
+@pytest.mark.parametrize(
+    "typed, kept",
+    [
+        ("路灯\u200b坏了\u200d", "路灯坏了"),
+        ("第一行\r\n第二行\x00\x07", "第一行\n第二行"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),
+        ('<div hx-get="/x">路</div>', '<div hx-get="/x">路</div>'),
+        ("\u202e反向\u202c文字", "反向文字"),
+        ("  前后空格  ", "前后空格"),
+    ],
+)
+def test_clean_text_removes_invisible_characters_and_keeps_the_rest(typed, kept):
+    assert clean_text(typed) == kept
+
+
+def test_phone_numbers_are_masked():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone(None) == ""
