@@ -77,6 +77,15 @@ class Opinion(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=OpinionStatus.SUBMITTED)
     public_reply: Mapped[str | None] = mapped_column(Text)
 
+    # Sync (kiosk/sync). Hub clock when the hub first committed this record;
+    # the station learns it from the signed acknowledgement.
+    hub_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Station only: when a verified acknowledgement arrived. None = still to push.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Hub only: SHA-256 of the record as the station sent it, to tell a
+    # repeat (acknowledge again) from a conflict (409).
+    sync_digest: Mapped[str | None] = mapped_column(String(64))
+
     station: Mapped["Station"] = relationship()  # noqa: F821
     category: Mapped[Category] = relationship()
     deputy: Mapped["Deputy | None"] = relationship()  # noqa: F821
