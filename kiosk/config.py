@@ -14,8 +14,14 @@ class DefaultConfig:
     # Address printed in receipt QR codes. None: this box's own address
     # (the request's host) until the station is enrolled with a hub.
     PUBLIC_BASE_URL = None
+    # This box's own address, for receipt QR codes made outside a request
+    # (printing in the background) before PUBLIC_BASE_URL is set.
+    LOCAL_BASE_URL = "http://127.0.0.1:5000"
     # CUPS queue name of the receipt printer; None means "no printer".
     PRINTER = None
+    # CUPS server: "host:port" or a socket path; None means the system's
+    # default (the CUPS_SERVER environment variable, else localhost).
+    CUPS_SERVER = None
     # Paper width of the receipt roll, millimetres.
     PAPER_WIDTH_MM = 80
     # A job CUPS has not completed after this long counts as failed.
