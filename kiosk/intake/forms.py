@@ -54,6 +54,20 @@ class DeputyForm(FlaskForm):
     deputy_id = IntegerField(validators=[Optional()])
 
 
+# A receipt number typed without its hyphens: station code, YYMMDD, serial.
+UNHYPHENATED_NUMBER = re.compile(r"^([A-Z0-9]{2,8})(\d{6})(\d{4})$")
+
+
+def receipt_number(value: str | None) -> str:
+    """Upper case, no spaces; hyphens put back if the person left them out."""
+    value = re.sub(r"\s", "", value or "").upper()
+    if "-" not in value and (match := UNHYPHENATED_NUMBER.match(value)):
+        value = "-".join(match.groups())
+    return value
+
+
 class LookupForm(FlaskForm):
-    number = StringField(validators=[DataRequired("请输入回执编号。")])
-    secret = StringField(validators=[DataRequired("请输入验证码。")])
+    number = StringField(filters=[receipt_number], validators=[DataRequired("请输入回执编号。")])
+    secret = StringField(
+        filters=[lambda v: re.sub(r"\s", "", v or "").upper()], validators=[DataRequired("请输入验证码。")]
+    )

@@ -1,3 +1,276 @@
-"""The kiosk screens."""
+"""The kiosk screens: from the home screen to a receipt, one step at a time.
 
-from . import bp  # noqa: F401
+Each step is an htmx fragment (``#screen``) included by one full page, so
+every form also works as a plain POST. Answers go to the server-side draft as
+soon as a step is done; the browser keeps only the draft's id in the session.
+"""
+
+import logging
+
+from flask import current_app, request, session
+
+from ..htmx import render
+from ..public.services import find_receipt
+from ..text import mask_phone
+from . import bp, services
+from .forms import CategoryForm, ContactForm, ContentForm, DeputyForm, LookupForm
+
+log = logging.getLogger(__name__)
+
+STEPS = ("category", "content", "contact", "deputy", "review")
+STEP_TITLES = {
+    "category": "选择类别",
+    "content": "写下意见",
+    "contact": "联系方式",
+    "deputy": "选择代表",
+    "review": "核对提交",
+}
+
+
+@bp.after_request
+def no_store(response):
+    """Nothing a villager typed may stay in a cache or come back with "back"."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.errorhandler(services.DraftMissing)
+def draft_missing(error):
+    """The draft was wiped (idle, start over) or never existed: start again kindly."""
+    session.pop("draft_id", None)
+    return screen("_start_again.html")
+
+
+def screen(fragment: str, status: int = 200, partial: str | None = None, **context):
+    """Render a kiosk screen: the fragment for htmx, else the whole page.
+
+    ``partial`` is a smaller piece htmx asks for (a look-up result) while the
+    full page still shows the whole screen.
+    """
+    screen_template = f"intake/{fragment}"
+    return render(
+        "intake/page.html",
+        f"intake/{partial}" if partial else screen_template,
+        status,
+        screen_template=screen_template,
+        station=services.this_station(),
+        **context,
+    )
+
+
+def current_draft():
+    return services.get_draft(session.get("draft_id"))
+
+
+def step_sequence(station) -> list[str]:
+    """The steps this station shows: no deputy step where none are attached."""
+    return [s for s in STEPS if s != "deputy" or station.deputies]
+
+
+def show_step(step: str, draft, form=None, message: str | None = None):
+    """One step of the walk, filled with the answers the draft already has."""
+    station = services.this_station()
+    steps = step_sequence(station)
+    if step not in steps:
+        step = "review"
+    answers = services.draft_answers(draft)
+    if step == "review" and (missing := services.missing_step(answers)):
+        step = missing
+    index = steps.index(step)
+    context = {
+        "step": step,
+        "step_number": index + 1,
+        "step_count": len(steps),
+        "steps": steps,
+        "step_titles": [STEP_TITLES[s] for s in steps],
+        "previous_step": steps[index - 1] if index else None,
+        "answers": answers,
+        "message": message,
+    }
+    if step == "category":
+        context["categories"] = services.active_categories()
+    elif step == "content":
+        context["form"] = form or ContentForm(formdata=None, content=answers.get("content", ""))
+        context.update(content_min=services.CONTENT_MIN, content_max=services.CONTENT_MAX)
+    elif step == "contact":
+        context["form"] = form or ContactForm(
+            formdata=None,
+            consent=not answers.get("anonymous", True),
+            name=answers.get("name", ""),
+            phone=answers.get("phone", ""),
+        )
+    elif step == "deputy":
+        context["deputies"] = station.deputies
+    elif step == "review":
+        context.update(review_context(answers, station))
+    return screen(f"_{step}.html", **context)
+
+
+def review_context(answers: dict, station) -> dict:
+    category = next((c for c in services.active_categories() if c.code == answers.get("category")), None)
+    deputy = next((d for d in station.deputies if d.id == answers.get("deputy_id")), None)
+    return {"category": category, "deputy": deputy, "masked_phone": mask_phone(answers.get("phone"))}
+
+
+def next_step(step: str) -> str:
+    steps = step_sequence(services.this_station())
+    return steps[min(steps.index(step) + 1, len(steps) - 1)]
+
+
+# --- home and the walk --------------------------------------------------------
+
+
+@bp.get("/")
+def home():
+    """The home screen: leave an opinion, or check a receipt."""
+    return screen("_home.html")
+
+
+@bp.post("/opinion/start")
+def start():
+    """Begin a new opinion on a fresh server-side draft."""
+    services.discard_draft(session.pop("draft_id", None))
+    draft = services.start_draft(services.this_station().code)
+    session["draft_id"] = draft.id
+    return show_step("category", draft)
+
+
+@bp.get("/opinion/step/<step>")
+def step(step):
+    """Show a step again (back, or "修改" on the review screen)."""
+    if step not in STEPS:
+        return screen("_start_again.html", 404)
+    return show_step(step, current_draft())
+
+
+@bp.post("/opinion/category")
+def choose_category():
+    """Save the category and go on to the text."""
+    draft = current_draft()
+    form = CategoryForm()
+    codes = {c.code for c in services.active_categories()}
+    if not form.validate_on_submit() or form.category.data not in codes:
+        return show_step("category", draft, message="请点选一类意见。")
+    services.save_answers(draft, category=form.category.data)
+    return show_step("content", draft)
+
+
+@bp.post("/opinion/content")
+def write_content():
+    """Save the opinion's text (cleaned, kept as typed otherwise)."""
+    draft = current_draft()
+    form = ContentForm()
+    if not form.validate_on_submit():
+        return show_step("content", draft, form=form)
+    services.save_answers(draft, content=form.content.data)
+    return show_step("contact", draft)
+
+
+@bp.post("/opinion/contact")
+def give_contact():
+    """Stay anonymous, or give name and phone with explicit consent."""
+    draft = current_draft()
+    form = ContactForm()
+    if request.form.get("anonymous") == "1":
+        services.save_answers(draft, anonymous=True, consent_version=None, name=None, phone=None)
+        return show_step(next_step("contact"), draft)
+    if not form.validate_on_submit():
+        return show_step("contact", draft, form=form)
+    if form.consent.data:
+        services.save_answers(
+            draft,
+            anonymous=False,
+            consent_version=current_app.config["CONSENT_VERSION"],
+            name=form.name.data,
+            phone=form.phone.data,
+        )
+    elif form.name.data or form.phone.data:
+        return show_step("contact", draft, form=form, message="如要留下联系方式，请先勾选“我同意”。")
+    else:
+        services.save_answers(draft, anonymous=True, consent_version=None, name=None, phone=None)
+    return show_step(next_step("contact"), draft)
+
+
+@bp.post("/opinion/deputy")
+def choose_deputy():
+    """Save the deputy the person wants to reach (or none)."""
+    draft = current_draft()
+    form = DeputyForm()
+    ids = {d.id for d in services.this_station().deputies}
+    if not form.validate_on_submit() or (form.deputy_id.data is not None and form.deputy_id.data not in ids):
+        return show_step("deputy", draft, message="请从名单中选择代表，或点“不指定”。")
+    services.save_answers(draft, deputy_id=form.deputy_id.data)
+    return show_step("review", draft)
+
+
+@bp.get("/opinion/review")
+def review():
+    """Everything given so far, with a way to change each part."""
+    return show_step("review", current_draft())
+
+
+@bp.post("/opinion/submit")
+def submit():
+    """Save the opinion once (a second tap finds the first), then print."""
+    draft_id = session.get("draft_id")
+    if services.submitted_opinion(draft_id) is None:
+        draft = services.get_draft(draft_id)
+        limit = current_app.config["SUBMIT_PER_MINUTE"]
+        if services.submissions_in_last_minute(draft.station_code) >= limit:
+            return screen("_wait.html")
+    try:
+        submitted = services.submit_draft(draft_id)
+    except services.DraftIncomplete as error:
+        return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
+    if submitted.created:
+        start_printing(submitted.opinion)
+    return receipt_screen(submitted.opinion)
+
+
+def start_printing(opinion) -> None:
+    """Hand the receipt to the printer; the opinion is already committed."""
+    try:
+        from ..receipts import printing
+
+        printing.start_printing(opinion)
+    except Exception:  # the record is safe; the screen shows the number and QR anyway
+        log.exception("could not start printing %s", opinion.receipt_number)
+
+
+def receipt_screen(opinion):
+    from ..receipts.qr import qr_svg
+    from ..receipts.services import receipt_url
+
+    return screen("_receipt.html", opinion=opinion, qr=qr_svg(receipt_url(opinion), data_testid="receipt-qr"))
+
+
+@bp.post("/opinion/restart")
+def restart():
+    """Start over: wipe the draft and go home."""
+    return wipe_and_go_home()
+
+
+@bp.post("/opinion/idle")
+def idle():
+    """The idle timer ran out: wipe the draft and go home."""
+    return wipe_and_go_home()
+
+
+def wipe_and_go_home():
+    # Only the draft goes: the session also holds the CSRF token the open page uses.
+    services.discard_draft(session.pop("draft_id", None))
+    return screen("_home.html")
+
+
+# --- receipt look-up at the kiosk ------------------------------------------------
+
+
+@bp.route("/lookup", methods=["GET", "POST"])
+def lookup():
+    """Type a receipt's number and 验证码 to see how it is going."""
+    form = LookupForm()
+    if request.method == "GET":
+        return screen("_lookup.html", form=LookupForm(formdata=None))
+    opinion = find_receipt(form.number.data, form.secret.data) if form.validate_on_submit() else None
+    return screen("_lookup.html", partial="_lookup_result.html", form=form, opinion=opinion, searched=True)

@@ -176,6 +176,24 @@ def submit_draft(draft_id: str | None, now: datetime | None = None) -> Submitted
     return Submitted(opinion, created=True)
 
 
+def missing_step(answers: dict) -> str | None:
+    """The first step whose answer submission still lacks, or None."""
+    try:
+        _check_complete(answers)
+    except DraftIncomplete as error:
+        return error.step
+    return None
+
+
+def submitted_opinion(draft_id: str | None) -> Opinion | None:
+    """The opinion this draft already became, if it was submitted."""
+    return db.session.get(Opinion, draft_id) if draft_id else None
+
+
+def active_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).where(Category.active).order_by(Category.position)))
+
+
 def _check_complete(answers: dict) -> None:
     if not answers.get("category") or db.session.get(Category, answers["category"]) is None:
         raise DraftIncomplete("category")
