@@ -9,7 +9,8 @@ from wtforms.validators import DataRequired, Optional, ValidationError
 from ..text import clean_text
 from .services import CONTENT_MAX, CONTENT_MIN
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: Python's \d also matches ٨ or ８, which no phone can dial.
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class EmptyForm(FlaskForm):
