@@ -225,6 +225,7 @@ def submit():
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     if submitted.created:
         start_printing(submitted.opinion)
+    services.crash_point("before_response")
     return receipt_screen(submitted.opinion)
 
 
