@@ -44,6 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     _register_blueprints(app)
 
+    from . import sync
+
+    sync.init_app(app)
+
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)

@@ -1,0 +1,131 @@
+"""The hub's sync API under /api/v1/sync/: enrol, push, pull.
+
+Every answer is JSON, signed by the hub over its status, the request's
+nonce, the hub time and the body digest; refusals are 4xx with an
+``error`` code and a ``message``. A view commits once at its end, so a
+refused or failed request writes nothing.
+"""
+
+import json
+import logging
+import random
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import csrf, db
+from . import hub, signing, wire
+from .clock import now, to_millis
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("sync_api", __name__, url_prefix="/api/v1/sync")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _limits():
+    request.max_content_length = current_app.config["SYNC_MAX_BODY"]
+    g.sync_nonce = request.headers.get(signing.H_NONCE, "")[:40]
+
+
+@bp.post("/enrol")
+def enrol():
+    """Register this box's public key with a one-time token."""
+    payload = _json_body()
+    answer = hub.enrol(payload, current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/"))
+    db.session.commit()
+    return signed(answer)
+
+
+@bp.post("/push")
+def push():
+    """Store a batch of the station's records; acknowledge or refuse each."""
+    link = _authenticated()
+    answer = hub.push(link, _wire_body())
+    db.session.commit()
+    return signed(answer)
+
+
+@bp.post("/pull")
+def pull():
+    """What changed for the station since its cursor."""
+    link = _authenticated()
+    answer = hub.pull(link, _wire_body())
+    if random.random() < 0.01:
+        hub.forget_old_nonces()
+    db.session.commit()
+    return signed(answer)
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/", defaults={"anything": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(anything):
+    """Anything else under the API gets a JSON answer too."""
+    if anything in {"enrol", "push", "pull"}:
+        raise hub.SyncError(405, "method_not_allowed", "use POST")
+    raise hub.SyncError(404, "not_found", "no such sync endpoint")
+
+
+def _authenticated():
+    body = request.get_data(cache=True)
+    path = request.script_root + request.path
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
+    return hub.authenticate(request.method, path, request.headers, body)
+
+
+def _wire_body():
+    if request.headers.get("Content-Encoding", "").lower() != wire.CONTENT_ENCODING:
+        raise hub.SyncError(415, "not_gzip", "send the body as gzip-compressed JSON")
+    try:
+        return wire.decode(request.get_data(cache=True))
+    except wire.BadBody as error:
+        raise hub.SyncError(400, "bad_body", str(error))
+
+
+def _json_body():
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise hub.SyncError(400, "bad_body", "body is not JSON")
+
+
+def signed(payload: dict, status: int = 200, compress: bool = True) -> Response:
+    """A JSON answer signed by the hub, bound to the request's nonce."""
+    body = wire.encode(payload) if compress else wire.dumps(payload)
+    timestamp = str(to_millis(now()))
+    digest = signing.body_digest(body)
+    signature = signing.sign(hub.hub_key(), signing.response_message(status, g.get("sync_nonce", ""), timestamp, digest))
+    response = Response(body, status, content_type="application/json; charset=utf-8")
+    if compress:
+        response.headers["Content-Encoding"] = wire.CONTENT_ENCODING
+    response.headers[signing.H_HUB_TIME] = timestamp
+    response.headers[signing.H_DIGEST] = digest
+    response.headers[signing.H_SIGNATURE] = signature
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(hub.SyncError)
+def _refused(error: hub.SyncError):
+    db.session.rollback()
+    log.info("sync request refused: %s %s", error.code, error.message)
+    return _error(error.status, error.code, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    db.session.rollback()
+    return _error(error.code or 400, error.name.lower().replace(" ", "_"), error.description or error.name)
+
+
+@bp.errorhandler(Exception)
+def _failed(error: Exception):
+    db.session.rollback()
+    log.exception("sync request failed")
+    return _error(500, "internal", "镇人大办服务器出错，请稍后再试 (hub error; nothing was stored)")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return signed({"error": code, "message": message, "hub_time": to_millis(now())}, status, compress=False)

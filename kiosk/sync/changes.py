@@ -1,0 +1,78 @@
+"""The hub's change log: what each station must pull, numbered in order.
+
+A listener on every session flush at the hub notes, for each change a
+station may need, one ``SyncChange`` row: a status, public reply or status
+history entry of an opinion (for the opinion's station), or reference data
+(deputies and their stations, categories, a township's office phone). So the
+staff queue and any other hub code need not know sync exists: writing the
+model is enough.
+
+Numbers come from ``SyncSequence``: the increment holds the counter's row
+lock until the transaction ends, so a station never sees change 7 while
+change 6 can still commit (which a plain autoincrement allows on PostgreSQL)
+and a cursor never skips anything.
+"""
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from ..models import Category, Deputy, Opinion, OpinionEvent, Station, SyncChange, SyncSequence, Township
+from .clock import now
+
+OPINION_FIELDS = ("status", "public_reply")
+
+
+def allocate(session: Session, count: int) -> range:
+    """``count`` new change numbers, in this transaction."""
+    table = SyncSequence.__table__
+    top = session.execute(
+        table.update().where(table.c.name == "change").values(value=table.c.value + count).returning(table.c.value)
+    ).scalar_one()
+    return range(top - count + 1, top + 1)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, flush_context, instances) -> None:
+    if not has_app_context() or current_app.config.get("ROLE") != "hub":
+        return
+    with session.no_autoflush:
+        wanted = _changes_in(session)
+    if not wanted:
+        return
+    moment = now()
+    for number, (kind, station_code, township_id, uuid) in zip(allocate(session, len(wanted)), sorted(wanted, key=str)):
+        session.add(
+            SyncChange(
+                id=number, kind=kind, station_code=station_code, township_id=township_id, opinion_uuid=uuid, at=moment
+            )
+        )
+
+
+def _changes_in(session: Session) -> set[tuple]:
+    wanted: set[tuple] = set()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Opinion):
+            state = inspect(obj)
+            if obj not in session.new and any(state.attrs[f].history.has_changes() for f in OPINION_FIELDS):
+                wanted.add(("opinion", obj.station_code, None, obj.uuid))
+        elif isinstance(obj, OpinionEvent):
+            opinion = obj.opinion or session.get(Opinion, obj.opinion_uuid)
+            if opinion is not None:
+                wanted.add(("opinion", opinion.station_code, None, opinion.uuid))
+        elif isinstance(obj, (Deputy, Station)):
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                wanted.add(("reference", None, obj.township_id, None))
+        elif isinstance(obj, Township):
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                wanted.add(("reference", None, obj.id, None))
+        elif isinstance(obj, Category):
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                wanted.add(("reference", None, None, None))
+    return wanted
+
+
+def note_reference_change(session: Session, township_id: int | None = None) -> None:
+    """For writes the listener cannot see (Core statements): note them by hand."""
+    (number,) = allocate(session, 1)
+    session.add(SyncChange(id=number, kind="reference", township_id=township_id, at=now()))

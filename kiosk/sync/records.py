@@ -1,0 +1,266 @@
+"""Record types that travel from station to hub, through one mechanism.
+
+Each type says how to read its unsent rows at the station, how to put one on
+the wire, how the hub checks and stores a batch of them, and how the station
+marks them acknowledged. Opinions are the first type; duty check-ins,
+activities, deputy suggestions and ratings are added the same way and pushed
+by the same code.
+
+Rules every type keeps (ARCHITECTURE.md): the record's UUID is made where it
+is created; what it says is written once at the station and never changed;
+the hub stores a batch in one transaction and tells a repeat (same UUID,
+same digest: acknowledge again) from a conflict (same UUID, other content:
+refused with 409 and kept aside on both sides).
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+
+from ..extensions import db
+from ..models import Category, Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord
+from . import wire
+from .clock import iso, parse_iso
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class BadRecord(ValueError):
+    """A record that is malformed: the whole batch is refused, nothing written."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the hub would not store one record; the station sets it aside."""
+
+    reason: str
+    detail: str
+
+
+def digest(data: dict) -> str:
+    return hashlib.sha256(wire.canonical(data)).hexdigest()
+
+
+class RecordType:
+    """What every synced record type provides; see ``OpinionRecords``."""
+
+    name: str
+    model: type
+
+    # station
+    def pending(self, limit: int) -> list[dict]:
+        raise NotImplementedError
+
+    def count_pending(self) -> int:
+        raise NotImplementedError
+
+    def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
+        raise NotImplementedError
+
+    # hub
+    def clean(self, data, station_code: str) -> dict:
+        raise NotImplementedError
+
+    def existing(self, uuids: list[str]) -> dict[str, tuple[str, datetime]]:
+        """Digest and hub receipt time of the records the hub already holds."""
+        m = self.model
+        rows = db.session.execute(select(m.uuid, m.sync_digest, m.hub_received_at).where(m.uuid.in_(uuids)))
+        return {uuid: (d, at) for uuid, d, at in rows}
+
+    def store(self, records: list[tuple[dict, str]], station_code: str, received_at: datetime) -> dict[str, Refusal]:
+        raise NotImplementedError
+
+
+def _set_aside_uuids():
+    return select(SetAsideRecord.uuid)
+
+
+class OpinionRecords(RecordType):
+    name = "opinion"
+    model = Opinion
+
+    FIELDS = {
+        "uuid",
+        "receipt_number",
+        "secret",
+        "station_code",
+        "category",
+        "content",
+        "deputy_id",
+        "consent_version",
+        "contact_name",
+        "contact_phone",
+        "created_at",
+    }
+
+    # --- station ----------------------------------------------------------
+
+    def _pending_query(self):
+        return (
+            select(Opinion)
+            .where(Opinion.acknowledged_at.is_(None), Opinion.uuid.not_in(_set_aside_uuids()))
+            .order_by(Opinion.created_at, Opinion.uuid)
+        )
+
+    def pending(self, limit: int) -> list[dict]:
+        return [self.to_wire(o) for o in db.session.scalars(self._pending_query().limit(limit))]
+
+    def count_pending(self) -> int:
+        return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
+
+    def to_wire(self, opinion: Opinion) -> dict:
+        return {
+            "uuid": opinion.uuid,
+            "receipt_number": opinion.receipt_number,
+            "secret": opinion.secret,
+            "station_code": opinion.station_code,
+            "category": opinion.category_code,
+            "content": opinion.content,
+            "deputy_id": opinion.deputy_id,
+            "consent_version": opinion.consent_version,
+            "contact_name": opinion.contact_name,
+            "contact_phone": opinion.contact_phone,
+            "created_at": iso(opinion.created_at),
+        }
+
+    def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
+        """Mark opinions the hub holds, and delete their name and phone here.
+
+        Only ever called with a verified acknowledgement. Repeats are harmless.
+        """
+        if not acks:
+            return 0
+        waiting = dict(
+            db.session.execute(
+                select(Opinion.uuid, Opinion.status).where(
+                    Opinion.uuid.in_(list(acks)), Opinion.acknowledged_at.is_(None)
+                )
+            ).all()
+        )
+        if not waiting:
+            return 0
+        table = Opinion.__table__
+        db.session.execute(
+            update(table)
+            .where(table.c.uuid == bindparam("b_uuid"))
+            .values(
+                acknowledged_at=bindparam("b_now"),
+                hub_received_at=bindparam("b_received"),
+                status=bindparam("b_status"),
+                contact_name=None,
+                contact_phone=None,
+            ),
+            [
+                {
+                    "b_uuid": uuid,
+                    "b_now": now,
+                    "b_received": acks[uuid],
+                    "b_status": OpinionStatus.RECEIVED if status == OpinionStatus.SUBMITTED else status,
+                }
+                for uuid, status in waiting.items()
+            ],
+        )
+        events = [
+            {"opinion_uuid": uuid, "status": OpinionStatus.RECEIVED, "at": acks[uuid]}
+            for uuid, status in waiting.items()
+            if status == OpinionStatus.SUBMITTED
+        ]
+        if events:
+            db.session.execute(db.insert(OpinionEvent), events)
+        return len(waiting)
+
+    # --- hub --------------------------------------------------------------
+
+    def clean(self, data, station_code: str) -> dict:
+        from ..intake.services import CONTENT_MAX
+
+        if not isinstance(data, dict):
+            raise BadRecord("an opinion must be an object")
+        if set(data) != self.FIELDS:
+            unknown, missing = sorted(set(data) - self.FIELDS), sorted(self.FIELDS - set(data))
+            raise BadRecord(f"opinion fields: unknown {unknown}, missing {missing}")
+        _text(data, "uuid", 36, pattern=UUID_RE)
+        _text(data, "station_code", 8)
+        if data["station_code"] != station_code:
+            raise BadRecord(f"opinion {data['uuid']} belongs to another station")
+        _text(data, "receipt_number", 24, pattern=re.compile(rf"^{re.escape(station_code)}-\d{{6}}-\d{{4,6}}$"))
+        _text(data, "secret", 8, pattern=re.compile(r"^[0-9A-Z]{4,8}$"))
+        _text(data, "category", 24)
+        _text(data, "content", CONTENT_MAX)
+        _text(data, "consent_version", 16, optional=True)
+        _text(data, "contact_name", 40, optional=True)
+        _text(data, "contact_phone", 20, optional=True)
+        if data["consent_version"] is None and (data["contact_name"] or data["contact_phone"]):
+            raise BadRecord(f"opinion {data['uuid']} has contact details without consent")
+        deputy = data["deputy_id"]
+        if deputy is not None and (type(deputy) is not int or not 0 < deputy < 2**31):
+            raise BadRecord("deputy_id must be a positive integer or null")
+        try:
+            created = parse_iso(data["created_at"])
+        except (ValueError, TypeError) as error:
+            raise BadRecord("created_at must be a UTC time like 2026-11-27T08:00:00.000000Z") from error
+        return {**data, "created_at": created}
+
+    def store(self, records, station_code, received_at):
+        """Insert new opinions with status "received"; return refusals by UUID."""
+        refusals: dict[str, Refusal] = {}
+        numbers = [data["receipt_number"] for data, _ in records]
+        taken = set(db.session.scalars(select(Opinion.receipt_number).where(Opinion.receipt_number.in_(numbers))))
+        categories = set(db.session.scalars(select(Category.code)))
+        deputy_ids = {data["deputy_id"] for data, _ in records if data["deputy_id"] is not None}
+        known_deputies = set(db.session.scalars(select(Deputy.id).where(Deputy.id.in_(deputy_ids)))) if deputy_ids else set()
+        rows, events = [], []
+        for data, record_digest in records:
+            uuid = data["uuid"]
+            if data["receipt_number"] in taken:
+                refusals[uuid] = Refusal("receipt_taken", f"回执号 {data['receipt_number']} 已被另一条意见使用")
+                continue
+            if data["category"] not in categories:
+                refusals[uuid] = Refusal("unknown_category", f"镇人大办没有类别 {data['category']}")
+                continue
+            if data["deputy_id"] is not None and data["deputy_id"] not in known_deputies:
+                refusals[uuid] = Refusal("unknown_deputy", f"镇人大办没有编号为 {data['deputy_id']} 的代表")
+                continue
+            taken.add(data["receipt_number"])
+            rows.append(
+                {
+                    "uuid": uuid,
+                    "receipt_number": data["receipt_number"],
+                    "secret": data["secret"],
+                    "station_code": station_code,
+                    "category_code": data["category"],
+                    "content": data["content"],
+                    "deputy_id": data["deputy_id"],
+                    "consent_version": data["consent_version"],
+                    "contact_name": data["contact_name"],
+                    "contact_phone": data["contact_phone"],
+                    "created_at": data["created_at"],
+                    "status": OpinionStatus.RECEIVED,
+                    "public_reply": None,
+                    "hub_received_at": received_at,
+                    "acknowledged_at": None,
+                    "sync_digest": record_digest,
+                }
+            )
+            events.append({"opinion_uuid": uuid, "status": OpinionStatus.SUBMITTED, "at": data["created_at"]})
+            events.append({"opinion_uuid": uuid, "status": OpinionStatus.RECEIVED, "at": received_at})
+        if rows:
+            db.session.execute(db.insert(Opinion), rows)
+            db.session.execute(db.insert(OpinionEvent), events)
+        return refusals
+
+
+def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern: re.Pattern | None = None) -> None:
+    value = data[key]
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise BadRecord(f"{key} must be text of 1 to {max_length} characters")
+    if pattern is not None and not pattern.match(value):
+        raise BadRecord(f"{key} is not in the expected form")
+
+
+RECORD_TYPES: dict[str, RecordType] = {t.name: t for t in (OpinionRecords(),)}

@@ -1,0 +1,593 @@
+"""The station's side of sync: enrolment, one sync, the background loop.
+
+One sync is a push (every unacknowledged record, in batches) then a pull
+(everything changed since the cursor). The station acts on an answer only
+after the client has checked the hub's signature over it, and applies each
+answer in one transaction: marking records acknowledged and deleting their
+contact details together, or moving the cursor together with the changes it
+covers. A crash at any point leaves either the old state or the new one, and
+the next sync repeats harmlessly (the hub acknowledges a repeat again).
+
+Only one sync runs at a time on a box: an exclusive lock on a file in the
+instance folder, which holds across threads and processes (the loop in the
+kiosk process, ``flask sync once``, the admin screen's button).
+"""
+
+import fcntl
+import json
+import logging
+import os
+import random
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import delete, func, select
+
+from ..extensions import db
+from ..models import (
+    BoxIdentity,
+    Category,
+    Deputy,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    PrintJob,
+    ReceiptCounter,
+    SetAsideRecord,
+    Station,
+    SyncState,
+    Township,
+)
+from . import client, signing
+from .clock import now, parse_iso, to_millis
+from .records import RECORD_TYPES
+
+log = logging.getLogger(__name__)
+
+ENROLMENT_FILE = "hub.json"
+KEY_FILE = "station_key.pem"
+LOCK_FILE = "sync.lock"
+SOFTWARE_VERSION = "kiosk-0.3"
+PULL_PAGE = 500
+
+
+class NotEnrolled(Exception):
+    """This box has no hub to talk to yet."""
+
+
+class EnrolmentRefused(Exception):
+    """Enrolment did not happen; the message says why in plain words."""
+
+
+class SyncBusy(Exception):
+    """Another sync holds the lock."""
+
+
+# --- enrolment --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    hub_url: str
+    station_code: str
+    hub_public_key: str
+    public_base_url: str
+    enrolled_at: str
+
+
+def _instance() -> Path:
+    return Path(current_app.instance_path)
+
+
+def enrolment() -> Enrolment | None:
+    try:
+        data = json.loads((_instance() / ENROLMENT_FILE).read_text())
+        return Enrolment(**data)
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError) as error:
+        raise RuntimeError(f"{_instance() / ENROLMENT_FILE} is damaged: {error}")
+
+
+def private_key():
+    return signing.load_or_make_key(_instance() / KEY_FILE)
+
+
+def enroll(hub_url: str, token: str, transport: client.Transport | None = None) -> Enrolment:
+    """Make this box's key pair, register its public key with the hub, and
+    take over the hub's word on which station this is and where receipt
+    counters stand. The private key is written only to the instance folder."""
+    instance = _instance()
+    new_key_path = instance / (KEY_FILE + ".new")
+    key = signing.make_key(new_key_path)
+    config = current_app.config
+    try:
+        http = client.HttpTransport(hub_url, config["SYNC_TIMEOUT_SECONDS"], config["SYNC_CA_FILE"])
+        answer = client.enrol_request(
+            transport or http, http.prefix, token, signing.public_key_text(key), SOFTWARE_VERSION
+        )
+    except client.HubRefused as refusal:
+        new_key_path.unlink(missing_ok=True)
+        raise EnrolmentRefused(f"镇人大办拒绝登记: {refusal.message}")
+    except (client.LinkDown, client.BadAnswer, ValueError) as error:
+        new_key_path.unlink(missing_ok=True)
+        raise EnrolmentRefused(f"连不上镇人大办: {error}")
+    try:
+        station_ref = answer["station"]
+        code = station_ref["code"]
+        floor = {str(day): int(serial) for day, serial in answer["counter_floor"].items()}
+        hub_key, base_url, hub_time = answer["hub_public_key"], answer["public_base_url"], int(answer["hub_time"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise EnrolmentRefused(f"镇人大办的回复不完整: {error}")
+    identity = db.session.get(BoxIdentity, 1)
+    if identity is not None and identity.station_code != code:
+        waiting = db.session.scalar(
+            select(func.count()).select_from(Opinion).where(
+                Opinion.station_code == identity.station_code, Opinion.acknowledged_at.is_(None)
+            )
+        )
+        if waiting:
+            new_key_path.unlink(missing_ok=True)
+            raise EnrolmentRefused(
+                f"本机还有 {waiting} 条 {identity.station_code} 站的意见没有送到镇人大办，不能改登记为 {code}"
+            )
+    _apply_station(station_ref)
+    db.session.merge(BoxIdentity(id=1, station_code=code))
+    _raise_counters(code, floor)
+    state = _state()
+    state.cursor = 0
+    state.clock_offset_ms = hub_time - to_millis(now())
+    state.last_error = None
+    state.failures = 0
+    db.session.commit()
+    os.replace(new_key_path, instance / KEY_FILE)
+    result = Enrolment(hub_url.rstrip("/"), code, hub_key, base_url.rstrip("/"), now().isoformat())
+    _write_json(instance / ENROLMENT_FILE, asdict(result))
+    current_app.extensions.pop("sync_enrolment_mtime", None)
+    if current_app.extensions.get("sync_public_base_derived"):
+        current_app.config["PUBLIC_BASE_URL"] = result.public_base_url
+    log.info("enrolled as station %s with hub %s", code, hub_url)
+    return result
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, ensure_ascii=False, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _raise_counters(code: str, floor: dict[str, int]) -> None:
+    """Never below what the hub has seen: a replaced box never repeats a number."""
+    existing = {
+        c.day: c for c in db.session.scalars(select(ReceiptCounter).where(ReceiptCounter.station_code == code))
+    }
+    for day, serial in floor.items():
+        counter = existing.get(day)
+        if counter is None:
+            db.session.add(ReceiptCounter(station_code=code, day=day, last_serial=serial))
+        elif counter.last_serial < serial:
+            counter.last_serial = serial
+
+
+def _state() -> SyncState:
+    state = db.session.get(SyncState, 1)
+    if state is None:
+        state = SyncState(id=1, cursor=0, clock_offset_ms=0, failures=0)
+        db.session.add(state)
+    return state
+
+
+# --- one sync ---------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    ok: bool = False
+    busy: bool = False
+    pushed: int = 0
+    acknowledged: int = 0
+    refused: int = 0
+    pulled: int = 0
+    cursor: int = 0
+    error: str | None = None
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    progress: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def sync_lock(wait: float | None):
+    """Hold the box's sync lock; wait up to ``wait`` seconds (None: forever, 0: not at all)."""
+    path = _instance() / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise SyncBusy("另一次同步正在进行")
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def make_client(transport: client.Transport | None = None) -> client.HubClient:
+    link = enrolment()
+    if link is None:
+        raise NotEnrolled("本站还没有登记到镇人大办")
+    config = current_app.config
+    http = client.HttpTransport(link.hub_url, config["SYNC_TIMEOUT_SECONDS"], config["SYNC_CA_FILE"])
+    return client.HubClient(
+        transport or http,
+        link.station_code,
+        private_key(),
+        link.hub_public_key,
+        clock=now,
+        offset_ms=_state().clock_offset_ms,
+        prefix=http.prefix,
+    )
+
+
+def sync_once(transport: client.Transport | None = None, wait: float | None = 0, progress=None) -> SyncResult:
+    """One push and pull, under the lock. Never raises for a failed link:
+    the result (and the sync state row) says what happened."""
+    result = SyncResult()
+    try:
+        with sync_lock(wait):
+            _sync_locked(transport, result, progress or (lambda message: None))
+    except SyncBusy as busy:
+        result.busy, result.error = True, str(busy)
+    return result
+
+
+def _sync_locked(transport, result: SyncResult, progress) -> None:
+    state = _state()
+    state.last_attempt_at = now()
+    db.session.commit()
+    hub = None
+    try:
+        hub = make_client(transport)
+        _push_all(hub, result, progress)
+        _pull_all(hub, result, progress)
+        result.ok = True
+    except (NotEnrolled, client.LinkDown, client.HubRefused, client.BadAnswer, AnswerMalformed) as error:
+        db.session.rollback()
+        result.error = plain_error(error)
+        log.warning("sync failed: %s", error)
+    finally:
+        state = _state()
+        if hub is not None:
+            if hub.observed_offset_ms is not None:
+                state.clock_offset_ms = hub.observed_offset_ms
+            result.bytes_sent, result.bytes_received = hub.bytes_sent, hub.bytes_received
+        if result.ok:
+            state.last_success_at, state.last_error, state.failures = now(), None, 0
+        else:
+            state.last_error, state.failures = result.error, state.failures + 1
+        result.cursor = state.cursor
+        db.session.commit()
+
+
+class AnswerMalformed(Exception):
+    """Signed by the hub, but not shaped as this station expects."""
+
+
+def plain_error(error: Exception) -> str:
+    """What went wrong, in words a station keeper understands."""
+    if isinstance(error, NotEnrolled):
+        return "本站还没有登记到镇人大办。"
+    if isinstance(error, client.LinkDown):
+        return f"连不上镇人大办（网络不通或对方没有响应）：{error}"
+    if isinstance(error, client.BadAnswer):
+        return "收到的回复不是镇人大办签名的，已不予理会（可能被篡改）。"
+    if isinstance(error, client.HubRefused):
+        if error.code == "revoked":
+            return "本站的密钥已被镇人大办吊销，请联系镇人大办重新登记。"
+        if error.code in ("unknown_station", "bad_signature"):
+            return "镇人大办不认识本站的密钥，请联系镇人大办重新登记。"
+        if error.status >= 500:
+            return "镇人大办的服务器出错了，稍后会自动重试。"
+        return f"镇人大办拒绝了请求（{error.status} {error.code}）：{error.message}"
+    return f"镇人大办的回复格式不对：{error}"
+
+
+def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
+    size = current_app.config["SYNC_BATCH_SIZE"]
+    while True:
+        records, sent = [], {}
+        for record_type in RECORD_TYPES.values():
+            for data in record_type.pending(size - len(records)):
+                records.append({"type": record_type.name, "data": data})
+                sent[data["uuid"]] = record_type
+            if len(records) >= size:
+                break
+        if not records:
+            return
+        answer = hub.call("push", {"records": records, "station": report()})
+        from ..intake.services import crash_point
+
+        crash_point("sync_after_push_answer")
+        acked, refused = apply_push_answer(sent, answer)
+        result.pushed += len(records)
+        result.acknowledged += acked
+        result.refused += refused
+        progress(f"已送出 {result.pushed} 条，镇人大办已确认 {result.acknowledged} 条")
+        if acked + refused == 0:
+            raise AnswerMalformed("镇人大办没有确认这一批中的任何一条")
+
+
+def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
+    """Mark acknowledged and set aside refused records, in one transaction.
+
+    Only UUIDs this station sent in this batch count; anything else in the
+    answer is ignored."""
+    acks, refused = answer.get("acks"), answer.get("refused")
+    if not isinstance(acks, dict) or not isinstance(refused, list):
+        raise AnswerMalformed("push answer lacks acks or refused")
+    moment = now()
+    by_type: dict = {}
+    for uuid, at in acks.items():
+        if uuid in sent:
+            try:
+                by_type.setdefault(sent[uuid], {})[uuid] = parse_iso(at)
+            except (ValueError, TypeError):
+                raise AnswerMalformed(f"bad receipt time for {uuid}")
+    for record_type, items in by_type.items():
+        record_type.mark_acknowledged(items, moment)
+    aside = 0
+    for item in refused:
+        if isinstance(item, dict) and item.get("uuid") in sent and item.get("uuid") not in acks:
+            db.session.merge(
+                SetAsideRecord(
+                    uuid=item["uuid"],
+                    record_type=sent[item["uuid"]].name,
+                    reason=str(item.get("reason"))[:40],
+                    detail=str(item.get("detail")),
+                    at=moment,
+                )
+            )
+            aside += 1
+    db.session.commit()
+    # Repeats of an acknowledgement change nothing here but count as confirmed.
+    return sum(len(items) for items in by_type.values()), aside
+
+
+def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
+    while True:
+        state = _state()
+        answer = hub.call("pull", {"cursor": state.cursor, "limit": PULL_PAGE, "station": report()})
+        result.pulled += apply_pull_answer(answer)
+        progress(f"已收到镇人大办的 {result.pulled} 项更新")
+        if not answer.get("more"):
+            return
+
+
+def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
+    """Apply the hub's changes and move the cursor, in one transaction.
+
+    ``only_if_newer``: an answer bundle carried by hand may be older than
+    what the link already brought; then it must not move anything back."""
+    cursor, opinions, reference = answer.get("cursor"), answer.get("opinions"), answer.get("reference")
+    if type(cursor) is not int or cursor < 0 or not isinstance(opinions, list):
+        raise AnswerMalformed("pull answer lacks cursor or opinions")
+    if reference is not None and not isinstance(reference, dict):
+        raise AnswerMalformed("reference must be an object")
+    state = _state()
+    if only_if_newer and cursor <= state.cursor:
+        return 0
+    try:
+        if reference is not None:
+            _apply_reference(reference)
+        applied = sum(_apply_opinion_state(item) for item in opinions)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        db.session.rollback()
+        raise AnswerMalformed(f"pull answer: {error!r}")
+    state.cursor = cursor
+    db.session.commit()
+    return applied + (1 if reference is not None else 0)
+
+
+STATUSES = {s.value for s in OpinionStatus}
+
+
+def _apply_opinion_state(item: dict) -> int:
+    opinion = db.session.get(Opinion, item["uuid"])
+    if opinion is None or item["status"] not in STATUSES:
+        return 0
+    opinion.status = item["status"]
+    opinion.public_reply = item["public_reply"]
+    db.session.execute(delete(OpinionEvent).where(OpinionEvent.opinion_uuid == opinion.uuid))
+    db.session.expire(opinion, ["events"])
+    for event in item["events"]:
+        if event["status"] in STATUSES:
+            db.session.add(
+                OpinionEvent(opinion_uuid=opinion.uuid, status=event["status"], at=parse_iso(event["at"]), note=event["note"])
+            )
+    return 1
+
+
+def _apply_station(ref: dict) -> Station:
+    township_ref = ref["township"]
+    township = db.session.scalar(select(Township).where(Township.name == township_ref["name"]))
+    if township is None:
+        township = Township(name=township_ref["name"])
+        db.session.add(township)
+    township.kind = township_ref["kind"]
+    township.office_phone = township_ref["office_phone"]
+    db.session.flush()
+    station = db.session.get(Station, ref["code"]) or Station(code=ref["code"])
+    station.name, station.level, station.address = ref["name"], ref["level"], ref["address"]
+    station.township_id = township.id
+    db.session.add(station)
+    db.session.flush()
+    return station
+
+
+def _apply_reference(reference: dict) -> None:
+    station = _apply_station(reference["station"])
+    for c in reference["categories"]:
+        db.session.merge(
+            Category(
+                code=c["code"],
+                name=c["name"],
+                icon=c["icon"],
+                position=c["position"],
+                active=c["active"],
+                answer_days=c["answer_days"],
+            )
+        )
+    deputies = []
+    for d in reference["deputies"]:
+        deputies.append(
+            db.session.merge(
+                Deputy(id=d["id"], name=d["name"], phone=d["phone"], occupation=d["occupation"], township_id=station.township_id)
+            )
+        )
+    station.deputies = deputies
+
+
+def report() -> dict:
+    """What the station tells the hub about itself on every request."""
+    waiting = sum(t.count_pending() for t in RECORD_TYPES.values())
+    if not current_app.config.get("PRINTER"):
+        printer = "no printer"
+    else:
+        printer = db.session.scalar(select(PrintJob.state).order_by(PrintJob.created_at.desc()).limit(1)) or "idle"
+    return {"backlog": waiting, "version": SOFTWARE_VERSION, "printer": printer}
+
+
+@dataclass(frozen=True)
+class Status:
+    enrolled: Enrolment | None
+    waiting: int
+    set_aside: list
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    clock_offset_ms: int
+    cursor: int
+    failures: int
+
+
+def status() -> Status:
+    state = db.session.get(SyncState, 1) or SyncState(cursor=0, clock_offset_ms=0, failures=0)
+    return Status(
+        enrolled=enrolment(),
+        waiting=sum(t.count_pending() for t in RECORD_TYPES.values()),
+        set_aside=list(db.session.scalars(select(SetAsideRecord).order_by(SetAsideRecord.at))),
+        last_attempt_at=state.last_attempt_at,
+        last_success_at=state.last_success_at,
+        last_error=state.last_error,
+        clock_offset_ms=state.clock_offset_ms,
+        cursor=state.cursor,
+        failures=state.failures,
+    )
+
+
+# --- when to sync -----------------------------------------------------------
+
+
+def backoff_seconds(failures: int, retry: float, maximum: float, rng: random.Random | None = None) -> float:
+    """Delay before the next try after ``failures`` failures in a row:
+    doubling from ``retry`` up to ``maximum``, less up to a fifth at random
+    so 236 boxes that lost the link together do not return together."""
+    if failures <= 0:
+        return 0.0
+    delay = min(maximum, retry * 2 ** min(failures - 1, 30))
+    return delay * (1 - 0.2 * (rng or random).random())
+
+
+class SyncLoop:
+    """Syncs on a timer, with back-off while the link fails, and at once when woken."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self.run, name="sync-loop", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            delay = self.step()
+            self.wake.wait(delay)
+            self.wake.clear()
+
+    def step(self) -> float:
+        """One sync; returns the seconds to wait before the next."""
+        config = self.app.config
+        try:
+            with self.app.app_context():
+                if enrolment() is None:
+                    return config["SYNC_INTERVAL_SECONDS"]
+                # Waits for a sync started elsewhere (the CLI, the button).
+                result = sync_once(wait=config["SYNC_TIMEOUT_SECONDS"] * 2)
+                failures = db.session.get(SyncState, 1).failures
+                db.session.remove()
+        except Exception:
+            log.exception("sync loop step failed")
+            return config["SYNC_RETRY_SECONDS"]
+        if result.ok or result.busy:
+            return config["SYNC_INTERVAL_SECONDS"]
+        return backoff_seconds(failures, config["SYNC_RETRY_SECONDS"], config["SYNC_MAX_BACKOFF_SECONDS"])
+
+
+def request_sync() -> None:
+    """Ask the loop for a sync now (after a submission); returns at once.
+
+    Does nothing on a box that is not enrolled or runs without the loop."""
+    loop: SyncLoop | None = current_app.extensions.get("sync_loop")
+    if loop is None or not current_app.config["SYNC_BACKGROUND"] or enrolment() is None:
+        return
+    loop.ensure_started()
+    loop.wake.set()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["sync_loop"] = SyncLoop(app)
+    derived = app.config.get("PUBLIC_BASE_URL") is None
+    app.extensions["sync_public_base_derived"] = derived
+
+    @app.before_request
+    def _sync_housekeeping():
+        # PUBLIC_BASE_URL follows the enrolment, which another process
+        # (`flask station enroll`) may have written since this one started.
+        path = Path(app.instance_path) / ENROLMENT_FILE
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if app.extensions.get("sync_enrolment_mtime") != mtime:
+            app.extensions["sync_enrolment_mtime"] = mtime
+            link = enrolment()
+            if derived and link is not None:
+                app.config["PUBLIC_BASE_URL"] = link.public_base_url
+        if app.config["SYNC_BACKGROUND"] and not app.testing:
+            app.extensions["sync_loop"].ensure_started()
+
+    with app.app_context():
+        link = enrolment()
+        if derived and link is not None:
+            app.config["PUBLIC_BASE_URL"] = link.public_base_url

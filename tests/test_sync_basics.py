@@ -1,0 +1,151 @@
+"""Push and pull between a station and a hub (SQLite and PostgreSQL), in-process."""
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.extensions import db
+from kiosk.models import BoxIdentity, Opinion, OpinionEvent, OpinionStatus, ReceiptCounter, SetAsideRecord, SyncConflict
+from kiosk.sync import station as station_sync
+from tests.factories import make_opinion
+from tests.sync.fixtures import (  # noqa: F401
+    hub_app,
+    hub_seed_postgres,
+    hub_seed_sqlite,
+    station_app,
+    sync,
+    transport,
+)
+
+
+def submit(station_app, n=1, **answers):
+    with station_app.app_context():
+        return [make_opinion("LC00", **answers).uuid for _ in range(n)]
+
+
+def hub_opinions(hub_app):
+    with hub_app.app_context():
+        return {o.uuid: o for o in db.session.scalars(select(Opinion))}
+
+
+def test_enrolment_stores_hub_and_public_address(station_app):
+    with station_app.app_context():
+        link = station_sync.enrolment()
+        assert link.station_code == "LC00"
+        assert link.public_base_url == "https://rd.example.cn"
+    assert station_app.config["PUBLIC_BASE_URL"] == "https://rd.example.cn"
+    key = station_app.instance_path + "/station_key.pem"
+    import os
+
+    assert os.stat(key).st_mode & 0o077 == 0
+
+
+def test_push_acknowledges_and_deletes_contact_details(station_app, hub_app, transport):
+    uuids = submit(station_app, 3, anonymous=False, name="陈大文", phone="13800000000", consent_version="2026-11")
+    result = sync(station_app, transport)
+    assert result.ok, result.error
+    assert (result.pushed, result.acknowledged, result.refused) == (3, 3, 0)
+    at_hub = hub_opinions(hub_app)
+    assert set(at_hub) == set(uuids)
+    assert all(o.contact_phone == "13800000000" and o.status == OpinionStatus.RECEIVED for o in at_hub.values())
+    with station_app.app_context():
+        for o in db.session.scalars(select(Opinion)):
+            assert o.acknowledged_at is not None and o.hub_received_at is not None
+            assert o.contact_name is None and o.contact_phone is None
+            assert o.status == OpinionStatus.RECEIVED
+        assert station_sync.status().waiting == 0
+
+
+def test_same_batch_twice_is_acknowledged_again_without_duplicates(station_app, hub_app, transport):
+    submit(station_app, 2)
+    captured = []
+    transport.before = lambda method, path, headers, body: captured.append((path, dict(headers), body)) if path.endswith("/push") else None
+    assert sync(station_app, transport).ok
+    path, headers, body = captured[0]
+    # The same records again, freshly signed (a replay of the request itself is refused).
+    with station_app.app_context():
+        hub_client = station_sync.make_client(transport)
+        from kiosk.sync import wire
+
+        answer = hub_client.call("push", wire.decode(body))
+    assert len(answer["acks"]) == 2 and answer["refused"] == []
+    assert len(hub_opinions(hub_app)) == 2
+
+
+def test_same_uuid_with_other_content_is_set_aside(station_app, hub_app, transport):
+    (uuid,) = submit(station_app)
+    assert sync(station_app, transport).ok
+    with station_app.app_context():
+        opinion = db.session.get(Opinion, uuid)
+        # A box whose record changed after it was sent (a bug, a restored backup).
+        opinion.content = "内容被改过了，不再是原来那条。"
+        opinion.acknowledged_at = None
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok and result.refused == 1
+    with station_app.app_context():
+        aside = db.session.get(SetAsideRecord, uuid)
+        assert aside.reason == "changed"
+        assert station_sync.status().waiting == 0
+    with hub_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SyncConflict)) == 1
+        assert db.session.get(Opinion, uuid).content != "内容被改过了，不再是原来那条。"
+
+
+def test_pull_brings_status_and_reply_back(station_app, hub_app, transport):
+    (uuid,) = submit(station_app)
+    assert sync(station_app, transport).ok
+    with hub_app.app_context():
+        opinion = db.session.get(Opinion, uuid)
+        opinion.status = OpinionStatus.CLOSED
+        opinion.public_reply = "路灯已修好。"
+        db.session.add(OpinionEvent(opinion_uuid=uuid, status=OpinionStatus.CLOSED, note="路灯已修好。"))
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok and result.pulled >= 1
+    with station_app.app_context():
+        opinion = db.session.get(Opinion, uuid)
+        assert opinion.status == OpinionStatus.CLOSED and opinion.public_reply == "路灯已修好。"
+        assert [e.status for e in opinion.events] == ["submitted", "received", "closed"]
+    again = sync(station_app, transport)
+    assert again.ok and again.pulled == 0
+
+
+def test_pull_brings_reference_data(station_app, hub_app, transport):
+    from kiosk.models import Township
+
+    with hub_app.app_context():
+        township = db.session.scalar(select(Township).where(Township.name == "罗城街道"))
+        township.office_phone = "0766-1234567"
+        db.session.commit()
+    assert sync(station_app, transport).ok
+    with station_app.app_context():
+        assert db.session.scalar(select(Township.office_phone).where(Township.name == "罗城街道")) == "0766-1234567"
+
+
+def test_enrolment_raises_receipt_counters_to_what_the_hub_has_seen(station_app, hub_app, transport):
+    submit(station_app, 3)
+    assert sync(station_app, transport).ok
+    with station_app.app_context():
+        day = db.session.scalar(select(ReceiptCounter.day))
+        # A replaced box: empty counters, same station.
+        db.session.execute(db.delete(ReceiptCounter))
+        db.session.execute(db.delete(OpinionEvent))
+        db.session.execute(db.delete(Opinion))
+        db.session.commit()
+    with hub_app.app_context():
+        from kiosk.sync import hub
+
+        token = hub.issue_token("LC00")
+    with station_app.app_context():
+        station_sync.enroll("http://hub.test", token, transport=transport)
+        assert db.session.scalar(select(ReceiptCounter.last_serial).where(ReceiptCounter.day == day)) == 3
+        assert db.session.get(BoxIdentity, 1).station_code == "LC00"
+    (uuid,) = submit(station_app)
+    with station_app.app_context():
+        assert db.session.get(Opinion, uuid).receipt_number.endswith("-0004")
+
+
+def test_not_enrolled_sync_fails_in_plain_words(app):
+    with app.app_context():
+        result = station_sync.sync_once()
+    assert not result.ok and "还没有登记" in result.error
