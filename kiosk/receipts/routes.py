@@ -1,3 +1,44 @@
 """Receipt PDFs and print status."""
 
-from . import bp  # noqa: F401
+from flask import abort, make_response, request
+
+from ..extensions import db
+from ..htmx import render
+from ..models import PrintJob
+from ..public.services import find_receipt
+from . import bp, services
+from .forms import ReprintForm
+
+
+@bp.get("/print-jobs/<job_id>")
+def print_status(job_id):
+    """Where printing a receipt has got to; polls itself while in progress."""
+    job = db.session.get(PrintJob, job_id) or abort(404)
+    return _status_response(services.print_status(job))
+
+
+@bp.post("/receipts/<number>/reprint")
+def reprint(number):
+    """Print a receipt once more, once, after printing it failed."""
+    form = ReprintForm()
+    if not form.validate_on_submit():
+        abort(400)
+    opinion = find_receipt(number, form.secret.data) or abort(404)
+    return _status_response(services.reprint(opinion))
+
+
+@bp.get("/receipts/<number>.pdf")
+def receipt_pdf(number):
+    """The receipt as a PDF: the address printed on the paper, for years."""
+    opinion = find_receipt(number, request.args.get("k")) or abort(404)
+    response = make_response(services.receipt_pdf(opinion).data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{opinion.receipt_number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _status_response(status: services.PrintStatus):
+    response = render("receipts/print_status.html", "receipts/_print_status.html", print_status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -6,13 +6,20 @@ expect an answer and the township office's phone number. It never shows the
 person's name, and their phone number only masked.
 """
 
+import logging
+from dataclasses import dataclass
+
 from flask import current_app, has_request_context, request
 
+from ..extensions import db
 from ..localtime import format_local
-from ..models import Opinion
+from ..models import Opinion, PrintJob
 from ..text import mask_phone
-from . import pdf
+from . import pdf, printing
+from .printing import start_printing  # noqa: F401  (the screen's entry point)
 from .qr import qr_svg
+
+log = logging.getLogger(__name__)
 
 EXCERPT_LENGTH = 30
 
@@ -52,3 +59,66 @@ def receipt_pdf(opinion: Opinion, url: str | None = None) -> pdf.ReceiptPDF:
     """The receipt as a PDF as wide as the paper roll and as long as its content."""
     html = pdf.receipt_html(receipt_context(opinion, url or receipt_url(opinion)))
     return pdf.render_html(html)
+
+
+# --- print status, for the screen -------------------------------------------
+
+# One reprint from the kiosk; more needs a deputy (a later screen).
+MAX_KIOSK_REPRINTS = 1
+
+STATE_MESSAGES = {
+    "rendering": "正在准备回执……",
+    "queued": "回执正在排队打印……",
+    "printing": "正在打印回执……",
+    "printed": "回执已打印，请从打印机取走。",
+    "failed": printing.UNAVAILABLE,
+}
+REPRINT_REFUSED = "这张回执已经补打过一次，不能再打印了。请用手机拍下屏幕上的二维码，或记下回执编号和验证码。"
+
+
+@dataclass(frozen=True)
+class PrintStatus:
+    """What the screen shows about a print job: no personal data."""
+
+    job_id: str
+    state: str
+    message: str
+    in_progress: bool
+    can_reprint: bool
+    receipt_number: str
+    # The 验证码, for the reprint form only; it is on the screen already.
+    secret: str
+    refused: bool = False
+
+
+def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
+    opinion = job.opinion
+    failed = job.state == "failed"
+    return PrintStatus(
+        job_id=job.id,
+        state=job.state,
+        message=REPRINT_REFUSED if refused else (job.detail if failed and job.detail else STATE_MESSAGES[job.state]),
+        in_progress=job.state in printing.IN_PROGRESS,
+        can_reprint=failed and not refused and printing.reprints_of(opinion) < MAX_KIOSK_REPRINTS,
+        receipt_number=opinion.receipt_number,
+        secret=opinion.secret,
+        refused=refused,
+    )
+
+
+def reprint(opinion: Opinion) -> PrintStatus:
+    """Print the receipt again: at most once per opinion from the kiosk.
+
+    While a job for it is still in progress (a double tap), that job's
+    status comes back instead of a second job. On SQLite the count and the
+    new job share one transaction (BEGIN IMMEDIATE), so two taps at once
+    cannot both pass the limit.
+    """
+    latest = printing.latest_job(opinion)
+    if latest is not None and latest.state in printing.IN_PROGRESS:
+        return print_status(latest)
+    if printing.reprints_of(opinion) >= MAX_KIOSK_REPRINTS:
+        db.session.rollback()
+        log.info("reprint of %s refused: already reprinted", opinion.receipt_number)
+        return print_status(latest, refused=True)
+    return print_status(printing.start_printing(opinion, kind="reprint"))

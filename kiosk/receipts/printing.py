@@ -1,0 +1,333 @@
+"""Printing receipts through CUPS: the only module that talks to the printer.
+
+Save first, print second. ``start_printing`` is called after the opinion is
+committed; it commits a ``PrintJob`` row and hands the work to a small pool
+of background threads owned by the app, so the screen never waits for the
+printer. Nothing here writes to the opinion, so nothing here can lose it.
+
+A job's state follows what CUPS says about the real job, not what it said
+when it took the file: a queue that accepts a job has not printed it.
+``printed`` means CUPS reports the job completed; a stopped or disabled
+queue, CUPS not answering, a job CUPS aborts or cancels, or a job not
+completed within ``PRINT_DEADLINE_SECONDS`` ends ``failed`` with plain words
+for the screen. A job given up on is cancelled in CUPS, so that a queue
+enabled later does not print a receipt the screen already called failed.
+
+After a restart, jobs left in progress are picked up again on the first
+request: followed in CUPS if they had reached it, failed if not.
+"""
+
+import logging
+import math
+import os
+import queue
+import tempfile
+import threading
+import time
+from datetime import timedelta
+
+import cups
+from flask import Flask, current_app
+from sqlalchemy import func, inspect, select
+
+from ..extensions import db
+from ..models import Opinion, PrintJob, utcnow
+
+log = logging.getLogger(__name__)
+
+IN_PROGRESS = ("rendering", "queued", "printing")
+FINISHED = ("printed", "failed")
+POLL_SECONDS = 0.5
+WORKERS = 3
+
+# Plain words for the screen; technical reasons go to the log.
+NO_PRINTER = "本站暂时没有打印机。请用手机拍下屏幕上的二维码，或记下回执编号和验证码。"
+UNAVAILABLE = "打印机暂时不能打印，请用手机拍下屏幕上的二维码。"
+TOO_SLOW = "打印机没有及时打印出回执，请用手机拍下屏幕上的二维码。"
+INTERRUPTED = "打印被中断了，请用手机拍下屏幕上的二维码。"
+
+_CUPS_JOB_STATES = {
+    cups.IPP_JOB_PENDING: "queued",
+    cups.IPP_JOB_HELD: "queued",
+    cups.IPP_JOB_PROCESSING: "printing",
+    cups.IPP_JOB_STOPPED: "failed",
+    cups.IPP_JOB_CANCELED: "failed",
+    cups.IPP_JOB_ABORTED: "failed",
+    cups.IPP_JOB_COMPLETED: "printed",
+}
+
+
+class PrinterUnavailable(Exception):
+    """CUPS does not answer, or the queue cannot print now."""
+
+
+class CupsDown(PrinterUnavailable):
+    """No connection to the CUPS server."""
+
+
+# --- the service the screen calls ---------------------------------------------
+
+
+def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None) -> PrintJob:
+    """Commit a print job for the opinion's receipt and start it in the background.
+
+    Returns at once. The opinion must already be committed: printing is
+    never part of saving. ``url`` is what the QR code encodes (default:
+    ``receipt_url(opinion)`` now, so the paper matches the screen).
+    """
+    from .services import receipt_url
+
+    state = inspect(opinion)
+    if not state.persistent or state.modified:
+        raise RuntimeError("commit the opinion before printing its receipt")
+    job = PrintJob(id=_new_id(), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
+    db.session.add(job)
+    db.session.commit()
+    log.info("print job %s (%s) for %s started", job.id, kind, opinion.receipt_number)
+    printer_for(current_app._get_current_object()).submit(job.id, url or receipt_url(opinion))
+    return job
+
+
+def reprints_of(opinion: Opinion) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(PrintJob).where(
+            PrintJob.opinion_uuid == opinion.uuid, PrintJob.kind == "reprint"
+        )
+    )
+
+
+def latest_job(opinion: Opinion) -> PrintJob | None:
+    return db.session.scalars(
+        select(PrintJob).where(PrintJob.opinion_uuid == opinion.uuid).order_by(PrintJob.created_at.desc()).limit(1)
+    ).first()
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+# --- the background workers -----------------------------------------------------
+
+
+class ReceiptPrinter:
+    """Background threads that print receipts and follow them in CUPS.
+
+    One per app (``app.extensions["receipt_printer"]``), started on first
+    use. Daemon threads: a process that stops leaves its unfinished jobs to
+    the recovery of the next start, never a shutdown that waits on a printer.
+    """
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.tasks: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+        # Jobs this process is working on; others in progress are orphans.
+        self.active: set[str] = set()
+        self.recovered = False
+
+    def submit(self, job_id: str, url: str | None) -> None:
+        with self.lock:
+            self.active.add(job_id)
+            self._start_threads()
+        self.tasks.put((job_id, url))
+
+    def _start_threads(self) -> None:
+        while len(self.threads) < WORKERS:
+            thread = threading.Thread(target=self._work, name=f"receipt-printer-{len(self.threads)}", daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            job_id, url = self.tasks.get()
+            try:
+                with self.app.app_context():
+                    run_job(job_id, url)
+            except Exception:
+                log.exception("print job %s crashed", job_id)
+                with self.app.app_context():
+                    _finish(job_id, "failed", UNAVAILABLE)
+            finally:
+                with self.lock:
+                    self.active.discard(job_id)
+
+    def recover(self) -> None:
+        """Pick up jobs a previous process left in progress (once per process)."""
+        with self.lock:
+            if self.recovered:
+                return
+            self.recovered = True
+        orphans = db.session.scalars(select(PrintJob).where(PrintJob.state.in_(IN_PROGRESS))).all()
+        for job in orphans:
+            if job.id in self.active:
+                continue
+            if job.cups_job_id is None:
+                # It never reached CUPS; the PDF it was rendering is gone.
+                log.info("print job %s was interrupted before CUPS had it", job.id)
+                _finish(job.id, "failed", INTERRUPTED)
+            else:
+                log.info("following print job %s (CUPS job %s) again", job.id, job.cups_job_id)
+                self.submit(job.id, None)
+
+
+def printer_for(app: Flask) -> ReceiptPrinter:
+    printer = app.extensions.get("receipt_printer")
+    if printer is None:
+        printer = app.extensions.setdefault("receipt_printer", ReceiptPrinter(app))
+    return printer
+
+
+def init_app(app: Flask) -> None:
+    """Recover orphaned jobs on the first request of a station process.
+
+    Not at app creation: the database may not be migrated yet then, and
+    ``flask`` commands create the app too without serving anything.
+    """
+    if app.config["ROLE"] != "station":
+        return
+
+    @app.before_request
+    def _recover_print_jobs():
+        printer = printer_for(app)
+        if not printer.recovered:
+            printer.recover()
+
+
+# --- one job ---------------------------------------------------------------------
+
+
+def run_job(job_id: str, url: str | None) -> None:
+    """Render, send to CUPS and follow one job to printed or failed."""
+    job = db.session.get(PrintJob, job_id)
+    if job is None or job.state in FINISHED:
+        return
+    printer = current_app.config.get("PRINTER")
+    if not printer:
+        _finish(job_id, "failed", NO_PRINTER)
+        return
+    deadline = job.created_at + timedelta(seconds=current_app.config["PRINT_DEADLINE_SECONDS"])
+    if job.cups_job_id is None:
+        try:
+            cups_job_id = _send(job, printer, url)
+        except PrinterUnavailable as reason:
+            log.warning("print job %s not sent to %s: %s", job_id, printer, reason)
+            _finish(job_id, "failed", UNAVAILABLE)
+            return
+        _set_state(job_id, "queued", cups_job_id=cups_job_id)
+    else:
+        cups_job_id = job.cups_job_id
+    _follow(job_id, printer, cups_job_id, deadline)
+
+
+def _send(job: PrintJob, printer: str, url: str | None) -> int:
+    from .services import receipt_pdf
+
+    receipt = receipt_pdf(job.opinion, url)
+    connection = _connect()
+    _check_printer(connection, printer)
+    width = current_app.config["PAPER_WIDTH_MM"]
+    # Round up, so the page never exceeds the paper CUPS is told about.
+    height = math.ceil(receipt.height_mm * 10) / 10
+    options = {"media": f"Custom.{width}x{height}mm"}
+    fd, path = tempfile.mkstemp(prefix="receipt-", suffix=".pdf")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(receipt.data)
+        cups_job_id = connection.printFile(printer, path, f"回执 {job.opinion.receipt_number}", options)
+    except cups.IPPError as error:
+        raise PrinterUnavailable(f"CUPS refused the job: {error}") from error
+    finally:
+        os.unlink(path)
+    log.info("print job %s is CUPS job %s on %s (%s mm)", job.id, cups_job_id, printer, options["media"])
+    return cups_job_id
+
+
+def _follow(job_id: str, printer: str, cups_job_id: int, deadline) -> None:
+    connection = None
+    state = None
+    while True:
+        try:
+            connection = connection or _connect()
+            attributes = connection.getJobAttributes(
+                cups_job_id, requested_attributes=["job-state", "job-state-reasons"]
+            )
+            new_state = _CUPS_JOB_STATES.get(attributes.get("job-state"), "queued")
+            if new_state == "printed":
+                _finish(job_id, "printed")
+                return
+            if new_state == "failed":
+                log.warning("CUPS job %s ended %s", cups_job_id, attributes)
+                _finish(job_id, "failed", UNAVAILABLE)
+                return
+            if new_state == "queued":
+                # A disabled queue holds jobs forever: say so now, not at the deadline.
+                _check_printer(connection, printer)
+            if new_state != state:
+                _set_state(job_id, new_state)
+                state = new_state
+        except (cups.IPPError, CupsDown, RuntimeError) as error:
+            # CUPS went away or restarts: keep asking until the deadline.
+            log.info("print job %s: CUPS did not answer (%s)", job_id, error)
+            connection = None
+        except PrinterUnavailable as reason:
+            log.warning("print job %s: %s", job_id, reason)
+            _cancel(connection, cups_job_id)
+            _finish(job_id, "failed", UNAVAILABLE)
+            return
+        if utcnow() > deadline:
+            log.warning("print job %s (CUPS job %s) not printed by the deadline", job_id, cups_job_id)
+            _cancel(connection, cups_job_id)
+            _finish(job_id, "failed", TOO_SLOW)
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def _connect() -> "cups.Connection":
+    """A new connection (pycups connections are not shared between threads)."""
+    server = current_app.config.get("CUPS_SERVER")
+    try:
+        if not server:
+            return cups.Connection()
+        if server.startswith("/"):
+            return cups.Connection(host=server)
+        host, _, port = server.rpartition(":")
+        return cups.Connection(host=host or server, port=int(port) if host else 631)
+    except RuntimeError as error:
+        raise CupsDown(f"cannot reach CUPS at {server or 'the default server'}: {error}") from error
+
+
+def _check_printer(connection, printer: str) -> None:
+    try:
+        attributes = connection.getPrinterAttributes(
+            printer, requested_attributes=["printer-state", "printer-is-accepting-jobs", "printer-state-message"]
+        )
+    except cups.IPPError as error:
+        raise PrinterUnavailable(f"no queue {printer!r}: {error}") from error
+    if attributes.get("printer-state") == cups.IPP_PRINTER_STOPPED:
+        raise PrinterUnavailable(f"queue {printer!r} is stopped: {attributes.get('printer-state-message')}")
+    if not attributes.get("printer-is-accepting-jobs", True):
+        raise PrinterUnavailable(f"queue {printer!r} is not accepting jobs")
+
+
+def _cancel(connection, cups_job_id: int) -> None:
+    try:
+        (connection or _connect()).cancelJob(cups_job_id)
+    except (cups.IPPError, RuntimeError, PrinterUnavailable) as error:
+        log.info("could not cancel CUPS job %s: %s", cups_job_id, error)
+
+
+def _set_state(job_id: str, state: str, **values) -> None:
+    job = db.session.get(PrintJob, job_id)
+    job.state = state
+    for name, value in values.items():
+        setattr(job, name, value)
+    db.session.commit()
+
+
+def _finish(job_id: str, state: str, detail: str | None = None) -> None:
+    db.session.rollback()
+    _set_state(job_id, state, detail=detail)
+    log.info("print job %s %s", job_id, state)

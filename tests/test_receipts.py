@@ -1,0 +1,299 @@
+"""The receipt PDF, its QR code, the public PDF address and the print status screen."""
+
+import re
+import time
+
+import pytest
+
+from kiosk.extensions import db
+from kiosk.models import Opinion, PrintJob, utcnow
+from kiosk.receipts import fonts, printing, services
+from kiosk.receipts.qr import qr_path, qr_svg
+from tests import receipt_checks as check
+from tests.factories import make_opinion
+
+NAME = "欧阳秀英"
+PHONE = "13812345678"
+
+
+def consenting_opinion(**answers):
+    defaults = {
+        "anonymous": False,
+        "consent_version": "2026-11",
+        "name": NAME,
+        "phone": PHONE,
+        "content": "村口的路灯坏了三个月，晚上很黑，老人小孩出门都不安全，请尽快修好。",
+    }
+    return make_opinion(**{**defaults, **answers})
+
+
+def rendered(opinion, tmp_path, name="receipt", url=None):
+    receipt = services.receipt_pdf(opinion, url)
+    return receipt, check.write(receipt.data, tmp_path / f"{name}.pdf")
+
+
+def wait_for_state(app, job_id, states=printing.FINISHED, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            job = db.session.get(PrintJob, job_id)
+            if job.state in states:
+                return job
+        time.sleep(0.1)
+    raise AssertionError(f"print job still {job.state} after {timeout} s")
+
+
+# --- the PDF ------------------------------------------------------------------------
+
+
+def test_receipt_embeds_the_chinese_font_in_regular_and_real_bold(app, tmp_path):
+    with app.app_context():
+        _, path = rendered(consenting_opinion(), tmp_path)
+    rows = check.fonts(path)
+    assert rows and all(r["emb"] == "yes" and r["type"].startswith("CID") for r in rows), rows
+    names = [r["name"].split("+")[-1] for r in rows]
+    assert "Receipt-Sans-SC" in names and "Receipt-Sans-SC-Bold" in names, names
+
+
+def test_receipt_is_80_mm_wide_and_ends_just_below_its_last_line(app, tmp_path):
+    with app.app_context():
+        short = make_opinion(content="路灯坏了。")
+        long_ = consenting_opinion(content="很长的意见" * 100)
+        results = [rendered(op, tmp_path, name) for op, name in ((short, "short"), (long_, "long"))]
+    for receipt, path in results:
+        width, height = check.page_size_mm(path)
+        assert width == pytest.approx(80, abs=0.1)
+        assert height == pytest.approx(receipt.height_mm, abs=0.1)
+        image = check.rasterise(path, path.with_suffix(".png"))
+        assert 0 < check.blank_below_last_mark_mm(image) <= 5
+    # A phone line more makes a longer slip, not a fixed page.
+    assert results[1][0].height_mm > results[0][0].height_mm
+
+
+def test_qr_code_decodes_to_the_status_page_of_this_receipt(app, tmp_path):
+    app.config["PUBLIC_BASE_URL"] = "https://lc.rd.example.cn/"
+    with app.app_context():
+        opinion = consenting_opinion()
+        _, path = rendered(opinion, tmp_path)
+        expected = f"https://lc.rd.example.cn/r/{opinion.receipt_number}?k={opinion.secret}"
+    image = check.rasterise(path, tmp_path / "qr.png")
+    assert check.qr_texts(image) == [expected]
+
+
+def test_receipt_says_what_it_promises_and_never_the_name(app, tmp_path):
+    with app.app_context():
+        opinion = consenting_opinion()
+        _, path = rendered(opinion, tmp_path)
+        number, secret, station = opinion.receipt_number, opinion.secret, opinion.station.name
+        township, office_phone = opinion.station.township.name, opinion.station.township.office_phone
+    text = check.text(path)
+    flat = re.sub(r"\s+", "", text)
+    for expected in (number, secret, station, "道路交通", "15个工作日内", office_phone, f"{township}人大办", "验证码"):
+        assert re.sub(r"\s+", "", expected) in flat, expected
+    assert "村口的路灯坏了三个月，晚上很黑，老人小孩出门都不安全，请尽" in flat  # the first 30 characters
+    assert "请尽快修好" not in flat
+    assert NAME not in flat and "欧阳" not in flat
+    assert PHONE not in flat and "138****5678" in flat
+
+
+def test_markup_is_printed_as_text(app, tmp_path):
+    with app.app_context():
+        _, path = rendered(make_opinion(content='<b hx-get="/x">粗体</b><script>alert(1)</script>'), tmp_path)
+    flat = re.sub(r"\s+", "", check.text(path))
+    assert '<bhx-get="/x">粗体</b><script>' in flat
+
+
+def test_a_character_outside_the_cut_font_still_prints(app, tmp_path):
+    # 堃 (common in names) is not in GB2312, so not in the cut font.
+    with app.app_context():
+        _, path = rendered(make_opinion(content="王堃家门口的水渠堵了"), tmp_path)
+    names = [r["name"].split("+")[-1] for r in check.fonts(path)]
+    assert "Noto-Sans-CJK-SC" in names, names
+    assert "王堃家门口" in check.text(path)
+
+
+def test_place_names_outside_gb2312_are_in_the_cut_font():
+    assert "榃" in fonts.receipt_characters()
+
+
+def test_receipt_image_for_review(app):
+    """Saved under test-results/ for a person to look at."""
+    app.config["PUBLIC_BASE_URL"] = "https://lc.rd.example.cn"
+    with app.app_context():
+        opinion = consenting_opinion()
+        receipt = services.receipt_pdf(opinion)
+    path = check.write(receipt.data, check.RESULTS / "receipt.pdf")
+    image = check.rasterise(path, check.RESULTS / "receipt.png")
+    assert image.width == pytest.approx(80 / 25.4 * check.DPI, abs=2)
+
+
+def test_fonts_are_not_rebuilt_when_up_to_date():
+    assert fonts.build() is False
+
+
+# --- where the QR code leads --------------------------------------------------------
+
+
+def test_receipt_url_without_a_hub_is_this_box_address(app):
+    with app.app_context():
+        opinion = make_opinion()
+        assert services.receipt_url(opinion) == (
+            f"http://127.0.0.1:5000/r/{opinion.receipt_number}?k={opinion.secret}"
+        )
+    with app.test_request_context(base_url="http://192.168.1.20:8080"):
+        opinion = db.session.get(Opinion, opinion.uuid)
+        assert services.receipt_url(opinion).startswith("http://192.168.1.20:8080/r/")
+
+
+def test_screen_qr_is_the_same_code_as_the_paper(app):
+    svg = qr_svg("http://127.0.0.1:5000/r/LC00-260101-0001?k=ABCDEF", data_testid="receipt-qr")
+    assert svg.startswith("<svg") and 'data-testid="receipt-qr"' in svg
+    assert qr_path("http://127.0.0.1:5000/r/LC00-260101-0001?k=ABCDEF")[1] in svg
+
+
+# --- the PDF address printed on paper -----------------------------------------------
+
+
+def test_pdf_address_needs_the_right_secret(app, client, tmp_path):
+    with app.app_context():
+        opinion = make_opinion()
+        number, secret = opinion.receipt_number, opinion.secret
+    response = client.get(f"/receipts/{number}.pdf?k={secret.lower()}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    qr = check.qr_texts(check.rasterise(check.write(response.data, tmp_path / "r.pdf"), tmp_path / "r.png"))
+    assert qr == [f"http://localhost/r/{number}?k={secret}"]
+
+    for query in (f"?k={'X' * len(secret)}", "", "?k="):
+        wrong = client.get(f"/receipts/{number}.pdf{query}")
+        assert wrong.status_code == 404
+        assert "没有找到" in wrong.get_data(as_text=True)
+    assert client.get(f"/receipts/LC00-000000-9999.pdf?k={secret}").status_code == 404
+
+
+# --- print status and reprint, without a printer --------------------------------------
+
+
+def test_no_printer_fails_promptly_and_keeps_the_opinion(app):
+    with app.app_context():
+        opinion = make_opinion()
+        job = printing.start_printing(opinion)
+        job_id, uuid = job.id, opinion.uuid
+    job = wait_for_state(app, job_id)
+    assert job.state == "failed" and job.detail == printing.NO_PRINTER
+    with app.app_context():
+        assert db.session.get(Opinion, uuid) is not None
+
+
+def test_printing_an_uncommitted_opinion_is_refused(app):
+    with app.app_context():
+        opinion = make_opinion()
+        opinion.content = "改过的内容"
+        with pytest.raises(RuntimeError):
+            printing.start_printing(opinion)
+        db.session.rollback()
+
+
+def status_fragment(client, job_id):
+    response = client.get(f"/print-jobs/{job_id}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in response.headers["Vary"]
+    return response.get_data(as_text=True)
+
+
+def test_status_fragment_polls_while_printing_and_stops_when_done(app, client):
+    with app.app_context():
+        opinion = make_opinion(phone=PHONE, name=NAME, anonymous=False, consent_version="2026-11")
+        job = PrintJob(id="00000000-0000-4000-8000-000000000001", opinion_uuid=opinion.uuid, state="queued")
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+        number = opinion.receipt_number
+    # Mark it as this process's own job, so start-up recovery leaves it alone.
+    printing.printer_for(app).active.add(job_id)
+
+    html = status_fragment(client, job_id)
+    assert 'data-testid="print-status"' in html
+    assert f'hx-get="/print-jobs/{job_id}"' in html and 'hx-trigger="load delay:1s"' in html
+    assert 'hx-swap="outerHTML"' in html and "排队" in html
+    assert "<html" not in html and NAME not in html and PHONE not in html and "5678" not in html
+
+    with app.app_context():
+        db.session.get(PrintJob, job_id).state = "printed"
+        db.session.commit()
+    html = status_fragment(client, job_id)
+    assert "hx-get" not in html and "已打印" in html and 'data-testid="reprint"' not in html
+
+    page = client.get(f"/print-jobs/{job_id}").get_data(as_text=True)
+    assert "<html" in page and 'data-testid="print-status"' in page and number in page
+    assert client.get("/print-jobs/no-such-job").status_code == 404
+
+
+def reprint_form(html):
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    secret = re.search(r'name="secret" value="([^"]+)"', html).group(1)
+    action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
+    return action, {"csrf_token": token, "secret": secret}
+
+
+def test_one_reprint_after_a_failure_then_a_polite_refusal(app, client):
+    with app.app_context():
+        opinion = make_opinion()
+        job_id = printing.start_printing(opinion).id
+        number = opinion.receipt_number
+    wait_for_state(app, job_id)
+
+    html = status_fragment(client, job_id)
+    assert "打印" in html and 'data-testid="reprint"' in html and "hx-get" not in html
+    action, data = reprint_form(html)
+    assert action == f"/receipts/{number}/reprint"
+
+    response = client.post(action, data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    second_id = re.search(r'id="print-status"[^>]*data-state="(\w+)"', response.get_data(as_text=True))
+    with app.app_context():
+        jobs = db.session.query(PrintJob).filter_by(opinion_uuid=opinion.uuid).all()
+        assert sorted(j.kind for j in jobs) == ["first", "reprint"]
+        reprint_id = next(j.id for j in jobs if j.kind == "reprint")
+    assert second_id is not None
+    wait_for_state(app, reprint_id)
+    html = status_fragment(client, reprint_id)
+    assert 'data-testid="reprint"' not in html  # the one reprint is used
+
+    again = client.post(action, data=data, headers={"HX-Request": "true"})
+    assert again.status_code == 200 and "已经补打过一次" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(PrintJob).filter_by(opinion_uuid=opinion.uuid).count() == 2
+
+
+def test_reprint_needs_the_secret_and_a_csrf_token(app, client):
+    with app.app_context():
+        opinion = make_opinion()
+        job_id = printing.start_printing(opinion).id
+        number, secret = opinion.receipt_number, opinion.secret
+    wait_for_state(app, job_id)
+    action, data = reprint_form(status_fragment(client, job_id))
+    assert client.post(action, data={"secret": secret}).status_code == 400
+    assert client.post(action, data={**data, "secret": "WRONG1"}).status_code == 404
+    with app.app_context():
+        assert db.session.query(PrintJob).filter_by(opinion_uuid=opinion.uuid).count() == 1
+
+
+def test_jobs_left_in_progress_by_a_dead_process_do_not_stay_in_progress(app, client):
+    with app.app_context():
+        opinion = make_opinion()
+        long_ago = utcnow().replace(year=2020)
+        db.session.add_all([
+            PrintJob(id="00000000-0000-4000-8000-00000000000a", opinion_uuid=opinion.uuid, state="rendering"),
+            # Reached a CUPS that is gone now, long past its deadline.
+            PrintJob(id="00000000-0000-4000-8000-00000000000b", opinion_uuid=opinion.uuid, state="queued",
+                     cups_job_id=7, created_at=long_ago),
+        ])  # fmt: skip
+        db.session.commit()
+    app.config.update(PRINTER="receipt", CUPS_SERVER="127.0.0.1:9")
+    client.get("/healthz")
+    for job_id in ("00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"):
+        job = wait_for_state(app, job_id)
+        assert job.state == "failed" and job.detail
