@@ -98,6 +98,18 @@ class LocalCups:
     def env(self) -> dict[str, str]:
         return {"CUPS_SERVER": self.server}
 
+    def connect(self):
+        """A pycups connection, with this server as the thread's libcups default.
+
+        libcups looks queues up on the default server when printing a file,
+        whatever server the connection goes to.
+        """
+        import cups
+
+        cups.setServer("127.0.0.1")
+        cups.setPort(self.port)
+        return cups.Connection()
+
     # --- life cycle ---------------------------------------------------------
 
     def start(self, timeout: float = 30, detach: bool = False) -> "LocalCups":
@@ -182,10 +194,13 @@ class LocalCups:
         return "\n".join(texts)
 
     def _add_printer(self) -> None:
+        self.add_printer(self.printer, f"cups-pdf:/{self._name}", "回执打印机 (PDF)")
+
+    def add_printer(self, name: str, device_uri: str, description: str = "") -> None:
+        """Add (or change) an enabled queue with cups-pdf's PPD, through lpadmin."""
         command = [
-            LPADMIN, "-h", self.server, "-p", self.printer, "-E",
-            "-v", f"cups-pdf:/{self._name}", "-P", str(CUPS_PDF_PPD),
-            "-D", "回执打印机 (PDF)",
+            LPADMIN, "-h", self.server, "-p", name, "-E",
+            "-v", device_uri, "-P", str(CUPS_PDF_PPD), "-D", description or name,
         ]  # fmt: skip
         deadline = time.monotonic() + 20
         while True:

@@ -286,15 +286,21 @@ def _follow(job_id: str, printer: str, cups_job_id: int, deadline) -> None:
 
 
 def _connect() -> "cups.Connection":
-    """A new connection (pycups connections are not shared between threads)."""
+    """A new connection (pycups connections are not shared between threads).
+
+    The server is also set as this thread's libcups default (libcups keeps
+    it per thread): printing a file looks its queue up on the default
+    server, whatever server the connection itself goes to.
+    """
     server = current_app.config.get("CUPS_SERVER")
     try:
-        if not server:
-            return cups.Connection()
-        if server.startswith("/"):
-            return cups.Connection(host=server)
-        host, _, port = server.rpartition(":")
-        return cups.Connection(host=host or server, port=int(port) if host else 631)
+        if server:
+            host, _, port = server.rpartition(":")
+            if server.startswith("/") or not host:
+                host, port = server, "631"
+            cups.setServer(host)
+            cups.setPort(int(port))
+        return cups.Connection()
     except RuntimeError as error:
         raise CupsDown(f"cannot reach CUPS at {server or 'the default server'}: {error}") from error
 

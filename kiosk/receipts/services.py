@@ -17,11 +17,14 @@ from ..models import Opinion, PrintJob
 from ..text import mask_phone
 from . import pdf, printing
 from .printing import start_printing  # noqa: F401  (the screen's entry point)
-from .qr import qr_svg
+from .qr import qr_path, qr_svg
 
 log = logging.getLogger(__name__)
 
 EXCERPT_LENGTH = 30
+# Thermal printers print 8 dots per millimetre: a QR module of exactly 7
+# dots keeps every module the same size on paper, which scanners like.
+QR_MODULE_MM = 7 / 8
 
 
 def receipt_url(opinion: Opinion) -> str:
@@ -48,6 +51,7 @@ def receipt_context(opinion: Opinion, url: str) -> dict:
     return {
         "opinion": opinion,
         "qr": qr_svg(url),
+        "qr_size_mm": round(qr_path(url)[0] * QR_MODULE_MM, 3),
         "submitted_at": format_local(opinion.created_at, "%Y年%m月%d日 %H:%M"),
         "excerpt": excerpt(opinion.content),
         "masked_phone": mask_phone(opinion.contact_phone),
