@@ -9,6 +9,7 @@ import logging
 
 from flask import current_app, request, session
 
+from ..extensions import db
 from ..htmx import render
 from ..public.services import find_receipt
 from ..text import mask_phone
@@ -223,27 +224,36 @@ def submit():
         submitted = services.submit_draft(draft_id)
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
-    if submitted.created:
-        start_printing(submitted.opinion)
+    status = print_receipt(submitted.opinion, submitted.created)
     services.crash_point("before_response")
-    return receipt_screen(submitted.opinion)
+    return receipt_screen(submitted.opinion, status)
 
 
-def start_printing(opinion) -> None:
-    """Hand the receipt to the printer; the opinion is already committed."""
+def print_receipt(opinion, created: bool):
+    """Start printing the saved opinion's receipt once; its status for the screen.
+
+    A repeated submit shows the job the first one started. A submit that
+    finds its opinion saved but never printed (the process died in between)
+    starts the job then.
+    """
+    from ..receipts import printing
+    from ..receipts.services import print_status
+
     try:
-        from ..receipts import printing
-
-        printing.start_printing(opinion)
-    except Exception:  # the record is safe; the screen shows the number and QR anyway
+        job = None if created else printing.latest_job(opinion)
+        return print_status(job or printing.start_printing(opinion))
+    except Exception:  # the opinion is safe; the screen shows its number and QR anyway
         log.exception("could not start printing %s", opinion.receipt_number)
+        db.session.rollback()
+        return None
 
 
-def receipt_screen(opinion):
+def receipt_screen(opinion, print_status):
     from ..receipts.qr import qr_svg
     from ..receipts.services import receipt_url
 
-    return screen("_receipt.html", opinion=opinion, qr=qr_svg(receipt_url(opinion), data_testid="receipt-qr"))
+    qr = qr_svg(receipt_url(opinion), data_testid="receipt-qr")
+    return screen("_receipt.html", opinion=opinion, qr=qr, print_status=print_status)
 
 
 @bp.post("/opinion/restart")
