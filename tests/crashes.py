@@ -11,12 +11,18 @@ Used by ``tests/test_crash_safety.py`` and ``bench/crash.py`` (1,000 crashes).
 
 import http.client
 import http.cookiejar
+import json
+import os
 import random
 import re
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,7 +32,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from .servers import ServerProcess, station_box
+from .servers import ROOT, ServerProcess, _env, station_box
 
 # Points on the submit path where KIOSK_CRASH_POINT makes the server die.
 # "before_response" sits in the route, after submit returned and before the
@@ -179,11 +185,165 @@ def copy_box(seed: Path, instance: Path) -> Path:
     return instance
 
 
-def server(instance: Path, port: int | None = None, **settings) -> ServerProcess:
-    box = ServerProcess(instance, {**UNLIMITED, **settings})
+def server(instance: Path, port: int | None = None, zygote: "Zygote | None" = None, **settings) -> ServerProcess:
+    """A station server on ``instance``: ``python -m waitress``, or forked from ``zygote``."""
+    box = (ForkedServer if zygote else ServerProcess)(instance, {**UNLIMITED, **settings})
+    box.zygote = zygote
     if port is not None:
         box.port = port
     return box
+
+
+class Zygote:
+    """A process that imported the station's code once and forks servers from it.
+
+    Starting ``python -m waitress wsgi:app`` is mostly imports (0.7 s here);
+    a fork of a process that has done them is a new server in a tenth of
+    that, so the suite can crash fifty servers and the bench a thousand. Each
+    child is still its own process: it builds its app from ``KIOSK_*``
+    settings, opens its own SQLite connections and serves with waitress,
+    and ``os._exit`` or ``kill -9`` end it as they would end a box's server.
+    The zygote itself never opens a database.
+    """
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from tests.crashes import zygote_loop; zygote_loop()"],
+            cwd=ROOT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.lock = threading.Lock()
+        if json.loads(self.process.stdout.readline() or "{}").get("ready") is not True:
+            raise RuntimeError("the zygote did not start")
+
+    def call(self, **command) -> dict:
+        with self.lock:
+            self.process.stdin.write(json.dumps(command) + "\n")
+            self.process.stdin.flush()
+            return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(10)
+
+    def __enter__(self) -> "Zygote":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Forked:
+    """The few ``Popen`` methods the harness uses, for a zygote's child."""
+
+    def __init__(self, zygote: Zygote, pid: int):
+        self.zygote, self.pid, self.returncode = zygote, pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.zygote.call(op="status", pid=self.pid)["code"]
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, signum) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+class ForkedServer(ServerProcess):
+    """A ``ServerProcess`` whose process is forked from a ``Zygote``."""
+
+    zygote: Zygote | None = None
+
+    def start(self, timeout: float = 30) -> "ForkedServer":
+        env = _env(self.instance, self.settings)
+        pid = self.zygote.call(op="spawn", env=env, port=self.port, log=str(self.instance / "server.log"))["pid"]
+        self.process = _Forked(self.zygote, pid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                return self
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"server did not start: {self.log_text()[-2000:]}")
+
+
+def zygote_loop() -> None:
+    """The zygote's main loop: import once, then fork servers and report how they ended."""
+    import importlib
+
+    for module in ("waitress", "kiosk", "kiosk.models", "kiosk.intake", "kiosk.public", "kiosk.receipts",
+                   "kiosk.demo.cli", "flask_migrate", "alembic.command"):
+        importlib.import_module(module)
+    exits: dict[int, int] = {}
+
+    def reap():
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            exits[pid] = os.waitstatus_to_exitcode(status)
+
+    def reply(**answer):
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+    reply(ready=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                _serve_forked(command)
+            reply(pid=pid)
+        elif command["op"] == "status":
+            reap()
+            reply(code=exits.get(command["pid"]))
+
+
+def _serve_forked(command: dict) -> None:
+    """In the child: become a station server as ``python -m waitress wsgi:app`` would."""
+    try:
+        log = os.open(command["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.environ.clear()
+        os.environ.update(command["env"])
+        import waitress
+
+        import wsgi  # builds the app from this child's KIOSK_* settings
+
+        waitress.serve(wsgi.app, listen=f"127.0.0.1:{command['port']}", threads=8)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(1)
 
 
 @dataclass
@@ -209,7 +369,8 @@ class Ledger:
         return number
 
 
-def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, label: str = "") -> None:
+def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, label: str = "",
+               zygote: Zygote | None = None) -> None:
     """One crash and recovery.
 
     A server with the crash point set takes ``villagers`` walks to the review
@@ -217,7 +378,7 @@ def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, l
     A server without the crash point is started on the same instance folder
     and port, and each villager taps submit again with the cookies they had.
     """
-    box = server(instance, CRASH_POINT=point).start()
+    box = server(instance, zygote=zygote, CRASH_POINT=point).start()
     try:
         people = [Villager(box.url) for _ in range(villagers)]
         contents = [unique_content(f"{label}-{i}") for i in range(villagers)]
@@ -243,7 +404,7 @@ def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, l
     finally:
         box.stop()
 
-    again = server(instance, port=box.port).start()
+    again = server(instance, port=box.port, zygote=zygote).start()
     try:
         for person, content in zip(people, contents):
             ledger.told(content, person.submit())
@@ -254,7 +415,7 @@ def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, l
 
 
 def kill_during_stream(instance: Path, ledger: Ledger, villagers: int = 4, rng: random.Random | None = None,
-                       min_wait: float = 0.2, max_wait: float = 1.5) -> int:
+                       min_wait: float = 0.2, max_wait: float = 1.5, zygote: Zygote | None = None) -> int:
     """Villagers submit one opinion after another; ``kill -9`` lands at a random moment.
 
     Each villager then repeats, on a restarted server, whatever step was cut
@@ -262,7 +423,7 @@ def kill_during_stream(instance: Path, ledger: Ledger, villagers: int = 4, rng: 
     kill cut off.
     """
     rng = rng or random.Random()
-    box = server(instance).start()
+    box = server(instance, zygote=zygote).start()
     stop = threading.Event()
     cut_off: list[tuple[Villager, str, str]] = []  # (villager, content, step)
     lock = threading.Lock()
@@ -290,7 +451,7 @@ def kill_during_stream(instance: Path, ledger: Ledger, villagers: int = 4, rng: 
 
     together([stream] * villagers + [kill])
 
-    again = server(instance, port=box.port).start()
+    again = server(instance, port=box.port, zygote=zygote).start()
     try:
         for person, content, step in cut_off:
             if step == "fill_in":

@@ -1,0 +1,71 @@
+"""Crash safety: a box that dies anywhere on the submit path loses nothing and repeats nothing.
+
+Real waitress processes on real SQLite files: a server with
+``KIOSK_CRASH_POINT`` set dies (``os._exit``) during a submission, a server
+without it is started on the same instance folder, and the villager taps
+"submit" again with the cookies their browser had. About fifty crashes in
+all, several boxes side by side to keep the suite quick. The servers are
+forked from a zygote that did the imports once (see ``tests/crashes.py``).
+"""
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .crashes import CRASH_POINTS, Ledger, Zygote, check_box, copy_box, crash_once, kill_during_stream
+
+pytestmark = pytest.mark.slow
+
+BOXES = 3  # crashed side by side, each on its own instance folder
+CRASHES_PER_BOX = 4  # per crash point: 3 boxes x 4 crashes x 4 points = 48
+KILLS_PER_BOX = 1  # and one kill -9 per box during a stream of submissions
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    with Zygote() as zygote:
+        yield zygote
+
+
+def on_boxes(seed, tmp_path, run) -> list[tuple[Ledger, list[str]]]:
+    """``run(instance, ledger)`` on BOXES fresh boxes at once; each box's ledger and problems."""
+
+    def one(i):
+        instance = copy_box(seed, tmp_path / f"box{i}")
+        ledger = Ledger()
+        run(instance, ledger, i)
+        return ledger, check_box(instance / "kiosk.sqlite3", ledger)
+
+    with ThreadPoolExecutor(BOXES) as pool:
+        return list(pool.map(one, range(BOXES)))
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_crash_anywhere_in_submit_loses_nothing_and_repeats_nothing(point, demo_database, tmp_path, zygote):
+    def crashes(instance, ledger, box):
+        for n in range(CRASHES_PER_BOX):
+            # One villager, or several tapping submit at the same moment.
+            crash_once(instance, point, ledger, villagers=1 + n % 3, label=f"{point}-{box}-{n}", zygote=zygote)
+
+    for ledger, problems in on_boxes(demo_database, tmp_path, crashes):
+        assert problems == []
+        # Every villager got a receipt in the end, after the restart.
+        assert ledger.answered.keys() == ledger.attempted
+        assert len(ledger.attempted) == sum(1 + n % 3 for n in range(CRASHES_PER_BOX))
+
+
+def test_kill_9_at_a_random_moment_during_a_stream_of_submissions(demo_database, tmp_path, zygote):
+    seed = random.randrange(1 << 30)
+    cut_off = []
+
+    def kills(instance, ledger, box):
+        rng = random.Random(seed + box)
+        for _ in range(KILLS_PER_BOX):
+            cut_off.append(kill_during_stream(instance, ledger, villagers=3, rng=rng, zygote=zygote))
+
+    for ledger, problems in on_boxes(demo_database, tmp_path, kills):
+        assert problems == [], f"random seed {seed}"
+        assert ledger.answered.keys() == ledger.attempted, f"random seed {seed}"
+    # The kills landed while villagers were talking to the server.
+    assert sum(cut_off) > 0, f"random seed {seed}"
