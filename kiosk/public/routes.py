@@ -25,10 +25,18 @@ def status(number):
     opinion = find_receipt(number, request.args.get("k"))
     if opinion is None:
         # The same plain page for an unknown number and a wrong secret, so the
-        # page never tells which receipts exist.
-        response = make_response(render_template("public/not_found.html"), 404)
+        # page never tells which receipts exist. A hub can say more about a
+        # number it has never received: its station has not sent it yet.
+        pending = _pending_receipt(number) if current_app.config["ROLE"] == "hub" else None
+        response = make_response(render_template("public/not_found.html", pending=pending), 404)
     else:
         response = make_response(render_template("public/status.html", opinion=opinion))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _pending_receipt(number):
+    from ..hub.status import pending_receipt
+
+    return pending_receipt(number)
