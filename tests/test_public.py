@@ -1,0 +1,162 @@
+"""The public status page a receipt's QR code leads to, and the look-up at the kiosk."""
+
+import re
+
+import pytest
+
+from kiosk import create_app
+from kiosk.extensions import db
+from kiosk.models import OpinionEvent, OpinionStatus, utcnow
+
+from .factories import make_opinion
+
+HTMX = {"HX-Request": "true"}
+PERSONAL = {"name": "陈大文", "phone": "13812345678", "consent_version": "2026-11", "anonymous": False}
+CONTENT = "村口的路灯坏了三个月，晚上很黑。"
+
+
+@pytest.fixture
+def receipt(app):
+    """A consenting person's opinion, and its number and secret."""
+    with app.app_context():
+        opinion = make_opinion(content=CONTENT, **PERSONAL)
+        return opinion.receipt_number, opinion.secret
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_status_page_shows_the_public_facts(client, receipt):
+    number, secret = receipt
+    page = client.get(f"/r/{number}?k={secret}")
+    assert page.status_code == 200
+    html = text(page)
+    for fact in (number, "道路交通", "罗城街道人大代表中心联络站", "已在联络站登记", "办理经过"):
+        assert fact in html
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_status_page_never_shows_personal_data_or_the_text(client, receipt):
+    number, secret = receipt
+    html = text(client.get(f"/r/{number}?k={secret}"))
+    for private in ("陈大文", "13812345678", "5678", CONTENT[:6]):
+        assert private not in html
+
+
+def test_status_page_accepts_what_people_type(client, receipt):
+    number, secret = receipt
+    assert client.get(f"/r/{number.lower()}?k={secret.lower()}").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?k=", "?k=AAAAAA", "?k=<script>"])
+def test_without_the_right_secret_the_page_is_plain_and_404(client, receipt, query):
+    number, _ = receipt
+    page = client.get(f"/r/{number}{query}")
+    assert page.status_code == 404
+    assert "没有找到这张回执" in text(page)
+    assert "道路交通" not in text(page) and "<script>" not in text(page)
+
+
+def test_a_wrong_secret_and_an_unknown_number_look_the_same(client, receipt):
+    number, secret = receipt
+    wrong_secret = client.get(f"/r/{number}?k=AAAAAA")
+    unknown = client.get(f"/r/LC00-990101-0001?k={secret}")
+    assert wrong_secret.status_code == unknown.status_code == 404
+    assert text(wrong_secret) == text(unknown)
+
+
+def test_replies_and_notes_are_shown_escaped(app, client, receipt):
+    number, secret = receipt
+    with app.app_context():
+        from kiosk.public.services import find_receipt
+
+        opinion = find_receipt(number, secret)
+        opinion.status = OpinionStatus.CLOSED
+        opinion.public_reply = '<script>alert(1)</script><div hx-get="/opinion/restart">路灯已修好</div>'
+        db.session.add(OpinionEvent(opinion_uuid=opinion.uuid, status=OpinionStatus.CLOSED, at=utcnow(),
+                                    note="<b>镇人大办</b>回访"))
+        db.session.commit()
+    html = text(client.get(f"/r/{number}?k={secret}"))
+    assert "已办结" in html and "路灯已修好" in html
+    assert "&lt;script&gt;" in html and "<script>alert" not in html
+    assert '<div hx-get="/opinion/restart">' not in html and "&lt;b&gt;镇人大办&lt;/b&gt;" in html
+
+
+def test_the_hub_says_honestly_when_a_station_has_not_sent_a_receipt(tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "t", "ROLE": "hub"})
+    with app.app_context():
+        from kiosk.demo.services import load_demo
+
+        load_demo(role="hub")
+        today = utcnow().strftime("%y%m%d")
+        db.engine.dispose()
+    page = app.test_client().get(f"/r/LC00-{today}-0001?k=ABCDEF")
+    assert page.status_code == 404
+    assert "联络站还没有把这条意见送到镇人大办" in text(page)
+    assert "罗城街道人大代表中心联络站" in text(page)
+    page = app.test_client().get("/r/NOPE?k=ABCDEF")
+    assert "没有找到这张回执" in text(page)
+
+
+# --- the kiosk look-up ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def token(client):
+    return re.search(r'name="csrf_token" value="([^"]+)"', text(client.get("/lookup"))).group(1)
+
+
+def look_up(client, token, number, secret, htmx=True):
+    return client.post("/lookup", data={"csrf_token": token, "number": number, "secret": secret},
+                       headers=HTMX if htmx else {})
+
+
+def test_lookup_screen_has_a_keypad_for_number_and_secret(client):
+    page = client.get("/lookup")
+    html = text(page)
+    assert page.status_code == 200
+    for hook in ("lookup-number", "lookup-secret", "lookup-submit", "restart", "back"):
+        assert f'data-testid="{hook}"' in html
+    assert html.count('data-keyboard="code"') == 2
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("typed", ["as printed", "lower case", "without hyphens"])
+def test_lookup_with_the_right_secret_shows_the_status(client, token, receipt, typed):
+    number, secret = receipt
+    number = {"as printed": number, "lower case": number.lower(), "without hyphens": number.replace("-", "")}[typed]
+    page = look_up(client, token, f" {number} ", secret.lower())
+    html = text(page)
+    assert page.status_code == 200
+    assert 'data-testid="lookup-result"' in html and "<html" not in html and 'id="screen"' not in html
+    assert "已在联络站登记" in html and "道路交通" in html
+    for private in ("陈大文", "13812345678", CONTENT[:6]):
+        assert private not in html
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("secret", ["AAAAAA", "<script>", ""])
+def test_lookup_with_a_wrong_secret_shows_nothing_about_the_receipt(client, token, receipt, secret):
+    number, _ = receipt
+    page = look_up(client, token, number, secret)
+    html = text(page)
+    assert page.status_code == 200
+    assert 'data-testid="lookup-result"' in html
+    assert "没有找到这张回执" in html or "请输入验证码" in html
+    assert "道路交通" not in html and "<script>" not in html
+
+
+def test_lookup_without_javascript_shows_the_whole_screen(client, token, receipt):
+    number, secret = receipt
+    page = look_up(client, token, number, secret, htmx=False)
+    assert "<html" in text(page) and 'data-testid="lookup-result"' in text(page)
+    assert f'value="{number}"' in text(page)
+
+
+def test_lookup_is_on_the_station_only(tmp_path):
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "t", "ROLE": "hub"})
+    assert app.test_client().get("/lookup").status_code == 404
+    with app.app_context():
+        db.engine.dispose()
