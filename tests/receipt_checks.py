@@ -61,3 +61,19 @@ def blank_below_last_mark_mm(image: Image.Image, dpi: int = DPI) -> float:
 
 def qr_texts(image: Image.Image) -> list[str]:
     return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+def difference(a: Image.Image, b: Image.Image) -> float:
+    """Pixels that differ between two pages, as a share of the dark pixels of ``a``.
+
+    Near 0 when both show the same marks; a font lost on the way (blank
+    boxes instead of characters) makes it large.
+    """
+    a, b = (im.convert("L").point(lambda v: 255 if v < 128 else 0) for im in (a, b))
+    if a.size != b.size:
+        b = b.resize(a.size)
+    from PIL import ImageChops
+
+    changed = ImageChops.difference(a, b).histogram()[255]
+    dark = a.histogram()[255]
+    return changed / max(dark, 1)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 
 from .. import PROJECT_ROOT
-from . import fonts
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,10 @@ def font_face_css() -> str:
     The full Noto face needs no rule: the font stack names it next, and
     fontconfig finds it among the system fonts for characters the cut lacks.
     """
+    # Imported here so that ``python -m kiosk.receipts.fonts`` does not
+    # find itself imported already through the blueprint.
+    from . import fonts
+
     rules = []
     for weight, css_weight in (("regular", 400), ("bold", 700)):
         path = fonts.font_path(weight)
