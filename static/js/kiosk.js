@@ -9,6 +9,10 @@
 const body = document.body;
 const settings = body.dataset;
 
+// htmx notes the page's path in sessionStorage when it loads, for a history
+// it will never use here (historyEnabled is off): nothing stays.
+try { sessionStorage.removeItem("htmx-current-path-for-history"); } catch { /* storage may be disabled */ }
+
 // ---------------------------------------------------------------- keyboard
 
 const DISPLAY = {

@@ -1,0 +1,105 @@
+"""Browser tests: Debian's Chromium, driven by pytest-playwright, against a
+real station box (waitress in its own process, as in the field).
+
+Every test here is marked ``browser``. Contexts are touch screens
+(``has_touch``) in the two shapes kiosks are mounted in; screenshots go to
+``test-results/screens/`` as artifacts.
+"""
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, station_box
+
+SCREENS = {
+    "landscape": {"width": 1920, "height": 1080},
+    "portrait": {"width": 1080, "height": 1920},
+}
+SCREENSHOTS = ROOT / "test-results" / "screens"
+
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium: Playwright cannot download its own here."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+class Box:
+    """A running station box and a look into its database."""
+
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url
+        self.database = server.instance / "kiosk.sqlite3"
+
+    def query(self, sql: str, *params):
+        with closing(sqlite3.connect(self.database, timeout=10)) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def count(self, table: str) -> int:
+        return self.query(f"SELECT count(*) FROM {table}")[0][0]
+
+
+@pytest.fixture(scope="session")
+def box(tmp_path_factory):
+    """One station box for the walk tests (no submit limit to trip over)."""
+    server = station_box(tmp_path_factory.mktemp("browser-box"), SUBMIT_PER_MINUTE=1000).start()
+    yield Box(server)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def quick_idle_box(tmp_path_factory):
+    """A box whose idle timer runs out in seconds, not minutes."""
+    server = station_box(
+        tmp_path_factory.mktemp("idle-box"), IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, SUBMIT_PER_MINUTE=1000
+    ).start()
+    yield Box(server)
+    server.stop()
+
+
+@pytest.fixture(params=list(SCREENS), ids=list(SCREENS))
+def shape(request):
+    return request.param
+
+
+@pytest.fixture
+def kiosk(browser, shape):
+    """A touch screen page in the given shape, as the kiosk's browser is."""
+    context = browser.new_context(
+        viewport=SCREENS[shape], has_touch=True, device_scale_factor=1, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    page.shape = shape
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def screenshot(page, name: str) -> Path:
+    """Save what the screen shows now, named after the step and the shape."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{page.shape}.png"
+    page.screenshot(path=path)
+    return path

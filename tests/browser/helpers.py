@@ -1,0 +1,86 @@
+"""What a villager does at the screen, as Playwright touch actions."""
+
+import re
+from http.cookiejar import CookieJar
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, Request, build_opener
+
+from playwright.sync_api import expect
+
+RECEIPT_NUMBER = re.compile(r"^[A-Z0-9]{2,8}-\d{6}-\d{4}$")
+
+
+def tap(page, testid: str) -> None:
+    page.get_by_test_id(testid).tap()
+
+
+def key(page, name: str):
+    """A key of the on-screen keyboard that is showing."""
+    return page.locator(f'[data-keyboard-panel]:not([hidden]) .hg-button[data-skbtn="{name}"]')
+
+
+def tap_keys(page, keys) -> None:
+    for name in keys:
+        key(page, name).tap()
+
+
+def type_chinese(page, pinyin: str, character: str) -> None:
+    """Tap the pinyin, then the character in the candidate row (paging on if needed)."""
+    tap_keys(page, pinyin)
+    candidates = page.locator("[data-keyboard-panel] .hg-candidate-box")
+    expect(candidates).to_be_visible()
+    for _ in range(30):
+        wanted = candidates.locator("li.hg-candidate-box-list-item").filter(has_text=re.compile(f"^{character}$"))
+        if wanted.count():
+            wanted.first.tap()
+            return
+        candidates.locator(".hg-candidate-box-next").tap()
+    raise AssertionError(f"{character} is not among the candidates for {pinyin}")
+
+
+def start(page, url: str) -> None:
+    page.goto(url)
+    tap(page, "start")
+    expect(page.get_by_test_id("category-road")).to_be_visible()
+
+
+def walk_to_review(page, url: str, content: str = "村口的路灯坏了三个月，晚上很黑。") -> None:
+    """An anonymous walk up to the review screen (typing done by fill: the keyboard has its own test)."""
+    start(page, url)
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill(content)
+    tap(page, "next")
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
+    tap(page, "next")
+    expect(page.get_by_test_id("deputy-none")).to_be_visible()
+    tap(page, "deputy-none")
+    expect(page.get_by_test_id("submit")).to_be_visible()
+
+
+def storage_used(page) -> int:
+    return page.evaluate("() => localStorage.length + sessionStorage.length")
+
+
+def history_length(page) -> int:
+    return page.evaluate("() => history.length")
+
+
+def submit_over_http(url: str) -> tuple[str, str]:
+    """Leave an anonymous opinion the way a plain browser would; its receipt number and secret."""
+    opener = build_opener(HTTPCookieProcessor(CookieJar()))
+    home = opener.open(url + "/").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
+
+    def post(path, **fields):
+        data = urlencode({"csrf_token": token, **fields}).encode()
+        return opener.open(Request(url + path, data=data, headers={"HX-Request": "true"})).read().decode()
+
+    post("/opinion/start")
+    post("/opinion/category", category="road")
+    post("/opinion/content", content="村口的路灯坏了三个月，晚上很黑。")
+    post("/opinion/contact", anonymous="1")
+    post("/opinion/deputy", deputy_id="")
+    page = post("/opinion/submit")
+    number = re.search(r'data-testid="receipt-number">([^<]+)<', page).group(1)
+    secret = re.search(r'data-testid="receipt-secret">([^<]+)<', page).group(1)
+    return number, secret
