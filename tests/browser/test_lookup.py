@@ -1,0 +1,39 @@
+"""Checking a receipt at the kiosk, typed on the letters-and-digits keypad."""
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import screenshot
+from .helpers import key, submit_over_http, tap, tap_keys
+
+pytestmark = pytest.mark.browser
+
+
+def test_lookup_with_the_right_and_a_wrong_secret(kiosk, box):
+    number, secret = submit_over_http(box.url)
+    page = kiosk
+    page.goto(box.url)
+    tap(page, "lookup")
+    field = page.get_by_test_id("lookup-number")
+    expect(field).to_be_focused()
+    expect(page.locator("[data-keyboard-panel].layout-code")).to_be_visible()
+    tap_keys(page, number)
+    expect(field).to_have_value(number)
+    key(page, "{done}").tap()  # on to the 验证码
+    expect(page.get_by_test_id("lookup-secret")).to_be_focused()
+    tap_keys(page, secret)
+    tap(page, "lookup-submit")
+    result = page.get_by_test_id("lookup-result")
+    expect(result).to_contain_text("已在联络站登记")
+    expect(result).to_contain_text(number)
+    expect(result).to_contain_text("道路交通")
+    assert "村口的路灯" not in result.inner_text()
+    screenshot(page, "09-lookup")
+
+    page.get_by_test_id("lookup-secret").tap()
+    key(page, "{bksp}").tap()
+    tap_keys(page, "W" if secret[-1] != "W" else "X")
+    tap(page, "lookup-submit")
+    expect(result).to_contain_text("没有找到这张回执")
+    expect(result).not_to_contain_text("道路交通")
+    screenshot(page, "09-lookup-wrong")
