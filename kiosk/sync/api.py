@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf, db
+from ..intake.services import crash_point
 from . import hub, signing, wire
 from .clock import now, to_millis
 
@@ -43,7 +44,9 @@ def push():
     """Store a batch of the station's records; acknowledge or refuse each."""
     link = _authenticated()
     answer = hub.push(link, _wire_body())
+    crash_point("hub_push_before_commit")
     db.session.commit()
+    crash_point("hub_push_after_commit")
     return signed(answer)
 
 
