@@ -34,7 +34,7 @@ FONTS_DIR = PROJECT_ROOT / "static" / "fonts"
 FAMILY = "Receipt Sans SC"
 FALLBACK_FAMILY = SOURCE_FAMILY
 # Change when the way the fonts are cut changes, to rebuild them.
-CUT_VERSION = "2"
+CUT_VERSION = "3"
 
 
 def font_path(weight: str) -> Path:
@@ -117,19 +117,46 @@ def _cut(source: Path, target: Path, chars: str, weight: str) -> None:
     # Horizontal Chinese and Latin need no more; the Japanese, Korean and
     # traditional forms behind "locl" and the vertical forms would double
     # the glyph count.
-    options.layout_features = ["ccmp", "kern"]
-    # Keep every glyph at its original index. The source is CID-keyed with
-    # CID = glyph index; renumbering would leave CIDs that differ from glyph
-    # indexes, which PDF viewers forgive but CUPS's pdftops and Ghostscript
-    # (the printing path) do not: the receipt would print blank boxes.
-    options.retain_gids = True
+    # Horizontal Chinese and Latin need no OpenType layout features; the
+    # Japanese, Korean and traditional forms behind "locl" and the vertical
+    # forms would double the glyph count. (WeasyPrint drops these tables
+    # from the PDF anyway.)
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE"]
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in chars])
     subsetter.subset(font)
+    _number_cids_by_glyph(font)
     _rename(font, weight)
     tmp = target.with_suffix(".tmp")
     font.save(str(tmp))
     os.replace(tmp, target)
+
+
+def _number_cids_by_glyph(font) -> None:
+    """Make every glyph's CID its glyph index again, as in the source font.
+
+    Subsetting packs the glyphs but keeps their CIDs. WeasyPrint writes
+    glyph indexes into the PDF as CIDs; PDF viewers forgive the mismatch,
+    but CUPS's pdftops and Ghostscript (the printing path) look glyphs up by
+    CID and the receipt would print blank boxes. Keeping all 65,535 glyph
+    slots instead makes every receipt three times slower to write.
+    """
+    order = font.getGlyphOrder()
+    new_order = [order[0]] + [f"cid{index:05d}" for index in range(1, len(order))]
+    new_name = dict(zip(order, new_order))
+    for table in font["cmap"].tables:
+        table.cmap = {code: new_name[name] for code, name in table.cmap.items()}
+    for tag in ("hmtx", "vmtx"):
+        if tag in font:
+            font[tag].metrics = {new_name[name]: m for name, m in font[tag].metrics.items()}
+    if "VORG" in font:
+        vorg = font["VORG"]
+        vorg.VOriginRecords = {new_name[name]: y for name, y in vorg.VOriginRecords.items()}
+    top = font["CFF "].cff.topDictIndex[0]
+    top.CharStrings.charStrings = {new_name[name]: i for name, i in top.CharStrings.charStrings.items()}
+    top.charset = new_order
+    font.setGlyphOrder(new_order)
 
 
 def _rename(font, weight: str) -> None:

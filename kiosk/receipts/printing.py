@@ -181,7 +181,7 @@ def printer_for(app: Flask) -> ReceiptPrinter:
 
 
 def init_app(app: Flask) -> None:
-    """Recover orphaned jobs on the first request of a station process.
+    """On the first request of a station process: recover orphaned jobs, warm up.
 
     Not at app creation: the database may not be migrated yet then, and
     ``flask`` commands create the app too without serving anything.
@@ -190,10 +190,21 @@ def init_app(app: Flask) -> None:
         return
 
     @app.before_request
-    def _recover_print_jobs():
+    def _start_printing_service():
         printer = printer_for(app)
         if not printer.recovered:
             printer.recover()
+            threading.Thread(target=_warm_up, name="receipt-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    from . import pdf
+
+    try:
+        pdf.warm_up()
+    except Exception:
+        # A broken renderer shows on the first receipt, with its own message.
+        log.exception("warming up the receipt renderer failed")
 
 
 # --- one job ---------------------------------------------------------------------
