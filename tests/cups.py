@@ -6,9 +6,12 @@ Both live under /tmp, not pytest's tmp folder: CUPS filters run as the lp
 user, and pytest's folders are private to root.
 """
 
+import os
 import shutil
+import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,14 @@ def wait_for_new_file(server: LocalCups, before: set[Path], timeout: float = 60)
                 return path
         time.sleep(0.2)
     raise AssertionError(f"nothing printed into {server.output_dir} within {timeout} s")
+
+
+@contextmanager
+def disabled_queue(server: LocalCups):
+    """The receipt queue stopped with ``cupsdisable``, as a jam or an operator would."""
+    env = {**os.environ, **server.env()}
+    subprocess.run(["cupsdisable", server.printer], check=True, env=env)
+    try:
+        yield
+    finally:
+        subprocess.run(["cupsenable", server.printer], check=True, env=env)

@@ -1,8 +1,5 @@
 """Printing receipts on a real (private) CUPS with a cups-pdf printer."""
 
-import subprocess
-import time
-
 import cups
 import pytest
 
@@ -10,10 +7,16 @@ from kiosk.extensions import db
 from kiosk.models import Opinion, PrintJob
 from kiosk.receipts import printing, services
 from tests import receipt_checks as check
-from tests.cups import cups_server, own_cups_server, printed_files, wait_for_new_file  # noqa: F401
+from tests.cups import (  # noqa: F401  (fixtures)
+    cups_server,
+    disabled_queue,
+    own_cups_server,
+    printed_files,
+    wait_for_new_file,
+)
 from tests.factories import make_opinion
 from tests.servers import free_port
-from tests.test_receipts import status_fragment, wait_for_state
+from tests.test_receipts import reprint_form, status_fragment, wait_for_state
 
 pytestmark = pytest.mark.cups
 
@@ -34,6 +37,17 @@ def print_receipt(app, **answers):
 def opinion_exists(app, uuid):
     with app.app_context():
         return db.session.get(Opinion, uuid) is not None
+
+
+def job_already_in_cups(app, server, job_id) -> int:
+    """A print job row whose file CUPS already has, as a process that died leaves it."""
+    with app.app_context():
+        opinion = make_opinion()
+        job = PrintJob(id=job_id, opinion_uuid=opinion.uuid, state="queued")
+        job.cups_job_id = server.connect().printFile(server.printer, "/etc/hostname", "left over", {})
+        db.session.add(job)
+        db.session.commit()
+        return job.cups_job_id
 
 
 def test_a_receipt_really_prints_on_80_mm_paper(app, cups_server, tmp_path):
@@ -60,13 +74,9 @@ def test_a_receipt_really_prints_on_80_mm_paper(app, cups_server, tmp_path):
 
 def test_a_disabled_queue_fails_promptly_and_keeps_the_opinion(app, client, cups_server):
     use_printer(app, cups_server)
-    env = {"CUPS_SERVER": cups_server.server, "PATH": "/usr/sbin:/usr/bin:/bin"}
-    subprocess.run(["cupsdisable", cups_server.printer], check=True, env=env)
-    try:
+    with disabled_queue(cups_server):
         job_id, uuid = print_receipt(app)
         job = wait_for_state(app, job_id, timeout=60)
-    finally:
-        subprocess.run(["cupsenable", cups_server.printer], check=True, env=env)
     assert job.state == "failed" and job.detail == printing.UNAVAILABLE
     assert opinion_exists(app, uuid)
     html = status_fragment(client, job_id)
@@ -76,25 +86,13 @@ def test_a_disabled_queue_fails_promptly_and_keeps_the_opinion(app, client, cups
 def test_a_queue_disabled_while_the_job_waits_fails_promptly(app, cups_server):
     """A job CUPS holds in a stopped queue is not printed, and is cancelled."""
     use_printer(app, cups_server)
-    env = {"CUPS_SERVER": cups_server.server, "PATH": "/usr/sbin:/usr/bin:/bin"}
-    connection = cups_server.connect()
-    # Hold the queue's next jobs, so ours waits pending while the queue stops.
-    subprocess.run(["cupsdisable", cups_server.printer], check=True, env=env)
-    try:
-        with app.app_context():
-            opinion = make_opinion()
-            job = PrintJob(id="00000000-0000-4000-8000-0000000000c1", opinion_uuid=opinion.uuid, state="queued")
-            job.cups_job_id = connection.printFile(cups_server.printer, "/etc/hostname", "held", {})
-            db.session.add(job)
-            db.session.commit()
-            printing.printer_for(app).submit(job.id, None)
-            cups_job_id = job.cups_job_id
-        job = wait_for_state(app, "00000000-0000-4000-8000-0000000000c1", timeout=60)
-    finally:
-        subprocess.run(["cupsenable", cups_server.printer], check=True, env=env)
+    job_id = "00000000-0000-4000-8000-0000000000c1"
+    with disabled_queue(cups_server):
+        cups_job_id = job_already_in_cups(app, cups_server, job_id)
+        printing.printer_for(app).submit(job_id, None)
+        job = wait_for_state(app, job_id, timeout=60)
     assert job.state == "failed" and job.detail == printing.UNAVAILABLE
-    state = connection.getJobAttributes(cups_job_id)["job-state"]
-    assert state == cups.IPP_JOB_CANCELED
+    assert cups_server.connect().getJobAttributes(cups_job_id)["job-state"] == cups.IPP_JOB_CANCELED
 
 
 def test_cups_not_running_fails_and_keeps_the_opinion(app, own_cups_server):
@@ -114,34 +112,23 @@ def test_a_printer_that_never_prints_fails_at_the_deadline(app, cups_server):
     job = wait_for_state(app, job_id, timeout=120)
     assert job.state == "failed" and job.detail == printing.TOO_SLOW
     assert opinion_exists(app, uuid)
-    connection = cups_server.connect()
-    assert connection.getJobAttributes(job.cups_job_id)["job-state"] == cups.IPP_JOB_CANCELED
+    assert cups_server.connect().getJobAttributes(job.cups_job_id)["job-state"] == cups.IPP_JOB_CANCELED
 
 
 def test_a_job_left_by_a_dead_process_is_followed_to_the_end(app, client, cups_server):
     use_printer(app, cups_server)
-    connection = cups_server.connect()
-    with app.app_context():
-        opinion = make_opinion()
-        job = PrintJob(id="00000000-0000-4000-8000-0000000000d1", opinion_uuid=opinion.uuid, state="queued")
-        job.cups_job_id = connection.printFile(cups_server.printer, "/etc/hostname", "left over", {})
-        db.session.add(job)
-        db.session.commit()
+    job_id = "00000000-0000-4000-8000-0000000000d1"
+    job_already_in_cups(app, cups_server, job_id)
     client.get("/healthz")  # the first request of the new process recovers
-    job = wait_for_state(app, "00000000-0000-4000-8000-0000000000d1", timeout=120)
+    job = wait_for_state(app, job_id, timeout=120)
     assert job.state == "printed"
 
 
 def test_after_a_failure_the_one_reprint_prints(app, client, cups_server):
     use_printer(app, cups_server)
-    env = {"CUPS_SERVER": cups_server.server, "PATH": "/usr/sbin:/usr/bin:/bin"}
-    subprocess.run(["cupsdisable", cups_server.printer], check=True, env=env)
-    try:
+    with disabled_queue(cups_server):
         job_id, uuid = print_receipt(app)
         wait_for_state(app, job_id, timeout=60)
-    finally:
-        subprocess.run(["cupsenable", cups_server.printer], check=True, env=env)
-    from tests.test_receipts import reprint_form
 
     action, data = reprint_form(status_fragment(client, job_id))
     response = client.post(action, data=data, headers={"HX-Request": "true"})
@@ -149,9 +136,5 @@ def test_after_a_failure_the_one_reprint_prints(app, client, cups_server):
     with app.app_context():
         reprint = db.session.query(PrintJob).filter_by(opinion_uuid=uuid, kind="reprint").one()
     assert wait_for_state(app, reprint.id, timeout=120).state == "printed"
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        html = status_fragment(client, reprint.id)
-        if "已打印" in html:
-            break
-    assert 'data-testid="reprint"' not in html
+    html = status_fragment(client, reprint.id)
+    assert "已打印" in html and 'data-testid="reprint"' not in html
