@@ -15,7 +15,8 @@ from kiosk.extensions import db
 from kiosk.models import Opinion, SyncConflict
 from kiosk.sync import station as station_sync
 from tests.servers import ROOT, ServerProcess, _env
-from tests.sync.boxes import bulk_opinions, enrolled_station, read, run, submit_opinions
+from kiosk.sync.station import EnrolmentRefused
+from tests.sync.boxes import bulk_opinions, enrolled_station, hub_token, read, run, submit_opinions
 from tests.sync.fixtures import HUB_DATABASES, hub_database_url, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 from tests.sync.proxy import FaultyProxy
 
@@ -137,8 +138,14 @@ def test_hub_killed_after_commit_before_answering(hub, station):
 @pytest.mark.slow
 def test_a_two_week_backlog_of_10000_over_a_link_dropping_30_percent(hub, tmp_path, demo_database):
     station = tmp_path / "station"
+    token = hub_token(hub, "LC00")
     with FaultyProxy(hub.url, drop_request=0.15, drop_answer=0.18, seed=7) as proxy:
-        enrolled_station(station, hub, hub_url=proxy.url, seed=demo_database)
+        for attempt in range(20):  # the enrolment itself may be dropped: retrying is safe
+            try:
+                enrolled_station(station, hub, hub_url=proxy.url, seed=demo_database, token=token)
+                break
+            except EnrolmentRefused:
+                pass
         bulk_opinions(station, 10_000, days=14)
         for attempt in range(60):
             result = run(station, "sync", "once", ok=False)

@@ -188,20 +188,24 @@ def enrol(payload, public_base_url: str) -> dict:
     row = db.session.scalar(select(EnrolmentToken).where(EnrolmentToken.token_hash == _hash(token)))
     if row is None:
         raise SyncError(403, "bad_token", "登记码不对 (unknown enrolment token)")
-    if row.used_at is not None:
-        raise SyncError(403, "token_used", "登记码已经用过 (enrolment token already used)")
     if row.expires_at <= moment:
         raise SyncError(403, "token_expired", "登记码已过期 (enrolment token expired)")
-    # Conditional update: of two boxes racing with one token, one wins.
-    claimed = db.session.execute(
-        db.update(EnrolmentToken)
-        .where(EnrolmentToken.id == row.id, EnrolmentToken.used_at.is_(None))
-        .values(used_at=moment)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        raise SyncError(403, "token_used", "登记码已经用过 (enrolment token already used)")
     link = db.session.get(SyncStation, row.station_code)
+    # The same box retrying after its answer was lost (same token, same key)
+    # gets the same answer; anyone else finds the token spent.
+    retry = row.used_at is not None and link.public_key == public_key and link.revoked_at is None
+    if row.used_at is not None and not retry:
+        raise SyncError(403, "token_used", "登记码已经用过 (enrolment token already used)")
+    if not retry:
+        # Conditional update: of two boxes racing with one token, one wins.
+        claimed = db.session.execute(
+            db.update(EnrolmentToken)
+            .where(EnrolmentToken.id == row.id, EnrolmentToken.used_at.is_(None))
+            .values(used_at=moment)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            raise SyncError(403, "token_used", "登记码已经用过 (enrolment token already used)")
     link.public_key = public_key
     link.enrolled_at = moment
     link.revoked_at = None

@@ -94,12 +94,6 @@ def load_or_make_key(path: Path) -> Ed25519PrivateKey:
     return _read_key(path)
 
 
-def make_key(path: Path) -> Ed25519PrivateKey:
-    """A new private key in ``path``, replacing any key there (a new enrolment)."""
-    os.replace(_write_new_key(path), path)
-    return _read_key(path)
-
-
 def _write_new_key(path: Path) -> Path:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())

@@ -104,7 +104,9 @@ def enroll(hub_url: str, token: str, transport: client.Transport | None = None) 
     counters stand. The private key is written only to the instance folder."""
     instance = _instance()
     new_key_path = instance / (KEY_FILE + ".new")
-    key = signing.make_key(new_key_path)
+    # A key left by an attempt whose answer was lost is used again: the hub
+    # answers the same token and key again, so the retry can succeed.
+    key = signing.load_or_make_key(new_key_path)
     config = current_app.config
     try:
         http = client.HttpTransport(hub_url, config["SYNC_TIMEOUT_SECONDS"], config["SYNC_CA_FILE"])
@@ -115,8 +117,7 @@ def enroll(hub_url: str, token: str, transport: client.Transport | None = None) 
         new_key_path.unlink(missing_ok=True)
         raise EnrolmentRefused(f"镇人大办拒绝登记: {refusal.message}")
     except (client.LinkDown, client.BadAnswer, ValueError) as error:
-        new_key_path.unlink(missing_ok=True)
-        raise EnrolmentRefused(f"连不上镇人大办: {error}")
+        raise EnrolmentRefused(f"连不上镇人大办，请再试一次: {error}")
     try:
         station_ref = answer["station"]
         code = station_ref["code"]

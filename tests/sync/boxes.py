@@ -40,6 +40,7 @@ def enrolled_station(
     hub_url: str | None = None,
     cli: bool = False,
     seed: Path | None = None,
+    token: str | None = None,
     **settings,
 ) -> ServerProcess:
     """A station box with demo data, enrolled with ``hub``; not started.
@@ -59,7 +60,7 @@ def enrolled_station(
     else:
         from kiosk.sync import station as station_sync
 
-        token = hub_token(hub, code)
+        token = token or hub_token(hub, code)
 
         def load_and_enrol():
             if seed is None or code != "LC00":
