@@ -6,7 +6,7 @@ screen (``routes``). Both: signing, the wire format, record types, bundles
 and the command-line groups (``cli``).
 """
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 # Defaults for the sync settings (KIOSK_<NAME> in the environment overrides).
 DEFAULTS = {
@@ -58,10 +58,11 @@ def init_app(app: Flask) -> None:
 
 
 def request_sync() -> None:
-    """Ask for a sync soon (after a submission); returns at once."""
+    """Ask for a sync soon; returns at once. Intake calls this after a
+    submission has committed (never before: save first, send second)."""
     from .station import request_sync as _request
 
     _request()
 
 
-__all__ = ["Blueprint", "init_app", "request_sync"]
+__all__ = ["init_app", "request_sync"]

@@ -230,6 +230,8 @@ def make_client(transport: client.Transport | None = None) -> client.HubClient:
         raise NotEnrolled("本站还没有登记到镇人大办")
     config = current_app.config
     http = client.HttpTransport(link.hub_url, config["SYNC_TIMEOUT_SECONDS"], config["SYNC_CA_FILE"])
+    # Tests put an in-process transport here to reach a hub without sockets.
+    transport = transport or current_app.extensions.get("sync_transport")
     return client.HubClient(
         transport or http,
         link.station_code,
@@ -592,3 +594,47 @@ def init_app(app: Flask) -> None:
         link = enrolment()
         if derived and link is not None:
             app.config["PUBLIC_BASE_URL"] = link.public_base_url
+
+
+# --- the admin screen's "sync now" ----------------------------------------
+
+
+@dataclass
+class ManualProgress:
+    running: bool = False
+    message: str = ""
+    result: SyncResult | None = None
+
+
+def manual_progress(app: Flask) -> ManualProgress:
+    return app.extensions.setdefault("sync_manual", ManualProgress())
+
+
+def start_manual_sync(app: Flask) -> None:
+    """Run one sync in a thread, reporting progress for the screen to poll.
+
+    Waits for a sync already running (the loop) rather than failing."""
+    progress = manual_progress(app)
+    if progress.running:
+        return
+    progress.running, progress.message, progress.result = True, "正在连接镇人大办……", None
+
+    def work():
+        try:
+            with app.app_context():
+                progress.result = sync_once(wait=app.config["SYNC_TIMEOUT_SECONDS"] * 2, progress=_say(progress))
+                db.session.remove()
+        except Exception:
+            log.exception("manual sync failed")
+            progress.result = SyncResult(error="同步时出错，请稍后再试。")
+        finally:
+            progress.running = False
+
+    threading.Thread(target=work, name="sync-now", daemon=True).start()
+
+
+def _say(progress: ManualProgress):
+    def say(message: str) -> None:
+        progress.message = message
+
+    return say
