@@ -186,6 +186,16 @@ def test_no_printer_fails_promptly_and_keeps_the_opinion(app):
         assert db.session.get(Opinion, uuid) is not None
 
 
+def test_a_double_tap_prints_once(app):
+    with app.app_context():
+        opinion = make_opinion()
+        first = printing.start_printing(opinion)
+        again = printing.start_printing(opinion)
+        assert again.id == first.id
+        assert db.session.query(PrintJob).filter_by(opinion_uuid=opinion.uuid).count() == 1
+    wait_for_state(app, first.id)
+
+
 def test_printing_an_uncommitted_opinion_is_refused(app):
     with app.app_context():
         opinion = make_opinion()

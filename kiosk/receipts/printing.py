@@ -74,12 +74,20 @@ def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None
     Returns at once. The opinion must already be committed: printing is
     never part of saving. ``url`` is what the QR code encodes (default:
     ``receipt_url(opinion)`` now, so the paper matches the screen).
+    Idempotent for the first print: a second tap on "submit" that finds
+    the opinion already saved gets the job the first tap started.
     """
     from .services import receipt_url
 
     state = inspect(opinion)
     if not state.persistent or state.modified:
         raise RuntimeError("commit the opinion before printing its receipt")
+    if kind == "first":
+        existing = db.session.scalars(
+            select(PrintJob).where(PrintJob.opinion_uuid == opinion.uuid, PrintJob.kind == "first")
+        ).first()
+        if existing is not None:
+            return existing
     job = PrintJob(id=_new_id(), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
     db.session.add(job)
     db.session.commit()
