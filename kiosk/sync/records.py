@@ -60,6 +60,10 @@ class RecordType:
     def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
         raise NotImplementedError
 
+    def unacknowledged(self, uuids: list[str]) -> list[str]:
+        """Which of ``uuids`` are records of this type still waiting here."""
+        raise NotImplementedError
+
     # hub
     def clean(self, data, station_code: str) -> dict:
         raise NotImplementedError
@@ -110,6 +114,10 @@ class OpinionRecords(RecordType):
 
     def count_pending(self) -> int:
         return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
+
+    def unacknowledged(self, uuids: list[str]) -> list[str]:
+        uuids = [u for u in uuids if isinstance(u, str)]
+        return list(db.session.scalars(select(Opinion.uuid).where(Opinion.uuid.in_(uuids), Opinion.acknowledged_at.is_(None))))
 
     def to_wire(self, opinion: Opinion) -> dict:
         return {
