@@ -20,7 +20,6 @@ Command line (the demo uses it)::
 
 import hashlib
 import os
-import shutil
 import signal
 import socket
 import subprocess

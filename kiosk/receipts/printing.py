@@ -24,6 +24,7 @@ import queue
 import tempfile
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import cups
@@ -88,7 +89,7 @@ def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None
         ).first()
         if existing is not None:
             return existing
-    job = PrintJob(id=_new_id(), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
+    job = PrintJob(id=str(uuid.uuid4()), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
     db.session.add(job)
     db.session.commit()
     log.info("print job %s (%s) for %s started", job.id, kind, opinion.receipt_number)
@@ -108,12 +109,6 @@ def latest_job(opinion: Opinion) -> PrintJob | None:
     return db.session.scalars(
         select(PrintJob).where(PrintJob.opinion_uuid == opinion.uuid).order_by(PrintJob.created_at.desc()).limit(1)
     ).first()
-
-
-def _new_id() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
 
 
 # --- the background workers -----------------------------------------------------
