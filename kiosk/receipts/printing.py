@@ -197,7 +197,10 @@ def init_app(app: Flask) -> None:
         printer = printer_for(app)
         if not printer.recovered:
             printer.recover()
-            threading.Thread(target=_warm_up, name="receipt-warm-up", daemon=True).start()
+            # Without a printer nothing renders receipts in the background:
+            # no need to spend the memory before someone asks for a PDF.
+            if app.config.get("PRINTER"):
+                threading.Thread(target=_warm_up, name="receipt-warm-up", daemon=True).start()
 
 
 def _warm_up() -> None:
