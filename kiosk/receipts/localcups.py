@@ -125,8 +125,10 @@ class LocalCups:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            # Detached for the demo, so it outlives the command that started it.
+            # Detached for the demo, so it outlives the command that started it;
+            # otherwise it dies with its parent, so a killed test run leaves no cupsd.
             start_new_session=detach,
+            preexec_fn=None if detach else _die_with_parent,
         )
         (self.root / "port").write_text(str(self.port))
         self._pid_file.write_text(str(self.process.pid))
@@ -281,6 +283,13 @@ Grp lp
 LogType 3
 """
         )
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _alive(pid: int) -> bool:
