@@ -319,7 +319,7 @@ function setUp(root) {
   showConsent(screen);
   screen.querySelectorAll("[data-counter]").forEach(updateCounter);
   const first = screen.querySelector("[data-autofocus]");
-  if (first) {
+  if (first && document.activeElement !== first) {
     first.focus();
     const end = first.value.length;
     try { first.setSelectionRange(end, end); } catch { /* no caret */ }

@@ -3,7 +3,7 @@ real station box (waitress in its own process, as in the field).
 
 Every test here is marked ``browser``. Contexts are touch screens
 (``has_touch``) in the two shapes kiosks are mounted in; screenshots go to
-``test-results/screens/`` as artifacts.
+``test-results/screens/`` (pytest-playwright's ``--output``) as artifacts.
 """
 
 import sqlite3
@@ -18,7 +18,6 @@ SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
     "portrait": {"width": 1080, "height": 1920},
 }
-SCREENSHOTS = ROOT / "test-results" / "screens"
 
 
 
@@ -81,7 +80,7 @@ def shape(request):
 
 
 @pytest.fixture
-def kiosk(browser, shape):
+def kiosk(browser, shape, pytestconfig):
     """A touch screen page in the given shape, as the kiosk's browser is."""
     context = browser.new_context(
         viewport=SCREENS[shape], has_touch=True, device_scale_factor=1, locale="zh-CN", timezone_id="Asia/Shanghai"
@@ -92,6 +91,7 @@ def kiosk(browser, shape):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.js_errors = errors
     page.shape = shape
+    page.screenshots = ROOT / pytestconfig.getoption("--output") / "screens"
     yield page
     context.close()
     assert not errors, errors
@@ -99,7 +99,7 @@ def kiosk(browser, shape):
 
 def screenshot(page, name: str) -> Path:
     """Save what the screen shows now, named after the step and the shape."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}-{page.shape}.png"
+    page.screenshots.mkdir(parents=True, exist_ok=True)
+    path = page.screenshots / f"{name}-{page.shape}.png"
     page.screenshot(path=path)
     return path

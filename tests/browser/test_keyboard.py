@@ -36,6 +36,7 @@ def test_a_chinese_sentence_typed_by_tapping_keys_and_candidates(kiosk, box):
     expect(content).to_have_value("村口路灯坏了，晚上很黑。")
 
     tap(page, "next")
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
     tap(page, "next")
     tap(page, "deputy-none")
     expect(page.get_by_test_id("review-content")).to_have_text("村口路灯坏了，晚上很黑。")
