@@ -341,6 +341,13 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   if (detail.target?.id === "screen") destroyKeyboard();
 });
 
+// A look-up result is what the person came for: put the keypad away so it shows whole.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target?.id !== "lookup-result") return;
+  field?.blur();
+  if (keyboardPanel) keyboardPanel.hidden = true;
+});
+
 document.addEventListener("htmx:sendError", () => showProblem("网络连接有问题，请再点一次。"));
 document.addEventListener("htmx:timeout", () => showProblem("网络连接有问题，请再点一次。"));
 

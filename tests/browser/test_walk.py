@@ -6,7 +6,17 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import screenshot
-from .helpers import RECEIPT_NUMBER, history_length, start, storage_used, tap, tap_keys, type_chinese, walk_to_review
+from .helpers import (
+    RECEIPT_NUMBER,
+    history_length,
+    start,
+    storage_used,
+    submit_by_fetch,
+    tap,
+    tap_keys,
+    type_chinese,
+    walk_to_review,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -141,14 +151,7 @@ def test_a_double_tap_on_submit_makes_one_opinion(kiosk, box):
     expect(page.get_by_test_id("receipt-number")).to_have_text(RECEIPT_NUMBER)
     shown = page.get_by_test_id("receipt-number").inner_text()
     # And even if more requests got through, the server answers each with the same receipt.
-    numbers = page.evaluate(
-        """async () => {
-            const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-            const send = () => fetch("/opinion/submit", {method: "POST", headers: {"X-CSRFToken": token, "HX-Request": "true"}})
-                .then((r) => r.text()).then((t) => t.match(/data-testid="receipt-number">([^<]+)</)[1]);
-            return Promise.all([send(), send(), send()]);
-        }"""
-    )
+    numbers = submit_by_fetch(page, 3)
     assert numbers == [shown] * 3
     assert box.count("opinions") == before + 1
 
@@ -157,14 +160,7 @@ def test_requests_racing_to_submit_one_draft_make_one_opinion(kiosk, box):
     page = kiosk
     walk_to_review(page, box.url)
     before = box.count("opinions")
-    numbers = page.evaluate(
-        """async () => {
-            const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-            const send = () => fetch("/opinion/submit", {method: "POST", headers: {"X-CSRFToken": token, "HX-Request": "true"}})
-                .then((r) => r.text()).then((t) => t.match(/data-testid="receipt-number">([^<]+)</)[1]);
-            return Promise.all([send(), send(), send(), send()]);
-        }"""
-    )
+    numbers = submit_by_fetch(page, 4)
     assert len(set(numbers)) == 1
     assert box.count("opinions") == before + 1
 
