@@ -2,11 +2,15 @@
 
 A ``Villager`` is what the kiosk's browser is to the server: a cookie jar
 (the Flask session holds the draft id) and the CSRF token read from the page,
-sent the way htmx sends it. ``check_box`` opens a box's SQLite file and lists
+sent the way htmx sends it (``ClientVillager``: the same through Flask's test
+client). ``crash_once`` and ``kill_during_stream`` kill a real server during
+submissions and restart it on the same instance folder; a ``Zygote`` makes
+those servers quickly. ``check_box`` opens a box's SQLite file and lists
 every way it falls short of "each answered submission exactly once, no
 receipt number twice, nothing half-written"; an empty list is a healthy box.
 
-Used by ``tests/test_crash_safety.py`` and ``bench/crash.py`` (1,000 crashes).
+Used by ``tests/test_crash_safety.py``, ``tests/test_bad_input.py`` and
+``bench/`` (1,000 crashes, the submit timing, the station's memory).
 """
 
 import http.client
@@ -188,7 +192,8 @@ def copy_box(seed: Path, instance: Path) -> Path:
 def server(instance: Path, port: int | None = None, zygote: "Zygote | None" = None, **settings) -> ServerProcess:
     """A station server on ``instance``: ``python -m waitress``, or forked from ``zygote``."""
     box = (ForkedServer if zygote else ServerProcess)(instance, {**UNLIMITED, **settings})
-    box.zygote = zygote
+    if zygote:
+        box.zygote = zygote
     if port is not None:
         box.port = port
     return box
@@ -274,20 +279,10 @@ class ForkedServer(ServerProcess):
 
     zygote: Zygote | None = None
 
-    def start(self, timeout: float = 30) -> "ForkedServer":
+    def launch(self) -> _Forked:
         env = _env(self.instance, self.settings)
         pid = self.zygote.call(op="spawn", env=env, port=self.port, log=str(self.instance / "server.log"))["pid"]
-        self.process = _Forked(self.zygote, pid)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
-                return self
-            except OSError:
-                time.sleep(0.01)
-        raise RuntimeError(f"server did not start: {self.log_text()[-2000:]}")
+        return _Forked(self.zygote, pid)
 
 
 def zygote_loop() -> None:

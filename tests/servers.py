@@ -57,14 +57,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> "ServerProcess":
-        log = open(self.instance / "server.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{self.port}", "--threads", "8", "wsgi:app"],
-            cwd=ROOT,
-            env=_env(self.instance, self.settings),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.process = self.launch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -75,6 +68,17 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"server did not start: {self.log_text()[-2000:]}")
+
+    def launch(self):
+        """The server's process, started (``tests/crashes.py`` forks it instead)."""
+        log = open(self.instance / "server.log", "ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{self.port}", "--threads", "8", "wsgi:app"],
+            cwd=ROOT,
+            env=_env(self.instance, self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_exit(self, timeout: float = 10) -> int:
         return self.process.wait(timeout)
