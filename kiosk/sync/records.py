@@ -16,9 +16,9 @@ refused with 409 and kept aside on both sides).
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, text, update
 
 from ..extensions import db
 from ..models import Category, Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord
@@ -102,15 +102,17 @@ class OpinionRecords(RecordType):
 
     # --- station ----------------------------------------------------------
 
-    def _pending_query(self):
+    def _pending_query(self, *columns):
         return (
-            select(Opinion)
+            select(*(columns or (Opinion.uuid,)))
             .where(Opinion.acknowledged_at.is_(None), Opinion.uuid.not_in(_set_aside_uuids()))
             .order_by(Opinion.created_at, Opinion.uuid)
         )
 
     def pending(self, limit: int) -> list[dict]:
-        return [self.to_wire(o) for o in db.session.scalars(self._pending_query().limit(limit))]
+        # Plain rows, not ORM objects: a backlog can be ten thousand long.
+        rows = db.session.execute(self._pending_query(*Opinion.__table__.c).limit(limit))
+        return [self.to_wire(row) for row in rows]
 
     def count_pending(self) -> int:
         return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
@@ -119,7 +121,8 @@ class OpinionRecords(RecordType):
         uuids = [u for u in uuids if isinstance(u, str)]
         return list(db.session.scalars(select(Opinion.uuid).where(Opinion.uuid.in_(uuids), Opinion.acknowledged_at.is_(None))))
 
-    def to_wire(self, opinion: Opinion) -> dict:
+    def to_wire(self, opinion) -> dict:
+        """An Opinion (or a row with its columns) as the station sends it."""
         return {
             "uuid": opinion.uuid,
             "receipt_number": opinion.receipt_number,
@@ -150,34 +153,31 @@ class OpinionRecords(RecordType):
         )
         if not waiting:
             return 0
-        table = Opinion.__table__
-        db.session.execute(
-            update(table)
-            .where(table.c.uuid == bindparam("b_uuid"))
-            .values(
-                acknowledged_at=bindparam("b_now"),
-                hub_received_at=bindparam("b_received"),
-                status=bindparam("b_status"),
-                contact_name=None,
-                contact_phone=None,
-            ),
-            [
-                {
-                    "b_uuid": uuid,
-                    "b_now": now,
-                    "b_received": acks[uuid],
-                    "b_status": OpinionStatus.RECEIVED if status == OpinionStatus.SUBMITTED else status,
-                }
-                for uuid, status in waiting.items()
-            ],
-        )
+        # One UPDATE per (receipt time, new status): a batch the hub stored
+        # together shares one receipt time, so this is one or two statements.
+        groups: dict[tuple, list[str]] = {}
+        for uuid, status in waiting.items():
+            new_status = OpinionStatus.RECEIVED if status == OpinionStatus.SUBMITTED else status
+            groups.setdefault((acks[uuid], new_status), []).append(uuid)
+        for (received, new_status), uuids in groups.items():
+            db.session.execute(
+                update(Opinion)
+                .where(Opinion.uuid.in_(uuids))
+                .values(
+                    acknowledged_at=now,
+                    hub_received_at=received,
+                    status=new_status,
+                    contact_name=None,
+                    contact_phone=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
         events = [
-            {"opinion_uuid": uuid, "status": OpinionStatus.RECEIVED, "at": acks[uuid]}
+            {"opinion_uuid": uuid, "status": OpinionStatus.RECEIVED, "at": naive_utc(acks[uuid])}
             for uuid, status in waiting.items()
             if status == OpinionStatus.SUBMITTED
         ]
-        if events:
-            db.session.execute(db.insert(OpinionEvent), events)
+        insert_many(OpinionEvent.__table__, events)
         return len(waiting)
 
     # --- hub --------------------------------------------------------------
@@ -221,6 +221,7 @@ class OpinionRecords(RecordType):
         deputy_ids = {data["deputy_id"] for data, _ in records if data["deputy_id"] is not None}
         known_deputies = set(db.session.scalars(select(Deputy.id).where(Deputy.id.in_(deputy_ids)))) if deputy_ids else set()
         rows, events = [], []
+        received = naive_utc(received_at)
         for data, record_digest in records:
             uuid = data["uuid"]
             if data["receipt_number"] in taken:
@@ -233,6 +234,7 @@ class OpinionRecords(RecordType):
                 refusals[uuid] = Refusal("unknown_deputy", f"镇人大办没有编号为 {data['deputy_id']} 的代表")
                 continue
             taken.add(data["receipt_number"])
+            created = naive_utc(data["created_at"])
             rows.append(
                 {
                     "uuid": uuid,
@@ -245,20 +247,39 @@ class OpinionRecords(RecordType):
                     "consent_version": data["consent_version"],
                     "contact_name": data["contact_name"],
                     "contact_phone": data["contact_phone"],
-                    "created_at": data["created_at"],
-                    "status": OpinionStatus.RECEIVED,
+                    "created_at": created,
+                    "status": OpinionStatus.RECEIVED.value,
                     "public_reply": None,
-                    "hub_received_at": received_at,
+                    "hub_received_at": received,
                     "acknowledged_at": None,
                     "sync_digest": record_digest,
                 }
             )
-            events.append({"opinion_uuid": uuid, "status": OpinionStatus.SUBMITTED, "at": data["created_at"]})
-            events.append({"opinion_uuid": uuid, "status": OpinionStatus.RECEIVED, "at": received_at})
-        if rows:
-            db.session.execute(db.insert(Opinion), rows)
-            db.session.execute(db.insert(OpinionEvent), events)
+            events.append({"opinion_uuid": uuid, "status": OpinionStatus.SUBMITTED.value, "at": created})
+            events.append({"opinion_uuid": uuid, "status": OpinionStatus.RECEIVED.value, "at": received})
+        insert_many(Opinion.__table__, rows)
+        insert_many(OpinionEvent.__table__, events)
         return refusals
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """What UTCDateTime stores; for ``insert_many``, which skips type processing."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def insert_many(table, rows: list[dict]) -> None:
+    """The driver's executemany for a batch of rows, in the session's transaction.
+
+    Bypasses per-value type processing (a backlog is ten thousand rows), so
+    values must be what the driver takes: plain strings, ints, naive UTC
+    datetimes."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = text(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+    )
+    db.session.execute(statement, rows)
 
 
 def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern: re.Pattern | None = None) -> None:

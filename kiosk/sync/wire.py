@@ -21,7 +21,7 @@ def dumps(obj) -> bytes:
 
 
 def encode(obj) -> bytes:
-    return gzip.compress(dumps(obj), compresslevel=6, mtime=0)
+    return gzip.compress(dumps(obj), compresslevel=1, mtime=0)
 
 
 def decode(body: bytes, limit: int = MAX_DECOMPRESSED):
