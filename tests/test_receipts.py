@@ -1,6 +1,7 @@
 """The receipt PDF, its QR code, the public PDF address and the print status screen."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -125,6 +126,17 @@ def test_receipt_image_for_review(app):
     path = check.write(receipt.data, check.RESULTS / "receipt.pdf")
     image = check.rasterise(path, check.RESULTS / "receipt.png")
     assert image.width == pytest.approx(80 / 25.4 * check.DPI, abs=2)
+
+
+def test_a_station_with_a_printer_warms_the_renderer_up(app, client):
+    from kiosk.receipts import pdf
+
+    app.config["PRINTER"] = "receipt"
+    client.get("/healthz")
+    thread = next((t for t in threading.enumerate() if t.name == "receipt-warm-up"), None)
+    if thread is not None:
+        thread.join(60)
+    assert pdf._warm
 
 
 def test_fonts_are_not_rebuilt_when_up_to_date():

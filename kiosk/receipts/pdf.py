@@ -118,7 +118,7 @@ def warm_up() -> None:
         return
     started = time.perf_counter()
     render_html(
-        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><style>@page { size: 80mm 40mm }</style>'
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><style>@page { size: 80mm 100mm; margin: 0 }</style>'
         "<p>人大代表联络站<b>意见建议回执</b> LC00-000000-0000</p></html>"
     )
     _warm = True
