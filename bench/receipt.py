@@ -104,14 +104,14 @@ def cold_child(instance: Path, warmed: bool) -> None:
     ``warmed``: as a station with a printer, which warms the renderer up in
     the background on its first request; the receipt is timed after that.
     """
-    from kiosk.receipts import pdf, services
+    from kiosk.receipts import services
 
     app = station_app(instance)
     if warmed:
         app.config["PRINTER"] = "receipt"
         app.test_client().get("/healthz")
         deadline = time.monotonic() + 60
-        while not pdf._warm:
+        while not services._warmed_up:
             if time.monotonic() > deadline:
                 raise SystemExit("the renderer did not warm up within 60 s")
             time.sleep(0.01)

@@ -129,14 +129,12 @@ def test_receipt_image_for_review(app):
 
 
 def test_a_station_with_a_printer_warms_the_renderer_up(app, client):
-    from kiosk.receipts import pdf
-
     app.config["PRINTER"] = "receipt"
     client.get("/healthz")
     thread = next((t for t in threading.enumerate() if t.name == "receipt-warm-up"), None)
     if thread is not None:
         thread.join(60)
-    assert pdf._warm
+    assert services._warmed_up
 
 
 def test_fonts_are_not_rebuilt_when_up_to_date():

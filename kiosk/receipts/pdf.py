@@ -28,7 +28,6 @@ STYLESHEET = PROJECT_ROOT / "templates" / "receipts" / "receipt.css"
 
 _lock = threading.Lock()
 _engine = None
-_warm = False
 
 
 @dataclass(frozen=True)
@@ -104,25 +103,6 @@ def render_html(html: str, base_url: str | None = None) -> ReceiptPDF:
         data = document.write_pdf()
         log.debug("receipt rendered in %.0f ms", (time.perf_counter() - started) * 1000)
         return ReceiptPDF(data, width_mm=page.width / MM, height_mm=page.height / MM)
-
-
-def warm_up() -> None:
-    """Load WeasyPrint and the fonts now, so the first receipt is not slow.
-
-    Importing WeasyPrint, loading the fonts into Pango and the first layout
-    take most of a second; a station does it in the background when it
-    starts serving, before anyone has finished typing an opinion.
-    """
-    global _warm
-    if _warm:
-        return
-    started = time.perf_counter()
-    render_html(
-        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><style>@page { size: 80mm 100mm; margin: 0 }</style>'
-        "<p>人大代表联络站<b>意见建议回执</b> LC00-000000-0000</p></html>"
-    )
-    _warm = True
-    log.info("receipt renderer warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
 
 def receipt_html(context: dict, page_height_mm: float = LAYOUT_HEIGHT_MM) -> str:

@@ -200,14 +200,15 @@ def init_app(app: Flask) -> None:
             # Without a printer nothing renders receipts in the background:
             # no need to spend the memory before someone asks for a PDF.
             if app.config.get("PRINTER"):
-                threading.Thread(target=_warm_up, name="receipt-warm-up", daemon=True).start()
+                threading.Thread(target=_warm_up, args=(app,), name="receipt-warm-up", daemon=True).start()
 
 
-def _warm_up() -> None:
-    from . import pdf
+def _warm_up(app: Flask) -> None:
+    from . import services
 
     try:
-        pdf.warm_up()
+        with app.app_context():
+            services.warm_up()
     except Exception:
         # A broken renderer shows on the first receipt, with its own message.
         log.exception("warming up the receipt renderer failed")

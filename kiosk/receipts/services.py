@@ -7,13 +7,15 @@ person's name, and their phone number only masked.
 """
 
 import logging
+import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask import current_app, has_request_context, request
 
 from ..extensions import db
 from ..localtime import format_local
-from ..models import Opinion, PrintJob
+from ..models import Opinion, PrintJob, utcnow
 from ..text import mask_phone
 from . import pdf, printing
 from .printing import start_printing  # noqa: F401  (the screen's entry point)
@@ -63,6 +65,32 @@ def receipt_pdf(opinion: Opinion, url: str | None = None) -> pdf.ReceiptPDF:
     """The receipt as a PDF as wide as the paper roll and as long as its content."""
     html = pdf.receipt_html(receipt_context(opinion, url or receipt_url(opinion)))
     return pdf.render_html(html)
+
+
+_warmed_up = False
+
+
+def warm_up() -> None:
+    """Render a sample receipt now, so that the first real one is quick.
+
+    Importing WeasyPrint, loading the fonts into Pango, compiling the
+    template and the first layout take most of a second; a station with a
+    printer does this in the background when it starts serving, long before
+    anyone has finished typing an opinion. Nothing is saved or printed.
+    """
+    global _warmed_up
+    if _warmed_up:
+        return
+    township = SimpleNamespace(name="罗城街道", office_phone="0766-0000001")
+    sample = SimpleNamespace(
+        receipt_number="LC00-000000-0000", secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
+        contact_phone="13800000000", category=SimpleNamespace(name="其他", answer_days=15),
+        station=SimpleNamespace(name="人大代表中心联络站", township=township),
+    )  # fmt: skip
+    started = time.perf_counter()
+    receipt_pdf(sample, current_app.config["LOCAL_BASE_URL"] + "/r/LC00-000000-0000?k=AAAAAA")
+    _warmed_up = True
+    log.info("receipt renderer warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
 
 # --- print status, for the screen -------------------------------------------
