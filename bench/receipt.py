@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import median, ms, ratio, report, timed  # noqa: E402
 
 ROUNDS = 80
+COLD_RUNS = 3
 WARM_UP = 5
 URL = "https://lc.rd.example.cn/r/{number}?k={secret}"
 
@@ -134,15 +135,19 @@ def fresh_process(instance: Path, mode: str) -> dict:
 
 
 def cold(instance: Path) -> None:
-    cold, warmed = fresh_process(instance, "cold"), fresh_process(instance, "warmed")
-    print("Receipt PDF, cold (a fresh station process, nothing loaded before the first receipt)")
-    report("first receipt", ms(cold["first"]), "≤ 1.5 s", cold["first"] <= 1.5)
+    """Each figure is the median of a few fresh processes: one start is one sample."""
+    runs = {mode: [fresh_process(instance, mode) for _ in range(COLD_RUNS)] for mode in ("cold", "warmed")}
+    cold = {key: median([run[key] for run in runs["cold"]]) for key in runs["cold"][0]}
+    warmed = {key: median([run[key] for run in runs["warmed"]]) for key in runs["warmed"][0]}
+    firsts = ", ".join(ms(run["first"]) for run in runs["cold"])
+    print(f"Receipt PDF, cold (fresh station processes, nothing loaded before the first receipt; {firsts})")
+    report("first receipt, median", ms(cold["first"]), "≤ 1.5 s", cold["first"] <= 1.5)
     report("process start to app ready", ms(cold["app_ready"]))
     report("process start to first PDF", ms(cold["total"]))
     report("process wall time (spawn to exit)", ms(cold["wall"]))
     report("process peak RSS", f"{cold['rss_mb']:.0f} MB", "≤ 150 MB", cold["rss_mb"] <= 150)
     print("Receipt PDF, first after a station with a printer warmed up in the background")
-    report("first receipt", ms(warmed["first"]))
+    report("first receipt, median", ms(warmed["first"]))
     report("process peak RSS", f"{warmed['rss_mb']:.0f} MB", "≤ 150 MB", warmed["rss_mb"] <= 150)
 
 
