@@ -14,6 +14,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +30,27 @@ from tests.crashes import (  # noqa: E402
     copy_box,
     crash_once,
     kill_during_stream,
+    last_traceback,
     seed_database,
 )
 
 CRASHES = int(os.environ.get("BENCH_CRASHES", 1000))
 # Boxes crashed side by side: a crash cycle waits on sockets and disks as much as on CPU.
-BOXES = 2 * (os.cpu_count() or 1)
+BOXES = 4 * (os.cpu_count() or 1)
 # A box's database grows with every crash; a fresh box every so often keeps checks quick.
 CRASHES_PER_BOX = 25
+
+
+_progress = {"done": 0, "lock": threading.Lock(), "started": time.monotonic()}
+
+
+def progress() -> None:
+    """A line every hundred crashes: the whole run takes minutes."""
+    with _progress["lock"]:
+        _progress["done"] += 1
+        if _progress["done"] % 100 == 0:
+            elapsed = time.monotonic() - _progress["started"]
+            print(f"  … {_progress['done']} crashes, {elapsed:.0f} s", file=sys.stderr, flush=True)
 
 
 def plan(n: int) -> list[str]:
@@ -56,9 +70,10 @@ def run_box(zygote: Zygote, seed: Path, folder: Path, number: int, crashes: list
                 crash_once(instance, kind, ledger, villagers=1 + i % 3, label=f"bench-{number}-{i}",
                             zygote=zygote)
         except Exception as error:  # noqa: BLE001  (reported, and the run goes on)
-            failures.append(f"box {number} crash {i} ({kind}): {error!r}")
+            failures.append(f"box {number} crash {i} ({kind}): {str(error)[:600]}\n{last_traceback(instance)}")
             continue
         done[kind] += 1
+        progress()
         if problems := check_box(instance / "kiosk.sqlite3", ledger):
             failures += [f"box {number} crash {i} ({kind}): {p}" for p in problems]
             break  # this box is already wrong; later checks would repeat it

@@ -19,7 +19,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -315,6 +314,9 @@ def zygote_loop() -> None:
             pid = os.fork()
             if pid == 0:
                 _serve_forked(command)
+            # Process ids come round again (pid_max is 32768 here): forget how
+            # an earlier child with this id ended.
+            exits.pop(pid, None)
             reply(pid=pid)
         elif command["op"] == "status":
             reap()
@@ -542,5 +544,8 @@ def _check_counters(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def remove_box(instance: Path) -> None:
-    shutil.rmtree(instance, ignore_errors=True)
+def last_traceback(instance: Path) -> str:
+    """The last traceback in the box's server log, if any: why a request failed."""
+    log = (instance / "server.log").read_text(errors="replace") if (instance / "server.log").exists() else ""
+    start = log.rfind("Traceback")
+    return log[start : start + 3000] if start >= 0 else ""

@@ -17,8 +17,8 @@ from .crashes import CRASH_POINTS, Ledger, Zygote, check_box, copy_box, crash_on
 
 pytestmark = pytest.mark.slow
 
-BOXES = 3  # crashed side by side, each on its own instance folder
-CRASHES_PER_BOX = 4  # per crash point: 3 boxes x 4 crashes x 4 points = 48
+BOXES = 6  # crashed side by side, each on its own instance folder
+CRASHES_PER_BOX = 2  # per crash point: 6 boxes x 2 crashes x 4 points = 48
 KILLS_PER_BOX = 1  # and one kill -9 per box during a stream of submissions
 
 
@@ -46,13 +46,14 @@ def test_a_crash_anywhere_in_submit_loses_nothing_and_repeats_nothing(point, dem
     def crashes(instance, ledger, box):
         for n in range(CRASHES_PER_BOX):
             # One villager, or several tapping submit at the same moment.
-            crash_once(instance, point, ledger, villagers=1 + n % 3, label=f"{point}-{box}-{n}", zygote=zygote)
+            villagers = 1 + (box + n) % 3
+            crash_once(instance, point, ledger, villagers=villagers, label=f"{point}-{box}-{n}", zygote=zygote)
 
-    for ledger, problems in on_boxes(demo_database, tmp_path, crashes):
+    for box, (ledger, problems) in enumerate(on_boxes(demo_database, tmp_path, crashes)):
         assert problems == []
         # Every villager got a receipt in the end, after the restart.
         assert ledger.answered.keys() == ledger.attempted
-        assert len(ledger.attempted) == sum(1 + n % 3 for n in range(CRASHES_PER_BOX))
+        assert len(ledger.attempted) == sum(1 + (box + n) % 3 for n in range(CRASHES_PER_BOX))
 
 
 def test_kill_9_at_a_random_moment_during_a_stream_of_submissions(demo_database, tmp_path, zygote):
