@@ -16,7 +16,7 @@ from tests.cups import (  # noqa: F401  (fixtures)
 )
 from tests.factories import make_opinion
 from tests.servers import free_port
-from tests.test_receipts import reprint_form, status_fragment, wait_for_state
+from tests.printing_checks import reprint_form, status_fragment, wait_for_state
 
 pytestmark = pytest.mark.cups
 

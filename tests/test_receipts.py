@@ -2,7 +2,6 @@
 
 import re
 import threading
-import time
 
 import pytest
 
@@ -11,6 +10,7 @@ from kiosk.models import Opinion, PrintJob, utcnow
 from kiosk.receipts import fonts, printing, services
 from kiosk.receipts.qr import qr_path, qr_svg
 from tests import receipt_checks as check
+from tests.printing_checks import reprint_form, status_fragment, wait_for_state
 from tests.factories import make_opinion
 
 NAME = "欧阳秀英"
@@ -31,17 +31,6 @@ def consenting_opinion(**answers):
 def rendered(opinion, tmp_path, name="receipt", url=None):
     receipt = services.receipt_pdf(opinion, url)
     return receipt, check.write(receipt.data, tmp_path / f"{name}.pdf")
-
-
-def wait_for_state(app, job_id, states=printing.FINISHED, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with app.app_context():
-            job = db.session.get(PrintJob, job_id)
-            if job.state in states:
-                return job
-        time.sleep(0.1)
-    raise AssertionError(f"print job still {job.state} after {timeout} s")
 
 
 # --- the PDF ------------------------------------------------------------------------
@@ -215,14 +204,6 @@ def test_printing_an_uncommitted_opinion_is_refused(app):
         db.session.rollback()
 
 
-def status_fragment(client, job_id):
-    response = client.get(f"/print-jobs/{job_id}", headers={"HX-Request": "true"})
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    assert "HX-Request" in response.headers["Vary"]
-    return response.get_data(as_text=True)
-
-
 def test_status_fragment_polls_while_printing_and_stops_when_done(app, client):
     with app.app_context():
         opinion = make_opinion(phone=PHONE, name=NAME, anonymous=False, consent_version="2026-11")
@@ -249,13 +230,6 @@ def test_status_fragment_polls_while_printing_and_stops_when_done(app, client):
     page = client.get(f"/print-jobs/{job_id}").get_data(as_text=True)
     assert "<html" in page and 'data-testid="print-status"' in page and number in page
     assert client.get("/print-jobs/no-such-job").status_code == 404
-
-
-def reprint_form(html):
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    secret = re.search(r'name="secret" value="([^"]+)"', html).group(1)
-    action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
-    return action, {"csrf_token": token, "secret": secret}
 
 
 def test_one_reprint_after_a_failure_then_a_polite_refusal(app, client):
