@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text, tuple_, update
 
 from ..extensions import db
 from ..models import Category, Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord
@@ -51,7 +51,13 @@ class RecordType:
     model: type
 
     # station
-    def pending(self, limit: int) -> list[dict]:
+    def pending(self, limit: int, after=None) -> list[dict]:
+        """Up to ``limit`` unacknowledged records in a stable order, those
+        after the key ``after`` (from ``key_of``) when given."""
+        raise NotImplementedError
+
+    def key_of(self, data: dict):
+        """The position of a record in ``pending``'s order."""
         raise NotImplementedError
 
     def count_pending(self) -> int:
@@ -109,10 +115,15 @@ class OpinionRecords(RecordType):
             .order_by(Opinion.created_at, Opinion.uuid)
         )
 
-    def pending(self, limit: int) -> list[dict]:
+    def pending(self, limit: int, after=None) -> list[dict]:
         # Plain rows, not ORM objects: a backlog can be ten thousand long.
-        rows = db.session.execute(self._pending_query(*Opinion.__table__.c).limit(limit))
-        return [self.to_wire(row) for row in rows]
+        query = self._pending_query(*Opinion.__table__.c).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(Opinion.created_at, Opinion.uuid) > tuple_(*after))
+        return [self.to_wire(row) for row in db.session.execute(query)]
+
+    def key_of(self, data: dict):
+        return (parse_iso(data["created_at"]), data["uuid"])
 
     def count_pending(self) -> int:
         return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))

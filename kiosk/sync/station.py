@@ -20,6 +20,7 @@ import os
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -307,28 +308,54 @@ def plain_error(error: Exception) -> str:
 
 
 def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
-    size = current_app.config["SYNC_BATCH_SIZE"]
-    while True:
-        records, sent = [], {}
-        for record_type in RECORD_TYPES.values():
-            for data in record_type.pending(size - len(records)):
-                records.append({"type": record_type.name, "data": data})
-                sent[data["uuid"]] = record_type
-            if len(records) >= size:
-                break
-        if not records:
-            return
-        answer = hub.call("push", {"records": records, "station": report()})
-        from ..intake.services import crash_point
+    """Push every unacknowledged record, in batches, one request at a time.
 
-        crash_point("sync_after_push_answer")
-        acked, refused = apply_push_answer(sent, answer)
-        result.pushed += len(records)
-        result.acknowledged += acked
-        result.refused += refused
-        progress(f"已送出 {result.pushed} 条，镇人大办已确认 {result.acknowledged} 条")
-        if acked + refused == 0:
-            raise AnswerMalformed("镇人大办没有确认这一批中的任何一条")
+    While the hub stores one batch, this box reads the next and then records
+    the answer to the previous one: the two machines work at once, and the
+    hub still sees one request after another."""
+    from ..intake.services import crash_point
+
+    size = current_app.config["SYNC_BATCH_SIZE"]
+    keys: dict = {}
+    records, sent = _next_batch(size, keys)
+    if not records:
+        return
+    backlog = waiting_count()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
+        flight = pool.submit(hub.call, "push", {"records": records, "station": report(backlog)})
+        while True:
+            upcoming, upcoming_sent = _next_batch(size, keys)
+            answer = flight.result()
+            crash_point("sync_after_push_answer")
+            if upcoming:
+                backlog = max(0, backlog - len(records))
+                flight = pool.submit(hub.call, "push", {"records": upcoming, "station": report(backlog)})
+            acked, refused = apply_push_answer(sent, answer)
+            result.pushed += len(records)
+            result.acknowledged += acked
+            result.refused += refused
+            progress(f"已送出 {result.pushed} 条，镇人大办已确认 {result.acknowledged} 条")
+            if acked + refused == 0:
+                raise AnswerMalformed("镇人大办没有确认这一批中的任何一条")
+            if not upcoming:
+                return
+            records, sent = upcoming, upcoming_sent
+
+
+def _next_batch(size: int, keys: dict) -> tuple[list[dict], dict]:
+    """The next batch of records after ``keys`` (one per type), which it moves on."""
+    records, sent = [], {}
+    for record_type in RECORD_TYPES.values():
+        if len(records) >= size:
+            break
+        rows = record_type.pending(size - len(records), after=keys.get(record_type.name))
+        for data in rows:
+            records.append({"type": record_type.name, "data": data})
+            sent[data["uuid"]] = record_type
+        if rows:
+            keys[record_type.name] = record_type.key_of(rows[-1])
+    db.session.commit()  # end the read transaction; nothing was written
+    return records, sent
 
 
 def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
@@ -461,9 +488,13 @@ def _apply_reference(reference: dict) -> None:
     station.deputies = deputies
 
 
-def report() -> dict:
+def waiting_count() -> int:
+    return sum(t.count_pending() for t in RECORD_TYPES.values())
+
+
+def report(backlog: int | None = None) -> dict:
     """What the station tells the hub about itself on every request."""
-    waiting = sum(t.count_pending() for t in RECORD_TYPES.values())
+    waiting = waiting_count() if backlog is None else backlog
     if not current_app.config.get("PRINTER"):
         printer = "no printer"
     else:
@@ -488,7 +519,7 @@ def status() -> Status:
     state = db.session.get(SyncState, 1) or SyncState(cursor=0, clock_offset_ms=0, failures=0)
     return Status(
         enrolled=enrolment(),
-        waiting=sum(t.count_pending() for t in RECORD_TYPES.values()),
+        waiting=waiting_count(),
         set_aside=list(db.session.scalars(select(SetAsideRecord).order_by(SetAsideRecord.at))),
         last_attempt_at=state.last_attempt_at,
         last_success_at=state.last_success_at,
