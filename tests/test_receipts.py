@@ -1,6 +1,8 @@
 """The receipt PDF, its QR code, the public PDF address and the print status screen."""
 
 import re
+import select
+import socket
 import threading
 
 import pytest
@@ -291,3 +293,20 @@ def test_jobs_left_in_progress_by_a_dead_process_do_not_stay_in_progress(app, cl
     for job_id in ("00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"):
         job = wait_for_state(app, job_id)
         assert job.state == "failed" and job.detail
+
+
+def test_a_printer_that_hangs_never_holds_up_the_next_submission(app):
+    # A "CUPS" that takes the connection and never answers.
+    with socket.socket() as silent_cups:
+        silent_cups.bind(("127.0.0.1", 0))
+        silent_cups.listen()
+        host, port = silent_cups.getsockname()
+        app.config.update(PRINTER="receipt", CUPS_SERVER=f"{host}:{port}", PRINT_DEADLINE_SECONDS=300)
+        with app.app_context():
+            job_id = printing.start_printing(make_opinion()).id
+        # Readable once the worker has rendered the receipt and is waiting on CUPS.
+        assert select.select([silent_cups], [], [], 60)[0], "the print worker never reached CUPS"
+        with app.app_context():
+            next_one = make_opinion(content="第二位群众的意见。")
+            assert next_one.receipt_number.endswith("-0002")
+            assert db.session.get(PrintJob, job_id).state == "rendering"

@@ -151,8 +151,13 @@ class ReceiptPrinter:
                     run_job(job_id, url)
             except Exception:
                 log.exception("print job %s crashed", job_id)
-                with self.app.app_context():
-                    _finish(job_id, "failed", UNAVAILABLE)
+                try:
+                    with self.app.app_context():
+                        _finish(job_id, "failed", UNAVAILABLE)
+                except Exception:
+                    # The database is unwell too; the next start-up's recovery
+                    # finishes the job. The thread must live on for the others.
+                    log.exception("print job %s could not be marked failed", job_id)
             finally:
                 with self.lock:
                     self.active.discard(job_id)
@@ -221,13 +226,15 @@ def run_job(job_id: str, url: str | None) -> None:
     """Render, send to CUPS and follow one job to printed or failed."""
     job = db.session.get(PrintJob, job_id)
     if job is None or job.state in FINISHED:
+        db.session.rollback()
         return
     printer = current_app.config.get("PRINTER")
     if not printer:
         _finish(job_id, "failed", NO_PRINTER)
         return
     deadline = job.created_at + timedelta(seconds=current_app.config["PRINT_DEADLINE_SECONDS"])
-    if job.cups_job_id is None:
+    cups_job_id = job.cups_job_id
+    if cups_job_id is None:
         try:
             cups_job_id = _send(job, printer, url)
         except PrinterUnavailable as reason:
@@ -236,13 +243,18 @@ def run_job(job_id: str, url: str | None) -> None:
             return
         _set_state(job_id, "queued", cups_job_id=cups_job_id)
     else:
-        cups_job_id = job.cups_job_id
+        # Waiting on CUPS below must not hold the database (SQLite's write
+        # lock comes with every transaction here).
+        db.session.rollback()
     _follow(job_id, printer, cups_job_id, deadline)
 
 
 def _send(job: PrintJob, printer: str, url: str | None) -> int:
     from .services import receipt_pdf
 
+    job_id, number = job.id, job.opinion.receipt_number
+    # receipt_pdf ends the transaction: nothing below, CUPS included, holds
+    # the database while a villager submits.
     receipt = receipt_pdf(job.opinion, url)
     connection = _connect()
     _check_printer(connection, printer)
@@ -254,12 +266,12 @@ def _send(job: PrintJob, printer: str, url: str | None) -> int:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(receipt.data)
-        cups_job_id = connection.printFile(printer, path, f"回执 {job.opinion.receipt_number}", options)
+        cups_job_id = connection.printFile(printer, path, f"回执 {number}", options)
     except cups.IPPError as error:
         raise PrinterUnavailable(f"CUPS refused the job: {error}") from error
     finally:
         os.unlink(path)
-    log.info("print job %s is CUPS job %s on %s (%s mm)", job.id, cups_job_id, printer, options["media"])
+    log.info("print job %s is CUPS job %s on %s (%s)", job_id, cups_job_id, printer, options["media"])
     return cups_job_id
 
 

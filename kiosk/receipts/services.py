@@ -62,8 +62,14 @@ def receipt_context(opinion: Opinion, url: str) -> dict:
 
 
 def receipt_pdf(opinion: Opinion, url: str | None = None) -> pdf.ReceiptPDF:
-    """The receipt as a PDF as wide as the paper roll and as long as its content."""
+    """The receipt as a PDF as wide as the paper roll and as long as its content.
+
+    Only reads. It ends the session's transaction before the slow part:
+    on SQLite every transaction here takes the write lock (BEGIN IMMEDIATE),
+    and a villager's submission must not wait for a PDF.
+    """
     html = pdf.receipt_html(receipt_context(opinion, url or receipt_url(opinion)))
+    db.session.rollback()
     return pdf.render_html(html)
 
 
