@@ -282,10 +282,13 @@ def test_jobs_left_in_progress_by_a_dead_process_do_not_stay_in_progress(app, cl
         opinion = make_opinion()
         long_ago = utcnow().replace(year=2020)
         db.session.add_all([
-            PrintJob(id="00000000-0000-4000-8000-00000000000a", opinion_uuid=opinion.uuid, state="rendering"),
+            PrintJob(id="00000000-0000-4000-8000-00000000000a", opinion_uuid=opinion.uuid, state="rendering",
+                     created_at=long_ago),
             # Reached a CUPS that is gone now, long past its deadline.
             PrintJob(id="00000000-0000-4000-8000-00000000000b", opinion_uuid=opinion.uuid, state="queued",
                      cups_job_id=7, created_at=long_ago),
+            # Made by this process a moment ago (another request's): not an orphan.
+            PrintJob(id="00000000-0000-4000-8000-00000000000c", opinion_uuid=opinion.uuid, state="rendering"),
         ])  # fmt: skip
         db.session.commit()
     app.config.update(PRINTER="receipt", CUPS_SERVER="127.0.0.1:9")
@@ -293,6 +296,8 @@ def test_jobs_left_in_progress_by_a_dead_process_do_not_stay_in_progress(app, cl
     for job_id in ("00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"):
         job = wait_for_state(app, job_id)
         assert job.state == "failed" and job.detail
+    with app.app_context():
+        assert db.session.get(PrintJob, "00000000-0000-4000-8000-00000000000c").state == "rendering"
 
 
 def test_a_printer_that_hangs_never_holds_up_the_next_submission(app):

@@ -127,8 +127,10 @@ class ReceiptPrinter:
         self.tasks: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
-        # Jobs this process is working on; others in progress are orphans.
+        # Jobs this process is working on. Only jobs from before it started
+        # can be orphans: a job another request has just committed is not.
         self.active: set[str] = set()
+        self.started_at = utcnow()
         self.recovered = False
 
     def submit(self, job_id: str, url: str | None) -> None:
@@ -168,7 +170,9 @@ class ReceiptPrinter:
             if self.recovered:
                 return
             self.recovered = True
-        orphans = db.session.scalars(select(PrintJob).where(PrintJob.state.in_(IN_PROGRESS))).all()
+        orphans = db.session.scalars(
+            select(PrintJob).where(PrintJob.state.in_(IN_PROGRESS), PrintJob.created_at < self.started_at)
+        ).all()
         for job in orphans:
             if job.id in self.active:
                 continue
@@ -196,6 +200,7 @@ def init_app(app: Flask) -> None:
     """
     if app.config["ROLE"] != "station":
         return
+    printer_for(app)  # its start time tells this process's jobs from orphans
 
     @app.before_request
     def _start_printing_service():
