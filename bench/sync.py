@@ -15,14 +15,15 @@
 Prints figures; exits non-zero only when the product errors.
 """
 
+import json
 import os
 import random
-import secrets
 import sqlite3
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid as uuidlib
 from datetime import timedelta
 from pathlib import Path
@@ -38,30 +39,17 @@ from common import ms, report  # noqa: E402
 from kiosk.demo import data as demo_data  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Opinion, utcnow  # noqa: E402
+from kiosk.sync import hub as hub_services  # noqa: E402
 from kiosk.sync import signing  # noqa: E402
 from kiosk.sync import station as station_sync  # noqa: E402
 from kiosk.sync.client import HttpTransport, HubClient  # noqa: E402
 from kiosk.sync.clock import iso  # noqa: E402
-from tests.sync.boxes import CONTENT_CHARS, bulk_opinions, enrolled_station, hub_box, hub_token, read  # noqa: E402
+from tests.sync.boxes import CONTENT_CHARS, bulk_opinions, enrolled_station, hub_box, new_postgres_database, read  # noqa: E402
 
 BACKLOG = 10_000
 STATIONS = 236
 SPREAD_SECONDS = 10.0
 failed = False
-
-
-def fresh_postgres(admin_url: str) -> tuple[str, callable]:
-    name = f"kiosk_bench_{uuidlib.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def raw_insert_seconds(hub, rows: list[dict]) -> float:
@@ -174,18 +162,11 @@ def many_stations(folder: Path, database_url: str) -> None:
     hub = hub_box(folder / "hub236", database_url, SYNC_CLOCK_WINDOW_SECONDS="600").start()
     try:
         codes = [s.code for s in demo_data.stations()][:STATIONS]
-        hub_key = read(hub.instance, lambda: __import__("kiosk.sync.hub", fromlist=["hub_public_key"]).hub_public_key(), **hub.settings)
-        clients = []
-        for code in codes:
-            key = Ed25519PrivateKey.generate()
-            token = hub_token(hub, code) if False else None
-            clients.append((code, key, token))
+        hub_key = read(hub.instance, hub_services.hub_public_key, **hub.settings)
+        clients = [(code, Ed25519PrivateKey.generate()) for code in codes]
         # Enrol every station (not timed).
-        tokens = read(hub.instance, lambda: [__import__("kiosk.sync.hub", fromlist=["issue_token"]).issue_token(c) for c in codes], **hub.settings)
-        import json
-        import urllib.request
-
-        for (code, key, _), token in zip(clients, tokens):
+        tokens = read(hub.instance, lambda: [hub_services.issue_token(c) for c in codes], **hub.settings)
+        for (code, key), token in zip(clients, tokens):
             body = json.dumps({"token": token, "public_key": signing.public_key_text(key)}).encode()
             request = urllib.request.Request(hub.url + "/api/v1/sync/enrol", data=body, method="POST",
                                              headers={"Content-Type": "application/json"})
@@ -199,7 +180,7 @@ def many_stations(folder: Path, database_url: str) -> None:
         t0 = time.perf_counter() + 0.5
 
         def one(i):
-            code, key, _ = clients[i]
+            code, key = clients[i]
             delay = t0 + start_at[i] - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
@@ -240,19 +221,18 @@ def main() -> int:
         folder = Path(tmp)
         backlog_push("SQLite", folder / "sqlite", None)
         if admin_url:
-            url, drop = fresh_postgres(admin_url)
+            url, _name, drop = new_postgres_database(admin_url, "kiosk_bench")
             try:
                 backlog_push("PostgreSQL", folder / "pg", url)
             finally:
                 drop()
-            url, drop = fresh_postgres(admin_url)
+            url, _name, drop = new_postgres_database(admin_url, "kiosk_bench")
             try:
                 many_stations(folder, url)
             finally:
                 drop()
         else:
             print("KIOSK_TEST_POSTGRES_URL not set: PostgreSQL benchmarks skipped")
-    secrets  # noqa: B018
     return 1 if failed else 0
 
 

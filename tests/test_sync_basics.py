@@ -1,6 +1,5 @@
 """Push and pull between a station and a hub (SQLite and PostgreSQL), in-process."""
 
-import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db

@@ -147,3 +147,22 @@ def bulk_opinions(instance: Path, n: int, code: str = "LC00", days: int = 14, se
             db.session.add(ReceiptCounter(station_code=code, day=day, last_serial=serial))
         db.session.commit()
         db.engine.dispose()
+
+
+def new_postgres_database(admin_url: str, prefix: str = "kiosk_sync", template: str | None = None):
+    """A new PostgreSQL database (a copy of ``template`` if given): its URL, its name and a function dropping it."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False), name, drop

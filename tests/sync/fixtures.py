@@ -2,16 +2,16 @@
 enrolled with it, talking in-process. Import the ones a module uses."""
 
 import sqlite3
-import uuid
+import tempfile
 
 import pytest
-import sqlalchemy as sa
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
 from kiosk.sync import hub as hub_services
 from kiosk.sync import station as station_sync
 from tests.conftest import make_app
+from tests.sync.boxes import new_postgres_database
 from tests.sync.inprocess import AppTransport
 
 HUB_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -31,22 +31,14 @@ def hub_seed_sqlite(tmp_path_factory):
 @pytest.fixture(scope="session")
 def hub_seed_postgres(postgres_admin_url):
     """A PostgreSQL template database with the hub schema and demo data."""
-    name = f"kiosk_hub_seed_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    import tempfile
-
+    url, name, drop = new_postgres_database(postgres_admin_url, "kiosk_hub_seed")
     with tempfile.TemporaryDirectory() as tmp:
         seed = make_app(tmp, ROLE="hub", DATABASE_URL=url)
         with seed.app_context():
             load_demo(role="hub")
             db.engine.dispose()
     yield name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    drop()
 
 
 def hub_database_url(request, tmp_path, instance) -> str | None:
@@ -58,19 +50,9 @@ def hub_database_url(request, tmp_path, instance) -> str | None:
             source.backup(copy)
         return None
     template = request.getfixturevalue("hub_seed_postgres")
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    name = f"kiosk_hub_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
+    url, _name, drop = new_postgres_database(request.getfixturevalue("postgres_admin_url"), "kiosk_hub", template)
     request.addfinalizer(drop)
-    return sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return url
 
 
 @pytest.fixture(params=HUB_DATABASES)
