@@ -1,7 +1,5 @@
 """Printing receipts on a real (private) CUPS with a cups-pdf printer."""
 
-from datetime import timedelta
-
 import cups
 import pytest
 
@@ -43,10 +41,9 @@ def opinion_exists(app, uuid):
 
 def job_already_in_cups(app, server, job_id) -> int:
     """A print job row whose file CUPS already has, as a process that died leaves it."""
-    before_this_process = printing.printer_for(app).started_at - timedelta(seconds=1)
     with app.app_context():
         opinion = make_opinion()
-        job = PrintJob(id=job_id, opinion_uuid=opinion.uuid, state="queued", created_at=before_this_process)
+        job = PrintJob(id=job_id, opinion_uuid=opinion.uuid, state="queued")
         job.cups_job_id = server.connect().printFile(server.printer, "/etc/hostname", "left over", {})
         db.session.add(job)
         db.session.commit()

@@ -214,8 +214,8 @@ def test_status_fragment_polls_while_printing_and_stops_when_done(app, client):
         db.session.commit()
         job_id = job.id
         number = opinion.receipt_number
-    # Mark it as this process's own job, so start-up recovery leaves it alone.
-    printing.printer_for(app).active.add(job_id)
+    # This process's own job, so start-up recovery leaves it alone.
+    printing.printer_for(app).claim(job_id)
 
     html = status_fragment(client, job_id)
     assert 'data-testid="print-status"' in html
@@ -282,14 +282,14 @@ def test_jobs_left_in_progress_by_a_dead_process_do_not_stay_in_progress(app, cl
         opinion = make_opinion()
         long_ago = utcnow().replace(year=2020)
         db.session.add_all([
-            PrintJob(id="00000000-0000-4000-8000-00000000000a", opinion_uuid=opinion.uuid, state="rendering",
-                     created_at=long_ago),
+            PrintJob(id="00000000-0000-4000-8000-00000000000a", opinion_uuid=opinion.uuid, state="rendering"),
             # Reached a CUPS that is gone now, long past its deadline.
             PrintJob(id="00000000-0000-4000-8000-00000000000b", opinion_uuid=opinion.uuid, state="queued",
                      cups_job_id=7, created_at=long_ago),
-            # Made by this process a moment ago (another request's): not an orphan.
+            # Another request of this process is starting it: not an orphan.
             PrintJob(id="00000000-0000-4000-8000-00000000000c", opinion_uuid=opinion.uuid, state="rendering"),
         ])  # fmt: skip
+        printing.printer_for(app).claim("00000000-0000-4000-8000-00000000000c")
         db.session.commit()
     app.config.update(PRINTER="receipt", CUPS_SERVER="127.0.0.1:9")
     client.get("/healthz")

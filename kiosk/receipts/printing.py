@@ -90,10 +90,18 @@ def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None
         if existing is not None:
             return existing
     job = PrintJob(id=str(uuid.uuid4()), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
-    db.session.add(job)
-    db.session.commit()
+    printer = printer_for(current_app._get_current_object())
+    # Claimed before it is committed, so that start-up recovery running in
+    # another request never takes it for a dead process's job.
+    printer.claim(job.id)
+    try:
+        db.session.add(job)
+        db.session.commit()
+    except Exception:
+        printer.release(job.id)
+        raise
     log.info("print job %s (%s) for %s started", job.id, kind, opinion.receipt_number)
-    printer_for(current_app._get_current_object()).submit(job.id, url or receipt_url(opinion))
+    printer.submit(job.id, url or receipt_url(opinion))
     return job
 
 
@@ -127,11 +135,17 @@ class ReceiptPrinter:
         self.tasks: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
-        # Jobs this process is working on. Only jobs from before it started
-        # can be orphans: a job another request has just committed is not.
+        # Jobs this process is working on; others in progress are orphans.
         self.active: set[str] = set()
-        self.started_at = utcnow()
         self.recovered = False
+
+    def claim(self, job_id: str) -> None:
+        with self.lock:
+            self.active.add(job_id)
+
+    def release(self, job_id: str) -> None:
+        with self.lock:
+            self.active.discard(job_id)
 
     def submit(self, job_id: str, url: str | None) -> None:
         with self.lock:
@@ -161,8 +175,7 @@ class ReceiptPrinter:
                     # finishes the job. The thread must live on for the others.
                     log.exception("print job %s could not be marked failed", job_id)
             finally:
-                with self.lock:
-                    self.active.discard(job_id)
+                self.release(job_id)
 
     def recover(self) -> None:
         """Pick up jobs a previous process left in progress (once per process)."""
@@ -170,9 +183,7 @@ class ReceiptPrinter:
             if self.recovered:
                 return
             self.recovered = True
-        orphans = db.session.scalars(
-            select(PrintJob).where(PrintJob.state.in_(IN_PROGRESS), PrintJob.created_at < self.started_at)
-        ).all()
+        orphans = db.session.scalars(select(PrintJob).where(PrintJob.state.in_(IN_PROGRESS))).all()
         for job in orphans:
             if job.id in self.active:
                 continue
@@ -200,7 +211,6 @@ def init_app(app: Flask) -> None:
     """
     if app.config["ROLE"] != "station":
         return
-    printer_for(app)  # its start time tells this process's jobs from orphans
 
     @app.before_request
     def _start_printing_service():
@@ -281,6 +291,10 @@ def _send(job: PrintJob, printer: str, url: str | None) -> int:
 
 
 def _follow(job_id: str, printer: str, cups_job_id: int, deadline) -> None:
+    # Counted on the monotonic clock from here: a box's wall clock may jump.
+    limit = current_app.config["PRINT_DEADLINE_SECONDS"]
+    remaining = min(max((deadline - utcnow()).total_seconds(), 0), limit)
+    give_up_at = time.monotonic() + remaining
     connection = None
     state = None
     while True:
@@ -312,7 +326,7 @@ def _follow(job_id: str, printer: str, cups_job_id: int, deadline) -> None:
             _cancel(connection, cups_job_id)
             _finish(job_id, "failed", UNAVAILABLE)
             return
-        if utcnow() > deadline:
+        if time.monotonic() > give_up_at:
             log.warning("print job %s (CUPS job %s) not printed by the deadline", job_id, cups_job_id)
             _cancel(connection, cups_job_id)
             _finish(job_id, "failed", TOO_SLOW)
