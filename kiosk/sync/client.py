@@ -70,10 +70,11 @@ class HttpTransport:
         except urllib.error.HTTPError as error:
             with error:
                 return Reply(error.code, _lower(error.headers), error.read())
-        except ssl.SSLCertVerificationError as error:
-            raise LinkDown(f"镇人大办的证书验证失败: {error.verify_message}") from error
         except (urllib.error.URLError, OSError, socket.timeout, ConnectionError) as error:
-            raise LinkDown(str(getattr(error, "reason", error))) from error
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise LinkDown(f"镇人大办的证书验证失败: {reason.verify_message}") from error
+            raise LinkDown(str(reason)) from error
 
 
 def _lower(headers) -> dict:

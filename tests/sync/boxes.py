@@ -67,7 +67,7 @@ def enrolled_station(
                 load_demo(code)
             station_sync.enroll(hub_url or hub.url, token)
 
-        read(instance, load_and_enrol)
+        read(instance, load_and_enrol, **settings)
     return ServerProcess(instance, settings)
 
 
@@ -87,7 +87,7 @@ def submit_opinions(instance: Path, n: int, code: str = "LC00", contact: bool = 
 
 def read(instance: Path, fn, **settings):
     """Run ``fn()`` in an app context on a box's database (hub or station)."""
-    settings = {k.removeprefix("KIOSK_"): v for k, v in settings.items() if k.removeprefix("KIOSK_") in ("ROLE", "DATABASE_URL")}
+    settings = {k.removeprefix("KIOSK_"): v for k, v in settings.items() if k.removeprefix("KIOSK_") in ("ROLE", "DATABASE_URL", "SYNC_CA_FILE")}
     app = make_app(instance, **settings)
     with app.app_context():
         try:
