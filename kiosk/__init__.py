@@ -81,8 +81,6 @@ def _instance_secret(path: Path) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(key)
         return key
-    except OSError:
-        raise
 
 
 def _register_blueprints(app: Flask) -> None:

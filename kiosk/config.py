@@ -42,7 +42,12 @@ class DefaultConfig:
     CRASH_POINT = None
 
     # Flask and extensions.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's log line must never carry the
+    # name and phone it was writing.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # Wrong receipt look-ups (number or 验证码) allowed from one address per
+    # 10 minutes before a polite wait: 验证码 cannot be guessed by trying.
+    LOOKUP_FAILURES_PER_10_MINUTES = 20
     # A kiosk page stays open for hours: the CSRF token must not expire.
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

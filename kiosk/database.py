@@ -36,6 +36,3 @@ def _on_begin(connection):
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-
-def sqlite_url(path) -> str:
-    return f"sqlite:///{path}"

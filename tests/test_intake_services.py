@@ -88,13 +88,22 @@ def test_discarding_a_draft_wipes_it(ctx):
     intake.discard_draft(draft.id)  # twice is fine
 
 
-def test_stale_drafts_are_purged(ctx):
-    old = make_draft()
-    old.touched_at = datetime.now(timezone.utc) - timedelta(hours=2)
+def test_starting_a_draft_wipes_drafts_abandoned_long_ago(ctx):
+    old = make_draft(name="陈大文", phone="13812345678")
+    old.touched_at = datetime.now(timezone.utc) - intake.STALE_DRAFT_AGE - timedelta(minutes=1)
+    recent = make_draft()
+    recent.touched_at = datetime.now(timezone.utc) - intake.STALE_DRAFT_AGE + timedelta(minutes=5)
     db.session.commit()
-    fresh = make_draft()
-    assert intake.purge_stale_drafts(timedelta(hours=1)) == 1
-    assert db.session.get(Draft, fresh.id) is not None
+    fresh = intake.start_draft("LC00")
+    assert db.session.get(Draft, old.id) is None
+    assert db.session.get(Draft, recent.id) is not None and db.session.get(Draft, fresh.id) is not None
+
+
+def test_rate_count_ignores_opinions_dated_after_a_clock_jump_back(ctx):
+    for minutes in (0, 1, 2):
+        make_opinion(now=SHANGHAI_MORNING + timedelta(hours=3, minutes=minutes))
+    make_opinion(now=SHANGHAI_MORNING)
+    assert intake.submissions_in_last_minute("LC00", now=SHANGHAI_MORNING + timedelta(seconds=5)) == 1
 
 
 @pytest.mark.parametrize(

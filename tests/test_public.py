@@ -160,3 +160,28 @@ def test_lookup_is_on_the_station_only(tmp_path):
     assert app.test_client().get("/lookup").status_code == 404
     with app.app_context():
         db.engine.dispose()
+
+
+def test_guessing_secrets_is_stopped_politely(app, client):
+    """Wrong 验证码 after wrong 验证码 from one address gets a wait page, even for a right one."""
+    from .factories import make_opinion
+
+    app.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
+    with app.app_context():
+        opinion = make_opinion()
+        number, secret = opinion.receipt_number, opinion.secret
+    for guess in ("AAAAAA", "CCCCCC", "DDDDDD"):
+        assert client.get(f"/r/{number}?k={guess}").status_code == 404
+    blocked = client.get(f"/r/{number}?k={secret}")
+    assert blocked.status_code == 429
+    assert "操作太频繁" in blocked.get_data(as_text=True)
+    other = app.test_client()
+    assert other.get(f"/r/{number}?k={secret}", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+
+
+def test_receipt_numbers_are_read_however_they_are_typed():
+    from kiosk.public.services import normalise_receipt_number
+
+    for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001"):
+        assert normalise_receipt_number(typed) == "LC00-261128-0001"
+    assert normalise_receipt_number("LC00-261128-12345") == "LC00-261128-12345"

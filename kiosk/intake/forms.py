@@ -6,15 +6,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from ..public.services import normalise_receipt_number, normalise_secret
 from ..text import clean_text
 from .services import CONTENT_MAX, CONTENT_MIN
 
 # ASCII digits only: Python's \d also matches ٨ or ８, which no phone can dial.
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-
-
-class EmptyForm(FlaskForm):
-    """A form with nothing but its CSRF token: for button-only POSTs."""
 
 
 class CategoryForm(FlaskForm):
@@ -55,20 +52,6 @@ class DeputyForm(FlaskForm):
     deputy_id = IntegerField(validators=[Optional()])
 
 
-# A receipt number typed without its hyphens: station code, YYMMDD, serial.
-UNHYPHENATED_NUMBER = re.compile(r"^([A-Z0-9]{2,8})(\d{6})(\d{4})$")
-
-
-def receipt_number(value: str | None) -> str:
-    """Upper case, no spaces; hyphens put back if the person left them out."""
-    value = re.sub(r"\s", "", value or "").upper()
-    if "-" not in value and (match := UNHYPHENATED_NUMBER.match(value)):
-        value = "-".join(match.groups())
-    return value
-
-
 class LookupForm(FlaskForm):
-    number = StringField(filters=[receipt_number], validators=[DataRequired("请输入回执编号。")])
-    secret = StringField(
-        filters=[lambda v: re.sub(r"\s", "", v or "").upper()], validators=[DataRequired("请输入验证码。")]
-    )
+    number = StringField(filters=[normalise_receipt_number], validators=[DataRequired("请输入回执编号。")])
+    secret = StringField(filters=[normalise_secret], validators=[DataRequired("请输入验证码。")])

@@ -75,7 +75,14 @@ def crash_point(name: str) -> None:
 # --- drafts -----------------------------------------------------------------
 
 
+# A kiosk has one screen: a draft untouched this long was left by a power cut
+# or a crashed browser, and its contact details must not stay behind.
+STALE_DRAFT_AGE = timedelta(hours=1)
+
+
 def start_draft(station_code: str) -> Draft:
+    """A new empty draft; drafts abandoned long ago are wiped on the way."""
+    purge_stale_drafts(STALE_DRAFT_AGE)
     draft = Draft(id=str(uuid.uuid4()), station_code=station_code, data="{}")
     db.session.add(draft)
     db.session.commit()
@@ -236,5 +243,11 @@ def submissions_in_last_minute(station_code: str, now: datetime | None = None) -
     return db.session.scalar(
         select(func.count())
         .select_from(Opinion)
-        .where(Opinion.station_code == station_code, Opinion.created_at > now - timedelta(minutes=1))
+        .where(
+            Opinion.station_code == station_code,
+            Opinion.created_at > now - timedelta(minutes=1),
+            # After the clock jumps back, opinions "from the future" must not
+            # hold the kiosk on the wait screen until the clock catches up.
+            Opinion.created_at <= now,
+        )
     )

@@ -271,7 +271,7 @@ async function wipe() {
     Object.assign(document.createElement("p"), { className: "idle-title", textContent: "正在返回首页……" }),
   );
   try { localStorage.clear(); sessionStorage.clear(); } catch { /* storage may be disabled */ }
-  // Then make the server forget the draft, retrying until it answers.
+  // Then make the server forget the draft, retrying while it cannot answer.
   for (;;) {
     try {
       const response = await fetch(settings.idleUrl, {
@@ -281,7 +281,9 @@ async function wipe() {
         cache: "no-store",
         signal: AbortSignal.timeout(5000),
       });
-      if (response.ok) break;
+      // A refusal (an expired page, say) will not change by asking again;
+      // the server wipes drafts left behind on its own.
+      if (response.ok || (response.status >= 400 && response.status < 500)) break;
     } catch { /* the server may be restarting */ }
     await new Promise((resolve) => setTimeout(resolve, 3000));
   }
