@@ -18,7 +18,6 @@ from ..localtime import format_local
 from ..models import Opinion, PrintJob, utcnow
 from ..text import mask_phone
 from . import pdf, printing
-from .printing import start_printing  # noqa: F401  (the screen's entry point)
 from .qr import qr_path, qr_svg
 
 log = logging.getLogger(__name__)
@@ -40,7 +39,12 @@ def receipt_url(opinion: Opinion) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL")
     if not base:
         base = request.host_url if has_request_context() else current_app.config["LOCAL_BASE_URL"]
-    return f"{base.rstrip('/')}/r/{opinion.receipt_number}?k={opinion.secret}"
+    # Built from the route itself (bound without a request, as the printer
+    # thread has none); the base may be another box, so no url_for(_external).
+    path = current_app.url_map.bind("").build(
+        "public.status", {"number": opinion.receipt_number, "k": opinion.secret}
+    )
+    return base.rstrip("/") + path
 
 
 def excerpt(content: str, length: int = EXCERPT_LENGTH) -> str:
@@ -87,14 +91,14 @@ def warm_up() -> None:
     global _warmed_up
     if _warmed_up:
         return
-    township = SimpleNamespace(name="罗城街道", office_phone="0766-0000001")
+    township = SimpleNamespace(name="示例镇", office_phone="0000-0000000")
     sample = SimpleNamespace(
         receipt_number="LC00-000000-0000", secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
         contact_phone="13800000000", category=SimpleNamespace(name="其他", answer_days=15),
         station=SimpleNamespace(name="人大代表中心联络站", township=township),
     )  # fmt: skip
     started = time.perf_counter()
-    receipt_pdf(sample, current_app.config["LOCAL_BASE_URL"] + "/r/LC00-000000-0000?k=AAAAAA")
+    receipt_pdf(sample, receipt_url(sample))
     _warmed_up = True
     log.info("receipt renderer warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
