@@ -27,6 +27,7 @@ from tests.crashes import (  # noqa: E402
     Ledger,
     Zygote,
     check_box,
+    claim_port,
     copy_box,
     crash_once,
     kill_during_stream,
@@ -60,15 +61,16 @@ def plan(n: int) -> list[str]:
 
 def run_box(zygote: Zygote, seed: Path, folder: Path, number: int, crashes: list[str]) -> tuple[Counter, list[str]]:
     instance = copy_box(seed, folder / f"box{number}")
+    port = claim_port()
     ledger, done, failures = Ledger(), Counter(), []
     rng = random.Random(number)
     for i, kind in enumerate(crashes):
         try:
             if kind == "kill -9":
-                kill_during_stream(instance, ledger, villagers=3, rng=rng, zygote=zygote)
+                kill_during_stream(instance, ledger, villagers=3, rng=rng, zygote=zygote, port=port)
             else:
                 crash_once(instance, kind, ledger, villagers=1 + i % 3, label=f"bench-{number}-{i}",
-                            zygote=zygote)
+                            zygote=zygote, port=port)
         except Exception as error:  # noqa: BLE001  (reported, and the run goes on)
             failures.append(f"box {number} crash {i} ({kind}): {str(error)[:600]}\n{last_traceback(instance)}")
             continue

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from .servers import ROOT, ServerProcess, _env, station_box
+from .servers import ROOT, ServerProcess, _env, free_port, station_box
 
 # Points on the submit path where KIOSK_CRASH_POINT makes the server die.
 # "before_response" sits in the route, after submit returned and before the
@@ -188,13 +188,30 @@ def copy_box(seed: Path, instance: Path) -> Path:
     return instance
 
 
+_claimed_ports: set[int] = set()
+_claim_lock = threading.Lock()
+
+
+def claim_port() -> int:
+    """A free port that no other box of this run holds.
+
+    A box keeps its port for all its servers, crashed and restarted, as a
+    kiosk's browser keeps its address; without claiming, a box running
+    alongside could be handed the port in the moment between a crash and
+    the restart, and the villagers would talk to the wrong box.
+    """
+    with _claim_lock:
+        while (port := free_port()) in _claimed_ports:
+            pass
+        _claimed_ports.add(port)
+        return port
+
+
 def server(instance: Path, port: int | None = None, zygote: "Zygote | None" = None, **settings) -> ServerProcess:
     """A station server on ``instance``: ``python -m waitress``, or forked from ``zygote``."""
-    box = (ForkedServer if zygote else ServerProcess)(instance, {**UNLIMITED, **settings})
+    box = (ForkedServer if zygote else ServerProcess)(instance, {**UNLIMITED, **settings}, port or claim_port())
     if zygote:
         box.zygote = zygote
-    if port is not None:
-        box.port = port
     return box
 
 
@@ -287,10 +304,18 @@ class ForkedServer(ServerProcess):
 def zygote_loop() -> None:
     """The zygote's main loop: import once, then fork servers and report how they ended."""
     import importlib
+    import pkgutil
 
-    for module in ("waitress", "kiosk", "kiosk.models", "kiosk.intake", "kiosk.public", "kiosk.receipts",
-                   "kiosk.demo.cli", "flask_migrate", "alembic.command"):
+    import kiosk
+
+    # All of the station's code as it is now, so that every child of one run
+    # serves the same code (others may be editing the checkout meanwhile).
+    # Importing starts no threads and opens no database; building an app would.
+    for module in ("waitress", "flask_migrate", "alembic.command"):
         importlib.import_module(module)
+    for module in pkgutil.walk_packages(kiosk.__path__, "kiosk."):
+        if not module.name.startswith("kiosk.migrations"):
+            importlib.import_module(module.name)
     exits: dict[int, int] = {}
 
     def reap():
@@ -367,7 +392,7 @@ class Ledger:
 
 
 def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, label: str = "",
-               zygote: Zygote | None = None) -> None:
+               zygote: Zygote | None = None, port: int | None = None) -> None:
     """One crash and recovery.
 
     A server with the crash point set takes ``villagers`` walks to the review
@@ -375,7 +400,7 @@ def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, l
     A server without the crash point is started on the same instance folder
     and port, and each villager taps submit again with the cookies they had.
     """
-    box = server(instance, zygote=zygote, CRASH_POINT=point).start()
+    box = server(instance, port, zygote=zygote, CRASH_POINT=point).start()
     try:
         people = [Villager(box.url) for _ in range(villagers)]
         contents = [unique_content(f"{label}-{i}") for i in range(villagers)]
@@ -412,7 +437,8 @@ def crash_once(instance: Path, point: str, ledger: Ledger, villagers: int = 1, l
 
 
 def kill_during_stream(instance: Path, ledger: Ledger, villagers: int = 4, rng: random.Random | None = None,
-                       min_wait: float = 0.2, max_wait: float = 1.5, zygote: Zygote | None = None) -> int:
+                       min_wait: float = 0.2, max_wait: float = 1.5, zygote: Zygote | None = None,
+                       port: int | None = None) -> int:
     """Villagers submit one opinion after another; ``kill -9`` lands at a random moment.
 
     Each villager then repeats, on a restarted server, whatever step was cut
@@ -420,7 +446,7 @@ def kill_during_stream(instance: Path, ledger: Ledger, villagers: int = 4, rng: 
     kill cut off.
     """
     rng = rng or random.Random()
-    box = server(instance, zygote=zygote).start()
+    box = server(instance, port, zygote=zygote).start()
     stop = threading.Event()
     cut_off: list[tuple[Villager, str, str]] = []  # (villager, content, step)
     lock = threading.Lock()

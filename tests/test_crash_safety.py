@@ -13,7 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .crashes import CRASH_POINTS, Ledger, Zygote, check_box, copy_box, crash_once, kill_during_stream
+from .crashes import (
+    CRASH_POINTS,
+    Ledger,
+    Zygote,
+    check_box,
+    claim_port,
+    copy_box,
+    crash_once,
+    kill_during_stream,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +38,12 @@ def zygote():
 
 
 def on_boxes(seed, tmp_path, run) -> list[tuple[Ledger, list[str]]]:
-    """``run(instance, ledger)`` on BOXES fresh boxes at once; each box's ledger and problems."""
+    """``run(instance, port, ledger, i)`` on BOXES fresh boxes at once; each box's ledger and problems."""
 
     def one(i):
         instance = copy_box(seed, tmp_path / f"box{i}")
         ledger = Ledger()
-        run(instance, ledger, i)
+        run(instance, claim_port(), ledger, i)
         return ledger, check_box(instance / "kiosk.sqlite3", ledger)
 
     with ThreadPoolExecutor(BOXES) as pool:
@@ -43,11 +52,12 @@ def on_boxes(seed, tmp_path, run) -> list[tuple[Ledger, list[str]]]:
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_a_crash_anywhere_in_submit_loses_nothing_and_repeats_nothing(point, demo_database, tmp_path, zygote):
-    def crashes(instance, ledger, box):
+    def crashes(instance, port, ledger, box):
         for n in range(CRASHES_PER_BOX):
             # One villager, or several tapping submit at the same moment.
             villagers = 1 + (box + n) % 3
-            crash_once(instance, point, ledger, villagers=villagers, label=f"{point}-{box}-{n}", zygote=zygote)
+            crash_once(instance, point, ledger, villagers=villagers, label=f"{point}-{box}-{n}",
+                       zygote=zygote, port=port)
 
     for box, (ledger, problems) in enumerate(on_boxes(demo_database, tmp_path, crashes)):
         assert problems == []
@@ -60,10 +70,10 @@ def test_kill_9_at_a_random_moment_during_a_stream_of_submissions(demo_database,
     seed = random.randrange(1 << 30)
     cut_off = []
 
-    def kills(instance, ledger, box):
+    def kills(instance, port, ledger, box):
         rng = random.Random(seed + box)
         for _ in range(KILLS_PER_BOX):
-            cut_off.append(kill_during_stream(instance, ledger, villagers=3, rng=rng, zygote=zygote))
+            cut_off.append(kill_during_stream(instance, ledger, villagers=3, rng=rng, zygote=zygote, port=port))
 
     for ledger, problems in on_boxes(demo_database, tmp_path, kills):
         assert problems == [], f"random seed {seed}"
