@@ -11,6 +11,7 @@ import logging
 import random
 
 from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf, db
@@ -43,9 +44,14 @@ def enrol():
 def push():
     """Store a batch of the station's records; acknowledge or refuse each."""
     link = _authenticated()
-    answer = hub.push(link, _wire_body())
-    crash_point("hub_push_before_commit")
-    db.session.commit()
+    try:
+        answer = hub.push(link, _wire_body())
+        crash_point("hub_push_before_commit")
+        db.session.commit()
+    except IntegrityError:
+        # Another request stored one of these records at the same moment;
+        # nothing of this one was kept, and a retry will be acknowledged.
+        raise hub.SyncError(409, "retry", "同一批记录正在另一请求中保存，请稍后重试 (concurrent write; retry)")
     crash_point("hub_push_after_commit")
     return signed(answer)
 

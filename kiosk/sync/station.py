@@ -270,6 +270,11 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
         db.session.rollback()
         result.error = plain_error(error)
         log.warning("sync failed: %s", error)
+    except Exception:
+        # A bug or a full disk: recorded like any failure (the loop backs off), with the traceback in the log.
+        db.session.rollback()
+        result.error = "同步时本机出错，稍后会自动重试；如一直出错请联系技术人员。"
+        log.exception("sync failed unexpectedly")
     finally:
         state = _state()
         if hub is not None:
