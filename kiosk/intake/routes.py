@@ -12,6 +12,7 @@ from flask import current_app, request, session
 from ..extensions import db
 from ..htmx import render
 from ..public.services import find_receipt
+from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services
 from .forms import CategoryForm, ContactForm, ContentForm, DeputyForm, LookupForm
@@ -225,6 +226,9 @@ def submit():
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     status = print_receipt(submitted.opinion, submitted.created)
+    if submitted.created:
+        # Saved first; now send it to the township as soon as the link allows.
+        request_sync()
     services.crash_point("before_response")
     return receipt_screen(submitted.opinion, status)
 
