@@ -10,6 +10,7 @@ loads the ``@font-face`` fonts into it once and reuses them. Rendering holds
 a lock, because Pango's font map is not safe to share between threads.
 """
 
+import atexit
 import logging
 import sys
 import threading
@@ -108,7 +109,15 @@ def engine() -> _Engine:
     global _engine
     if _engine is None:
         _engine = _Engine()
+        # Let the font configuration go while Python can still run its
+        # clean-up; at interpreter teardown it prints a spurious traceback.
+        atexit.register(_drop_engine)
     return _engine
+
+
+def _drop_engine() -> None:
+    global _engine
+    _engine = None
 
 
 def render_html(html: str, base_url: str | None = None) -> ReceiptPDF:
