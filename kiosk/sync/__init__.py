@@ -16,7 +16,7 @@ DEFAULTS = {
     "SYNC_MAX_BATCH": 2000,
     "SYNC_MAX_BODY": 16 * 1024 * 1024,
     # Station: records per pushed batch.
-    "SYNC_BATCH_SIZE": 1000,
+    "SYNC_BATCH_SIZE": 2000,
     # Station: seconds between syncs while the link works; back-off doubles
     # from SYNC_RETRY_SECONDS up to SYNC_MAX_BACKOFF_SECONDS while it fails.
     "SYNC_INTERVAL_SECONDS": 300,
