@@ -106,6 +106,21 @@ class OpinionRecords(RecordType):
         "created_at",
     }
 
+    # The columns ``to_wire`` reads.
+    WIRE_COLUMNS = (
+        Opinion.uuid,
+        Opinion.receipt_number,
+        Opinion.secret,
+        Opinion.station_code,
+        Opinion.category_code,
+        Opinion.content,
+        Opinion.deputy_id,
+        Opinion.consent_version,
+        Opinion.contact_name,
+        Opinion.contact_phone,
+        Opinion.created_at,
+    )
+
     # --- station ----------------------------------------------------------
 
     def _pending_query(self, *columns):
@@ -116,8 +131,9 @@ class OpinionRecords(RecordType):
         )
 
     def pending(self, limit: int, after=None) -> list[dict]:
-        # Plain rows, not ORM objects: a backlog can be ten thousand long.
-        query = self._pending_query(*Opinion.__table__.c).limit(limit)
+        # Plain rows of only what goes on the wire, not ORM objects: a backlog
+        # can be ten thousand long.
+        query = self._pending_query(*self.WIRE_COLUMNS).limit(limit)
         if after is not None:
             query = query.where(tuple_(Opinion.created_at, Opinion.uuid) > tuple_(*after))
         return [self.to_wire(row) for row in db.session.execute(query)]
