@@ -81,12 +81,10 @@ def register_station(code: str, name: str, township_name: str, level: str) -> st
     if db.session.get(Station, code) is not None:
         raise ValueError(f"站点代码 {code} 已被使用 (use `stations token {code}` for a new token)")
     db.session.add(Station(code=code, name=name, level=level, township_id=township.id))
-    db.session.add(SyncStation(station_code=code))
     db.session.flush()
-    token = _new_token(code)
-    db.session.commit()
     log.info("station %s registered", code)
-    return token
+    # The new station and its first token commit together.
+    return issue_token(code)
 
 
 def issue_token(code: str) -> str:
