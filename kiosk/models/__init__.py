@@ -1,9 +1,19 @@
 """All models, importable from one place."""
 
+from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
 from .kiosk_state import Draft, PrintJob
-from .opinions import Category, Opinion, OpinionEvent, OpinionStatus, ReceiptCounter
+from .opinions import (
+    FINISHED_STATUSES,
+    Category,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    ReceiptCounter,
+    Satisfaction,
+)
 from .people import Deputy, station_deputies
 from .places import BoxIdentity, Station, StationLevel, Township
+from .staff import AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
     EnrolmentToken,
     SetAsideRecord,
@@ -18,6 +28,20 @@ from .sync import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "FINISHED_STATUSES",
+    "Assignment",
+    "AssignmentState",
+    "AuditEntry",
+    "Department",
+    "ExtensionState",
+    "LoginAttempt",
+    "Rating",
+    "RatingSource",
+    "Role",
+    "Satisfaction",
+    "StaffSession",
+    "Topic",
+    "User",
     "BoxIdentity",
     "Category",
     "Deputy",

@@ -6,10 +6,10 @@ at the station and never changed; status and public replies are written only
 at the hub.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +24,8 @@ class OpinionStatus(StrEnum):
     REPLIED = "replied"  # 答复
     CLOSED = "closed"  # 办结
     DECLINED = "declined"  # 不予受理
+    MERGED = "merged"  # 合并: a duplicate, followed through its original
+    REOPENED = "reopened"  # 不满意: back with the township after closing
 
     @property
     def label(self) -> str:
@@ -38,7 +40,24 @@ STATUS_LABELS = {
     OpinionStatus.REPLIED: "已答复",
     OpinionStatus.CLOSED: "已办结",
     OpinionStatus.DECLINED: "不予受理",
+    OpinionStatus.MERGED: "已与同类意见合并办理",
+    OpinionStatus.REOPENED: "群众不满意，已重新办理",
 }
+
+# Statuses in which the township has nothing more to do (Open311 "closed").
+FINISHED_STATUSES = frozenset({OpinionStatus.CLOSED, OpinionStatus.DECLINED, OpinionStatus.MERGED})
+
+
+class Satisfaction(StrEnum):
+    """满意度测评: what a constituent says of a closed opinion."""
+
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+
+    @property
+    def label(self) -> str:
+        return {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}[self.value]
 
 
 class Category(db.Model):
@@ -50,12 +69,21 @@ class Category(db.Model):
     icon: Mapped[str] = mapped_column(String(24))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
-    # Working days within which the township promises an answer.
+    # Working days within which the township promises an answer (办结).
     answer_days: Mapped[int] = mapped_column(Integer, default=15)
+    # Working days within which the township accepts (受理) or declines.
+    accept_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Opinion(db.Model):
     __tablename__ = "opinions"
+    __table_args__ = (
+        # The staff queue: one township, one status, newest first (keyset on
+        # created_at, uuid) or most urgent first (close_due_on).
+        Index("ix_opinions_queue", "township_id", "status", "created_at", "uuid"),
+        Index("ix_opinions_township_created", "township_id", "created_at", "uuid"),
+        Index("ix_opinions_township_due", "township_id", "close_due_on"),
+    )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     receipt_number: Mapped[str] = mapped_column(String(24), unique=True)
@@ -75,7 +103,31 @@ class Opinion(db.Model):
 
     # Written at the hub only; the station learns them by pulling.
     status: Mapped[str] = mapped_column(String(16), default=OpinionStatus.SUBMITTED)
+    # The public answer: the reply on closing (办结) or the reason for
+    # declining (不予受理). Never staff names or contact details.
     public_reply: Mapped[str | None] = mapped_column(Text)
+    # A replacement receipt's 验证码; once set, the printed ``secret`` no
+    # longer opens anything (the station's own field stays as it was sent).
+    replacement_secret: Mapped[str | None] = mapped_column(String(8))
+    # The latest counted rating (``Satisfaction``) of the current round.
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    # How many times 不满意 sent it back; ratings are once per round.
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    # Hub only: the staff queue's fields (never sent to a station as such).
+    # Denormalised from the station so the queue filters one index.
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
+    merged_into_uuid: Mapped[str | None] = mapped_column(ForeignKey("opinions.uuid"), index=True)
+    key_supervision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Local dates by working days (kiosk.workdays) from hub receipt.
+    accept_due_on: Mapped[date | None] = mapped_column(Date)
+    close_due_on: Mapped[date | None] = mapped_column(Date)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last change made at the hub (Open311 updated_datetime).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Sync (kiosk/sync). Hub clock when the hub first committed this record;
     # the station learns it from the signed acknowledgement.
@@ -89,6 +141,9 @@ class Opinion(db.Model):
     station: Mapped["Station"] = relationship()  # noqa: F821
     category: Mapped[Category] = relationship()
     deputy: Mapped["Deputy | None"] = relationship()  # noqa: F821
+    department: Mapped["Department | None"] = relationship()  # noqa: F821
+    topic: Mapped["Topic | None"] = relationship()  # noqa: F821
+    merged_into: Mapped["Opinion | None"] = relationship(remote_side=[uuid])
     events: Mapped[list["OpinionEvent"]] = relationship(
         back_populates="opinion", order_by="OpinionEvent.at", cascade="all, delete-orphan"
     )
@@ -96,6 +151,15 @@ class Opinion(db.Model):
     @property
     def status_label(self) -> str:
         return OpinionStatus(self.status).label
+
+    @property
+    def current_secret(self) -> str:
+        """The 验证码 that opens this receipt now."""
+        return self.replacement_secret or self.secret
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
 
 
 class OpinionEvent(db.Model):
