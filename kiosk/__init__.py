@@ -9,7 +9,7 @@ from flask import Flask
 
 from . import database  # noqa: F401  (registers the SQLite connection rules)
 from .config import DefaultConfig
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 ROLES = ("station", "hub")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,6 +36,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    from .auth import navigation
+    from .auth import services as _auth_services  # noqa: F401  (the session loader)
+
+    navigation.init_app(app)
 
     from . import assets, errors, htmx
 
@@ -93,6 +100,15 @@ def _register_blueprints(app: Flask) -> None:
         from .intake import bp as intake_bp
 
         app.register_blueprint(intake_bp)
+    else:
+        from .admin import bp as admin_bp
+        from .auth import bp as auth_bp
+        from .open311 import bp as open311_bp
+        from .staff import bp as staff_bp
+        from .stats import bp as stats_bp
+
+        for blueprint in (auth_bp, staff_bp, stats_bp, admin_bp, open311_bp):
+            app.register_blueprint(blueprint)
 
 
 def upgrade_database() -> None:

@@ -41,6 +41,9 @@ class DefaultConfig:
     # kills itself (os._exit), to prove crash safety. Never set in the field.
     CRASH_POINT = None
 
+    # Hub: a staff session unused this long is ended on the server.
+    STAFF_IDLE_MINUTES = 30
+
     # Flask and extensions.
     # hide_parameters: a failed statement's log line must never carry the
     # name and phone it was writing.

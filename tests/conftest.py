@@ -77,3 +77,28 @@ def postgres_url(postgres_admin_url):
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def hub_database(tmp_path_factory):
+    """A migrated hub database with the demo data, made once and copied per test."""
+    instance = tmp_path_factory.mktemp("hub-demo")
+    seed = make_app(instance, ROLE="hub")
+    with seed.app_context():
+        load_demo(role="hub")
+        db.engine.dispose()
+    return instance / "kiosk.sqlite3"
+
+
+@pytest.fixture
+def hub(tmp_path, hub_database):
+    """A township hub on SQLite with the demo data and no opinions yet."""
+    instance = tmp_path / "hub-instance"
+    instance.mkdir()
+    with sqlite3.connect(hub_database) as source, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
+        source.backup(copy)
+    app = make_app(instance, ROLE="hub", PUBLIC_BASE_URL="https://rd.example.cn")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -1,7 +1,18 @@
 """Test data made the way the product makes it."""
 
+import uuid as uuid_module
+from datetime import datetime
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from kiosk.auth.services import SESSION_KEY, start_session
+from kiosk.extensions import db
 from kiosk.intake import services as intake
-from kiosk.models import Opinion
+from kiosk.models import Opinion, Role, Township, User, utcnow
+from kiosk.sync import records as sync_records
+from kiosk.sync.clock import iso
 
 
 def make_draft(station_code: str = "LC00", **answers):
@@ -15,3 +26,75 @@ def make_draft(station_code: str = "LC00", **answers):
 def make_opinion(station_code: str = "LC00", now=None, **answers) -> Opinion:
     draft = make_draft(station_code, **answers)
     return intake.submit_draft(draft.id, now=now).opinion
+
+
+_serials: dict[str, int] = {}
+
+
+def receive_opinion(
+    station_code: str = "LC00",
+    *,
+    category: str = "road",
+    content: str = "村口的路灯坏了三个月，晚上很黑。",
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    created_at: datetime | None = None,
+    received_at: datetime | None = None,
+    receipt_number: str | None = None,
+    secret: str = "ABCDEF",
+) -> Opinion:
+    """An opinion as the hub holds it after a station pushed it (hub app context).
+
+    Goes through the same store the sync API uses, so township and due dates
+    are set as in the field.
+    """
+    created = created_at or utcnow()
+    if receipt_number is None:
+        serial = _serials[station_code] = _serials.get(station_code, 0) + 1
+        receipt_number = f"{station_code}-{created:%y%m%d}-{serial:04d}"
+    data = {
+        "uuid": str(uuid_module.uuid4()),
+        "receipt_number": receipt_number,
+        "secret": secret,
+        "station_code": station_code,
+        "category": category,
+        "content": content,
+        "deputy_id": None,
+        "consent_version": "2026-11" if (contact_name or contact_phone) else None,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "created_at": iso(created),
+    }
+    kind = sync_records.RECORD_TYPES["opinion"]
+    clean = kind.clean(data, station_code)
+    refusals = kind.store([(clean, sync_records.digest(data))], station_code, received_at or created)
+    assert not refusals, refusals
+    db.session.commit()
+    return db.session.get(Opinion, data["uuid"])
+
+
+def make_user(
+    role: str = Role.TOWNSHIP, township: str | None = "罗城街道", username: str | None = None, password: str = "correct horse 9"
+) -> User:
+    """A staff account (hub app context); city staff get no township."""
+    township_id = None
+    if role != Role.CITY and township is not None:
+        township_id = db.session.scalar(select(Township.id).where(Township.name == township))
+    user = User(
+        username=username or f"{role}-{uuid_module.uuid4().hex[:6]}",
+        password_hash=generate_password_hash(password),
+        role=role,
+        township_id=township_id,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def sign_in(client: FlaskClient, user: User) -> FlaskClient:
+    """Give ``client`` a live staff session for ``user`` without the login form."""
+    with client.application.app_context():
+        token = start_session(db.session.get(User, user.id))
+    with client.session_transaction() as session:
+        session[SESSION_KEY] = token
+    return client

@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select, tuple_, update
 
 from ..extensions import db
-from ..models import Category, Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord
+from ..models import Category, Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord, Station
+from ..workdays import due_dates
 from . import wire
 from .clock import iso, parse_iso
 
@@ -244,7 +245,9 @@ class OpinionRecords(RecordType):
         refusals: dict[str, Refusal] = {}
         numbers = [data["receipt_number"] for data, _ in records]
         taken = set(db.session.scalars(select(Opinion.receipt_number).where(Opinion.receipt_number.in_(numbers))))
-        categories = set(db.session.scalars(select(Category.code)))
+        categories = {c.code: c for c in db.session.scalars(select(Category))}
+        township_id = db.session.scalar(select(Station.township_id).where(Station.code == station_code))
+        due = {c.code: due_dates(received_at, c.accept_days, c.answer_days) for c in categories.values()}
         deputy_ids = {data["deputy_id"] for data, _ in records if data["deputy_id"] is not None}
         known_deputies = set(db.session.scalars(select(Deputy.id).where(Deputy.id.in_(deputy_ids)))) if deputy_ids else set()
         rows, events = [], []
@@ -280,6 +283,10 @@ class OpinionRecords(RecordType):
                     "hub_received_at": received,
                     "acknowledged_at": None,
                     "sync_digest": record_digest,
+                    "township_id": township_id,
+                    "accept_due_on": due[data["category"]][0],
+                    "close_due_on": due[data["category"]][1],
+                    "updated_at": received,
                 }
             )
             events.append({"opinion_uuid": uuid, "status": OpinionStatus.SUBMITTED.value, "at": created})

@@ -1,0 +1,3 @@
+"""Views."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Sign-in and sign-out pages."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,76 @@
+"""Township scoping: what each staff member may see.
+
+City staff see every township; chairs and township staff only their own.
+Every page, fragment, export and API that shows opinions starts from
+``opinions_for``; asking for another township's opinion is a 404 (the
+opinion's existence is not confirmed) and an audit row.
+"""
+
+from functools import wraps
+
+from flask import abort, current_app
+from flask_login import current_user, login_required
+from sqlalchemy import Select, select
+
+from .. import audit
+from ..extensions import db
+from ..models import Opinion, Role, User
+
+
+def visible_township_ids(user: User) -> set[int] | None:
+    """The townships ``user`` may see; None means all of them."""
+    if user.role == Role.CITY:
+        return None
+    return {user.township_id}
+
+
+def can_see_township(user: User, township_id: int | None) -> bool:
+    ids = visible_township_ids(user)
+    return ids is None or township_id in ids
+
+
+def opinions_for(user: User) -> Select:
+    """``select(Opinion)`` limited to what ``user`` may see."""
+    query = select(Opinion)
+    ids = visible_township_ids(user)
+    if ids is not None:
+        query = query.where(Opinion.township_id.in_(ids))
+    return query
+
+
+def opinion_or_404(user: User, uuid: str) -> Opinion:
+    """The opinion if ``user`` may see it; otherwise 404 and, if it exists, an audit row."""
+    opinion = db.session.get(Opinion, uuid)
+    if opinion is None:
+        abort(404)
+    if not can_see_township(user, opinion.township_id):
+        audit.record("denied", actor=user, opinion=opinion, note=f"township {opinion.township_id}")
+        db.session.commit()
+        abort(404)
+    return opinion
+
+
+def township_or_404(user: User, township_id: int) -> None:
+    """404 (with an audit row) unless ``user`` may see ``township_id``."""
+    if not can_see_township(user, township_id):
+        audit.record("denied", actor=user, subject=f"township:{township_id}")
+        db.session.commit()
+        abort(404)
+
+
+def staff_required(*roles: Role):
+    """Views for signed-in staff of the hub; with ``roles``, only those roles (else 403)."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_app.config["ROLE"] != "hub":
+                abort(404)
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate

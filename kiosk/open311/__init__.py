@@ -1,0 +1,7 @@
+"""A read-only Open311 GeoReport v2 API."""
+
+from flask import Blueprint
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+from . import routes  # noqa: E402,F401

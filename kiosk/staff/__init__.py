@@ -1,0 +1,7 @@
+"""The township office's queue and the opinion lifecycle."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+from . import routes  # noqa: E402,F401
