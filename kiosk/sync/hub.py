@@ -69,7 +69,7 @@ def hub_public_key() -> str:
 # --- stations and enrolment (the `stations` commands) -------------------------
 
 
-def register_station(code: str, name: str, township_name: str, level: str) -> str:
+def register_station(code: str, name: str, township_name: str, level: str, address: str | None = None) -> str:
     """Register a station and return a one-time enrolment token. Commits."""
     if not STATION_CODE_RE.match(code or ""):
         raise ValueError("站点代码须为 2 到 8 位大写字母或数字 (station code: 2 to 8 capital letters or digits)")
@@ -80,7 +80,7 @@ def register_station(code: str, name: str, township_name: str, level: str) -> st
         raise ValueError(f"没有这个镇街: {township_name}")
     if db.session.get(Station, code) is not None:
         raise ValueError(f"站点代码 {code} 已被使用 (use `stations token {code}` for a new token)")
-    db.session.add(Station(code=code, name=name, level=level, township_id=township.id))
+    db.session.add(Station(code=code, name=name, level=level, township_id=township.id, address=address))
     db.session.flush()
     log.info("station %s registered", code)
     # The new station and its first token commit together.
