@@ -1,14 +1,61 @@
 """The opinion lifecycle at the township office (12345 hotline workflow).
 
-受理 → 转办 → 办理 → 答复 → 办结 → 回访, with 回退, 延期 and 催办.
-Every action takes the acting user first, refuses what is not allowed with
-``ActionRefused`` (changing nothing), and otherwise commits the change with
-one public event (when the public status changes) and one audit row.
+受理 → 转办 → 办理 → 答复 → 办结 → 回访, with 回退 (a department returns a
+wrong assignment), 延期 (a later due date, asked for on the department's
+behalf and decided by a chair or city staff) and 催办 (reminders).
+
+Every action takes the acting user first and checks, before touching
+anything, that the user may act on this township and that the opinion's
+status allows it; otherwise it raises ``ActionRefused`` and nothing changes.
+An allowed action changes the opinion, adds one public ``OpinionEvent`` when
+the public status changes (plain Chinese, never staff names or contact
+details), writes one audit row with the changed fields before and after
+(its log line is the action's log line), sets ``updated_at`` and commits.
+
+City staff may do everything a chair may; a chair everything township staff
+may, plus key supervision and deciding extensions. Township staff act only
+within their own township, whatever the caller already checked.
 """
 
+import logging
+import uuid as uuid_module
+from collections.abc import Iterable
 from datetime import date, datetime
+from enum import StrEnum
 
-from ..models import Assignment, Department, Opinion, Rating, RatingSource, Topic, User
+from sqlalchemy import and_, exists, func, not_, or_, select
+
+from .. import audit
+from ..auth.scope import can_see_township
+from ..extensions import db
+from ..intake.services import make_secret
+from ..localtime import to_local
+from ..models import (
+    FINISHED_STATUSES,
+    Assignment,
+    AssignmentState,
+    Department,
+    ExtensionState,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    Rating,
+    RatingSource,
+    Role,
+    Satisfaction,
+    Topic,
+    User,
+    utcnow,
+)
+from ..workdays import add_working_days, is_working_day
+
+log = logging.getLogger(__name__)
+
+# Longest public text (reply, reason) and internal text accepted.
+TEXT_LIMIT = 2000
+# Default time a department gets, in working days, unless the opinion's own
+# close-by date is earlier.
+FORWARD_DAYS = 10
 
 
 class ActionRefused(Exception):
@@ -19,69 +66,388 @@ class ActionRefused(Exception):
         self.message = message
 
 
-ALLOWED: dict[str, set[str]] = {}
+class Action(StrEnum):
+    ACCEPT = "accept"
+    FORWARD = "forward"
+    RETURN_ASSIGNMENT = "return_assignment"
+    REQUEST_EXTENSION = "request_extension"
+    DECIDE_EXTENSION = "decide_extension"
+    REMIND = "remind"
+    RECORD_REPLY = "record_reply"
+    CLOSE = "close"
+    DECLINE = "decline"
+    MERGE = "merge"
+    SET_KEY_SUPERVISION = "set_key_supervision"
+    ATTACH_TOPIC = "attach_topic"
+    REPLACE_RECEIPT = "replace_receipt"
+    RECORD_RATING = "record_rating"
+
+
+S = OpinionStatus
+_ANYTIME = {Action.ATTACH_TOPIC, Action.REPLACE_RECEIPT}
+_OPEN = _ANYTIME | {Action.SET_KEY_SUPERVISION}
+_ASSIGNMENT_ACTIONS = {
+    Action.RETURN_ASSIGNMENT,
+    Action.REQUEST_EXTENSION,
+    Action.DECIDE_EXTENSION,
+    Action.REMIND,
+    Action.RECORD_REPLY,
+}
+
+# What each status allows (before the actor's role and the assignment's
+# state narrow it down: see ``allowed_actions``).
+ALLOWED: dict[str, set[str]] = {
+    S.SUBMITTED: set(),
+    S.RECEIVED: _OPEN | {Action.ACCEPT, Action.DECLINE, Action.MERGE},
+    S.ACCEPTED: _OPEN | {Action.FORWARD, Action.CLOSE, Action.DECLINE, Action.MERGE},
+    S.FORWARDED: _OPEN | _ASSIGNMENT_ACTIONS,
+    S.REPLIED: _OPEN | {Action.CLOSE},
+    S.REOPENED: _OPEN | {Action.ACCEPT},
+    S.CLOSED: _ANYTIME | {Action.RECORD_RATING},
+    S.DECLINED: set(_ANYTIME),
+    S.MERGED: {Action.REPLACE_RECEIPT},
+}
+
+_CHAIR_ONLY = {Action.SET_KEY_SUPERVISION, Action.DECIDE_EXTENSION}
+
+
+def today() -> date:
+    """Today's local date (the calendar due dates count in)."""
+    return to_local(utcnow()).date()
+
+
+def active_assignment(opinion: Opinion) -> Assignment | None:
+    """The assignment a forwarded opinion is with (at most one at a time)."""
+    return db.session.scalar(
+        select(Assignment)
+        .where(Assignment.opinion_uuid == opinion.uuid, Assignment.state == AssignmentState.ACTIVE)
+        .order_by(Assignment.forwarded_at.desc())
+        .limit(1)
+    )
 
 
 def allowed_actions(actor: User, opinion: Opinion) -> list[str]:
-    raise NotImplementedError
+    """The actions ``actor`` may take on ``opinion`` now, in ``Action`` order (for the UI)."""
+    if not actor.active or not can_see_township(actor, opinion.township_id):
+        return []
+    allowed = set(ALLOWED.get(opinion.status, set()))
+    if not _is_chair(actor):
+        allowed -= _CHAIR_ONLY
+    if allowed & _ASSIGNMENT_ACTIONS:
+        assignment = active_assignment(opinion)
+        if assignment is None:
+            allowed -= _ASSIGNMENT_ACTIONS
+        elif assignment.extension_state == ExtensionState.REQUESTED:
+            allowed.discard(Action.REQUEST_EXTENSION)
+        else:
+            allowed.discard(Action.DECIDE_EXTENSION)
+    if Action.RECORD_RATING in allowed and not awaiting_rating(opinion):
+        allowed.discard(Action.RECORD_RATING)
+    return [action.value for action in Action if action in allowed]
+
+
+# --- 受理, 转办 and the assignment's clock ---------------------------------
 
 
 def accept(actor: User, opinion: Opinion, note: str | None = None) -> None:
-    raise NotImplementedError
+    """受理: a received (or reopened) opinion is taken on.
+
+    ``note`` is for staff (audit log only). ``accepted_at`` keeps the first
+    acceptance, so a reopened opinion's figures still start from it.
+    """
+    _check(actor, opinion, Action.ACCEPT)
+    note = _optional_text(note, "备注")
+    moment = utcnow()
+    before, after = _change(opinion, status=S.ACCEPTED, accepted_at=opinion.accepted_at or moment)
+    due = f"，预计{_public_date(opinion.close_due_on)}前办结" if opinion.close_due_on else ""
+    _event(opinion, moment, f"镇人大办已受理{due}。")
+    _finish(actor, Action.ACCEPT, opinion, moment, before, after, note=note)
 
 
 def forward(
     actor: User, opinion: Opinion, department: Department, due_on: date | None = None, instructions: str | None = None
 ) -> Assignment:
-    raise NotImplementedError
+    """转办: an accepted opinion goes to a department with a due date.
+
+    Without ``due_on`` the department gets ``FORWARD_DAYS`` working days, or
+    less if the opinion's close-by date is earlier, but never less than the
+    next working day. A given ``due_on`` must be a working day after today.
+    """
+    _check(actor, opinion, Action.FORWARD)
+    due_on = _forward_due(opinion, department, due_on)
+    instructions = _optional_text(instructions, "交办要求")
+    moment = utcnow()
+    assignment = Assignment(
+        opinion_uuid=opinion.uuid,
+        department_id=department.id,
+        state=AssignmentState.ACTIVE,
+        forwarded_at=moment,
+        due_on=due_on,
+        instructions=instructions,
+    )
+    db.session.add(assignment)
+    before, after = _change(opinion, status=S.FORWARDED, department_id=department.id)
+    after["due_on"] = due_on.isoformat()
+    _event(opinion, moment, f"已转交{department.name}办理，要求{_public_date(due_on)}前答复。")
+    _finish(actor, Action.FORWARD, opinion, moment, before, after, subject=f"department:{department.id}")
+    return assignment
+
+
+def _forward_due(opinion: Opinion, department: Department, due_on: date | None) -> date:
+    if not department.active:
+        raise ActionRefused("该部门已停用，不能转办。")
+    now = today()
+    if due_on is None:
+        due_on = add_working_days(now, FORWARD_DAYS)
+        if opinion.close_due_on is not None:
+            due_on = min(due_on, opinion.close_due_on)
+        return max(due_on, add_working_days(now, 1))
+    _check_future_working_day(due_on, "答复期限")
+    return due_on
 
 
 def return_assignment(actor: User, assignment: Assignment, reason: str) -> None:
-    raise NotImplementedError
+    """回退: the department says the opinion is not theirs.
+
+    The assignment ends as returned with the reason (internal); the opinion
+    goes back to accepted with no department, to be forwarded again.
+    """
+    opinion = _check_assignment(actor, assignment, Action.RETURN_ASSIGNMENT)
+    reason = _required_text(reason, "请填写退回理由。")
+    moment = utcnow()
+    before, after = _change(opinion, status=S.ACCEPTED, department_id=None)
+    _change_assignment(
+        assignment, before, after, state=AssignmentState.RETURNED, returned_at=moment, return_reason=reason
+    )
+    _event(opinion, moment, "原承办部门退回，镇人大办将重新安排办理。")
+    _finish(
+        actor, Action.RETURN_ASSIGNMENT, opinion, moment, before, after, subject=_subject(assignment), note=reason
+    )
 
 
 def request_extension(actor: User, assignment: Assignment, until: date, reason: str) -> None:
-    raise NotImplementedError
+    """延期 request, entered by staff on the department's behalf.
+
+    ``until`` must be a working day after today and after the current due
+    date; one request at a time. The due date moves only when approved.
+    """
+    opinion = _check_assignment(actor, assignment, Action.REQUEST_EXTENSION)
+    if assignment.extension_state == ExtensionState.REQUESTED:
+        raise ActionRefused("已有待审批的延期申请。")
+    _check_future_working_day(until, "延期日期")
+    if until <= assignment.due_on:
+        raise ActionRefused(f"延期日期须晚于现在的答复期限（{_public_date(assignment.due_on)}）。")
+    reason = _required_text(reason, "请填写延期理由。")
+    moment = utcnow()
+    before, after = {}, {}
+    _change_assignment(
+        assignment,
+        before,
+        after,
+        extension_state=ExtensionState.REQUESTED,
+        extension_until=until,
+        extension_reason=reason,
+    )
+    _finish(
+        actor, Action.REQUEST_EXTENSION, opinion, moment, before, after, subject=_subject(assignment), note=reason
+    )
 
 
 def decide_extension(actor: User, assignment: Assignment, approve: bool) -> None:
-    raise NotImplementedError
+    """Approve or refuse a requested 延期 (chair or city staff only).
+
+    Approval moves the assignment's due date, and the opinion's close-by
+    date, to the requested date when that is later.
+    """
+    opinion = _check_assignment(actor, assignment, Action.DECIDE_EXTENSION)
+    if assignment.extension_state != ExtensionState.REQUESTED:
+        raise ActionRefused("没有待审批的延期申请。")
+    moment = utcnow()
+    before, after = {}, {}
+    if approve:
+        until = assignment.extension_until
+        _change_assignment(
+            assignment, before, after, extension_state=ExtensionState.APPROVED, due_on=max(assignment.due_on, until)
+        )
+        if opinion.close_due_on is None or until > opinion.close_due_on:
+            more_before, more_after = _change(opinion, close_due_on=until)
+            before.update(more_before)
+            after.update(more_after)
+    else:
+        _change_assignment(assignment, before, after, extension_state=ExtensionState.REFUSED)
+    _finish(actor, Action.DECIDE_EXTENSION, opinion, moment, before, after, subject=_subject(assignment))
 
 
 def remind(actor: User, assignment: Assignment, note: str | None = None) -> None:
-    raise NotImplementedError
+    """催办: one more reminder to the department, counted and timed."""
+    opinion = _check_assignment(actor, assignment, Action.REMIND)
+    note = _optional_text(note, "催办说明")
+    moment = utcnow()
+    before, after = {}, {}
+    _change_assignment(
+        assignment, before, after, reminder_count=assignment.reminder_count + 1, last_reminded_at=moment
+    )
+    _finish(actor, Action.REMIND, opinion, moment, before, after, subject=_subject(assignment), note=note)
 
 
 def record_reply(actor: User, assignment: Assignment, reply: str) -> None:
-    raise NotImplementedError
+    """答复: the department's answer, kept internal until the township closes."""
+    opinion = _check_assignment(actor, assignment, Action.RECORD_REPLY)
+    reply = _required_text(reply, "请填写部门答复内容。")
+    moment = utcnow()
+    before, after = _change(opinion, status=S.REPLIED)
+    _change_assignment(assignment, before, after, state=AssignmentState.REPLIED, reply=reply, replied_at=moment)
+    _event(opinion, moment, "承办部门已答复，镇人大办正在审核。")
+    _finish(actor, Action.RECORD_REPLY, opinion, moment, before, after, subject=_subject(assignment))
+
+
+# --- 办结, 不予受理, 合并 ----------------------------------------------------
 
 
 def close(actor: User, opinion: Opinion, public_reply: str) -> None:
-    raise NotImplementedError
+    """办结 with the public reply (required); from accepted (handled by the township itself) or replied."""
+    _check(actor, opinion, Action.CLOSE)
+    public_reply = _required_text(public_reply, "请填写答复群众的内容。")
+    moment = utcnow()
+    before, after = _change(opinion, status=S.CLOSED, public_reply=public_reply, closed_at=moment)
+    _event(opinion, moment, "已办结，答复已公开。")
+    _finish(actor, Action.CLOSE, opinion, moment, before, after)
 
 
 def decline(actor: User, opinion: Opinion, public_reason: str) -> None:
-    raise NotImplementedError
+    """不予受理 with a public reason (required); before or just after accepting."""
+    _check(actor, opinion, Action.DECLINE)
+    public_reason = _required_text(public_reason, "请填写不予受理的理由。")
+    moment = utcnow()
+    before, after = _change(opinion, status=S.DECLINED, public_reply=public_reason, closed_at=moment)
+    _event(opinion, moment, f"不予受理：{public_reason}")
+    _finish(actor, Action.DECLINE, opinion, moment, before, after)
 
 
 def merge(actor: User, duplicate: Opinion, original: Opinion) -> None:
-    raise NotImplementedError
+    """合并: a duplicate is followed through its original from now on.
+
+    Both in the same township; not into itself; the original must not be
+    merged itself and the duplicate must not be anyone's original (no
+    chains). The duplicate's receipt then shows the original's progress; its
+    public history says under which receipt number.
+    """
+    _check(actor, duplicate, Action.MERGE)
+    if original.uuid == duplicate.uuid:
+        raise ActionRefused("不能与自身合并。")
+    if original.township_id != duplicate.township_id or not can_see_township(actor, original.township_id):
+        raise ActionRefused("只能与本镇街的意见合并。")
+    if original.status == S.MERGED:
+        raise ActionRefused(f"回执号 {original.receipt_number} 的意见已合并到其他意见，请选择原意见。")
+    has_duplicates = db.session.scalar(select(exists().where(Opinion.merged_into_uuid == duplicate.uuid)))
+    if has_duplicates:
+        raise ActionRefused("已有其他意见合并到这条意见，不能再把它合并出去。")
+    moment = utcnow()
+    before, after = _change(duplicate, status=S.MERGED, merged_into_uuid=original.uuid)
+    _event(duplicate, moment, f"与同类意见合并办理，请凭回执号 {original.receipt_number} 查看办理进展。")
+    _finish(actor, Action.MERGE, duplicate, moment, before, after, subject=f"opinion:{original.uuid}")
+
+
+# --- 重点督办, 专题, 补打回执 -------------------------------------------------
 
 
 def set_key_supervision(actor: User, opinion: Opinion, on: bool) -> None:
-    raise NotImplementedError
+    """重点督办 on or off (chair or city staff; open opinions only). No change, no write."""
+    _check(actor, opinion, Action.SET_KEY_SUPERVISION)
+    if opinion.key_supervision == bool(on):
+        return
+    moment = utcnow()
+    before, after = _change(opinion, key_supervision=bool(on))
+    _finish(actor, Action.SET_KEY_SUPERVISION, opinion, moment, before, after)
 
 
 def create_topic(actor: User, township_id: int | None, title: str, description: str | None = None) -> Topic:
-    raise NotImplementedError
+    """专题 for a township (its staff) or the whole city (``township_id`` None: city staff only)."""
+    _check_actor(actor)
+    if township_id is None:
+        if actor.role != Role.CITY:
+            raise ActionRefused("只有市人大常委会可以设立全市专题。")
+    elif not can_see_township(actor, township_id):
+        raise ActionRefused("只能为本镇街设立专题。")
+    title = _required_text(title, "请填写专题名称。", limit=80)
+    description = _optional_text(description, "专题说明")
+    topic = Topic(township_id=township_id, title=title, description=description, created_at=utcnow())
+    db.session.add(topic)
+    try:
+        db.session.flush()
+        audit.record(
+            "create_topic",
+            actor=actor,
+            subject=f"topic:{topic.id}",
+            after={"township_id": township_id, "title": title, "description": description},
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return topic
 
 
 def attach_topic(actor: User, opinion: Opinion, topic: Topic | None) -> None:
-    raise NotImplementedError
+    """Put an opinion in a 专题 (its township's or a city-wide one, still open), or take it out (None)."""
+    _check(actor, opinion, Action.ATTACH_TOPIC)
+    if topic is not None:
+        if topic.township_id is not None and topic.township_id != opinion.township_id:
+            raise ActionRefused("只能归入本镇街或全市的专题。")
+        if topic.closed_at is not None:
+            raise ActionRefused("该专题已结束。")
+    topic_id = topic.id if topic is not None else None
+    if opinion.topic_id == topic_id:
+        return
+    moment = utcnow()
+    before, after = _change(opinion, topic_id=topic_id)
+    _finish(actor, Action.ATTACH_TOPIC, opinion, moment, before, after, subject=f"topic:{topic_id or '-'}")
 
 
 def replace_receipt(actor: User, opinion: Opinion) -> str:
-    raise NotImplementedError
+    """补打回执: a new 验证码 for someone who lost the receipt; the old one stops working.
+
+    The secret itself is never written to the audit log.
+    """
+    _check(actor, opinion, Action.REPLACE_RECEIPT)
+    old = opinion.current_secret
+    secret = make_secret()
+    while secret == old:
+        secret = make_secret()
+    moment = utcnow()
+    replaced_before = opinion.replacement_secret is not None
+    opinion.replacement_secret = secret
+    opinion.updated_at = moment
+    _finish(
+        actor,
+        Action.REPLACE_RECEIPT,
+        opinion,
+        moment,
+        {"replacement_secret": "已设" if replaced_before else None},
+        {"replacement_secret": "已更换"},
+        note="补打回执，原验证码失效",
+    )
+    return secret
+
+
+# --- 回访: satisfaction ratings -------------------------------------------
+
+
+def rated_opinion(opinion: Opinion) -> Opinion:
+    """The opinion a rating given on ``opinion``'s receipt is about.
+
+    A merged duplicate's receipt shows its original's progress, so a rating
+    given there rates the original: one outcome, one rating per round.
+    """
+    if opinion.status == S.MERGED and opinion.merged_into is not None:
+        return opinion.merged_into
+    return opinion
+
+
+def awaiting_rating(opinion: Opinion) -> bool:
+    """Whether a rating given on this receipt now would count (closed, none counted this round)."""
+    target = rated_opinion(opinion)
+    return target.status == S.CLOSED and not _rated_this_round(target)
 
 
 def record_rating(
@@ -95,20 +461,272 @@ def record_rating(
     created_at: datetime | None = None,
     commit: bool = True,
 ) -> Rating:
-    raise NotImplementedError
+    """满意度测评 of a closed opinion: once per receipt and round.
+
+    A rating on a merged duplicate's receipt rates its original (see
+    ``rated_opinion``); the Rating row belongs to the original. The first
+    rating of a round counts: it sets the opinion's ``satisfaction``, and
+    不满意 reopens the opinion (new round, new due dates counted from today,
+    the comment kept for staff in the audit note). A later rating of the same
+    round is stored with ``counted=False`` and changes nothing else.
+
+    Given on the status page or on a follow-up call (``actor``, in scope), an
+    opinion that is not closed is refused. A rating pushed by a station
+    (``source`` kiosk) was given while the station showed it closed, so it is
+    always stored, counted only if the opinion is still closed and unrated.
+    ``commit=False`` leaves the commit to the caller (the sync store's batch).
+    """
+    target = rated_opinion(opinion)
+    if actor is not None:
+        _check_actor(actor)
+        if not can_see_township(actor, target.township_id):
+            raise ActionRefused("无权处理其他镇街的意见。")
+    try:
+        value = Satisfaction(value)
+    except ValueError:
+        raise ActionRefused("请选择满意、基本满意或不满意。") from None
+    if source not in set(RatingSource):
+        raise ActionRefused("评价来源不正确。")
+    if source == RatingSource.FOLLOW_UP and actor is None:
+        raise ActionRefused("回访评价须由工作人员登记。")
+    comment = _optional_text(comment, "评价意见")
+    closed = target.status == S.CLOSED
+    if not closed and source != RatingSource.KIOSK:
+        raise ActionRefused("意见办结后才能评价。")
+    counted = closed and not _rated_this_round(target)
+    moment = utcnow()
+    rating = Rating(
+        uuid=uuid or str(uuid_module.uuid4()),
+        opinion_uuid=target.uuid,
+        round=target.reopen_count,
+        value=value.value,
+        comment=comment,
+        source=source,
+        station_code=station_code,
+        user_id=actor.id if actor is not None else None,
+        created_at=created_at or moment,
+        counted=counted,
+    )
+    db.session.add(rating)
+    before, after = {"round": target.reopen_count}, {"rating": value.value, "counted": counted}
+    if counted:
+        more_before, more_after = _change(target, satisfaction=value.value)
+        before.update(more_before)
+        after.update(more_after)
+        if value == Satisfaction.UNSATISFIED:
+            more_before, more_after = _reopen(target, moment)
+            before.update(more_before)
+            after.update(more_after)
+        target.updated_at = moment
+    via = f"（经回执 {opinion.receipt_number}）" if target is not opinion else ""
+    audit.record(
+        "record_rating",
+        actor=actor,
+        opinion=target,
+        subject=f"rating:{rating.uuid}",
+        before=before,
+        after=after,
+        note=f"{value.label}{via}" + (f"：{comment}" if comment else ""),
+    )
+    if commit:
+        _commit()
+    return rating
 
 
-def bulk_accept(actor: User, opinions) -> int:
-    raise NotImplementedError
+def _rated_this_round(opinion: Opinion) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where(
+                Rating.opinion_uuid == opinion.uuid, Rating.round == opinion.reopen_count, Rating.counted.is_(True)
+            ))
+        )
+    )
 
 
-def bulk_forward(actor: User, opinions, department: Department, due_on: date | None = None) -> int:
-    raise NotImplementedError
+def _reopen(opinion: Opinion, moment: datetime) -> tuple[dict, dict]:
+    """不满意: back to the township with a fresh clock from today."""
+    start = today()
+    category = opinion.category
+    changes = {"status": S.REOPENED, "reopen_count": opinion.reopen_count + 1, "closed_at": None}
+    if category is not None:
+        changes["accept_due_on"] = add_working_days(start, category.accept_days)
+        changes["close_due_on"] = add_working_days(start, category.answer_days)
+    before, after = _change(opinion, **changes)
+    _event(opinion, moment, "群众对办理结果不满意，已退回镇人大办重新办理。")
+    return before, after
+
+
+# --- bulk actions ---------------------------------------------------------
+
+
+def bulk_accept(actor: User, opinions: Iterable[Opinion]) -> int:
+    """受理 each opinion the actor may accept; the others are skipped. Returns how many."""
+    return _bulk(opinions, lambda opinion: accept(actor, opinion))
+
+
+def bulk_forward(actor: User, opinions: Iterable[Opinion], department: Department, due_on: date | None = None) -> int:
+    """转办 each opinion the actor may forward to one department; the others are skipped."""
+    return _bulk(opinions, lambda opinion: forward(actor, opinion, department, due_on=due_on))
+
+
+def _bulk(opinions: Iterable[Opinion], action) -> int:
+    done = 0
+    for opinion in opinions:
+        try:
+            action(opinion)
+        except ActionRefused as refused:
+            log.info("bulk: %s skipped: %s", opinion.receipt_number, refused.message)
+        else:
+            done += 1
+    return done
+
+
+# --- overdue --------------------------------------------------------------
+
+_AWAITING_ACCEPT = (S.RECEIVED, S.REOPENED)
 
 
 def is_overdue(opinion: Opinion, today: date) -> bool:
-    raise NotImplementedError
+    """Not finished, and past its accept-by date while awaiting 受理, or past its close-by date."""
+    if opinion.status in FINISHED_STATUSES:
+        return False
+    if opinion.status in _AWAITING_ACCEPT and opinion.accept_due_on is not None and opinion.accept_due_on < today:
+        return True
+    return opinion.close_due_on is not None and opinion.close_due_on < today
 
 
 def overdue_condition(today: date):
-    raise NotImplementedError
+    """``is_overdue`` as a SQL condition on Opinion's columns (NULL dates never overdue)."""
+    return and_(
+        not_(Opinion.status.in_([s.value for s in FINISHED_STATUSES])),
+        or_(
+            and_(
+                Opinion.status.in_([s.value for s in _AWAITING_ACCEPT]),
+                func.coalesce(Opinion.accept_due_on < today, False),
+            ),
+            func.coalesce(Opinion.close_due_on < today, False),
+        ),
+    )
+
+
+# --- the common steps -------------------------------------------------------
+
+
+def _is_chair(actor: User) -> bool:
+    return actor.role in (Role.CHAIR, Role.CITY)
+
+
+def _check_actor(actor: User) -> None:
+    if actor is None or not actor.active:
+        raise ActionRefused("账号不可用，请重新登录。")
+
+
+def _check(actor: User, opinion: Opinion, action: Action) -> None:
+    """Refuse unless ``actor`` may take ``action`` on ``opinion`` in its status."""
+    _check_actor(actor)
+    if not can_see_township(actor, opinion.township_id):
+        raise ActionRefused("无权处理其他镇街的意见。")
+    if action in _CHAIR_ONLY and not _is_chair(actor):
+        raise ActionRefused("此操作须由镇人大主席、副主席或市人大常委会办理。")
+    if action not in ALLOWED.get(opinion.status, set()):
+        raise ActionRefused(f"意见目前为“{opinion.status_label}”，不能{_ACTION_LABELS[action]}。")
+
+
+def _check_assignment(actor: User, assignment: Assignment, action: Action) -> Opinion:
+    opinion = assignment.opinion
+    _check(actor, opinion, action)
+    if assignment.state != AssignmentState.ACTIVE:
+        raise ActionRefused("该交办已结束。")
+    return opinion
+
+
+_ACTION_LABELS = {
+    Action.ACCEPT: "受理",
+    Action.FORWARD: "转办",
+    Action.RETURN_ASSIGNMENT: "回退",
+    Action.REQUEST_EXTENSION: "申请延期",
+    Action.DECIDE_EXTENSION: "审批延期",
+    Action.REMIND: "催办",
+    Action.RECORD_REPLY: "登记答复",
+    Action.CLOSE: "办结",
+    Action.DECLINE: "不予受理",
+    Action.MERGE: "合并",
+    Action.SET_KEY_SUPERVISION: "设置重点督办",
+    Action.ATTACH_TOPIC: "归入专题",
+    Action.REPLACE_RECEIPT: "补打回执",
+    Action.RECORD_RATING: "评价",
+}
+
+
+def _check_future_working_day(day: date, what: str) -> None:
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise ActionRefused(f"{what}不是有效日期。")
+    if day <= today():
+        raise ActionRefused(f"{what}须在今天以后。")
+    if not is_working_day(day):
+        raise ActionRefused(f"{what}（{_public_date(day)}）不是工作日。")
+
+
+def _required_text(text: str | None, message: str, limit: int = TEXT_LIMIT) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused(message)
+    if len(text) > limit:
+        raise ActionRefused(f"内容不能超过{limit}字。")
+    return text
+
+
+def _optional_text(text: str | None, what: str) -> str | None:
+    text = (text or "").strip()
+    if len(text) > TEXT_LIMIT:
+        raise ActionRefused(f"{what}不能超过{TEXT_LIMIT}字。")
+    return text or None
+
+
+def _public_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _plain(value):
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _change(obj, **values) -> tuple[dict, dict]:
+    """Set ``values`` on ``obj``; (before, after) of them, JSON-ready."""
+    before = {name: _plain(getattr(obj, name)) for name in values}
+    for name, value in values.items():
+        setattr(obj, name, value.value if isinstance(value, StrEnum) else value)
+    return before, {name: _plain(value) for name, value in values.items()}
+
+
+def _change_assignment(assignment: Assignment, before: dict, after: dict, **values) -> None:
+    """Like ``_change``, keys prefixed ``assignment.`` in the same audit row."""
+    changed_before, changed_after = _change(assignment, **values)
+    before.update({f"assignment.{k}": v for k, v in changed_before.items()})
+    after.update({f"assignment.{k}": v for k, v in changed_after.items()})
+
+
+def _event(opinion: Opinion, moment: datetime, note: str) -> None:
+    opinion.events.append(OpinionEvent(status=opinion.status, at=moment, note=note))
+
+
+def _subject(assignment: Assignment) -> str:
+    return f"assignment:{assignment.id}"
+
+
+def _finish(actor, action, opinion, moment, before, after, subject=None, note=None) -> None:
+    opinion.updated_at = moment
+    audit.record(action.value, actor=actor, opinion=opinion, subject=subject, before=before, after=after, note=note)
+    _commit()
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
