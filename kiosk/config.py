@@ -43,6 +43,10 @@ class DefaultConfig:
 
     # Hub: a staff session unused this long is ended on the server.
     STAFF_IDLE_MINUTES = 30
+    # Hub: the instance's working-day override file (holidays and 调休 for
+    # years the chinese-calendar package does not cover), relative to the
+    # instance folder; see kiosk/workdays.py for the format.
+    WORKDAY_OVERRIDES = "workdays.toml"
 
     # Flask and extensions.
     # hide_parameters: a failed statement's log line must never carry the
