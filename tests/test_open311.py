@@ -12,9 +12,10 @@ from georeport import GeoReport
 from sqlalchemy import insert
 
 from kiosk.extensions import db
-from kiosk.models import Category, Opinion, OpinionStatus, utcnow
+from kiosk.models import Category, Department, Opinion, OpinionStatus, Satisfaction, User, utcnow
+from kiosk.staff import services as staff
 
-from .factories import receive_opinion
+from .factories import make_user, receive_opinion
 from .servers import ServerProcess
 
 API = "/open311/v2"
@@ -50,6 +51,30 @@ def private_opinion(hub):
     """A consenting person's opinion with contact details: its receipt number."""
     with hub.app_context():
         opinion = receive_opinion(content=PRIVATE_CONTENT, secret=SECRET, **PERSONAL)
+        return opinion.receipt_number
+
+
+@pytest.fixture
+def clerk(hub):
+    """A township clerk's account id (load it in each app context with ``as_user``)."""
+    with hub.app_context():
+        return make_user().id
+
+
+def as_user(user_id: int) -> User:
+    return db.session.get(User, user_id)
+
+
+def in_hub(hub, number: str) -> Opinion:
+    return db.session.query(Opinion).filter_by(receipt_number=number).one()
+
+
+def closed_with(hub, clerk, reply: str, **made) -> str:
+    """An opinion accepted and closed (办结) with ``reply``: its receipt number."""
+    with hub.app_context():
+        opinion = receive_opinion(**made)
+        staff.accept(as_user(clerk), opinion)
+        staff.close(as_user(clerk), opinion, reply)
         return opinion.receipt_number
 
 
@@ -231,17 +256,59 @@ def test_dates_in_every_w3c_precision(client, hub):
     assert get(client, "/requests.json?start_date=2025-03-11&end_date=2025-03-11") == []
 
 
-def test_status_filter_open_and_closed(client, hub):
+def test_status_filter_open_and_closed(client, hub, clerk):
     with hub.app_context():
         open_ = receive_opinion(created_at=days_ago(2)).receipt_number
-        finished = receive_opinion(created_at=days_ago(1))
-        finished.status, finished.public_reply = OpinionStatus.CLOSED, "路灯已修好。"
-        db.session.commit()
-        closed = finished.receipt_number
+    closed = closed_with(hub, clerk, "路灯已修好。", created_at=days_ago(1))
     assert numbers(get(client, "/requests.json?status=open")) == [open_]
     assert numbers(get(client, "/requests.json?status=closed")) == [closed]
     assert numbers(get(client, "/requests.json?status=open,closed")) == [closed, open_]
     assert numbers(get(client, "/requests.json?status=CLOSED")) == [closed]
+
+
+def test_the_department_handling_it_is_the_agency_responsible(client, hub, clerk):
+    with hub.app_context():
+        department = Department(name="罗定市交通运输局", contact_person="黎志坚", contact_phone="0766-3812345")
+        db.session.add(department)
+        opinion = receive_opinion(created_at=days_ago(3))
+        staff.accept(as_user(clerk), opinion)
+        staff.forward(as_user(clerk), opinion, department, instructions="请核实路灯损坏情况并维修")
+        number, forwarded_at = opinion.receipt_number, opinion.updated_at
+    body = client.get(f"{API}/requests/{number}.json").get_data(as_text=True)
+    [found] = json.loads(body)
+    assert (found["status"], found["agency_responsible"]) == ("open", "罗定市交通运输局")
+    assert found["updated_datetime"] == forwarded_at.astimezone(timezone(timedelta(hours=8))).isoformat(
+        timespec="seconds"
+    )
+    for internal in ("黎志坚", "0766-3812345", "请核实"):
+        assert internal not in body
+
+
+def test_closed_declined_and_merged_all_count_as_closed(client, hub, clerk):
+    closed = closed_with(hub, clerk, "路灯已修好，欢迎监督。", created_at=days_ago(4))
+    with hub.app_context():
+        declined = receive_opinion(created_at=days_ago(3))
+        staff.decline(as_user(clerk), declined, "该事项属于司法程序，请向法院咨询。")
+        original = receive_opinion(created_at=days_ago(2))
+        duplicate = receive_opinion(created_at=days_ago(1))
+        staff.merge(as_user(clerk), duplicate, original)
+        declined, original, duplicate = declined.receipt_number, original.receipt_number, duplicate.receipt_number
+    found = {item["service_request_id"]: item for item in get(client, "/requests.json?status=closed")}
+    assert set(found) == {closed, declined, duplicate}
+    assert found[closed]["status_notes"] == "路灯已修好，欢迎监督。"
+    assert found[declined]["status_notes"] == "该事项属于司法程序，请向法院咨询。"
+    assert original in found[duplicate]["status_notes"]
+    assert numbers(get(client, "/requests.json?status=open")) == [original]
+
+
+def test_a_reopened_opinion_is_open_again_and_the_rating_comment_stays_private(client, hub, clerk):
+    number = closed_with(hub, clerk, "路灯已修好。")
+    with hub.app_context():
+        staff.record_rating(in_hub(hub, number), Satisfaction.UNSATISFIED, comment="根本没有修，还是黑的")
+        assert in_hub(hub, number).status == OpinionStatus.REOPENED
+    body = client.get(f"{API}/requests/{number}.json").get_data(as_text=True)
+    assert json.loads(body)[0]["status"] == "open"
+    assert "根本没有修" not in body
 
 
 @pytest.mark.parametrize(
@@ -271,15 +338,12 @@ def test_the_api_is_public_and_read_only(client):
     assert client.post(API + "/requests.json", data={"service_code": "road"}).status_code in (400, 405)
 
 
-def test_the_published_client_reads_the_api_from_a_real_server(hub):
+def test_the_published_client_reads_the_api_from_a_real_server(hub, clerk):
     """georeport (a GeoReport v2 client from PyPI) against waitress serving the hub."""
+    closed = closed_with(hub, clerk, "路灯已修好。", category="road", created_at=days_ago(3))
     with hub.app_context():
         road = receive_opinion(category="road", created_at=days_ago(2), **PERSONAL).receipt_number
         water = receive_opinion(category="water", created_at=days_ago(1)).receipt_number
-        finished = receive_opinion(category="road", created_at=days_ago(3))
-        finished.status, finished.public_reply = OpinionStatus.CLOSED, "路灯已修好。"
-        db.session.commit()
-        closed = finished.receipt_number
         db.session.remove()
         db.engine.dispose()
     server = ServerProcess(Path(hub.instance_path), {"ROLE": "hub"}).start()
