@@ -292,7 +292,7 @@ def test_closed_declined_and_merged_all_count_as_closed(client, hub, clerk):
         original = receive_opinion(created_at=days_ago(2))
         duplicate = receive_opinion(created_at=days_ago(1))
         staff.merge(as_user(clerk), duplicate, original)
-        declined, original, duplicate = declined.receipt_number, original.receipt_number, duplicate.receipt_number
+        declined, original, duplicate = (o.receipt_number for o in (declined, original, duplicate))
     found = {item["service_request_id"]: item for item in get(client, "/requests.json?status=closed")}
     assert set(found) == {closed, declined, duplicate}
     assert found[closed]["status_notes"] == "路灯已修好，欢迎监督。"
