@@ -457,6 +457,7 @@ def test_topics_of_a_township_and_of_the_city(staff, outsider, city):
     refused(services.create_topic, staff, None, "全市专题", match="全市")
     refused(services.create_topic, outsider, staff.township_id, "越权专题")
     refused(services.create_topic, staff, staff.township_id, "  ")
+    refused(services.create_topic, city, 9999, "不存在的镇", match="没有这个镇街")
     city_topic = services.create_topic(city, None, "农村道路安全")
     sulong_topic = services.create_topic(outsider, outsider.township_id, "素龙专题")
     assert db.session.scalar(select(func.count()).select_from(Topic)) == 3

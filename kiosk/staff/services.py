@@ -44,6 +44,7 @@ from ..models import (
     Role,
     Satisfaction,
     Topic,
+    Township,
     User,
     utcnow,
 )
@@ -369,6 +370,8 @@ def create_topic(actor: User, township_id: int | None, title: str, description: 
             raise ActionRefused("只有市人大常委会可以设立全市专题。")
     elif not can_see_township(actor, township_id):
         raise ActionRefused("只能为本镇街设立专题。")
+    elif db.session.get(Township, township_id) is None:
+        raise ActionRefused("没有这个镇街。")
     title = _required_text(title, "请填写专题名称。", limit=80)
     description = _optional_text(description, "专题说明")
     topic = Topic(township_id=township_id, title=title, description=description, created_at=utcnow())
