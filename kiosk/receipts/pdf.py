@@ -52,11 +52,9 @@ class _Engine:
 
         self.HTML = HTML
         self.font_config = FontConfiguration()
+        self.font_faces = CSS(string=font_face_css(), font_config=self.font_config)
         # Parsed once: the template carries only the page size.
-        self.stylesheets = [
-            CSS(string=font_face_css(), font_config=self.font_config),
-            CSS(filename=str(STYLESHEET), font_config=self.font_config),
-        ]
+        self.stylesheets = [self.font_faces, CSS(filename=str(STYLESHEET), font_config=self.font_config)]
 
 
 @contextmanager
@@ -139,6 +137,13 @@ def render_html(html: str, base_url: str | None = None) -> ReceiptPDF:
         data = document.write_pdf()
         log.debug("receipt rendered in %.0f ms", (time.perf_counter() - started) * 1000)
         return ReceiptPDF(data, width_mm=page.width / MM, height_mm=page.height / MM)
+
+
+def render_document(html: str, base_url: str | None = None) -> bytes:
+    """Any other paper (an A4 slip, a report) with the receipt fonts; its styles are its own."""
+    with _lock:
+        e = engine()
+        return e.HTML(string=html, base_url=base_url).write_pdf(font_config=e.font_config, stylesheets=[e.font_faces])
 
 
 def receipt_html(context: dict, page_height_mm: float = LAYOUT_HEIGHT_MM) -> str:

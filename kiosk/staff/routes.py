@@ -1,3 +1,360 @@
-"""Views."""
+"""The township office's queue, the opinion page and its actions.
 
-from . import bp  # noqa: F401
+Every opinion is fetched through ``kiosk.auth.scope`` (another township's
+is a 404 with an audit row); every change goes through ``services``, whose
+refusals (``ActionRefused``) are shown in the form that asked, with nothing
+changed.
+"""
+
+from urllib.parse import quote
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.scope import opinion_or_404, opinions_for, staff_required
+from ..extensions import db
+from ..htmx import is_fragment_request, render
+from ..localtime import format_local
+from ..models import Assignment, Category, Department, Opinion, RatingSource, Station, Topic, Township
+from ..receipts import slips
+from . import bp, forms, queue, services
+from .queue import QueueFilters
+
+@bp.app_template_filter("local_format")
+def local_format(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC datetime in local time, as ``pattern`` says; empty for None."""
+    return format_local(moment, pattern) if moment else ""
+
+
+# --- choices for the selects -----------------------------------------------------------------
+
+
+def _stations(user) -> list[Station]:
+    query = select(Station).order_by(Station.township_id, Station.code)
+    if not user.is_city:
+        query = query.where(Station.township_id == user.township_id)
+    return list(db.session.scalars(query))
+
+
+def _categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.code)))
+
+
+def _departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.name)))
+
+
+def _topics(user, township_id=None) -> list[Topic]:
+    """Open topics of the township (or all the user may see) and the city-wide ones."""
+    query = select(Topic).where(Topic.closed_at.is_(None)).order_by(Topic.created_at.desc())
+    township_id = township_id if township_id is not None else (None if user.is_city else user.township_id)
+    if township_id is not None:
+        query = query.where((Topic.township_id == township_id) | Topic.township_id.is_(None))
+    return list(db.session.scalars(query))
+
+
+def _department_choices() -> list[tuple[str, str]]:
+    return [("", "请选择承办部门")] + [(str(d.id), d.name) for d in _departments()]
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
+    user = current_user
+    today = services.today()
+    bulk_form = extra.pop("bulk_form", None) or forms.BulkForm(formdata=None)
+    bulk_form.department.choices = _department_choices()
+    return {
+        "filters": filters,
+        "after": after,
+        "results": queue.page(user, filters, after),
+        "counts": queue.status_counts(user, filters),
+        "overdue": queue.overdue_count(user, filters, today),
+        "today": today,
+        "is_overdue": services.is_overdue,
+        "statuses": queue.STATUS_CHOICES,
+        "orders": queue.ORDERS,
+        "townships": list(db.session.scalars(select(Township).order_by(Township.id))) if user.is_city else [],
+        "stations": _stations(user),
+        "categories": _categories(),
+        "topics": _topics(user),
+        "bulk_form": bulk_form,
+        **extra,
+    }
+
+
+# The endpoint is "staff.queue" (the menu links it); the function has
+# another name so that it does not hide the queue module.
+@bp.get("/", endpoint="queue")
+@staff_required()
+def queue_page():
+    """The queue: filters, counts per status, one page of opinions."""
+    filters = QueueFilters.from_args(request.args)
+    context = _queue_context(filters, request.args.get("after"))
+    return render("staff/queue.html", "staff/_queue_results.html", **context)
+
+
+@bp.post("/bulk")
+@staff_required()
+def bulk():
+    """Accept or forward the ticked opinions; say how many and which were skipped, and why."""
+    filters = QueueFilters.from_args(request.args)
+    form = forms.BulkForm()
+    form.department.choices = _department_choices()
+    result = None
+    if form.validate_on_submit():
+        if form.action.data == "accept":
+            result = queue.apply_bulk(current_user, request.form.getlist("uuid"), lambda o: services.accept(current_user, o))
+        else:
+            department = db.session.get(Department, int(form.department.data))
+            result = queue.apply_bulk(
+                current_user,
+                request.form.getlist("uuid"),
+                lambda o: services.forward(current_user, o, department, due_on=form.due_on.data),
+            )
+    if not is_fragment_request():
+        _flash_bulk(form, result)
+        return redirect(url_for("staff.queue", **filters.to_args()))
+    return render("staff/queue.html", "staff/_queue_results.html", **_queue_context(filters, bulk_form=form, bulk_result=result))
+
+
+def _flash_bulk(form, result) -> None:
+    if result is None:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return
+    flash(_bulk_summary(form.action.data, result), "success" if result.done else "error")
+
+
+def _bulk_summary(action: str, result: queue.BulkResult) -> str:
+    verb = "受理" if action == "accept" else "转办"
+    text = f"已{verb} {result.done} 条。"
+    if result.skipped:
+        reasons = "；".join(f"{number or '—'}：{why}" for number, why in result.skipped)
+        text += f"跳过 {len(result.skipped)} 条：{reasons}"
+    elif result.done == 0:
+        text = "请先勾选要处理的意见。"
+    return text
+
+
+# --- the opinion page --------------------------------------------------------------------------
+
+# Per action: its form, how to fill its choices, and where its URL ends.
+ACTION_FORMS = {
+    "accept": (forms.AcceptForm, "accept"),
+    "forward": (forms.ForwardForm, "forward"),
+    "return_assignment": (forms.ReturnForm, "return"),
+    "request_extension": (forms.ExtensionRequestForm, "extension"),
+    "decide_extension": (forms.ExtensionDecisionForm, "extension-decision"),
+    "remind": (forms.RemindForm, "remind"),
+    "record_reply": (forms.ReplyForm, "reply"),
+    "close": (forms.CloseForm, "close"),
+    "decline": (forms.DeclineForm, "decline"),
+    "merge": (forms.MergeForm, "merge"),
+    "set_key_supervision": (forms.KeySupervisionForm, "key-supervision"),
+    "attach_topic": (forms.TopicForm, "topic"),
+    "replace_receipt": (forms.ReplaceReceiptForm, "replacement-receipt"),
+    "record_rating": (forms.RatingForm, "follow-up"),
+}
+
+
+def _action_form(name: str, opinion: Opinion, bound: bool = False):
+    form_class, _ = ACTION_FORMS[name]
+    form = form_class(prefix=name) if bound else form_class(prefix=name, formdata=None)
+    if name == "forward":
+        form.department.choices = _department_choices()
+    elif name == "attach_topic":
+        form.topic.choices = [("", "不归入专题")] + [
+            (str(t.id), t.title + ("（全市）" if t.township_id is None else "")) for t in _topics(current_user, opinion.township_id)
+        ] + [("new", "新建专题……")]
+        if not bound:
+            form.topic.data = str(opinion.topic_id or "")
+    elif name == "set_key_supervision" and not bound:
+        form.on.data = "0" if opinion.key_supervision else "1"
+    return form
+
+
+def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None) -> dict:
+    actions = services.allowed_actions(current_user, opinion)
+    action_forms = {name: _action_form(name, opinion) for name in actions if name in ACTION_FORMS}
+    if failed is not None:
+        action_forms[failed[0]] = failed[1]
+    assignments = list(
+        db.session.scalars(
+            select(Assignment).where(Assignment.opinion_uuid == opinion.uuid).order_by(Assignment.forwarded_at)
+        )
+    )
+    return {
+        "opinion": opinion,
+        "actions": action_forms,
+        "action_paths": {name: path for name, (_, path) in ACTION_FORMS.items()},
+        "current_assignment": services.active_assignment(opinion),
+        "assignments": assignments,
+        "history": queue.history(opinion),
+        "overdue": services.is_overdue(opinion, services.today()),
+        "show_contact": slips.may_see_contact(current_user),
+    }
+
+
+@bp.get("/opinions/<uuid>")
+@staff_required()
+def opinion(uuid):
+    """Everything about one opinion, its history, and a form per allowed action."""
+    found = opinion_or_404(current_user, uuid)
+    return render("staff/opinion.html", "staff/_opinion.html", **_opinion_context(found))
+
+
+def _perform(name: str, actor, opinion: Opinion, form) -> str:
+    """Call the service behind action ``name``; the flash message on success."""
+    if isinstance(form, forms.AssignmentForm):
+        assignment = db.session.get(Assignment, _int(form.assignment.data))
+        if assignment is None or assignment.opinion_uuid != opinion.uuid:
+            raise services.ActionRefused("找不到这次交办，请刷新页面。")
+    match name:
+        case "accept":
+            services.accept(actor, opinion, form.note.data)
+            return "已受理。"
+        case "forward":
+            department = db.session.get(Department, int(form.department.data))
+            made = services.forward(actor, opinion, department, form.due_on.data, form.instructions.data)
+            return f"已转办{department.name}，答复期限 {made.due_on:%Y-%m-%d}。可打印交办单。"
+        case "return_assignment":
+            services.return_assignment(actor, assignment, form.reason.data)
+            return "已回退，请重新转办。"
+        case "request_extension":
+            services.request_extension(actor, assignment, form.until.data, form.reason.data)
+            return "已登记延期申请，待主席审批。"
+        case "decide_extension":
+            services.decide_extension(actor, assignment, form.decision.data == "approve")
+            return "已同意延期。" if form.decision.data == "approve" else "已不同意延期。"
+        case "remind":
+            services.remind(actor, assignment, form.note.data)
+            return "已催办。"
+        case "record_reply":
+            services.record_reply(actor, assignment, form.reply.data)
+            return "已登记部门答复。"
+        case "close":
+            services.close(actor, opinion, form.public_reply.data)
+            return "已办结，答复已公开。"
+        case "decline":
+            services.decline(actor, opinion, form.public_reason.data)
+            return "已不予受理，理由已公开。"
+        case "merge":
+            original = db.session.scalar(opinions_for(actor).where(Opinion.receipt_number == form.original.data))
+            if original is None:
+                raise services.ActionRefused(f"找不到回执编号为 {form.original.data} 的意见。")
+            services.merge(actor, opinion, original)
+            return f"已合并到 {original.receipt_number}。"
+        case "set_key_supervision":
+            on = form.on.data == "1"
+            services.set_key_supervision(actor, opinion, on)
+            return "已设为重点督办。" if on else "已取消重点督办。"
+        case "attach_topic":
+            topic = None
+            if form.topic.data == "new":
+                topic = services.create_topic(actor, opinion.township_id, form.new_title.data)
+            elif form.topic.data:
+                topic = db.session.get(Topic, int(form.topic.data))
+            services.attach_topic(actor, opinion, topic)
+            return f"已归入专题“{topic.title}”。" if topic else "已移出专题。"
+        case "replace_receipt":
+            services.replace_receipt(actor, opinion)
+            return "已生成新的验证码，原回执作废。请打印新回执交给群众。"
+        case "record_rating":
+            services.record_rating(opinion, form.value.data, form.comment.data, source=RatingSource.FOLLOW_UP, actor=actor)
+            return "已登记回访结果。"
+    raise LookupError(name)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _act(name: str, uuid: str):
+    """Validate the action's form, call the service, re-render: the one flow of every action."""
+    found = opinion_or_404(current_user, uuid)
+    form = _action_form(name, found, bound=True)
+    if form.validate_on_submit():
+        try:
+            message = _perform(name, current_user, found, form)
+        except services.ActionRefused as refused:
+            db.session.rollback()
+            form.form_errors.append(refused.message)
+        else:
+            flash(message, "success")
+            if not is_fragment_request():
+                return redirect(url_for("staff.opinion", uuid=found.uuid))
+            response = make_response(render_template("staff/_opinion.html", **_opinion_context(found)))
+            response.headers["HX-Retarget"] = "#opinion"
+            response.headers["HX-Reswap"] = "outerHTML"
+            return response
+    if is_fragment_request():
+        context = _opinion_context(found, failed=(name, form))
+        return render_template("staff/_action.html", name=name, form=form, **context)
+    return render_template("staff/opinion.html", **_opinion_context(found, failed=(name, form)))
+
+
+def _register_action(name: str, path: str) -> None:
+    @staff_required()
+    def view(uuid):
+        return _act(name, uuid)
+
+    view.__doc__ = f"Action {name} on one opinion."
+    bp.add_url_rule(f"/opinions/<uuid>/{path}", endpoint=name, view_func=view, methods=["POST"])
+
+
+for _name, (_, _path) in ACTION_FORMS.items():
+    _register_action(_name, _path)
+
+
+@bp.get("/opinions/<uuid>/receipt.pdf")
+@staff_required()
+def replacement_receipt(uuid):
+    """The replacement receipt (new 验证码) as a PDF, to print for the person."""
+    found = opinion_or_404(current_user, uuid)
+    if not found.replacement_secret:
+        abort(404)
+    return _pdf(slips.replacement_receipt_pdf(found), f"{found.receipt_number}.pdf")
+
+
+@bp.get("/assignments/<int:assignment_id>/slip.pdf")
+@staff_required()
+def assignment_slip(assignment_id):
+    """交办单: the assignment slip as an A4 PDF."""
+    assignment = db.session.get(Assignment, assignment_id) or abort(404)
+    opinion_or_404(current_user, assignment.opinion_uuid)
+    data = slips.slip_pdf(assignment, show_contact=slips.may_see_contact(current_user))
+    return _pdf(data, f"交办单-{assignment_id}.pdf")
+
+
+def _pdf(data: bytes, filename: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- a lost receipt --------------------------------------------------------------------------
+
+
+@bp.get("/find")
+@staff_required()
+def find_receipt():
+    """找回执: find an opinion by station, date, category or the phone number given."""
+    form = forms.FindReceiptForm(request.args)
+    form.station.choices = [("", "全部联络站")] + [(s.code, f"{s.name}（{s.code}）") for s in _stations(current_user)]
+    form.category.choices = [("", "全部类别")] + [(c.code, c.name) for c in _categories()]
+    searched = bool(request.args)
+    results = None
+    if searched and form.validate():
+        results = queue.find_receipts(
+            current_user, form.station.data, form.day.data, form.category.data, form.phone.data
+        )
+    return render("staff/find.html", "staff/_find_results.html", form=form, results=results, searched=searched)

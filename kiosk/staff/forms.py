@@ -1,0 +1,180 @@
+"""Forms of the staff queue and the opinion page: one small form per action.
+
+Field checks here are about the shape of what was typed (required, length,
+a real date); whether the action is allowed now is the services' decision
+(``ActionRefused``), shown in the same place.
+"""
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from ..models import Satisfaction
+from ..public.services import normalise_receipt_number
+from ..text import clean_text
+
+TEXT_MAX = 2000
+DATE_MESSAGE = "日期格式不对，请按 年-月-日 填写，例如 2026-03-02。"
+
+
+def _clean(value):
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def _text(label: str, required: bool = False, max_length: int = TEXT_MAX):
+    checks = [Length(max=max_length, message=f"{label}不能超过{max_length}字。")]
+    if required:
+        checks.insert(0, DataRequired(f"请填写{label}。"))
+    else:
+        checks.insert(0, Optional())
+    return TextAreaField(label, filters=[_clean], validators=checks)
+
+
+def _date(label: str, required: bool = False):
+    checks = [InputRequired(f"请填写{label}。")] if required else [Optional()]
+    return DateField(label, validators=checks)
+
+
+class _DateMessages:
+    """Give every date field a Chinese message for a date that does not parse."""
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, DateField) and field.errors:
+                field.errors = [DATE_MESSAGE if "valid date" in str(e) else e for e in field.errors]
+        return ok
+
+
+class ActionForm(_DateMessages, FlaskForm):
+    pass
+
+
+class AcceptForm(ActionForm):
+    note = _text("备注")
+
+
+class ForwardForm(ActionForm):
+    department = SelectField("承办部门", coerce=str, validate_choice=False)
+    due_on = _date("答复期限")
+    instructions = _text("交办要求")
+
+    def validate_department(self, field):
+        if field.data not in {value for value, _ in field.choices if value}:
+            raise ValidationError("请选择承办部门。")
+
+
+class AssignmentForm(ActionForm):
+    """An action on the opinion's current assignment (its id in a hidden field)."""
+
+    assignment = HiddenField(validators=[DataRequired("找不到这次交办，请刷新页面。")])
+
+
+class ReturnForm(AssignmentForm):
+    reason = _text("退回理由", required=True)
+
+
+class ExtensionRequestForm(AssignmentForm):
+    until = _date("延期至", required=True)
+    reason = _text("延期理由", required=True)
+
+
+class ExtensionDecisionForm(AssignmentForm):
+    decision = RadioField(
+        "审批", choices=[("approve", "同意延期"), ("refuse", "不同意")], validators=[InputRequired("请选择同意或不同意。")]
+    )
+
+
+class RemindForm(AssignmentForm):
+    note = _text("催办说明")
+
+
+class ReplyForm(AssignmentForm):
+    reply = _text("部门答复", required=True)
+
+
+class CloseForm(ActionForm):
+    public_reply = _text("答复群众的内容", required=True)
+
+
+class DeclineForm(ActionForm):
+    public_reason = _text("不予受理的理由", required=True)
+
+
+class MergeForm(ActionForm):
+    original = StringField("原意见的回执编号", filters=[normalise_receipt_number])
+
+    def validate_original(self, field):
+        if not field.data:
+            raise ValidationError("请填写原意见的回执编号。")
+        if not re.fullmatch(r"[A-Z0-9]{2,8}-\d{6}-\d{4}", field.data):
+            raise ValidationError("回执编号的格式是 联络站代码-年月日-序号，例如 LC00-260302-0001。")
+
+
+class KeySupervisionForm(ActionForm):
+    on = HiddenField()
+
+
+class TopicForm(ActionForm):
+    """Choose a topic, take the opinion out of one, or start a new one."""
+
+    topic = SelectField("专题", coerce=str, validate_choice=False)
+    new_title = StringField("新专题名称", filters=[_clean], validators=[Length(max=80, message="专题名称不能超过80字。")])
+
+    def validate_topic(self, field):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("请选择专题。")
+        if field.data == "new" and not self.new_title.data:
+            raise ValidationError("请填写新专题的名称。")
+
+
+class ReplaceReceiptForm(ActionForm):
+    pass
+
+
+class RatingForm(ActionForm):
+    value = RadioField(
+        "回访结果",
+        choices=[(s.value, s.label) for s in Satisfaction],
+        validators=[InputRequired("请选择满意、基本满意或不满意。")],
+    )
+    comment = _text("群众意见")
+
+
+class BulkForm(ActionForm):
+    """Bulk actions on the ticked queue rows (``uuid`` values read from the request)."""
+
+    action = RadioField(choices=[("accept", "受理"), ("forward", "转办")], validators=[InputRequired("请选择操作。")])
+    department = SelectField("承办部门", coerce=str, validate_choice=False)
+    due_on = _date("答复期限")
+
+    def validate_department(self, field):
+        if self.action.data != "forward":
+            return
+        if field.data not in {value for value, _ in field.choices if value}:
+            raise ValidationError("转办请选择承办部门。")
+
+
+class FindReceiptForm(_DateMessages, FlaskForm):
+    """找回执: at least one of station, date, category or phone (GET, nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    station = SelectField("联络站", coerce=str, validate_choice=False)
+    day = _date("提交日期")
+    category = SelectField("类别", coerce=str, validate_choice=False)
+    phone = StringField("联系电话", filters=[lambda v: re.sub(r"\D", "", v or "")])
+
+    def validate_phone(self, field):
+        if field.data and not 5 <= len(field.data) <= 20:
+            raise ValidationError("电话号码请填5到20位数字。")
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and not (self.station.data or self.day.data or self.category.data or self.phone.data):
+            self.form_errors.append("请至少填写一项：联络站、提交日期、类别或联系电话。")
+            return False
+        return ok

@@ -1,0 +1,460 @@
+"""The staff queue: filters, keyset pages and counts per status.
+
+Every query starts from ``kiosk.auth.scope.opinions_for(user)``, so a
+township's staff never see another township's opinions, whatever the URL
+says. Pages are keyset pages (no OFFSET): "newest" walks (created_at, uuid)
+downwards, "urgent" walks (close_due_on, created_at, uuid) upwards with
+opinions without a due date last. Both orders match an index that starts
+with township_id (ix_opinions_queue, ix_opinions_township_created,
+ix_opinions_township_due), so a page over a million opinions reads about a
+page of index entries.
+"""
+
+import logging
+import re
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import Select, String, and_, func, literal, or_, select, tuple_
+from sqlalchemy.orm import joinedload, load_only
+
+from ..auth.scope import opinions_for
+from ..extensions import db
+from ..localtime import zone
+from ..models import FINISHED_STATUSES, AuditEntry, Category, Opinion, OpinionStatus, Station, User
+from . import services
+
+log = logging.getLogger(__name__)
+
+ORDERS = {"newest": "最新在前", "urgent": "期限最近在前"}
+# Statuses with work left for the township; "open" in the status filter.
+OPEN_STATUSES = tuple(s.value for s in OpinionStatus if s not in FINISHED_STATUSES)
+STATUS_CHOICES = {"open": "未办结", **{s.value: s.label for s in OpinionStatus}}
+PAGE_SIZE = 50
+TEXT_MAX = 100
+_STATION_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
+_CATEGORY_CODE = re.compile(r"^[a-z0-9_-]{1,24}$")
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _flag(value) -> bool:
+    return (value or "").strip().lower() in ("1", "on", "true", "yes")
+
+
+@dataclass
+class QueueFilters:
+    """What the clerk asked the queue for; every field optional."""
+
+    township_id: int | None = None  # city staff only
+    station_code: str | None = None
+    category: str | None = None
+    status: str | None = None  # an OpinionStatus value or "open"
+    overdue: bool = False
+    key_supervision: bool = False
+    topic_id: int | None = None
+    text: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    order: str = "newest"
+
+    @classmethod
+    def from_args(cls, args) -> "QueueFilters":
+        """Read the query string; a value that makes no sense is ignored, never an error."""
+        station = (args.get("station") or "").strip().upper()
+        category = (args.get("category") or "").strip()
+        status = (args.get("status") or "").strip()
+        text = " ".join((args.get("text") or "").split())[:TEXT_MAX]
+        order = (args.get("order") or "").strip()
+        date_from, date_to = _date(args.get("date_from")), _date(args.get("date_to"))
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = date_to, date_from
+        return cls(
+            township_id=_int(args.get("township")),
+            station_code=station if _STATION_CODE.match(station) else None,
+            category=category if _CATEGORY_CODE.match(category) else None,
+            status=status if status in STATUS_CHOICES else None,
+            overdue=_flag(args.get("overdue")),
+            key_supervision=_flag(args.get("key_supervision")),
+            topic_id=_int(args.get("topic")),
+            text=text or None,
+            date_from=date_from,
+            date_to=date_to,
+            order=order if order in ORDERS else "newest",
+        )
+
+    def to_args(self, **changes) -> dict[str, str]:
+        """The query string for these filters (only what is set), with ``changes`` applied."""
+        names = {"township_id": "township", "station_code": "station", "topic_id": "topic"}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        args = {}
+        for name, value in values.items():
+            if value in (None, False, "") or (name == "order" and value == "newest"):
+                continue
+            args[names.get(name, name)] = "1" if value is True else str(value)
+        return args
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.to_args()
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone()).astimezone(timezone.utc)
+
+
+def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Select:
+    """``select(Opinion)`` for what ``user`` may see, narrowed by ``filters``; unordered."""
+    query = opinions_for(user)
+    if filters.township_id is not None and user.is_city:
+        query = query.where(Opinion.township_id == filters.township_id)
+    if filters.station_code:
+        query = query.where(Opinion.station_code == filters.station_code)
+    if filters.category:
+        query = query.where(Opinion.category_code == filters.category)
+    query = _status_condition(query, filters.status)
+    if filters.overdue:
+        # The explicit list of open statuses lets the queue index narrow first.
+        query = query.where(Opinion.status.in_(OPEN_STATUSES), services.overdue_condition(today or _today()))
+    if filters.key_supervision:
+        query = query.where(Opinion.key_supervision.is_(True))
+    if filters.topic_id is not None:
+        query = query.where(Opinion.topic_id == filters.topic_id)
+    if filters.text:
+        query = query.where(
+            or_(
+                Opinion.content.contains(filters.text, autoescape=True),
+                Opinion.receipt_number.contains(filters.text.upper(), autoescape=True),
+            )
+        )
+    if filters.date_from:
+        query = query.where(Opinion.created_at >= _local_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(Opinion.created_at < _local_midnight_utc(filters.date_to + timedelta(days=1)))
+    return query
+
+
+def _status_condition(query: Select, status: str | None) -> Select:
+    if status == "open":
+        return query.where(Opinion.status.in_(OPEN_STATUSES))
+    if status:
+        return query.where(Opinion.status == status)
+    return query
+
+
+def _today() -> date:
+    return datetime.now(zone()).date()
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@dataclass
+class QueuePage:
+    rows: list[Opinion]
+    # The cursor of the next page (for ``after=``); None on the last page.
+    next_after: str | None
+    filters: QueueFilters = field(default_factory=QueueFilters)
+
+
+_CURSOR_TIME = "%Y%m%dT%H%M%S.%fZ"
+
+
+def _encode_cursor(opinion: Opinion, order: str) -> str:
+    moment = opinion.created_at.astimezone(timezone.utc).strftime(_CURSOR_TIME)
+    if order == "urgent":
+        due = opinion.close_due_on.isoformat() if opinion.close_due_on else "-"
+        return f"{due}~{moment}~{opinion.uuid}"
+    return f"{moment}~{opinion.uuid}"
+
+
+def _decode_cursor(after: str | None, order: str):
+    """(due, created_at, uuid) for "urgent", (created_at, uuid) for "newest"; None if unreadable."""
+    if not after or len(after) > 120:
+        return None
+    parts = after.split("~")
+    try:
+        if order == "urgent":
+            if len(parts) != 3:
+                return None
+            due = None if parts[0] == "-" else date.fromisoformat(parts[0])
+            return due, datetime.strptime(parts[1], _CURSOR_TIME).replace(tzinfo=timezone.utc), parts[2]
+        if len(parts) != 2:
+            return None
+        return datetime.strptime(parts[0], _CURSOR_TIME).replace(tzinfo=timezone.utc), parts[1]
+    except ValueError:
+        return None
+
+
+def _created_before(moment: datetime, uuid: str, later: bool = False):
+    """(created_at, uuid) < (moment, uuid), or > with ``later``, as the index can use it.
+
+    PostgreSQL walks the index with a row comparison. SQLite stores what
+    the sync store wrote through the driver, which leaves ".000000" off a
+    whole second, beside what the ORM wrote with it: both spellings of the
+    moment are compared, so a page boundary on a whole second loses nothing.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        row = tuple_(Opinion.created_at, Opinion.uuid)
+        return row > (moment, uuid) if later else row < (moment, uuid)
+    naive = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    spellings = {naive.strftime("%Y-%m-%d %H:%M:%S.%f"), naive.isoformat(" ")}
+    low, high = min(spellings), max(spellings)
+    same = Opinion.created_at.in_([literal(s, String) for s in spellings])
+    if later:
+        return or_(Opinion.created_at > literal(high, String), and_(same, Opinion.uuid > uuid))
+    return or_(Opinion.created_at < literal(low, String), and_(same, Opinion.uuid < uuid))
+
+
+def _after_condition(cursor, order: str):
+    if order == "urgent":
+        due, moment, uuid = cursor
+        if due is None:
+            return and_(Opinion.close_due_on.is_(None), _created_before(moment, uuid, later=True))
+        return or_(
+            Opinion.close_due_on > due,
+            and_(Opinion.close_due_on == due, _created_before(moment, uuid, later=True)),
+            Opinion.close_due_on.is_(None),
+        )
+    moment, uuid = cursor
+    return _created_before(moment, uuid)
+
+
+# What a queue row shows; the rest of an opinion is read when it is opened.
+_ROW_COLUMNS = (
+    Opinion.uuid,
+    Opinion.receipt_number,
+    Opinion.station_code,
+    Opinion.category_code,
+    Opinion.content,
+    Opinion.created_at,
+    Opinion.status,
+    Opinion.key_supervision,
+    Opinion.accept_due_on,
+    Opinion.close_due_on,
+    Opinion.township_id,
+)
+
+
+def page(user: User, filters: QueueFilters, after: str | None = None, size: int = PAGE_SIZE) -> QueuePage:
+    """One page of the queue after the cursor ``after`` (None: the first page).
+
+    In the "urgent" order finished opinions are left out unless their
+    status is asked for: nothing about them is urgent.
+    """
+    query = filtered(user, filters)
+    if filters.order == "urgent" and filters.status not in FINISHED_STATUSES:
+        query = _status_condition(query, filters.status or "open")
+        order_by = (Opinion.close_due_on.asc().nulls_last(), Opinion.created_at.asc(), Opinion.uuid.asc())
+    else:
+        order_by = (Opinion.created_at.desc(), Opinion.uuid.desc())
+    cursor = _decode_cursor(after, filters.order)
+    if cursor is not None:
+        query = query.where(_after_condition(cursor, filters.order))
+    query = query.options(
+        load_only(*_ROW_COLUMNS),
+        joinedload(Opinion.station).load_only(Station.name),
+        joinedload(Opinion.category).load_only(Category.name),
+    )
+    rows = list(db.session.scalars(query.order_by(*order_by).limit(size + 1)))
+    next_after = _encode_cursor(rows[size - 1], filters.order) if len(rows) > size else None
+    return QueuePage(rows[:size], next_after, filters)
+
+
+def status_counts(user: User, filters: QueueFilters) -> dict[str, int]:
+    """How many opinions each status tab holds under ``filters`` (its own status aside).
+
+    Keys: every status value, "all" and "open"; a status with none is 0.
+    """
+    query = filtered(user, replace(filters, status=None))
+    grouped = query.with_only_columns(Opinion.status, func.count()).group_by(Opinion.status).order_by(None)
+    counts = {s.value: 0 for s in OpinionStatus}
+    counts.update({status: n for status, n in db.session.execute(grouped)})
+    counts["all"] = sum(counts[s.value] for s in OpinionStatus)
+    counts["open"] = sum(counts[s] for s in OPEN_STATUSES)
+    return counts
+
+
+def overdue_count(user: User, filters: QueueFilters, today: date | None = None) -> int:
+    """Overdue opinions under ``filters``: the figure the clerk looks at first."""
+    query = filtered(user, replace(filters, status=None, overdue=True), today)
+    return db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+
+
+def opinions_by_uuid(user: User, uuids: list[str]) -> list[Opinion]:
+    """The opinions among ``uuids`` that ``user`` may see, in the order given."""
+    wanted = [u for u in dict.fromkeys(uuids) if isinstance(u, str) and 0 < len(u) <= 36][:PAGE_SIZE * 4]
+    if not wanted:
+        return []
+    found = {o.uuid: o for o in db.session.scalars(opinions_for(user).where(Opinion.uuid.in_(wanted)))}
+    return [found[u] for u in wanted if u in found]
+
+
+# --- bulk actions ----------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: int
+    # (receipt number or "", why it was skipped), in the order ticked.
+    skipped: list[tuple[str, str]]
+
+
+def apply_bulk(user: User, uuids: list[str], action, not_found: str = "找不到这条意见，或无权处理。") -> BulkResult:
+    """Apply ``action(opinion)`` to each ticked opinion ``user`` may see.
+
+    Each opinion is its own transaction (the services commit), so one that
+    is refused (its status moved on, say) leaves the others done; the
+    refusals come back with their Chinese reasons.
+    """
+    opinions = opinions_by_uuid(user, uuids)
+    skipped = [("", not_found)] * (len(set(uuids)) - len(opinions))
+    done = 0
+    for opinion in opinions:
+        try:
+            action(opinion)
+        except services.ActionRefused as refused:
+            skipped.append((opinion.receipt_number, refused.message))
+        else:
+            done += 1
+    log.info("bulk by %s: %d done, %d skipped", user.username, done, len(skipped))
+    return BulkResult(done, skipped)
+
+
+# --- finding a lost receipt ------------------------------------------------------------------
+
+FIND_LIMIT = 50
+
+
+def find_receipts(
+    user: User, station_code: str | None, day: date | None, category: str | None, phone_digits: str | None
+) -> list[Opinion]:
+    """Opinions matching what a person remembers of a lost receipt, newest first.
+
+    The phone number matches exactly on its digits (it is held only when
+    given with consent); the date is the local submission date.
+    """
+    filters = QueueFilters(station_code=station_code or None, category=category or None, date_from=day, date_to=day)
+    query = filtered(user, filters)
+    if phone_digits:
+        query = query.where(Opinion.contact_phone == phone_digits)
+    query = query.options(joinedload(Opinion.station), joinedload(Opinion.category))
+    return list(db.session.scalars(query.order_by(Opinion.created_at.desc(), Opinion.uuid.desc()).limit(FIND_LIMIT)))
+
+
+# --- the opinion page: its history -----------------------------------------------------------
+
+AUDIT_LABELS = {
+    "accept": "受理",
+    "forward": "转办",
+    "return_assignment": "回退",
+    "request_extension": "申请延期",
+    "decide_extension": "审批延期",
+    "remind": "催办",
+    "record_reply": "登记部门答复",
+    "close": "办结",
+    "decline": "不予受理",
+    "merge": "合并",
+    "set_key_supervision": "重点督办",
+    "attach_topic": "归入专题",
+    "replace_receipt": "补打回执",
+    "record_rating": "满意度测评",
+    "denied": "越权查看（已拒绝）",
+}
+FIELD_LABELS = {
+    "status": "状态",
+    "department_id": "承办部门",
+    "due_on": "答复期限",
+    "accepted_at": "受理时间",
+    "closed_at": "办结时间",
+    "public_reply": "公开答复",
+    "merged_into_uuid": "合并到",
+    "key_supervision": "重点督办",
+    "topic_id": "专题",
+    "replacement_secret": "验证码",
+    "satisfaction": "满意度",
+    "reopen_count": "重办次数",
+    "accept_due_on": "受理期限",
+    "close_due_on": "办结期限",
+    "rating": "评价",
+    "counted": "计入统计",
+    "round": "轮次",
+    "assignment.state": "交办状态",
+    "assignment.due_on": "答复期限",
+    "assignment.return_reason": "退回理由",
+    "assignment.returned_at": "退回时间",
+    "assignment.extension_state": "延期申请",
+    "assignment.extension_until": "延期至",
+    "assignment.extension_reason": "延期理由",
+    "assignment.reminder_count": "催办次数",
+    "assignment.last_reminded_at": "催办时间",
+    "assignment.reply": "部门答复",
+    "assignment.replied_at": "答复时间",
+}
+_VALUE_LABELS = {
+    **{s.value: s.label for s in OpinionStatus},
+    "active": "办理中",
+    "returned": "已退回",
+    "replied": "已答复",
+    "requested": "待审批",
+    "approved": "已同意",
+    "refused": "未同意",
+    "satisfied": "满意",
+    "basic": "基本满意",
+    "unsatisfied": "不满意",
+    True: "是",
+    False: "否",
+    None: "（空）",
+}
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    # "public": a step of the public status history; "audit": a staff action.
+    kind: str
+    title: str
+    who: str | None = None
+    note: str | None = None
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _shown(value) -> str:
+    try:
+        return _VALUE_LABELS[value]
+    except (KeyError, TypeError):
+        return str(value)
+
+
+def history(opinion: Opinion) -> list[HistoryEntry]:
+    """The public status history and the audit rows of ``opinion``, oldest first."""
+    entries = [HistoryEntry(e.at, "public", e.status_label, note=e.note) for e in opinion.events]
+    rows = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.opinion_uuid == opinion.uuid).order_by(AuditEntry.at, AuditEntry.id)
+    )
+    for row in rows:
+        before, after = row.before or {}, row.after or {}
+        changes = [
+            (FIELD_LABELS.get(name, name), _shown(before.get(name)), _shown(after.get(name)))
+            for name in dict.fromkeys([*before, *after])
+            if before.get(name) != after.get(name)
+        ]
+        entries.append(
+            HistoryEntry(row.at, "audit", AUDIT_LABELS.get(row.action, row.action), row.username, row.note, changes)
+        )
+    # Stable: an action's public step comes before its audit row.
+    return sorted(entries, key=lambda e: e.at)
