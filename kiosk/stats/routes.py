@@ -1,3 +1,109 @@
-"""Views."""
+"""Views: the dashboard, the exports of the filtered queue, the annual report."""
 
-from . import bp  # noqa: F401
+from flask import Response, abort, current_app, request, stream_with_context, url_for
+from flask_login import current_user
+
+from ..auth.scope import staff_required, township_or_404
+from ..extensions import db
+from ..htmx import render
+from ..models import Township, User
+from ..staff import services as staff_services
+from ..staff.queue import QueueFilters
+from . import bp, exports, services
+from .charts import bars_of, columns, horizontal_bars
+from .report import annual_report_pdf
+
+
+def chosen_township(user: User, args) -> int | None:
+    """The township the figures are for: the user's own, or for city staff the one chosen (None: all).
+
+    Asking for a township the user may not see is a 404 with an audit row.
+    """
+    try:
+        asked = int(args.get("township", ""))
+    except ValueError:
+        asked = None
+    if asked is not None:
+        township_or_404(user, asked)
+        if user.is_city:
+            return asked if db.session.get(Township, asked) is not None else None
+    return None if user.is_city else user.township_id
+
+
+@bp.get("/")
+@staff_required()
+def dashboard():
+    """The figures of the year (or dates) for the user's township or the city."""
+    today = staff_services.today()
+    township_id = chosen_township(current_user, request.args)
+    period = services.period_from_args(request.args, today)
+    figures = services.figures(township_id, period, today)
+    # City staff looking at one township pass it on; for everyone else it is implied.
+    township_args = {"township": township_id} if current_user.is_city and township_id else {}
+    overdue_url = None
+    if "staff.queue" in current_app.view_functions:
+        overdue_url = url_for("staff.queue", overdue=1, **township_args)
+    charts = {
+        "category": horizontal_bars(
+            f"{figures.scope_label}{period.label}各类别意见办理情况", bars_of(figures.by_category)
+        ),
+        "station": horizontal_bars(
+            f"{figures.scope_label}{period.label}收到意见最多的{services.TOP_STATIONS}个联络站",
+            bars_of(figures.top_stations()),
+            label_width=220,
+        ),
+        "month": columns(f"{figures.scope_label}{period.label}各月意见办理情况", bars_of(figures.by_month)),
+    }
+    if figures.by_township:
+        charts["township"] = horizontal_bars(
+            f"全市{period.label}各镇街意见办理情况", bars_of(figures.by_township)
+        )
+    townships = (
+        db.session.execute(db.select(Township.id, Township.name).order_by(Township.id)).all()
+        if current_user.is_city
+        else []
+    )
+    return render(
+        "stats/dashboard.html",
+        "stats/_dashboard.html",
+        figures=figures,
+        charts=charts,
+        percent=services.percent,
+        overdue_url=overdue_url,
+        townships=townships,
+        years=range(today.year, services.FIRST_YEAR - 1, -1),
+        township_args=township_args,
+    )
+
+
+@bp.get("/export")
+@staff_required()
+def export():
+    """The filtered queue as CSV or XLSX (contact details only for roles allowed them)."""
+    kind = request.args.get("format", "csv")
+    if kind not in exports.FORMATS:
+        abort(404)
+    if request.args.get("township"):
+        chosen_township(current_user, request.args)
+    filters = QueueFilters.from_args(request.args)
+    result = exports.export(current_user, filters, kind)
+    return Response(
+        stream_with_context(result.chunks),
+        mimetype=result.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+    )
+
+
+@bp.get("/report/<int:year>.pdf")
+@staff_required()
+def report(year: int):
+    """The annual report as an A4 PDF, for the user's township or (city staff) the city or one township."""
+    if not services.FIRST_YEAR <= year <= staff_services.today().year:
+        abort(404)
+    township_id = chosen_township(current_user, request.args)
+    data = annual_report_pdf(township_id, year)
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="report-{year}.pdf"'},
+    )

@@ -1,0 +1,260 @@
+"""The filtered queue as a spreadsheet: CSV (for any program) or XLSX (for Excel).
+
+Rules:
+- The rows are exactly the queue's for the same filters
+  (``kiosk.staff.queue.filtered``), so township scoping holds as in the queue.
+- Contact details (name, phone) are columns only for roles that may see
+  them: ``may_see_contacts``.
+- Rows stream from the database in batches (``yield_per``: a server-side
+  cursor on PostgreSQL), so a city's year of opinions never sits in memory.
+- A cell that a spreadsheet would take for a formula (text starting with
+  = + - @, or a tab or carriage return) gets a leading apostrophe: what a
+  constituent typed at a kiosk must never run in a clerk's Excel.
+- CSV starts with a UTF-8 byte order mark, or Excel shows Chinese as noise.
+- Every export writes an audit row (who, which filters, with or without
+  contact details): it takes personal data out of the system.
+"""
+
+import csv
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from .. import audit
+from ..extensions import db
+from ..localtime import to_local
+from ..models import (
+    Category,
+    Department,
+    Opinion,
+    OpinionStatus,
+    Role,
+    Satisfaction,
+    Station,
+    Township,
+    User,
+    utcnow,
+)
+from ..staff.queue import QueueFilters, filtered
+
+log = logging.getLogger(__name__)
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+COLUMNS = [
+    "回执号",
+    "提交时间",
+    "联络站",
+    "镇街",
+    "类别",
+    "办理状态",
+    "意见内容",
+    "承办部门",
+    "办结期限",
+    "办结日期",
+    "答复内容",
+    "满意度",
+]
+CONTACT_COLUMNS = ["联系人", "联系电话"]
+BATCH = 1000
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def may_see_contacts(user: User) -> bool:
+    """Whether ``user``'s exports carry the constituents' names and phone numbers.
+
+    Township staff and chairs: yes. They call people back (回访) about their
+    own township's opinions, and their export holds nothing else.
+    City staff: no. They oversee figures across all townships and do no
+    casework by phone; a city-wide file of names and phone numbers is the
+    largest leak the system could make, and the Personal Information
+    Protection Law asks for the minimum necessary. A city clerk who must call
+    someone opens that one opinion's page.
+    """
+    return user.role in (Role.TOWNSHIP, Role.CHAIR)
+
+
+def safe_cell(value):
+    """Text a spreadsheet would run as a formula, made plain with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@dataclass
+class ExportFile:
+    chunks: Iterator[bytes]
+    mimetype: str
+    filename: str
+
+
+def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
+    """The queue as ``user`` may see it with ``filters``, as ``kind`` (csv or xlsx)."""
+    contacts = may_see_contacts(user)
+    audit.record(
+        "export",
+        actor=user,
+        subject=f"export:{kind}",
+        after={"filters": filters.to_args(), "contacts": contacts},
+    )
+    db.session.commit()
+    header = COLUMNS + (CONTACT_COLUMNS if contacts else [])
+    rows = _rows(user, filters, contacts)
+    filename = f"opinions-{to_local(utcnow()):%Y%m%d-%H%M}.{kind}"
+    if kind == "xlsx":
+        return ExportFile(_xlsx(header, rows), FORMATS[kind], filename)
+    return ExportFile(_csv(header, rows), FORMATS[kind], filename)
+
+
+def _query(user: User, filters: QueueFilters, contacts: bool):
+    o = aliased(Opinion, filtered(user, filters).subquery(), name="o")
+    columns = [
+        o.receipt_number,
+        o.created_at,
+        Station.name,
+        Township.name,
+        Category.name,
+        o.status,
+        o.content,
+        Department.name,
+        o.close_due_on,
+        o.closed_at,
+        o.public_reply,
+        o.satisfaction,
+    ]
+    if contacts:
+        columns += [o.contact_name, o.contact_phone]
+    query = (
+        select(*columns)
+        .outerjoin(Station, Station.code == o.station_code)
+        .outerjoin(Township, Township.id == o.township_id)
+        .outerjoin(Category, Category.code == o.category_code)
+        .outerjoin(Department, Department.id == o.department_id)
+    )
+    if filters.order == "urgent":
+        query = query.order_by(o.close_due_on.is_(None), o.close_due_on, o.created_at, o.uuid)
+    else:
+        query = query.order_by(o.created_at.desc(), o.uuid.desc())
+    return query.execution_options(yield_per=BATCH)
+
+
+def _rows(user: User, filters: QueueFilters, contacts: bool) -> Iterator[list]:
+    """Each opinion as the list of its cells (dates as local datetimes or dates), guarded."""
+    count = 0
+    for row in db.session.execute(_query(user, filters, contacts)):
+        (
+            number,
+            created,
+            station,
+            township,
+            category,
+            status,
+            content,
+            department,
+            due,
+            closed_at,
+            reply,
+            rating,
+        ) = row[:12]
+        cells = [
+            number,
+            to_local(created).replace(tzinfo=None),
+            station,
+            township,
+            category,
+            OpinionStatus(status).label,
+            content,
+            department,
+            due,
+            to_local(closed_at).date() if closed_at and status == OpinionStatus.CLOSED else None,
+            reply,
+            Satisfaction(rating).label if rating else None,
+            *row[12:],
+        ]
+        count += 1
+        yield [safe_cell(cell) for cell in cells]
+    log.info("export of %d opinions by %s", count, user.username)
+
+
+def _text(cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        return f"{cell:%Y-%m-%d %H:%M}"
+    return str(cell)
+
+
+def _csv(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_text(cell) for cell in row])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
+    """Written to a temporary file row by row (constant memory), then streamed from it."""
+    import xlsxwriter
+
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        workbook = xlsxwriter.Workbook(
+            path,
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "tmpdir": tempfile.gettempdir(),
+            },
+        )
+        sheet = workbook.add_worksheet("意见建议")
+        bold = workbook.add_format({"bold": True})
+        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.set_column(0, 0, 20)
+        sheet.set_column(1, 1, 17)
+        sheet.set_column(2, 2, 26)
+        sheet.set_column(6, 6, 50)
+        sheet.set_column(10, 10, 40)
+        sheet.write_row(0, 0, header, bold)
+        for r, row in enumerate(rows, start=1):
+            for c, cell in enumerate(row):
+                if cell is None:
+                    continue
+                if isinstance(cell, datetime):
+                    sheet.write_datetime(r, c, cell, when)
+                elif hasattr(cell, "isoformat"):
+                    sheet.write_datetime(r, c, datetime(cell.year, cell.month, cell.day), day)
+                else:
+                    sheet.write_string(r, c, str(cell))
+        workbook.close()
+    except BaseException:
+        os.unlink(path)
+        raise
+    return _file_chunks(path)
+
+
+def _file_chunks(path: str) -> Iterator[bytes]:
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(64 * 1024):
+                yield chunk
+    finally:
+        os.unlink(path)

@@ -1,0 +1,342 @@
+"""The year's figures for a township or the whole city, the way the Luoding report counts them.
+
+Rules:
+- An opinion belongs to the period in which the constituent left it
+  (``created_at``, local date); "received" counts every such opinion the hub
+  holds (收集整理群众意见建议), "closed" those now 办结, and the closure rate
+  is closed / received (392 条，办结 362 条，办结率 92%).
+- "Accepted" (受理) counts opinions the township took on, whatever happened
+  after: they have an acceptance time or a status that implies one.
+- Days to close are calendar days from the hub's receipt to ``closed_at``,
+  averaged over the period's closed opinions.
+- The satisfaction rate is (满意 + 基本满意) / rated, over the latest counted
+  rating of each opinion.
+- "Overdue now" is a state of today: it counts every overdue opinion of the
+  scope whatever its year, as the queue's overdue filter does.
+
+Everything is counted by the database in one grouped query (by station,
+category and month) and a few small ones; Python only adds up the groups,
+never walks the opinions, so the city's dashboard stays quick over a
+million opinions.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import case, func, literal_column, or_, select
+
+from ..extensions import db
+from ..localtime import zone
+from ..models import Category, Opinion, OpinionStatus, Satisfaction, Station, StationLevel, Township
+from ..staff import services as staff_services
+
+# How many stations the dashboard's station chart shows.
+TOP_STATIONS = 10
+
+# Statuses that mean the township has taken the opinion on (受理) at some point.
+_ACCEPTED_STATUSES = (
+    OpinionStatus.ACCEPTED,
+    OpinionStatus.FORWARDED,
+    OpinionStatus.REPLIED,
+    OpinionStatus.CLOSED,
+    OpinionStatus.REOPENED,
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates from ``start`` to ``end``, both included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def year(cls, year: int) -> "Period":
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    @property
+    def is_year(self) -> bool:
+        return self.start == date(self.start.year, 1, 1) and self.end == date(self.start.year, 12, 31)
+
+    @property
+    def label(self) -> str:
+        if self.is_year:
+            return f"{self.start.year}年"
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+    def utc_bounds(self) -> tuple[datetime, datetime]:
+        """[from, until) in UTC: local midnight of ``start`` to local midnight after ``end``."""
+        return _local_midnight(self.start), _local_midnight(self.end + timedelta(days=1))
+
+    def months(self) -> list[tuple[int, int]]:
+        """Every (year, month) the period touches, in order."""
+        result = []
+        year, month = self.start.year, self.start.month
+        while (year, month) <= (self.end.year, self.end.month):
+            result.append((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return result
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone())
+
+
+@dataclass
+class Counts:
+    """The figures of one group of opinions (a category, a station, a month, all)."""
+
+    received: int = 0
+    accepted: int = 0
+    closed: int = 0
+    declined: int = 0
+    merged: int = 0
+    # Closed opinions with both times known, and their calendar days summed.
+    timed: int = 0
+    days: float = 0.0
+    satisfied: int = 0
+    basic: int = 0
+    unsatisfied: int = 0
+
+    def add(self, other: "Counts") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def closure_rate(self) -> float | None:
+        return self.closed / self.received if self.received else None
+
+    @property
+    def average_days_to_close(self) -> float | None:
+        return self.days / self.timed if self.timed else None
+
+    @property
+    def rated(self) -> int:
+        return self.satisfied + self.basic + self.unsatisfied
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """(满意 + 基本满意) / rated."""
+        return (self.satisfied + self.basic) / self.rated if self.rated else None
+
+    @property
+    def satisfaction(self) -> list[tuple[str, str, int]]:
+        """(value, label, count) for each rating, in the order people read them."""
+        return [(s.value, s.label, getattr(self, _SATISFACTION_FIELD[s])) for s in Satisfaction]
+
+
+_SATISFACTION_FIELD = {
+    Satisfaction.SATISFIED: "satisfied",
+    Satisfaction.BASIC: "basic",
+    Satisfaction.UNSATISFIED: "unsatisfied",
+}
+
+
+@dataclass
+class Row:
+    """One line of a breakdown: what it is, what to call it, its figures."""
+
+    key: object
+    label: str
+    counts: Counts = field(default_factory=Counts)
+    # For stations: the township's name.
+    note: str | None = None
+
+
+@dataclass
+class Figures:
+    township: Township | None  # None: the whole city
+    period: Period
+    totals: Counts
+    overdue_now: int
+    today: date
+    by_category: list[Row]
+    by_station: list[Row]  # every station with opinions, most first
+    by_township: list[Row]  # city only: every township, in the demo's order; else []
+    by_month: list[Row]
+    stations_by_level: list[tuple[str, str, int]]  # (level, label, count)
+
+    @property
+    def scope_label(self) -> str:
+        return self.township.name if self.township else "全市"
+
+    @property
+    def stations_total(self) -> int:
+        return sum(n for _level, _label, n in self.stations_by_level)
+
+    def top_stations(self, n: int = TOP_STATIONS) -> list[Row]:
+        return self.by_station[:n]
+
+
+def percent(rate: float | None) -> str:
+    """92% style, rounded half up to a whole percent; "—" when there is nothing to divide."""
+    if rate is None:
+        return "—"
+    return f"{int(rate * 100 + 0.5)}%"
+
+
+def figures(township_id: int | None, period: Period, today: date | None = None) -> Figures:
+    """The figures of one township (or the city, with None) for ``period``.
+
+    The caller has checked that the user may see ``township_id``
+    (``kiosk.auth.scope.township_or_404``).
+    """
+    today = today or staff_services.today()
+    township = db.session.get(Township, township_id) if township_id is not None else None
+    stations = {
+        code: (name, tid)
+        for code, name, tid in db.session.execute(
+            _scoped(select(Station.code, Station.name, Station.township_id), Station.township_id, township_id)
+        )
+    }
+    township_names = dict(db.session.execute(select(Township.id, Township.name)).all())
+    categories = list(
+        db.session.execute(select(Category.code, Category.name).order_by(Category.position, Category.code))
+    )
+    months = period.months()
+
+    totals = Counts()
+    by_category = {code: Row(code, name) for code, name in categories}
+    by_station: dict[str, Row] = {}
+    by_month = {m: Row(m, f"{m[0]}年{m[1]}月" if len(months) > 12 else f"{m[1]}月") for m in months}
+    by_township: dict[int, Row] = {}
+    if township_id is None:
+        by_township = {tid: Row(tid, name) for tid, name in sorted(township_names.items())}
+
+    for station_code, category_code, month_index, counts in _grouped_counts(township_id, period, months):
+        totals.add(counts)
+        row = by_category.get(category_code)
+        if row is None:  # a category since removed
+            row = by_category[category_code] = Row(category_code, category_code)
+        row.counts.add(counts)
+        name, tid = stations.get(station_code, (station_code, None))
+        row = by_station.get(station_code)
+        if row is None:
+            row = by_station[station_code] = Row(station_code, name, note=township_names.get(tid))
+        row.counts.add(counts)
+        if month_index is not None:
+            by_month[months[month_index]].counts.add(counts)
+        if township_id is None and tid in by_township:
+            by_township[tid].counts.add(counts)
+
+    return Figures(
+        township=township,
+        period=period,
+        totals=totals,
+        overdue_now=overdue_now(township_id, today),
+        today=today,
+        by_category=list(by_category.values()),
+        by_station=sorted(by_station.values(), key=lambda r: (-r.counts.received, r.key)),
+        by_township=list(by_township.values()),
+        by_month=list(by_month.values()),
+        stations_by_level=stations_by_level(township_id),
+    )
+
+
+def _scoped(query, column, township_id: int | None):
+    return query if township_id is None else query.where(column == township_id)
+
+
+def _days_to_close():
+    """Calendar days from hub receipt to closing, as a SQL expression of this database."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.julianday(Opinion.closed_at) - func.julianday(Opinion.hub_received_at)
+    return func.extract("epoch", Opinion.closed_at - Opinion.hub_received_at) / 86400.0
+
+
+def _grouped_counts(township_id: int | None, period: Period, months: list[tuple[int, int]]):
+    """(station, category, month index, Counts) per group, from one GROUP BY."""
+    start, until = period.utc_bounds()
+    # The local month as a CASE over its UTC boundaries: the same on every
+    # database, and right in any time zone.
+    ends = [_local_midnight(date(y + (m == 12), m % 12 + 1, 1)) for y, m in months]
+    month = case(
+        *((Opinion.created_at < end, literal_column(str(i))) for i, end in enumerate(ends)), else_=None
+    )
+    closed = Opinion.status == OpinionStatus.CLOSED
+    timed = closed & Opinion.closed_at.is_not(None) & Opinion.hub_received_at.is_not(None)
+    query = (
+        select(
+            Opinion.station_code,
+            Opinion.category_code,
+            month.label("month_index"),
+            func.count(),
+            func.count().filter(
+                or_(Opinion.accepted_at.is_not(None), Opinion.status.in_(_ACCEPTED_STATUSES))
+            ),
+            func.count().filter(closed),
+            func.count().filter(Opinion.status == OpinionStatus.DECLINED),
+            func.count().filter(Opinion.status == OpinionStatus.MERGED),
+            func.count().filter(timed),
+            func.sum(case((timed, _days_to_close()), else_=None)),
+            func.count().filter(Opinion.satisfaction == Satisfaction.SATISFIED),
+            func.count().filter(Opinion.satisfaction == Satisfaction.BASIC),
+            func.count().filter(Opinion.satisfaction == Satisfaction.UNSATISFIED),
+        )
+        .where(Opinion.created_at >= start, Opinion.created_at < until)
+        # By the output name: PostgreSQL would not match a repeated CASE
+        # whose boundaries are separate parameters.
+        .group_by(Opinion.station_code, Opinion.category_code, literal_column("month_index"))
+    )
+    query = _scoped(query, Opinion.township_id, township_id)
+    for station, category, month_index, *numbers in db.session.execute(query):
+        received, accepted, closed_n, declined, merged, timed_n, days, satisfied, basic, unsatisfied = numbers
+        counts = Counts(
+            received,
+            accepted,
+            closed_n,
+            declined,
+            merged,
+            timed_n,
+            float(days or 0),
+            satisfied,
+            basic,
+            unsatisfied,
+        )
+        yield station, category, month_index, counts
+
+
+def overdue_now(township_id: int | None, today: date) -> int:
+    """Opinions of the scope overdue today, whatever their year (the queue's overdue filter)."""
+    query = select(func.count()).select_from(Opinion).where(staff_services.overdue_condition(today))
+    return db.session.scalar(_scoped(query, Opinion.township_id, township_id))
+
+
+def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:
+    """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点."""
+    query = _scoped(
+        select(Station.level, func.count()).group_by(Station.level), Station.township_id, township_id
+    )
+    counts = dict(db.session.execute(query).all())
+    return [(level.value, level.label, counts.get(level.value, 0)) for level in StationLevel]
+
+
+# The first year the dashboard offers (the stations opened in 2015).
+FIRST_YEAR = 2015
+
+
+def period_from_args(args, today: date) -> Period:
+    """``date_from``/``date_to`` (either may be left out), else ``year``, else this year.
+
+    Values that make no sense are ignored, never an error.
+    """
+    start, end = _date_arg(args.get("date_from")), _date_arg(args.get("date_to"))
+    if start or end:
+        start = start or date(FIRST_YEAR, 1, 1)
+        end = end or today
+        return Period(min(start, end), max(start, end))
+    try:
+        year = int(args.get("year", ""))
+    except ValueError:
+        year = today.year
+    if not FIRST_YEAR <= year <= today.year:
+        year = today.year
+    return Period.year(year)
+
+
+def _date_arg(value) -> date | None:
+    try:
+        day = date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return day if day.year >= 2000 else None

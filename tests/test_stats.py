@@ -1,0 +1,295 @@
+"""The statistics dashboard: figures counted by hand, scoping, accessible SVG charts.
+
+The hand-made year (``load_small_year``; imported by the export and report
+tests too): 罗城街道 (stations LC00, LC01) and 素龙街道 (SL00), 2019, times
+local (Asia/Shanghai). Opinions arrive through the hub's sync store
+(``receive_opinion``); their final state is then written as the workflow
+would have left it, with the dates the figures depend on.
+
+                 received accepted closed declined merged days    满意/基本/不满意 overdue now
+罗城街道 2019        7        5       3       1       1    3+5+1   1 / 1 / 1       3 (one is F, 2020)
+素龙街道 2019        2        1       1       0       0    2       1 / 0 / 0       1
+city 2019           9        6       4       1       1    11 / 4  2 / 1 / 1       4
+"""
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from kiosk.models import AuditEntry
+from kiosk.models import OpinionStatus as S
+from kiosk.stats import services
+from tests.factories import make_user, receive_opinion, sign_in
+from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+PAST = datetime(2019, 1, 1).date()  # a due date long gone: overdue now
+
+
+def local(*args) -> datetime:
+    """A local time, given as UTC (the sync wire speaks UTC only)."""
+    return datetime(*args, tzinfo=LOCAL).astimezone(timezone.utc)
+
+
+def _opinion(
+    station, category, created, status, *, closed_days=None, satisfaction=None, overdue=False, **fields
+):
+    opinion = receive_opinion(station, category=category, created_at=created, received_at=created, **fields)
+    opinion.status = status
+    if status in (S.ACCEPTED, S.CLOSED, S.REOPENED):
+        opinion.accepted_at = created + timedelta(hours=2)
+    if closed_days is not None:
+        opinion.closed_at = created + timedelta(days=closed_days)
+    opinion.satisfaction = satisfaction
+    if overdue:
+        opinion.accept_due_on = opinion.close_due_on = PAST
+    db.session.commit()
+    return opinion
+
+
+def load_small_year() -> dict:
+    """The table above; returns the opinions by letter."""
+    o = {}
+    o["A"] = _opinion(
+        "LC00", "road", local(2019, 1, 10, 10), S.CLOSED, closed_days=3, satisfaction="satisfied"
+    )
+    o["B"] = _opinion("LC00", "road", local(2019, 1, 20, 9), S.CLOSED, closed_days=5, satisfaction="basic")
+    o["C"] = _opinion("LC01", "water", local(2019, 3, 5, 15), S.CLOSED, closed_days=1)
+    o["D"] = _opinion("LC01", "water", local(2019, 3, 6, 11), S.DECLINED, closed_days=2)
+    # The last half hour of 2019, local time (still 2019-12-31 in UTC too).
+    o["E"] = _opinion("LC00", "environment", local(2019, 12, 31, 23, 30), S.ACCEPTED, overdue=True)
+    # Half past midnight on New Year's Day local time: 2019 in UTC, 2020 here.
+    o["F"] = _opinion("LC00", "road", local(2020, 1, 1, 0, 30), S.RECEIVED, overdue=True)
+    o["G"] = _opinion("LC01", "road", local(2019, 6, 1, 8), S.MERGED)
+    o["J"] = _opinion(
+        "LC00", "village", local(2019, 4, 1, 10), S.REOPENED, satisfaction="unsatisfied", overdue=True
+    )
+    o["H"] = _opinion(
+        "SL00", "road", local(2019, 2, 1, 10), S.CLOSED, closed_days=2, satisfaction="satisfied"
+    )
+    o["I"] = _opinion("SL00", "other", local(2019, 2, 2, 10), S.RECEIVED, overdue=True)
+    return o
+
+
+# --- the service ---------------------------------------------------------
+
+
+YEAR_2019 = services.Period.year(2019)
+
+
+def test_township_figures_are_the_hand_counted_ones(hub_app):
+    """On SQLite and PostgreSQL alike (days to close and months are computed per database)."""
+    with hub_app.app_context():
+        load_small_year()
+        f = services.figures(1, YEAR_2019)
+        t = f.totals
+        assert (t.received, t.accepted, t.closed, t.declined, t.merged) == (7, 5, 3, 1, 1)
+        assert services.percent(t.closure_rate) == "43%"
+        assert t.average_days_to_close == pytest.approx(3.0)
+        assert (t.satisfied, t.basic, t.unsatisfied, t.rated) == (1, 1, 1, 3)
+        assert services.percent(t.satisfaction_rate) == "67%"
+        assert f.overdue_now == 3
+        assert f.by_township == []
+
+
+def test_city_figures_add_up_every_township(hub):
+    with hub.app_context():
+        load_small_year()
+        f = services.figures(None, YEAR_2019)
+        t = f.totals
+        assert (t.received, t.accepted, t.closed, t.declined, t.merged) == (9, 6, 4, 1, 1)
+        assert services.percent(t.closure_rate) == "44%"
+        assert t.average_days_to_close == pytest.approx(11 / 4)
+        assert f.overdue_now == 4
+        townships = {row.label: (row.counts.received, row.counts.closed) for row in f.by_township}
+        assert len(townships) == 21
+        assert townships["罗城街道"] == (7, 3)
+        assert townships["素龙街道"] == (2, 1)
+        assert townships["金鸡镇"] == (0, 0)
+
+
+def test_breakdowns_by_category_station_and_local_month(hub_app):
+    with hub_app.app_context():
+        load_small_year()
+        f = services.figures(1, YEAR_2019)
+        by_category = {row.key: (row.counts.received, row.counts.closed) for row in f.by_category}
+        assert by_category["road"] == (3, 2)
+        assert by_category["water"] == (2, 1)
+        assert by_category["environment"] == (1, 0)
+        assert by_category["village"] == (1, 0)
+        assert by_category["jobs"] == (0, 0)
+        assert [(row.key, row.counts.received) for row in f.by_station] == [("LC00", 4), ("LC01", 3)]
+        assert f.by_station[0].label == "罗城街道人大代表中心联络站"
+        months = {row.key[1]: row.counts.received for row in f.by_month}
+        assert len(months) == 12
+        # E was left at 23:30 on 31 December: December, local time.
+        assert months == {1: 2, 2: 0, 3: 2, 4: 1, 5: 0, 6: 1, 7: 0, 8: 0, 9: 0, 10: 0, 11: 0, 12: 1}
+
+
+def test_opinion_left_after_local_midnight_counts_in_the_new_year(hub):
+    with hub.app_context():
+        load_small_year()
+        f = services.figures(1, services.Period.year(2020))
+        assert f.totals.received == 1
+        assert f.by_month[0].counts.received == 1
+
+
+def test_a_date_range_counts_only_its_days(hub):
+    with hub.app_context():
+        load_small_year()
+        from datetime import date
+
+        f = services.figures(None, services.Period(date(2019, 1, 1), date(2019, 2, 1)))
+        assert f.totals.received == 3  # A, B and H
+        assert f.period.label == "2019-01-01 至 2019-02-01"
+
+
+def test_stations_by_level_are_the_demo_network(hub):
+    with hub.app_context():
+        city = services.figures(None, YEAR_2019)
+        assert [(label, n) for _level, label, n in city.stations_by_level] == [
+            ("人大代表中心联络站", 21),
+            ("人大代表联络站", 59),
+            ("人大代表联络点", 156),
+        ]
+        assert city.stations_total == 236
+        assert services.figures(1, YEAR_2019).stations_by_level[0][2] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "period"),
+    [
+        ({"year": "2019"}, services.Period.year(2019)),
+        ({"year": "twenty"}, services.Period.year(2025)),
+        ({"year": "1999"}, services.Period.year(2025)),
+        (
+            {"date_from": "2019-03-01", "date_to": "2019-02-01"},
+            services.Period(datetime(2019, 2, 1).date(), datetime(2019, 3, 1).date()),
+        ),
+    ],
+)
+def test_period_from_the_query_string_ignores_nonsense(args, period):
+    assert services.period_from_args(args, datetime(2025, 6, 1).date()) == period
+
+
+def test_percent_rounds_half_up_and_says_nothing_without_a_base():
+    assert services.percent(362 / 392) == "92%"
+    assert services.percent(0.125) == "13%"
+    assert services.percent(None) == "—"
+
+
+# --- the dashboard -----------------------------------------------------------
+
+
+def signed_in(hub, role, data=None):
+    """A test client signed in as a new ``role`` account of 罗城街道 (``.user``), after loading ``data``."""
+    with hub.app_context():
+        if data:
+            data()
+        user = make_user(role)
+        user_id = user.id
+    client = sign_in(hub.test_client(), user)
+    client.user = user
+    assert user.id == user_id
+    return client
+
+
+def _figure(html: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}">([^<]*)<', html)
+    assert match, testid
+    return match.group(1).strip()
+
+
+def test_township_staff_see_their_township(hub):
+    client = signed_in(hub, "township", load_small_year)
+    response = client.get("/staff/stats/?year=2019")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "罗城街道意见建议统计 · 2019年" in html
+    assert _figure(html, "received") == "7"
+    assert _figure(html, "closed") == "3"
+    assert _figure(html, "closure-rate") == "43%"
+    assert _figure(html, "average-days") == "3.0"
+    assert _figure(html, "satisfaction-rate") == "67%"
+    assert _figure(html, "overdue") == "3"
+    assert 'name="township"' not in html  # no township filter for them
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+def test_asking_for_another_township_is_404_and_audited(hub, role):
+    client = signed_in(hub, role, load_small_year)
+    user = client.user
+    for path in (
+        "/staff/stats/?township=2",
+        "/staff/stats/report/2019.pdf?township=2",
+        "/staff/stats/export?format=csv&township=2",
+    ):
+        assert client.get(path).status_code == 404, path
+    with hub.app_context():
+        denied = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "denied", AuditEntry.user_id == user.id)
+        ).all()
+        assert [entry.subject for entry in denied] == ["township:2"] * 3
+
+
+def test_city_staff_see_all_or_one_township(hub):
+    client = signed_in(hub, "city", load_small_year)
+    html = client.get("/staff/stats/?year=2019").get_data(as_text=True)
+    assert "全市意见建议统计" in html
+    assert _figure(html, "received") == "9"
+    assert "按镇街" in html
+    assert '<option value="2" >素龙街道</option>' in html or 'value="2"' in html
+    one = client.get("/staff/stats/?year=2019&township=2").get_data(as_text=True)
+    assert "素龙街道意见建议统计" in one
+    assert _figure(one, "received") == "2"
+    assert _figure(one, "overdue") == "1"
+
+
+def test_the_dashboard_needs_a_signed_in_staff_member(hub):
+    response = hub.test_client().get("/staff/stats/")
+    assert response.status_code in (302, 401)
+
+
+def test_charts_are_wellformed_svg_with_title_desc_and_one_bar_per_row(hub):
+    client = signed_in(hub, "city", load_small_year)
+    html = client.get("/staff/stats/?year=2019").get_data(as_text=True)
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL)
+    assert len(svgs) == 4  # month, category, township, station
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    bars = []
+    for markup in svgs:
+        root = ET.fromstring(markup)
+        title, desc = root.find("svg:title", ns), root.find("svg:desc", ns)
+        assert title is not None and title.text
+        assert desc is not None and desc.text
+        assert root.get("role") == "img"
+        assert set(root.get("aria-labelledby").split()) == {title.get("id"), desc.get("id")}
+        bars.append(len(root.findall("svg:g[@class='bar']", ns)))
+    assert bars == [12, 9, 21, 3]  # months, categories, townships, the stations with opinions
+    month = ET.fromstring(svgs[0])
+    assert "1月：收到 2 条，办结 2 条" in month.find("svg:desc", ns).text
+    assert "cdn" not in html.lower()
+
+
+def test_overdue_opinions_stand_out_with_a_link_to_the_queue(hub):
+    client = signed_in(hub, "township", load_small_year)
+    html = client.get("/staff/stats/?year=2019").get_data(as_text=True)
+    assert 'class="badge overdue"' in html
+    if "staff.queue" in hub.view_functions:
+        link = re.search(r'href="([^"]*)" data-testid="overdue-link"', html).group(1)
+        assert link == "/staff/?overdue=1"
+
+
+def test_htmx_filter_gets_the_fragment_only(hub):
+    client = signed_in(hub, "city")
+    html = client.get("/staff/stats/?year=2019&township=3", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert "<html" not in html
+    assert 'id="stats-dashboard"' in html
+    assert "附城街道意见建议统计" in html
