@@ -11,7 +11,10 @@ from flask import current_app, request, session
 
 from ..extensions import db
 from ..htmx import render
-from ..public.services import find_receipt
+from ..models import RatingSource
+from ..public.forms import KioskRatingForm
+from ..public.routes import rating_context
+from ..public.services import RatingRefused, find_receipt, rate
 from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services
@@ -288,4 +291,30 @@ def lookup():
     if request.method == "GET":
         return screen("_lookup.html", form=LookupForm(formdata=None))
     opinion = find_receipt(form.number.data, form.secret.data) if form.validate_on_submit() else None
-    return screen("_lookup.html", partial="_lookup_result.html", form=form, opinion=opinion, searched=True)
+    return lookup_result(form, opinion)
+
+
+@bp.post("/lookup/rating")
+def rate_opinion():
+    """Rate a closed opinion from the look-up: 满意 / 基本满意 / 不满意."""
+    rating_form = KioskRatingForm()
+    opinion = find_receipt(rating_form.number.data, rating_form.secret.data)
+    form = LookupForm(formdata=None, number=rating_form.number.data, secret=rating_form.secret.data)
+    message = None
+    if opinion is not None and rating_form.validate_on_submit():
+        try:
+            rate(opinion, rating_form.value.data, rating_form.comment.data, RatingSource.KIOSK)
+        except RatingRefused as refused:
+            message = refused.message
+    return lookup_result(form, opinion, rating_form, message)
+
+
+def lookup_result(form, opinion, rating_form=None, message=None):
+    """The look-up's result: the status and, once closed, the rating."""
+    context = {"opinion": opinion}
+    if opinion is not None:
+        rating_form = rating_form or KioskRatingForm(
+            formdata=None, number=opinion.receipt_number, secret=opinion.current_secret
+        )
+        context = rating_context(opinion, rating_form, message)
+    return screen("_lookup.html", partial="_lookup_result.html", form=form, searched=True, **context)

@@ -1,16 +1,21 @@
 """Public status pages: where a receipt's QR code leads."""
 
-from flask import current_app, make_response, render_template, request
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from ..localtime import format_local
+from ..models import RatingSource
 from . import bp
-from .services import find_receipt
+from .forms import CHOICES, RatingForm
+from .services import COMMENT_MAX, RatingRefused, can_rate, find_receipt, progress, rate, rating_note
 
 
 @bp.app_template_filter("local_time")
 def local_time(moment):
     """A UTC datetime as people read it here: local date and time."""
     return format_local(moment) if moment else ""
+
+
+bp.add_app_template_global(progress, "progress")
 
 
 @bp.get("/healthz")
@@ -30,7 +35,39 @@ def status(number):
         pending = _pending_receipt(number) if current_app.config["ROLE"] == "hub" else None
         response = make_response(render_template("public/not_found.html", pending=pending), 404)
     else:
-        response = make_response(render_template("public/status.html", opinion=opinion))
+        form = RatingForm(formdata=None, secret=opinion.current_secret)
+        response = make_response(render_template("public/status.html", **rating_context(opinion, form)))
+    return _private(response)
+
+
+@bp.post("/r/<number>/rating")
+def rate_opinion(number):
+    """Take the receipt holder's rating of a closed opinion (满意 / 基本满意 / 不满意)."""
+    form = RatingForm()
+    opinion = find_receipt(number, form.secret.data) or abort(404)
+    message = None
+    if form.validate_on_submit():
+        try:
+            rate(opinion, form.value.data, form.comment.data, RatingSource.STATUS_PAGE)
+            return redirect(url_for("public.status", number=opinion.receipt_number, k=opinion.current_secret), 303)
+        except RatingRefused as refused:
+            message = refused.message
+    return _private(make_response(render_template("public/status.html", **rating_context(opinion, form, message))))
+
+
+def rating_context(opinion, form, message=None) -> dict:
+    """What the status and its rating part show, on the status page and at the kiosk."""
+    return {
+        "opinion": opinion,
+        "rating_form": form if can_rate(opinion) else None,
+        "rating_note": rating_note(opinion),
+        "rating_message": message,
+        "rating_choices": CHOICES,
+        "comment_max": COMMENT_MAX,
+    }
+
+
+def _private(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

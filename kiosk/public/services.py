@@ -1,17 +1,24 @@
-"""Finding an opinion from what is printed on its receipt."""
+"""Finding an opinion from what is printed on its receipt, what its holder
+may see of its progress, and the rating (满意度测评) they may give."""
 
+import logging
 import re
 import secrets
 import threading
 import time
+import uuid as uuid_module
 from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
-from ..models import Opinion
+from ..models import Opinion, OpinionStatus, Rating, Satisfaction, utcnow
+
+log = logging.getLogger(__name__)
 
 # Station code, local date YYMMDD, four-digit daily serial, typed without hyphens.
 UNHYPHENATED_NUMBER = re.compile(r"([A-Z0-9]{2,8})(\d{6})(\d{4})")
@@ -40,6 +47,8 @@ def find_receipt(number: str | None, secret: str | None) -> Opinion | None:
 
     The number alone says which receipt; the secret proves the holder has
     it, so nobody can walk through other people's receipts by counting.
+    Only the current secret opens it: after a replacement receipt, the old
+    one no longer does (at the hub at once, at a station once it pulls).
     """
     number, secret = normalise_receipt_number(number), normalise_secret(secret)
     if not number or not secret:
@@ -47,7 +56,7 @@ def find_receipt(number: str | None, secret: str | None) -> Opinion | None:
     guesses = _guess_limiter()
     guesses.check()
     opinion = db.session.execute(select(Opinion).where(Opinion.receipt_number == number)).scalar_one_or_none()
-    if opinion is None or not secrets.compare_digest(opinion.secret.encode(), secret.encode()):
+    if opinion is None or not secrets.compare_digest(opinion.current_secret.encode(), secret.encode()):
         guesses.record_failure()
         return None
     return opinion
@@ -92,3 +101,187 @@ def _guess_limiter() -> GuessLimiter:
     # One per app, so two apps in one process (tests, a station beside a
     # hub) never share their counts.
     return current_app.extensions.setdefault("receipt_guesses", GuessLimiter())
+
+
+# --- what the holder of a receipt sees --------------------------------------------
+
+# How far a chain of merges (A into B, B into C) is followed.
+MERGE_DEPTH = 5
+
+
+@dataclass(frozen=True)
+class ProgressStep:
+    """One line of the public status history."""
+
+    status: str
+    at: datetime
+    note: str | None
+
+    @property
+    def status_label(self) -> str:
+        return OpinionStatus(self.status).label
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An opinion's public progress: status, public reply, status history.
+
+    Public text only (never staff names or contact details). For a merged
+    duplicate it is the original's progress, after the duplicate's own first
+    steps and a line naming the original's receipt.
+    """
+
+    status: str
+    public_reply: str | None
+    steps: list[ProgressStep]
+    merged: bool
+
+    @property
+    def status_label(self) -> str:
+        return OpinionStatus(self.status).label
+
+
+def followed(opinion: Opinion) -> Opinion:
+    """The opinion whose progress ``opinion``'s receipt shows.
+
+    At the hub, a merged duplicate's original (the chain followed a few
+    steps at most); the opinion itself otherwise, and always at a station,
+    which holds the followed progress under the duplicate's own UUID.
+    """
+    target = opinion
+    if _is_hub():
+        for _ in range(MERGE_DEPTH):
+            if target.merged_into is None:
+                break
+            target = target.merged_into
+    return target
+
+
+def progress(opinion: Opinion) -> Progress:
+    """What the receipt's holder sees of ``opinion``.
+
+    At the hub a merged duplicate follows its original, live: its own first
+    steps, a line naming the original's receipt, then the original's steps
+    from the merge on, under the original's status and public reply. A
+    station holds what the hub last sent (``kiosk.sync.hub.opinion_state``
+    sends this same progress), so there the stored fields are the progress,
+    and a "merged" line in the history marks a duplicate.
+    """
+    return _progress(opinion, 0)
+
+
+def _progress(opinion: Opinion, depth: int) -> Progress:
+    steps = [ProgressStep(e.status, e.at, e.note) for e in opinion.events]
+    original = opinion.merged_into if _is_hub() else None
+    if original is None or depth >= MERGE_DEPTH:
+        merged = opinion.merged_into_uuid is not None or any(s.status == OpinionStatus.MERGED for s in steps)
+        return Progress(opinion.status, opinion.public_reply, steps, merged)
+    shown = _progress(original, depth + 1)
+    merge_steps = [s for s in steps if s.status == OpinionStatus.MERGED]
+    merged_at = merge_steps[-1].at if merge_steps else (opinion.updated_at or utcnow())
+    own = [s for s in steps if s.status != OpinionStatus.MERGED and s.at <= merged_at]
+    # The hub's merge note sends the holder to the other receipt, whose 验证码
+    # they do not have; here that receipt's progress follows directly.
+    line = ProgressStep(
+        OpinionStatus.MERGED, merged_at, f"已与回执 {original.receipt_number} 合并办理，以下是合并后的办理进度。"
+    )
+    later = [s for s in shown.steps if s.at >= merged_at]
+    return Progress(shown.status, shown.public_reply, [*own, line, *later], True)
+
+
+def _is_hub() -> bool:
+    return current_app.config["ROLE"] == "hub"
+
+
+# --- rating (满意度测评) ------------------------------------------------------------
+
+COMMENT_MAX = 300
+
+
+class RatingRefused(Exception):
+    """A rating that cannot be taken; ``message`` is shown (Chinese)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _has_rating(opinion: Opinion, round_: int, counted_only: bool) -> bool:
+    condition = exists().where(Rating.opinion_uuid == opinion.uuid, Rating.round == round_)
+    if counted_only:
+        condition = condition.where(Rating.counted.is_(True))
+    return bool(db.session.scalar(select(condition)))
+
+
+def already_rated(opinion: Opinion) -> bool:
+    """Whether the current round of what this receipt shows has its rating.
+
+    A round is one closing: 不满意 reopens the opinion (``reopen_count``
+    goes up) and the next closing may be rated again. At the hub a rating
+    on a merged duplicate's receipt rates its original (one outcome, one
+    rating per round). A station counts its own ratings, and knows of one
+    given elsewhere (a phone) from the ``satisfaction`` the hub sends only
+    once the current round is rated.
+    """
+    if _is_hub():
+        target = followed(opinion)
+        return _has_rating(target, target.reopen_count, counted_only=True)
+    return opinion.satisfaction is not None or _has_rating(opinion, opinion.reopen_count, counted_only=False)
+
+
+def rating_note(opinion: Opinion) -> str | None:
+    """The thank-you shown instead of the buttons once a rating is in."""
+    if already_rated(opinion):
+        return "谢谢，您的评价已记录。"
+    target = followed(opinion)
+    reopened = target.reopen_count > 0 and progress(opinion).status == OpinionStatus.REOPENED
+    if reopened and _has_rating(target, target.reopen_count - 1, counted_only=False):
+        return "谢谢，您的评价已记录。您的意见已退回镇人大办重新办理。"
+    return None
+
+
+def can_rate(opinion: Opinion) -> bool:
+    """Closed (办结) as the receipt shows it, and not rated yet this round."""
+    return progress(opinion).status == OpinionStatus.CLOSED and not already_rated(opinion)
+
+
+def rate(opinion: Opinion, value: str, comment: str | None, source: str) -> Rating:
+    """Take the receipt holder's rating of a closed opinion, once per round.
+
+    At the hub it is the staff service ``record_rating`` (the first rating
+    of a round counts; 不满意 reopens the opinion with the comment). At a
+    station the rating is stored here, with a UUID made here and the round
+    as last pulled, and pushed like an opinion (a sync is asked for at
+    once); the hub then applies the same rules. Commits.
+    """
+    if value not in {s.value for s in Satisfaction}:
+        raise RatingRefused("请点选满意、基本满意或不满意。")
+    if already_rated(opinion):
+        raise RatingRefused("这张回执本轮已经评价过了，谢谢。")
+    if not can_rate(opinion):
+        raise RatingRefused("意见办结后才能评价。")
+    comment = comment or None
+    if _is_hub():
+        from ..staff.services import ActionRefused, record_rating
+
+        try:
+            return record_rating(opinion, value, comment, source=source)
+        except ActionRefused as refused:
+            raise RatingRefused(refused.message)
+    rating = Rating(
+        uuid=str(uuid_module.uuid4()),
+        opinion_uuid=opinion.uuid,
+        round=opinion.reopen_count,
+        value=value,
+        comment=comment,
+        source=source,
+        station_code=opinion.station_code,
+        created_at=utcnow(),
+    )
+    db.session.add(rating)
+    db.session.commit()
+    log.info("rating %s of %s (round %d) taken at the station", value, opinion.receipt_number, rating.round)
+    from ..sync import request_sync
+
+    request_sync()
+    return rating

@@ -1,8 +1,10 @@
 """The hub's change log: what each station must pull, numbered in order.
 
 A listener on every session flush at the hub notes, for each change a
-station may need, one ``SyncChange`` row: a status, public reply or status
-history entry of an opinion (for the opinion's station), or reference data
+station may need, one ``SyncChange`` row: a hub-owned public field or status
+history entry of an opinion (for the opinion's station, and for the station
+of every duplicate merged into it, whose receipt shows its progress), or
+reference data
 (deputies and their stations, categories, a township's office phone). So the
 staff queue and any other hub code need not know sync exists: writing the
 model is enough.
@@ -14,13 +16,16 @@ and a cursor never skips anything.
 """
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from ..models import Category, Deputy, Opinion, OpinionEvent, Station, SyncChange, SyncSequence, Township
 from .clock import now
 
-OPINION_FIELDS = ("status", "public_reply")
+# What a station holds of an opinion's hub-owned fields (kiosk.sync.hub.opinion_state).
+OPINION_FIELDS = ("status", "public_reply", "replacement_secret", "satisfaction", "reopen_count", "merged_into_uuid")
+# How far a chain of merges (A into B, B into C) is followed.
+MERGE_DEPTH = 5
 
 
 def allocate(session: Session, count: int) -> range:
@@ -38,6 +43,7 @@ def _note_changes(session: Session, flush_context, instances) -> None:
         return
     with session.no_autoflush:
         wanted = _changes_in(session)
+        wanted |= _duplicates_of(session, {uuid for kind, _s, _t, uuid in wanted if kind == "opinion"})
     if not wanted:
         return
     moment = now()
@@ -69,6 +75,22 @@ def _changes_in(session: Session) -> set[tuple]:
         elif isinstance(obj, Category):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 wanted.add(("reference", None, None, None))
+    return wanted
+
+
+def _duplicates_of(session: Session, uuids: set[str]) -> set[tuple]:
+    """Changes for the duplicates merged into these opinions (and into those)."""
+    wanted: set[tuple] = set()
+    seen, frontier = set(uuids), set(uuids)
+    for _ in range(MERGE_DEPTH):
+        if not frontier:
+            break
+        rows = session.execute(
+            select(Opinion.uuid, Opinion.station_code).where(Opinion.merged_into_uuid.in_(frontier))
+        ).all()
+        frontier = {uuid for uuid, _code in rows} - seen
+        seen |= frontier
+        wanted |= {("opinion", code, None, uuid) for uuid, code in rows if uuid in frontier}
     return wanted
 
 

@@ -23,6 +23,7 @@ from ..models import (
     Category,
     EnrolmentToken,
     Opinion,
+    Rating,
     Station,
     StationLevel,
     SyncChange,
@@ -31,6 +32,7 @@ from ..models import (
     SyncStation,
     Township,
 )
+from ..public.services import followed, progress
 from . import signing, wire
 from .clock import iso, now, to_millis
 from .records import RECORD_TYPES, BadRecord, digest
@@ -459,21 +461,48 @@ def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT) -> dic
         if uuids
         else []
     )
+    rated = rated_rounds(list({followed(o).uuid for o in opinions}))
     return {
         "cursor": new_cursor,
         "more": more,
-        "opinions": [opinion_state(o) for o in opinions],
+        "opinions": [opinion_state(o, rated) for o in opinions],
         "reference": reference_for(station) if reference_changed else None,
     }
 
 
-def opinion_state(opinion: Opinion) -> dict:
-    """What a station may know of an opinion's progress: public fields only."""
+def rated_rounds(uuids: list[str]) -> set[tuple[str, int]]:
+    """(opinion, round) pairs that have their counted rating here."""
+    if not uuids:
+        return set()
+    rows = db.session.execute(
+        select(Rating.opinion_uuid, Rating.round).where(Rating.opinion_uuid.in_(uuids), Rating.counted.is_(True))
+    )
+    return {(uuid, round_) for uuid, round_ in rows}
+
+
+def opinion_state(opinion: Opinion, rated: set[tuple[str, int]] | None = None) -> dict:
+    """What a station may know of an opinion's progress: public fields only.
+
+    Status, public reply and history are the receipt's public progress
+    (kiosk.public.services.progress): for a merged duplicate, its original's,
+    sent under the duplicate's own UUID, so the station needs nothing else.
+    The rating round and ``satisfaction`` are those of the followed opinion
+    too (a rating on a duplicate's receipt rates its original);
+    ``satisfaction`` goes only once the current round is rated (``rated``),
+    which is how the station knows not to ask again. The replacement secret
+    is the receipt's own. Stations that predate the newer keys ignore them.
+    """
+    shown = progress(opinion)
+    target = followed(opinion)
+    rated = rated_rounds([target.uuid]) if rated is None else rated
     return {
         "uuid": opinion.uuid,
-        "status": opinion.status,
-        "public_reply": opinion.public_reply,
-        "events": [{"status": e.status, "at": iso(e.at), "note": e.note} for e in opinion.events],
+        "status": shown.status,
+        "public_reply": shown.public_reply,
+        "events": [{"status": step.status, "at": iso(step.at), "note": step.note} for step in shown.steps],
+        "replacement_secret": opinion.replacement_secret,
+        "satisfaction": target.satisfaction if (target.uuid, target.reopen_count) in rated else None,
+        "reopen_count": target.reopen_count,
     }
 
 

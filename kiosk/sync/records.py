@@ -14,6 +14,7 @@ refused with 409 and kept aside on both sides).
 """
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,10 +22,23 @@ from datetime import datetime, timezone
 from sqlalchemy import select, tuple_, update
 
 from ..extensions import db
-from ..models import Category, Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord, Station
+from ..models import (
+    Category,
+    Deputy,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    Rating,
+    RatingSource,
+    Satisfaction,
+    SetAsideRecord,
+    Station,
+)
 from ..workdays import due_dates
 from . import wire
 from .clock import iso, parse_iso
+
+log = logging.getLogger(__name__)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -296,6 +310,159 @@ class OpinionRecords(RecordType):
         return refusals
 
 
+class RatingRecords(RecordType):
+    """Ratings given at a station (its look-up screen, its own status page).
+
+    The station stores a rating with the round (``reopen_count``) it last
+    pulled; the hub applies ``record_rating``'s rules to a rating of the
+    current round (the first counts; 不满意 reopens the opinion; a merged
+    duplicate's rating rates its original) and keeps a rating of an earlier
+    round without counting it. A rating of an opinion
+    the hub does not hold for this station is refused and set aside.
+    """
+
+    name = "rating"
+    model = Rating
+
+    FIELDS = {"uuid", "opinion_uuid", "round", "value", "comment", "source", "station_code", "created_at"}
+    SOURCES = frozenset({RatingSource.KIOSK.value, RatingSource.STATUS_PAGE.value})
+    VALUES = frozenset(s.value for s in Satisfaction)
+    COMMENT_MAX = 2000
+
+    # --- station ----------------------------------------------------------
+
+    def _pending_query(self, *columns):
+        return (
+            select(*(columns or (Rating.uuid,)))
+            .where(Rating.acknowledged_at.is_(None), Rating.uuid.not_in(_set_aside_uuids()))
+            .order_by(Rating.created_at, Rating.uuid)
+        )
+
+    def pending(self, limit: int, after=None) -> list[dict]:
+        query = self._pending_query(Rating).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(Rating.created_at, Rating.uuid) > tuple_(*after))
+        return [self.to_wire(rating) for rating in db.session.scalars(query)]
+
+    def key_of(self, data: dict):
+        return (parse_iso(data["created_at"]), data["uuid"])
+
+    def count_pending(self) -> int:
+        return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
+
+    def unacknowledged(self, uuids: list[str]) -> list[str]:
+        uuids = [u for u in uuids if isinstance(u, str)]
+        return list(db.session.scalars(select(Rating.uuid).where(Rating.uuid.in_(uuids), Rating.acknowledged_at.is_(None))))
+
+    def to_wire(self, rating: Rating) -> dict:
+        return {
+            "uuid": rating.uuid,
+            "opinion_uuid": rating.opinion_uuid,
+            "round": rating.round,
+            "value": rating.value,
+            "comment": rating.comment,
+            "source": rating.source,
+            "station_code": rating.station_code,
+            "created_at": iso(rating.created_at),
+        }
+
+    def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
+        """Mark ratings the hub holds. Only with a verified acknowledgement."""
+        waiting = list(
+            db.session.scalars(select(Rating.uuid).where(Rating.uuid.in_(list(acks)), Rating.acknowledged_at.is_(None)))
+        )
+        groups: dict[datetime, list[str]] = {}
+        for uuid in waiting:
+            groups.setdefault(acks[uuid], []).append(uuid)
+        for received, uuids in groups.items():
+            db.session.execute(
+                update(Rating)
+                .where(Rating.uuid.in_(uuids))
+                .values(acknowledged_at=now, hub_received_at=received)
+                .execution_options(synchronize_session=False)
+            )
+        return len(waiting)
+
+    # --- hub --------------------------------------------------------------
+
+    def clean(self, data, station_code: str) -> dict:
+        if not isinstance(data, dict):
+            raise BadRecord("a rating must be an object")
+        if set(data) != self.FIELDS:
+            unknown, missing = sorted(set(data) - self.FIELDS), sorted(self.FIELDS - set(data))
+            raise BadRecord(f"rating fields: unknown {unknown}, missing {missing}")
+        _text(data, "uuid", 36, pattern=UUID_RE)
+        _text(data, "opinion_uuid", 36, pattern=UUID_RE)
+        _text(data, "station_code", 8)
+        if data["station_code"] != station_code:
+            raise BadRecord(f"rating {data['uuid']} belongs to another station")
+        if data["value"] not in self.VALUES:
+            raise BadRecord(f"value must be one of {sorted(self.VALUES)}")
+        if data["source"] not in self.SOURCES:
+            raise BadRecord(f"source must be one of {sorted(self.SOURCES)}")
+        _text(data, "comment", self.COMMENT_MAX, optional=True)
+        if type(data["round"]) is not int or not 0 <= data["round"] < 2**31:
+            raise BadRecord("round must be a whole number >= 0")
+        try:
+            created = parse_iso(data["created_at"])
+        except (ValueError, TypeError) as error:
+            raise BadRecord("created_at must be a UTC time like 2026-11-27T08:00:00.000000Z") from error
+        return {**data, "created_at": created}
+
+    def store(self, records, station_code, received_at):
+        """Rate through ``record_rating`` without committing (the batch's
+        transaction commits); return refusals by UUID."""
+        from ..public.services import followed
+        from ..staff.services import ActionRefused, record_rating
+
+        refusals: dict[str, Refusal] = {}
+        wanted = {data["opinion_uuid"] for data, _ in records}
+        opinions = {o.uuid: o for o in db.session.scalars(select(Opinion).where(Opinion.uuid.in_(wanted)))}
+        for data, record_digest in records:
+            opinion = opinions.get(data["opinion_uuid"])
+            if opinion is None or opinion.station_code != station_code:
+                refusals[data["uuid"]] = Refusal("unknown_opinion", f"镇人大办没有本站编号为 {data['opinion_uuid']} 的意见")
+                continue
+            # A duplicate's receipt rates its original, in the original's round.
+            target = followed(opinion)
+            rating = None
+            if data["round"] == target.reopen_count:
+                try:
+                    # A savepoint: a refused rating leaves nothing behind in the batch.
+                    with db.session.begin_nested():
+                        rating = record_rating(
+                            opinion,
+                            data["value"],
+                            data["comment"],
+                            source=data["source"],
+                            station_code=station_code,
+                            uuid=data["uuid"],
+                            created_at=data["created_at"],
+                            commit=False,
+                        )
+                except ActionRefused as refused:
+                    log.info("rating %s of %s kept, not counted: %s", data["uuid"], opinion.receipt_number, refused.message)
+            if rating is None:
+                # Given for an earlier round (rated meanwhile elsewhere, or
+                # reopened since), or not countable now: kept, not counted.
+                rating = Rating(
+                    uuid=data["uuid"],
+                    opinion_uuid=target.uuid,
+                    round=data["round"],
+                    value=data["value"],
+                    comment=data["comment"],
+                    source=data["source"],
+                    station_code=station_code,
+                    created_at=data["created_at"],
+                    counted=False,
+                )
+                db.session.add(rating)
+            rating.sync_digest = record_digest
+            rating.hub_received_at = received_at
+        db.session.flush()
+        return refusals
+
+
 def naive_utc(moment: datetime) -> datetime:
     """What UTCDateTime stores; for ``insert_many``, which skips type processing."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
@@ -328,4 +495,5 @@ def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern
         raise BadRecord(f"{key} is not in the expected form")
 
 
-RECORD_TYPES: dict[str, RecordType] = {t.name: t for t in (OpinionRecords(),)}
+# Opinions first: a batch's ratings are of opinions the hub already holds.
+RECORD_TYPES: dict[str, RecordType] = {t.name: t for t in (OpinionRecords(), RatingRecords())}

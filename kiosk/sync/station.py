@@ -39,6 +39,7 @@ from ..models import (
     OpinionStatus,
     PrintJob,
     ReceiptCounter,
+    Satisfaction,
     SetAsideRecord,
     Station,
     SyncState,
@@ -437,12 +438,34 @@ def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
 STATUSES = {s.value for s in OpinionStatus}
 
 
+SATISFACTIONS = {s.value for s in Satisfaction}
+
+
 def _apply_opinion_state(item: dict) -> int:
+    """Take the hub's word on an opinion's hub-owned fields.
+
+    Status, public reply and history are the receipt's public progress (a
+    merged duplicate's is its original's). A replacement receipt's secret
+    makes the printed one stop working here too. Keys a hub older than this
+    station does not send leave the field as it was.
+    """
     opinion = db.session.get(Opinion, item["uuid"])
     if opinion is None or item["status"] not in STATUSES:
         return 0
+    replacement = item.get("replacement_secret", opinion.replacement_secret)
+    satisfaction = item.get("satisfaction", opinion.satisfaction)
+    reopen_count = item.get("reopen_count", opinion.reopen_count)
+    if replacement is not None and (not isinstance(replacement, str) or not 4 <= len(replacement) <= 8):
+        raise ValueError(f"replacement_secret of {opinion.uuid} is not a secret")
+    if satisfaction is not None and satisfaction not in SATISFACTIONS:
+        raise ValueError(f"satisfaction of {opinion.uuid} is {satisfaction!r}")
+    if type(reopen_count) is not int or reopen_count < 0:
+        raise ValueError(f"reopen_count of {opinion.uuid} is {reopen_count!r}")
     opinion.status = item["status"]
     opinion.public_reply = item["public_reply"]
+    opinion.replacement_secret = replacement
+    opinion.satisfaction = satisfaction
+    opinion.reopen_count = reopen_count
     db.session.execute(delete(OpinionEvent).where(OpinionEvent.opinion_uuid == opinion.uuid))
     db.session.expire(opinion, ["events"])
     for event in item["events"]:
