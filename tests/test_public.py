@@ -185,3 +185,90 @@ def test_receipt_numbers_are_read_however_they_are_typed():
     for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001"):
         assert normalise_receipt_number(typed) == "LC00-261128-0001"
     assert normalise_receipt_number("LC00-261128-12345") == "LC00-261128-12345"
+
+
+# --- at the hub: the progress staff make, as the receipt's holder sees it ---------------------
+
+STAFF_REPLY = "路灯已于上周修好，感谢您的反映。"
+
+
+@pytest.fixture
+def handled(hub):
+    """An opinion at the hub carried through forward, reply and close by a named clerk."""
+    from kiosk.models import Department
+    from kiosk.staff import services as staff
+
+    from .factories import make_user, receive_opinion
+
+    with hub.app_context():
+        department = Department(name="罗城街道城建办", contact_person="李科长", contact_phone="0766-8889999")
+        db.session.add(department)
+        db.session.commit()
+        opinion = receive_opinion(content=CONTENT, contact_name="陈大文", contact_phone="13812345678")
+        clerk = make_user(username="clerk-wang")
+        clerk.display_name = "王小明"
+        db.session.commit()
+        staff.accept(clerk, opinion)
+        assignment = staff.forward(clerk, opinion, department, instructions="请李科长本周内派人查看。")
+        staff.record_reply(clerk, assignment, "城建办内部答复：已安排电工老张维修。")
+        staff.close(clerk, opinion, STAFF_REPLY)
+        return opinion.receipt_number, opinion.secret
+
+
+def test_hub_status_page_shows_the_history_and_the_public_reply(hub, handled):
+    number, secret = handled
+    page = hub.test_client().get(f"/r/{number}?k={secret}")
+    html = text(page)
+    assert page.status_code == 200
+    for step in ("镇人大办已收到", "已受理", "已转交有关部门办理", "已答复", "已办结"):
+        assert step in html
+    assert STAFF_REPLY in html
+    # The department's name may show (as Open311's agency_responsible does).
+    assert "罗城街道城建办" in html
+
+
+def test_hub_status_page_never_shows_staff_or_contact_details(hub, handled):
+    number, secret = handled
+    html = text(hub.test_client().get(f"/r/{number}?k={secret}"))
+    for private in ("clerk-wang", "王小明", "李科长", "0766-8889999", "老张", "请李科长", "陈大文", "13812345678",
+                    CONTENT[:6]):
+        assert private not in html
+
+
+def test_a_merged_duplicate_shows_its_originals_progress(hub):
+    from kiosk.staff import services as staff
+
+    from .factories import make_user, receive_opinion
+
+    with hub.app_context():
+        original = receive_opinion(content="村口路灯坏了，晚上看不见路。")
+        duplicate = receive_opinion(content="村口的路灯又不亮了。")
+        clerk = make_user()
+        staff.accept(clerk, original)
+        staff.merge(clerk, duplicate, original)
+        staff.close(clerk, original, STAFF_REPLY)
+        pages = {o.receipt_number: o.current_secret for o in (original, duplicate)}
+        number, duplicate_number = original.receipt_number, duplicate.receipt_number
+    client = hub.test_client()
+    html = text(client.get(f"/r/{duplicate_number}?k={pages[duplicate_number]}"))
+    assert f"已与回执 {number} 合并办理" in html
+    assert re.search(r'data-testid="status-label">已办结<', html)
+    assert STAFF_REPLY in html and "已在联络站登记" in html
+    # The original's receipt is unchanged by it.
+    assert "合并办理" not in text(client.get(f"/r/{number}?k={pages[number]}"))
+
+
+def test_a_replacement_receipt_retires_the_old_secret_at_the_hub(hub):
+    from kiosk.staff import services as staff
+
+    from .factories import make_user, receive_opinion
+
+    with hub.app_context():
+        opinion = receive_opinion(secret="ABCDEF")
+        new_secret = staff.replace_receipt(make_user(), opinion)
+        number = opinion.receipt_number
+    client = hub.test_client()
+    assert client.get(f"/r/{number}?k=ABCDEF").status_code == 404
+    assert client.get(f"/receipts/{number}.pdf?k=ABCDEF").status_code == 404
+    assert client.get(f"/r/{number}?k={new_secret}").status_code == 200
+    assert client.get(f"/r/{number}?k={new_secret.lower()}").status_code == 200
