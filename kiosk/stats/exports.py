@@ -108,7 +108,9 @@ def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
     )
     db.session.commit()
     header = COLUMNS + (CONTACT_COLUMNS if contacts else [])
-    rows = _rows(user, filters, contacts)
+    # The query is built now, while the request's user is at hand; the rows
+    # are read as the response streams, in a context of their own.
+    rows = _rows(_query(user, filters, contacts), user.username)
     filename = f"opinions-{to_local(utcnow()):%Y%m%d-%H%M}.{kind}"
     if kind == "xlsx":
         return ExportFile(_xlsx(header, rows), FORMATS[kind], filename)
@@ -147,10 +149,10 @@ def _query(user: User, filters: QueueFilters, contacts: bool):
     return query.execution_options(yield_per=BATCH)
 
 
-def _rows(user: User, filters: QueueFilters, contacts: bool) -> Iterator[list]:
+def _rows(query, username: str) -> Iterator[list]:
     """Each opinion as the list of its cells (dates as local datetimes or dates), guarded."""
     count = 0
-    for row in db.session.execute(_query(user, filters, contacts)):
+    for row in db.session.execute(query):
         (
             number,
             created,
@@ -182,7 +184,7 @@ def _rows(user: User, filters: QueueFilters, contacts: bool) -> Iterator[list]:
         ]
         count += 1
         yield [safe_cell(cell) for cell in cells]
-    log.info("export of %d opinions by %s", count, user.username)
+    log.info("export of %d opinions by %s", count, username)
 
 
 def _text(cell) -> str:
