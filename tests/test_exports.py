@@ -3,8 +3,8 @@
 import csv
 import io
 import re
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 
 import pytest
 from sqlalchemy import select
