@@ -1,0 +1,258 @@
+"""The city's set-up: townships, categories, departments, stations, accounts.
+
+Each write takes the acting ``User`` first, checks its rules, writes one
+audit row (subject like ``category:road``, the changed fields before and
+after, never a password) in the same transaction, logs one line and
+commits. A refused write raises ``Refused`` with a Chinese message and
+changes nothing; a save that changes nothing writes nothing. Stations hear
+of changed townships, categories and stations through the sync change
+listener; nothing here needs to tell them. Accounts are made and changed by
+``kiosk.auth.services``, which the ``users`` commands share.
+"""
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..auth import services as accounts
+from ..extensions import db
+from ..models import Category, Department, Station, Township, User
+from ..sync import hub
+
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A write the rules do not allow; ``field`` names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def _values(obj, fields) -> dict:
+    return {f: getattr(obj, f) for f in fields}
+
+
+def _apply(actor: User, obj, action: str, subject_of, changes: dict) -> bool:
+    """Set ``changes`` on ``obj``, audit what differs and commit; False if nothing did."""
+    before = {f: getattr(obj, f) for f, v in changes.items() if getattr(obj, f) != v}
+    if not before:
+        return False
+    for field in before:
+        setattr(obj, field, changes[field])
+    audit.record(
+        action, actor=actor, subject=subject_of(obj), before=before, after={f: changes[f] for f in before}
+    )
+    _commit()
+    log.info("%s %s by %s: %s", action, subject_of(obj), actor.username, ", ".join(before))
+    return True
+
+
+def _create(actor: User, obj, action: str, subject_of, fields) -> None:
+    db.session.add(obj)
+    _commit(flush_only=True)  # the new row's id, for the audit subject
+    audit.record(action, actor=actor, subject=subject_of(obj), after=_values(obj, fields))
+    _commit()
+    log.info("%s %s by %s", action, subject_of(obj), actor.username)
+
+
+def _commit(flush_only: bool = False) -> None:
+    try:
+        if flush_only:
+            db.session.flush()
+        else:
+            db.session.commit()
+    except IntegrityError:
+        # Someone else took the same name between our check and the commit.
+        db.session.rollback()
+        raise Refused("已有同名的记录，请换一个。", "name")
+
+
+def _unique(model, column, value, current=None, message="", field="name") -> None:
+    query = select(model).where(func.lower(column) == value.lower())
+    found = db.session.scalar(query)
+    if found is not None and found is not current:
+        raise Refused(message, field)
+
+
+# --- townships --------------------------------------------------------------
+
+TOWNSHIP_FIELDS = ("name", "kind", "office_phone")
+
+
+def _township_subject(t: Township) -> str:
+    return f"township:{t.id}"
+
+
+def save_township(
+    actor: User, township: Township | None, *, name: str, kind: str, office_phone: str | None
+) -> Township:
+    """Add a township (``township`` None) or change one. Names are unique."""
+    _unique(Township, Township.name, name, township, f"已有名为“{name}”的镇街。")
+    changes = {"name": name, "kind": kind, "office_phone": office_phone}
+    if township is None:
+        township = Township(**changes)
+        _create(actor, township, "township.create", _township_subject, TOWNSHIP_FIELDS)
+    else:
+        _apply(actor, township, "township.update", _township_subject, changes)
+    return township
+
+
+# --- categories -------------------------------------------------------------
+
+CATEGORY_FIELDS = ("code", "name", "icon", "position", "active", "accept_days", "answer_days")
+
+
+def _category_subject(c: Category) -> str:
+    return f"category:{c.code}"
+
+
+def save_category(actor: User, category: Category | None, *, code: str | None = None, **values) -> Category:
+    """Add a category (with ``code``) or change one; the code never changes.
+
+    ``values``: name, icon, position, active, accept_days, answer_days. Codes
+    and names are unique. New limits apply to opinions received from now on.
+    """
+    _unique(Category, Category.name, values["name"], category, f"已有名为“{values['name']}”的类别。")
+    if category is None:
+        if db.session.get(Category, code) is not None:
+            raise Refused(f"代码 {code} 已被使用。", "code")
+        category = Category(code=code, **values)
+        _create(actor, category, "category.create", _category_subject, CATEGORY_FIELDS)
+    else:
+        _apply(actor, category, "category.update", _category_subject, values)
+    return category
+
+
+# --- departments ------------------------------------------------------------
+
+DEPARTMENT_FIELDS = ("name", "contact_person", "contact_phone", "active")
+
+
+def _department_subject(d: Department) -> str:
+    return f"department:{d.id}"
+
+
+def save_department(
+    actor: User,
+    department: Department | None,
+    *,
+    name: str,
+    contact_person: str | None,
+    contact_phone: str | None,
+) -> Department:
+    """Add a department or change one. Names are unique, inactive ones included."""
+    _unique(Department, Department.name, name, department, f"已有名为“{name}”的部门。")
+    changes = {"name": name, "contact_person": contact_person, "contact_phone": contact_phone}
+    if department is None:
+        department = Department(**changes, active=True)
+        _create(actor, department, "department.create", _department_subject, DEPARTMENT_FIELDS)
+    else:
+        _apply(actor, department, "department.update", _department_subject, changes)
+    return department
+
+
+def set_department_active(actor: User, department: Department, active: bool) -> None:
+    """Stop offering a department for forwarding, or offer it again.
+
+    Its past assignments stay as they are.
+    """
+    action = "department.reactivate" if active else "department.deactivate"
+    _apply(actor, department, action, _department_subject, {"active": active})
+
+
+# --- stations ---------------------------------------------------------------
+
+STATION_FIELDS = ("code", "name", "level", "township_id", "address")
+
+
+def _station_subject(s: Station) -> str:
+    return f"station:{s.code}"
+
+
+def register_station(
+    actor: User, *, code: str, name: str, level: str, township: Township, address: str | None
+) -> str:
+    """Register a station through the sync hub; return its one-time enrolment token.
+
+    Codes are unique and never reused. The station, its first token and the
+    audit row commit together.
+    """
+    if db.session.get(Station, code) is not None:
+        raise Refused(
+            f"站点代码 {code} 已被使用。需要给已登记的站换机器时，请在该站页面发新的登记码。", "code"
+        )
+    after = {"code": code, "name": name, "level": level, "township_id": township.id, "address": address}
+    audit.record("station.register", actor=actor, subject=f"station:{code}", after=after)
+    try:
+        return hub.register_station(code, name, township.name, level, address=address)
+    except (ValueError, IntegrityError) as error:
+        db.session.rollback()
+        raise Refused(
+            f"没有登记：{error}" if isinstance(error, ValueError) else f"站点代码 {code} 已被使用。", "code"
+        )
+
+
+def update_station(actor: User, station: Station, *, name: str, level: str, address: str | None) -> bool:
+    """Change a station's name, level or address (its code and township stay)."""
+    return _apply(
+        actor, station, "station.update", _station_subject, {"name": name, "level": level, "address": address}
+    )
+
+
+def issue_token(actor: User, station: Station) -> str:
+    """A fresh one-time enrolment token for a new or replaced box.
+
+    Earlier tokens still work until used or expired (24 hours).
+    """
+    audit.record("station.token", actor=actor, subject=_station_subject(station))
+    return hub.issue_token(station.code)
+
+
+def revoke_station(actor: User, station: Station, reason: str) -> None:
+    """Refuse the station's key from now on, with the reason in the audit log.
+
+    The station's records stay; a box needs a new token to enrol again.
+    """
+    audit.record("station.revoke", actor=actor, subject=_station_subject(station), note=reason)
+    try:
+        hub.revoke_station(station.code)
+    except ValueError:
+        db.session.rollback()
+        raise Refused(f"联络站 {station.code} 还没有登记过机器，没有可吊销的密钥。")
+
+
+# --- accounts ---------------------------------------------------------------
+# Accounts are made and changed by kiosk.auth.services (shared with the
+# `users` commands); only the page's own rule lives here.
+
+
+def set_user_active(actor: User, user: User, active: bool) -> None:
+    """Stop an account (its open sessions end at once) or let it sign in again.
+
+    Nobody stops their own account here: the city would lock itself out.
+    """
+    if not active and user.id == actor.id:
+        raise Refused("不能停用自己正在使用的账号。")
+    try:
+        accounts.set_active(user.username, active, actor=actor)
+    except accounts.AccountRefused as refusal:
+        raise Refused(refusal.message)
+
+
+# --- fleet ------------------------------------------------------------------
+
+
+def fleet(township: Township | None = None) -> list[tuple[hub.StationRow, str]]:
+    """The rows of ``stations list --all`` (hub.station_overview), each with its station's level.
+
+    With ``township``, only that township's stations. Read only.
+    """
+    levels = dict(db.session.execute(select(Station.code, Station.level)).all())
+    rows = hub.station_overview()
+    if township is not None:
+        rows = [row for row in rows if row.township == township.name]
+    return [(row, levels[row.code]) for row in rows]
