@@ -1,0 +1,724 @@
+"""City staff's set-up pages at the hub: townships, categories, departments,
+stations, accounts and the fleet."""
+
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import url_for
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from kiosk.extensions import db
+from kiosk.models import (
+    AuditEntry,
+    Category,
+    Department,
+    EnrolmentToken,
+    StaffSession,
+    Station,
+    SyncChange,
+    SyncStation,
+    Township,
+    User,
+)
+from kiosk.sync import hub as sync_hub
+from kiosk.sync import signing
+from kiosk.sync.clock import now
+from tests.factories import make_user, sign_in
+
+PAGES = [
+    ("admin.index", {}),
+    ("admin.fleet", {}),
+    ("admin.townships", {}),
+    ("admin.new_township", {}),
+    ("admin.edit_township", {"township_id": 1}),
+    ("admin.categories", {}),
+    ("admin.new_category", {}),
+    ("admin.edit_category", {"code": "road"}),
+    ("admin.departments", {}),
+    ("admin.new_department", {}),
+    ("admin.stations", {}),
+    ("admin.register_station", {}),
+    ("admin.edit_station", {"code": "LC00"}),
+    ("admin.revoke_station", {"code": "LC00"}),
+    ("admin.users", {}),
+    ("admin.new_user", {}),
+]
+
+WRITES = [
+    ("admin.new_township", {}),
+    ("admin.edit_category", {"code": "road"}),
+    ("admin.set_department_active", {"department_id": 1, "change": "deactivate"}),
+    ("admin.issue_token", {"code": "LC00"}),
+    ("admin.revoke_station", {"code": "LC00"}),
+    ("admin.set_user_active", {"user_id": 1, "change": "deactivate"}),
+    ("admin.reset_password", {"user_id": 1}),
+]
+
+
+def path(app, endpoint, **values):
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def csrf_token(client) -> str:
+    page = client.get(path(client.application, "admin.index")).get_data(as_text=True)
+    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+
+
+def post(client, endpoint, data=None, **values):
+    """Submit a form the way the browser does: with the page's CSRF token."""
+    return client.post(
+        path(client.application, endpoint, **values), data={"csrf_token": csrf_token(client), **(data or {})}
+    )
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def audit_rows(app, action=None):
+    with app.app_context():
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        return db.session.scalars(query).all()
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def refused(client, endpoint, data, message, *models, **values):
+    """Submit ``data``: the form comes back (200) with ``message`` and nothing is written."""
+    hub = client.application
+    before = [count(hub, model) for model in models]
+    response = post(client, endpoint, data, **values)
+    assert response.status_code == 200
+    assert message in text(response)
+    assert [count(hub, model) for model in models] == before
+    assert audit_rows(hub) == []
+    return response
+
+
+@pytest.fixture
+def city(hub):
+    return signed_in(hub, "city", township=None, username="city-admin")
+
+
+def signed_in(hub, role, **details):
+    """A test client with a live session for a new account of ``role``."""
+    with hub.app_context():
+        user = make_user(role, **details)
+        account = SimpleNamespace(id=user.id)
+    return sign_in(hub.test_client(), account)
+
+
+def client_for(hub, role):
+    return signed_in(hub, role)
+
+
+# --- access -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint,values", PAGES)
+def test_every_page_opens_for_city_staff(city, endpoint, values):
+    response = city.get(path(city.application, endpoint, **values))
+    assert response.status_code == 200
+    assert "<h1>" in text(response)
+
+
+@pytest.mark.parametrize("role", ["chair", "township"])
+@pytest.mark.parametrize("endpoint,values", PAGES)
+def test_township_staff_and_chairs_are_refused(hub, role, endpoint, values):
+    client = client_for(hub, role)
+    assert client.get(path(hub, endpoint, **values)).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["chair", "township"])
+@pytest.mark.parametrize("endpoint,values", WRITES)
+def test_township_staff_and_chairs_cannot_write(hub, role, endpoint, values):
+    hub.config["WTF_CSRF_ENABLED"] = False  # the role alone must refuse it
+    client = client_for(hub, role)
+    data = {
+        "name": "新城镇",
+        "kind": "镇",
+        "reason": "丢失",
+        "confirm": "y",
+        "password": "x" * 12,
+        "password_again": "x" * 12,
+    }
+    assert client.post(path(hub, endpoint, **values), data=data).status_code == 403
+    assert audit_rows(hub) == []
+
+
+@pytest.mark.parametrize("endpoint,values", PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(hub, endpoint, values):
+    response = hub.test_client().get(path(hub, endpoint, **values))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(path(hub, "auth.login"))
+
+
+def test_the_index_links_every_area(city):
+    page = text(city.get(path(city.application, "admin.index")))
+    for endpoint in (
+        "admin.fleet",
+        "admin.townships",
+        "admin.categories",
+        "admin.departments",
+        "admin.stations",
+        "admin.users",
+    ):
+        assert f'href="{path(city.application, endpoint)}"' in page
+
+
+def test_a_form_without_its_csrf_token_is_refused(city):
+    hub = city.application
+    response = city.post(path(hub, "admin.new_department"), data={"name": "市交通运输局"})
+    assert response.status_code == 400
+    assert count(hub, Department) == 0
+    assert audit_rows(hub) == []
+
+
+# --- townships ----------------------------------------------------------------
+
+
+def test_adding_a_township(city):
+    hub = city.application
+    response = post(
+        city, "admin.new_township", {"name": "新城镇", "kind": "镇", "office_phone": "0766-1234567"}
+    )
+    assert response.status_code == 302
+    page = text(city.get(response.headers["Location"]))
+    assert "已添加镇街“新城镇”" in page and "0766-1234567" in page
+    with hub.app_context():
+        township = db.session.scalar(select(Township).where(Township.name == "新城镇"))
+        assert (township.kind, township.office_phone) == ("镇", "0766-1234567")
+    (row,) = audit_rows(hub, "township.create")
+    assert row.subject == f"township:{township.id}"
+    assert row.after == {"name": "新城镇", "kind": "镇", "office_phone": "0766-1234567"}
+    assert row.username == "city-admin"
+
+
+def test_changing_a_township_is_audited_and_flows_to_its_stations(city):
+    hub = city.application
+    with hub.app_context():
+        high = db.session.scalar(select(func.max(SyncChange.id)))
+        old_phone = db.session.get(Township, 1).office_phone
+    response = post(
+        city,
+        "admin.edit_township",
+        {"name": "罗城街道", "kind": "街道", "office_phone": "0766-7654321"},
+        township_id=1,
+    )
+    assert response.status_code == 302
+    (row,) = audit_rows(hub, "township.update")
+    assert row.subject == "township:1"
+    assert row.before == {"office_phone": old_phone} and row.after == {"office_phone": "0766-7654321"}
+    with hub.app_context():
+        changes = db.session.scalars(select(SyncChange).where(SyncChange.id > high)).all()
+        assert [(c.kind, c.township_id) for c in changes] == [("reference", 1)]
+
+
+def test_saving_a_township_unchanged_writes_nothing(city):
+    hub = city.application
+    with hub.app_context():
+        t = db.session.get(Township, 1)
+        data = {"name": t.name, "kind": t.kind, "office_phone": t.office_phone}
+    assert post(city, "admin.edit_township", data, township_id=1).status_code == 302
+    assert audit_rows(hub) == []
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"name": "", "kind": "镇"}, "请填写镇街名称。"),
+        ({"name": "新城镇", "kind": "乡"}, "请从列表中选择。"),
+        ({"name": "罗城街道", "kind": "街道"}, "已有名为“罗城街道”的镇街。"),
+        ({"name": "新" * 41, "kind": "镇"}, "名称最多 40 个字。"),
+    ],
+)
+def test_a_bad_township_is_explained_and_nothing_changes(city, data, message):
+    refused(city, "admin.new_township", data, message, Township)
+
+
+def test_renaming_a_township_to_another_townships_name_is_refused(city):
+    hub = city.application
+    response = post(city, "admin.edit_township", {"name": "罗城街道", "kind": "镇"}, township_id=2)
+    assert response.status_code == 200
+    assert "已有名为“罗城街道”的镇街。" in text(response)
+    with hub.app_context():
+        assert db.session.get(Township, 2).name != "罗城街道"
+
+
+# --- categories ---------------------------------------------------------------
+
+ROAD = {
+    "name": "道路交通",
+    "icon": "road",
+    "position": "0",
+    "active": "y",
+    "accept_days": "1",
+    "answer_days": "15",
+}
+
+
+def test_adding_a_category(city):
+    hub = city.application
+    data = {
+        "code": "housing",
+        "name": "住房保障",
+        "icon": "house",
+        "position": "20",
+        "active": "y",
+        "accept_days": "2",
+        "answer_days": "20",
+    }
+    response = post(city, "admin.new_category", data)
+    assert response.status_code == 302
+    with hub.app_context():
+        category = db.session.get(Category, "housing")
+        assert (
+            category.name,
+            category.icon,
+            category.position,
+            category.active,
+            category.accept_days,
+            category.answer_days,
+        ) == (
+            "住房保障",
+            "house",
+            20,
+            True,
+            2,
+            20,
+        )
+    (row,) = audit_rows(hub, "category.create")
+    assert row.subject == "category:housing"
+    assert row.after["answer_days"] == 20
+
+
+def test_editing_a_category_notes_one_change_for_the_stations(city):
+    hub = city.application
+    with hub.app_context():
+        high = db.session.scalar(select(func.max(SyncChange.id)))
+    response = post(city, "admin.edit_category", {**ROAD, "answer_days": "10", "active": ""}, code="road")
+    assert response.status_code == 302
+    with hub.app_context():
+        road = db.session.get(Category, "road")
+        assert (road.answer_days, road.active) == (10, False)
+        changes = db.session.scalars(select(SyncChange).where(SyncChange.id > high)).all()
+        assert [(c.kind, c.township_id, c.station_code) for c in changes] == [("reference", None, None)]
+    (row,) = audit_rows(hub, "category.update")
+    assert row.subject == "category:road"
+    assert row.before == {"active": True, "answer_days": 15}
+    assert row.after == {"active": False, "answer_days": 10}
+
+
+def test_the_category_form_offers_the_icons_on_disk(city):
+    page = text(city.get(path(city.application, "admin.new_category")))
+    for icon in ("road", "water", "leaf", "dots"):
+        assert f'<option value="{icon}"' in page
+    assert 'name="code"' in page
+    edit = text(city.get(path(city.application, "admin.edit_category", code="road")))
+    assert 'name="code"' not in edit  # the code never changes
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"accept_days": "0"}, "请填 1 到 60 之间的工作日数。"),
+        ({"answer_days": "61"}, "请填 1 到 60 之间的工作日数。"),
+        ({"answer_days": "十五"}, "请填一个整数。"),
+        ({"accept_days": "5", "answer_days": "3"}, "办结时限不能短于受理时限。"),
+        ({"icon": "rocket"}, "请从列表中选择。"),
+        ({"name": ""}, "请填写类别名称。"),
+        ({"name": "农田水利"}, "已有名为“农田水利”的类别。"),
+        ({"position": "-1"}, "排序号须在 0 到 999 之间。"),
+    ],
+)
+def test_a_bad_category_is_explained_and_nothing_changes(city, changes, message):
+    hub = city.application
+    refused(city, "admin.edit_category", {**ROAD, **changes}, message, code="road")
+    with hub.app_context():
+        road = db.session.get(Category, "road")
+        assert (road.name, road.icon, road.accept_days, road.answer_days) == ("道路交通", "road", 1, 15)
+
+
+@pytest.mark.parametrize(
+    "code,message",
+    [("road", "代码 road 已被使用。"), ("Road!", "代码须为 2 到 24 位小写字母、数字或连字符，以字母开头。")],
+)
+def test_a_new_category_needs_a_fresh_well_formed_code(city, code, message):
+    refused(city, "admin.new_category", {**ROAD, "name": "新类别", "code": code}, message, Category)
+
+
+# --- departments --------------------------------------------------------------
+
+
+def add_department(client, name="市交通运输局", person="李明", phone="0766-2222222"):
+    return post(
+        client, "admin.new_department", {"name": name, "contact_person": person, "contact_phone": phone}
+    )
+
+
+def test_adding_editing_and_deactivating_a_department(city):
+    hub = city.application
+    assert add_department(city).status_code == 302
+    with hub.app_context():
+        department = db.session.scalar(select(Department))
+        assert (department.name, department.contact_person, department.contact_phone, department.active) == (
+            "市交通运输局",
+            "李明",
+            "0766-2222222",
+            True,
+        )
+        department_id = department.id
+    edited = post(
+        city,
+        "admin.edit_department",
+        {"name": "市交通运输局", "contact_person": "王芳", "contact_phone": ""},
+        department_id=department_id,
+    )
+    assert edited.status_code == 302
+    assert (
+        post(
+            city, "admin.set_department_active", department_id=department_id, change="deactivate"
+        ).status_code
+        == 302
+    )
+    page = text(city.get(path(hub, "admin.departments")))
+    assert "已停用" in page and "王芳" in page
+    assert (
+        post(
+            city, "admin.set_department_active", department_id=department_id, change="reactivate"
+        ).status_code
+        == 302
+    )
+    actions = [(r.action, r.subject, r.before, r.after) for r in audit_rows(hub)]
+    subject = f"department:{department_id}"
+    assert actions == [
+        (
+            "department.create",
+            subject,
+            None,
+            {
+                "name": "市交通运输局",
+                "contact_person": "李明",
+                "contact_phone": "0766-2222222",
+                "active": True,
+            },
+        ),
+        (
+            "department.update",
+            subject,
+            {"contact_person": "李明", "contact_phone": "0766-2222222"},
+            {"contact_person": "王芳", "contact_phone": None},
+        ),
+        ("department.deactivate", subject, {"active": True}, {"active": False}),
+        ("department.reactivate", subject, {"active": False}, {"active": True}),
+    ]
+    with hub.app_context():
+        assert db.session.get(Department, department_id).active is True
+
+
+def test_a_department_name_is_unique_whatever_its_case(city):
+    hub = city.application
+    add_department(city, name="City Water Bureau")
+    response = add_department(city, name="city water bureau")
+    assert response.status_code == 200
+    assert "已有名为“city water bureau”的部门。" in text(response)
+    assert count(hub, Department) == 1
+
+
+def test_a_department_needs_a_name(city):
+    refused(
+        city, "admin.new_department", {"name": "  ", "contact_person": "李明"}, "请填写部门名称。", Department
+    )
+
+
+# --- stations -----------------------------------------------------------------
+
+NEW_STATION = {
+    "code": "LC99",
+    "name": "罗城新村联络站",
+    "level": "station",
+    "township_id": "1",
+    "address": "罗城街道新村路 1 号",
+}
+
+
+def enrol_a_box(hub, token):
+    """What `station enroll` does at the hub's end: a box's key for this token."""
+    key = signing.public_key_text(Ed25519PrivateKey.generate())
+    with hub.app_context():
+        answer = sync_hub.enrol(
+            {"token": token, "public_key": key, "software_version": "1.0"}, "https://rd.example.cn"
+        )
+        db.session.commit()
+    return answer
+
+
+def shown_token(response) -> str:
+    return re.search(r'data-testid="token"><code>([^<]+)</code>', text(response)).group(1)
+
+
+def test_registering_a_station_shows_its_token_once_with_the_command(city):
+    hub = city.application
+    response = post(city, "admin.register_station", {**NEW_STATION, "code": "lc99"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    token = shown_token(response)
+    assert f"flask --app wsgi station enroll --hub http://localhost --token {token}" in text(response)
+    with hub.app_context():
+        station = db.session.get(Station, "LC99")
+        assert (station.name, station.level, station.township_id, station.address) == (
+            "罗城新村联络站",
+            "station",
+            1,
+            "罗城街道新村路 1 号",
+        )
+    (row,) = audit_rows(hub, "station.register")
+    assert row.subject == "station:LC99" and row.after["address"] == "罗城街道新村路 1 号"
+    assert enrol_a_box(hub, token)["station"]["code"] == "LC99"
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"code": "LC00"}, "站点代码 LC00 已被使用。"),
+        ({"code": "L"}, "站点代码须为 2 到 8 位大写字母或数字。"),
+        ({"code": "LC-9"}, "站点代码须为 2 到 8 位大写字母或数字。"),
+        ({"level": "village"}, "请从列表中选择。"),
+        ({"township_id": "999"}, "请从列表中选择。"),
+        ({"name": ""}, "请填写联络站名称。"),
+    ],
+)
+def test_a_bad_station_is_explained_and_nothing_is_registered(city, changes, message):
+    response = refused(
+        city, "admin.register_station", {**NEW_STATION, **changes}, message, Station, EnrolmentToken
+    )
+    assert 'data-testid="token"' not in text(response)
+
+
+def test_editing_a_station_is_audited_and_flows_to_its_township(city):
+    hub = city.application
+    with hub.app_context():
+        high = db.session.scalar(select(func.max(SyncChange.id)))
+        name = db.session.get(Station, "LC00").name
+    response = post(
+        city,
+        "admin.edit_station",
+        {"name": name, "level": "center", "address": "罗城街道人大办一楼"},
+        code="LC00",
+    )
+    assert response.status_code == 302
+    (row,) = audit_rows(hub, "station.update")
+    assert row.subject == "station:LC00" and row.after == {"address": "罗城街道人大办一楼"}
+    with hub.app_context():
+        assert db.session.get(Station, "LC00").address == "罗城街道人大办一楼"
+        changes = db.session.scalars(select(SyncChange).where(SyncChange.id > high)).all()
+        assert [(c.kind, c.township_id) for c in changes] == [("reference", 1)]
+
+
+def test_a_new_token_for_a_replaced_box_and_revoking_the_old_key(city):
+    hub = city.application
+    first = post(city, "admin.issue_token", code="LC00")
+    assert first.headers["Cache-Control"] == "no-store"
+    enrol_a_box(hub, shown_token(first))
+
+    unconfirmed = post(city, "admin.revoke_station", {"reason": "机器被盗"}, code="LC00")
+    assert unconfirmed.status_code == 200 and "请勾选确认。" in text(unconfirmed)
+    no_reason = post(city, "admin.revoke_station", {"reason": "", "confirm": "y"}, code="LC00")
+    assert "请写明吊销的原因。" in text(no_reason)
+    with hub.app_context():
+        assert db.session.get(SyncStation, "LC00").revoked_at is None
+
+    revoked = post(city, "admin.revoke_station", {"reason": "机器被盗", "confirm": "y"}, code="LC00")
+    assert revoked.status_code == 302
+    assert "已吊销联络站 LC00 的密钥" in text(city.get(revoked.headers["Location"]))
+    with hub.app_context():
+        assert db.session.get(SyncStation, "LC00").revoked_at is not None
+    assert [(r.action, r.subject, r.note) for r in audit_rows(hub)] == [
+        ("station.token", "station:LC00", None),
+        ("station.revoke", "station:LC00", "机器被盗"),
+    ]
+    # A new box enrols with a new token and works again.
+    second = shown_token(post(city, "admin.issue_token", code="LC00"))
+    enrol_a_box(hub, second)
+    with hub.app_context():
+        assert db.session.get(SyncStation, "LC00").revoked_at is None
+
+
+def test_revoking_a_station_that_never_enrolled_is_explained(city):
+    message = "联络站 LC01 还没有登记过机器，没有可吊销的密钥。"
+    refused(
+        city,
+        "admin.revoke_station",
+        {"reason": "登记错了", "confirm": "y"},
+        message,
+        SyncStation,
+        code="LC01",
+    )
+
+
+def test_stations_are_listed_by_township(city):
+    hub = city.application
+    page = text(city.get(path(hub, "admin.stations", township=1)))
+    with hub.app_context():
+        codes = db.session.scalars(
+            select(Station.code).where(Station.township_id == 1).order_by(Station.code)
+        ).all()
+    assert re.findall(r'<tr data-code="([^"]+)"', page) == codes
+    everything = text(city.get(path(hub, "admin.stations", township="nonsense")))
+    assert len(re.findall(r"<tr data-code=", everything)) == count(hub, Station)
+
+
+# --- accounts -----------------------------------------------------------------
+
+ACCOUNT = {
+    "username": "zhangmin",
+    "display_name": "张敏",
+    "role": "township",
+    "township_id": "1",
+    "password": "long enough 1",
+    "password_again": "long enough 1",
+}
+
+
+def test_adding_an_account(city):
+    hub = city.application
+    response = post(city, "admin.new_user", ACCOUNT)
+    assert response.status_code == 302
+    assert "已添加账号 zhangmin" in text(city.get(response.headers["Location"]))
+    with hub.app_context():
+        user = db.session.scalar(select(User).where(User.username == "zhangmin"))
+        assert (user.role, user.township_id, user.display_name, user.active) == ("township", 1, "张敏", True)
+        assert user.password_hash.startswith("scrypt:")
+        assert check_password_hash(user.password_hash, "long enough 1")
+    (row,) = audit_rows(hub, "user.create")
+    assert row.subject == f"user:{user.id}" and row.username == "city-admin"
+    assert "long enough 1" not in str(row.after) and user.password_hash not in str(row.after)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"password_again": "long enough 2"}, "两次输入的密码不一样。"),
+        ({"password": "short 1", "password_again": "short 1"}, "密码至少 10 个字符。"),
+        ({"username": "city-admin"}, "用户名 city-admin 已被使用。"),
+        ({"username": "CITY-ADMIN"}, "用户名 CITY-ADMIN 已被使用。"),
+        ({"username": "张敏"}, "用户名须为 2 到 40 个英文字母、数字或 . _ -"),
+        ({"role": "city"}, "市人大常委会的账号不属于某个镇街"),
+        ({"role": "chair", "township_id": "0"}, "的账号须指定所属镇街"),
+        ({"role": "mayor"}, "请从列表中选择。"),
+    ],
+)
+def test_a_bad_account_is_explained_and_nothing_changes(city, changes, message):
+    refused(city, "admin.new_user", {**ACCOUNT, **changes}, message, User)
+
+
+def test_deactivating_an_account_ends_its_sessions_and_reactivating_it(city):
+    hub = city.application
+    clerk = client_for(hub, "township")
+    assert clerk.get("/staff/admin/").status_code == 403  # signed in, just not city staff
+    with hub.app_context():
+        clerk_id = db.session.scalar(select(User.id).where(User.role == "township"))
+    assert post(city, "admin.set_user_active", user_id=clerk_id, change="deactivate").status_code == 302
+    with hub.app_context():
+        assert db.session.get(User, clerk_id).active is False
+        live = db.session.scalar(
+            select(func.count())
+            .select_from(StaffSession)
+            .where(StaffSession.user_id == clerk_id, StaffSession.ended_at.is_(None))
+        )
+        assert live == 0
+    assert clerk.get("/staff/admin/").status_code == 302  # signed out
+    assert post(city, "admin.set_user_active", user_id=clerk_id, change="reactivate").status_code == 302
+    with hub.app_context():
+        assert db.session.get(User, clerk_id).active is True
+    assert [r.action for r in audit_rows(hub)] == ["user.deactivate", "user.activate"]
+
+
+def test_nobody_deactivates_their_own_account(city):
+    hub = city.application
+    with hub.app_context():
+        me = db.session.scalar(select(User.id).where(User.username == "city-admin"))
+    response = post(city, "admin.set_user_active", user_id=me, change="deactivate")
+    assert "不能停用自己正在使用的账号。" in text(city.get(response.headers["Location"]))
+    with hub.app_context():
+        assert db.session.get(User, me).active is True
+    assert audit_rows(hub) == []
+
+
+def test_resetting_a_password(city):
+    hub = city.application
+    with hub.app_context():
+        clerk_id = make_user("township", username="clerk").id
+    mismatch = post(
+        city,
+        "admin.reset_password",
+        {"password": "brand new pass", "password_again": "brand new pas"},
+        user_id=clerk_id,
+    )
+    assert mismatch.status_code == 200 and "两次输入的密码不一样。" in text(mismatch)
+    response = post(
+        city,
+        "admin.reset_password",
+        {"password": "brand new pass", "password_again": "brand new pass"},
+        user_id=clerk_id,
+    )
+    assert response.status_code == 302
+    with hub.app_context():
+        assert check_password_hash(db.session.get(User, clerk_id).password_hash, "brand new pass")
+    (row,) = audit_rows(hub, "user.password")
+    assert row.subject == f"user:{clerk_id}" and "brand new pass" not in str(
+        (row.before, row.after, row.note)
+    )
+
+
+# --- fleet --------------------------------------------------------------------
+
+
+def test_the_fleet_shows_the_rows_of_stations_list(city):
+    hub = city.application
+    token = shown_token(post(city, "admin.issue_token", code="LC00"))
+    enrol_a_box(hub, token)
+    with hub.app_context():
+        link = db.session.get(SyncStation, "LC00")
+        sync_hub.note_contact(link, {"backlog": 7, "version": "2.4.1", "printer": "缺纸"})
+        db.session.commit()
+        overview = sync_hub.station_overview()
+    page = text(city.get(path(hub, "admin.fleet")))
+    assert re.findall(r'<tr data-code="([^"]+)"', page) == [row.code for row in overview]
+    lc00 = re.search(r'<tr data-code="LC00".*?</tr>', page, re.DOTALL).group(0)
+    for cell in ("正常", "7", "2.4.1", "缺纸", "罗城街道"):
+        assert f"<td>{cell}</td>" in lc00
+    assert 'class="silent"' not in lc00
+
+
+def test_the_fleet_marks_stations_silent_for_more_than_a_day(city):
+    hub = city.application
+    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC00")))
+    with hub.app_context():
+        db.session.get(SyncStation, "LC00").last_contact_at = now() - timedelta(days=3)
+        db.session.commit()
+    page = text(city.get(path(hub, "admin.fleet", township=1)))
+    assert re.search(r'<tr data-code="LC00" class="silent"', page)
+    assert "1 个超过一天没有联系" in page
+
+
+def test_the_fleet_filters_by_township_and_answers_htmx_with_the_table_alone(city):
+    hub = city.application
+    with hub.app_context():
+        township = db.session.get(Township, 2)
+        codes = [row.code for row in sync_hub.station_overview() if row.township == township.name]
+    fragment = city.get(path(hub, "admin.fleet", township=2), headers={"HX-Request": "true"})
+    body = text(fragment)
+    assert "<html" not in body and body.lstrip().startswith('<div id="fleet">')
+    assert re.findall(r'<tr data-code="([^"]+)"', body) == codes
+    assert "HX-Request" in fragment.headers["Vary"]
