@@ -4,7 +4,12 @@ import re
 import subprocess
 
 import pytest
+from sqlalchemy import func, select
 
+from kiosk.demo import history
+from kiosk.extensions import db
+from kiosk.models import Opinion, Station, Township
+from kiosk.stats import services
 from tests.test_stats import load_small_year, signed_in
 
 
@@ -83,3 +88,52 @@ def test_report_is_a4_with_an_embedded_chinese_font(hub, tmp_path):
 def test_years_without_stations_are_404(hub, year):
     client = signed_in(hub, "township")
     assert client.get(f"/staff/stats/report/{year}.pdf").status_code == 404
+
+
+# --- the Luoding year, reproduced ----------------------------------------------
+
+
+def load_luoding_year(hub):
+    result = hub.test_cli_runner().invoke(args=["demo", "history", "--year", "2019"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_history_gives_the_luoding_figures(hub, tmp_path):
+    assert "392 added" in load_luoding_year(hub)
+    with hub.app_context():
+        figures = services.figures(None, services.Period.year(2019))
+        assert figures.totals.received == 392
+        assert figures.totals.closed == 362
+        assert services.percent(figures.totals.closure_rate) == "92%"
+        assert sum(1 for row in figures.by_township if row.counts.received) == 21
+        assert sum(row.counts.received for row in figures.by_township) == 392
+        assert figures.totals.rated > 300
+        assert figures.totals.unsatisfied == 2  # the two reopened
+        assert figures.totals.average_days_to_close is not None
+    client = signed_in(hub, "city")
+    text = pdf_text(client.get("/staff/stats/report/2019.pdf").get_data(), tmp_path)
+    assert "收集整理群众意见建议392条，办结362条，办结率92%" in text
+
+
+def test_demo_history_twice_does_not_double(hub):
+    load_luoding_year(hub)
+    assert "0 added, 392 already there" in load_luoding_year(hub)
+    with hub.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Opinion)) == 392
+        assert services.figures(None, services.Period.year(2019)).totals.closed == 362
+
+
+def test_demo_history_is_the_same_every_time(hub):
+    with hub.app_context():
+        townships = list(db.session.scalars(select(Township).order_by(Township.id)))
+        stations = list(db.session.scalars(select(Station).order_by(Station.code)))
+        first, second = history._plan(2019, townships, stations), history._plan(2019, townships, stations)
+        assert first == second
+        assert len({p["wire"]["receipt_number"] for p in first}) == 392
+
+
+def test_demo_history_is_for_the_hub_only(runner):
+    result = runner.invoke(args=["demo", "history", "--year", "2019"])
+    assert result.exit_code != 0
+    assert "hub" in result.output

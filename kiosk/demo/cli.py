@@ -22,3 +22,19 @@ def load(station_code):
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@demo.command("history")
+@click.option("--year", default=2019, show_default=True, type=int, help="The year to make (a past one).")
+@with_appcontext
+def history(year):
+    """Make a year of opinions at the hub with the Luoding report's figures (safe to repeat)."""
+    from .history import load_history
+
+    if current_app.config["ROLE"] != "hub":
+        raise click.ClickException("演示历史只在镇人大办（hub）生成。")
+    try:
+        counts = load_history(year)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
