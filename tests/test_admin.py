@@ -28,6 +28,7 @@ from kiosk.sync import hub as sync_hub
 from kiosk.sync import signing
 from kiosk.sync.clock import now
 from tests.factories import make_user, sign_in
+from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 
 PAGES = [
     ("admin.index", {}),
@@ -722,3 +723,26 @@ def test_the_fleet_filters_by_township_and_answers_htmx_with_the_table_alone(cit
     assert "<html" not in body and body.lstrip().startswith('<div id="fleet">')
     assert re.findall(r'<tr data-code="([^"]+)"', body) == codes
     assert "HX-Request" in fragment.headers["Vary"]
+
+
+# --- on both databases ----------------------------------------------------------
+
+
+def test_duplicates_and_changes_behave_alike_on_sqlite_and_postgresql(hub_app):  # noqa: F811
+    city = signed_in(hub_app, "city", township=None, username="city-admin")
+    refused(
+        city,
+        "admin.new_township",
+        {"name": "罗城街道", "kind": "街道"},
+        "已有名为“罗城街道”的镇街。",
+        Township,
+    )
+    refused(
+        city, "admin.register_station", NEW_STATION | {"code": "LC00"}, "站点代码 LC00 已被使用。", Station
+    )
+    with hub_app.app_context():
+        high = db.session.scalar(select(func.max(SyncChange.id)))
+    assert post(city, "admin.edit_category", ROAD | {"accept_days": "2"}, code="road").status_code == 302
+    with hub_app.app_context():
+        assert db.session.scalar(select(func.count()).where(SyncChange.id > high)) == 1
+    assert [row.subject for row in audit_rows(hub_app)] == ["category:road"]
