@@ -9,7 +9,7 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..models import Satisfaction
 from ..public.services import normalise_receipt_number
@@ -35,6 +35,16 @@ def _text(label: str, required: bool = False, max_length: int = TEXT_MAX):
 def _date(label: str, required: bool = False):
     checks = [InputRequired(f"请填写{label}。")] if required else [Optional()]
     return DateField(label, validators=checks)
+
+
+def _choice(label: str, choices: list[tuple[str, str]], message: str):
+    """Radio buttons whose every refusal is ``message`` (WTForms' own is English)."""
+    return RadioField(
+        label,
+        choices=choices,
+        validate_choice=False,
+        validators=[InputRequired(message), AnyOf([value for value, _ in choices], message=message)],
+    )
 
 
 class _DateMessages:
@@ -82,9 +92,7 @@ class ExtensionRequestForm(AssignmentForm):
 
 
 class ExtensionDecisionForm(AssignmentForm):
-    decision = RadioField(
-        "审批", choices=[("approve", "同意延期"), ("refuse", "不同意")], validators=[InputRequired("请选择同意或不同意。")]
-    )
+    decision = _choice("审批", [("approve", "同意延期"), ("refuse", "不同意")], "请选择同意或不同意。")
 
 
 class RemindForm(AssignmentForm):
@@ -135,18 +143,14 @@ class ReplaceReceiptForm(ActionForm):
 
 
 class RatingForm(ActionForm):
-    value = RadioField(
-        "回访结果",
-        choices=[(s.value, s.label) for s in Satisfaction],
-        validators=[InputRequired("请选择满意、基本满意或不满意。")],
-    )
+    value = _choice("回访结果", [(s.value, s.label) for s in Satisfaction], "请选择满意、基本满意或不满意。")
     comment = _text("群众意见")
 
 
 class BulkForm(ActionForm):
     """Bulk actions on the ticked queue rows (``uuid`` values read from the request)."""
 
-    action = RadioField(choices=[("accept", "受理"), ("forward", "转办")], validators=[InputRequired("请选择操作。")])
+    action = _choice("操作", [("accept", "受理"), ("forward", "转办")], "请选择受理或转办。")
     department = SelectField("承办部门", coerce=str, validate_choice=False)
     due_on = _date("答复期限")
 
