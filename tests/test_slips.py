@@ -1,0 +1,85 @@
+"""Papers the township office prints: the assignment slip (交办单) and a replacement receipt."""
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from kiosk.models import AuditEntry, Department, Opinion
+from kiosk.staff import services
+from tests import receipt_checks
+from tests.factories import make_user, receive_opinion
+from tests.test_staff_queue import Desk, station_of
+
+
+@pytest.fixture
+def chair(hub):
+    return Desk(hub, role="chair")
+
+
+def forwarded(app, station="LC00", **opinion_fields) -> tuple[str, int]:
+    """An opinion forwarded to 交通运输局 with instructions; (receipt number, assignment id)."""
+    with app.app_context():
+        department = Department(name=f"交通运输局{station}", contact_person="李科长", contact_phone="0766-3822000")
+        db.session.add(department)
+        db.session.commit()
+        opinion = receive_opinion(station, **opinion_fields)
+        city = make_user(role="city")
+        services.accept(city, opinion)
+        assignment = services.forward(city, opinion, department, instructions="请核实后一周内修复并答复。")
+        return opinion.receipt_number, assignment.id
+
+
+def test_the_slip_is_an_a4_pdf_in_chinese_with_what_the_department_needs(hub, chair, tmp_path):
+    number, assignment = forwarded(hub, content="村口的路灯坏了三个月，晚上很黑。", contact_name="陈大文", contact_phone="13800138000")
+    response = chair.get(f"/staff/assignments/{assignment}/slip.pdf")
+    assert response.status_code == 200
+    assert response.content_type == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    path = receipt_checks.write(response.data, tmp_path / "slip.pdf")
+    fonts = receipt_checks.fonts(path)
+    assert fonts and all(f["emb"] == "yes" for f in fonts)
+    assert any("Sans-SC" in f["name"] or "CJK" in f["name"] for f in fonts)
+    width, height = receipt_checks.page_size_mm(path)
+    assert (round(width), round(height)) == (210, 297)
+    text = receipt_checks.text(path)
+    for expected in (number, "交通运输局", "李科长", "0766-3822000", "意见建议交办单", "罗城街道", "道路交通",
+                     "村口的路灯坏了三个月", "请核实后一周内修复并答复。", "答复期限", "签名", "陈大文", "13800138000"):  # fmt: skip
+        assert expected in text, expected
+
+
+def test_the_opinion_page_links_its_slip(hub, chair):
+    number, assignment = forwarded(hub)
+    with hub.app_context():
+        uuid = db.session.scalar(select(Opinion.uuid).where(Opinion.receipt_number == number))
+    assert f"/staff/assignments/{assignment}/slip.pdf" in chair.get(f"/staff/opinions/{uuid}").text
+
+
+def test_another_townships_slip_is_a_404_with_an_audit_row(hub, chair):
+    with hub.app_context():
+        elsewhere = station_of("素龙街道")
+    _, assignment = forwarded(hub, station=elsewhere)
+    response = chair.get(f"/staff/assignments/{assignment}/slip.pdf")
+    assert response.status_code == 404
+    with hub.app_context():
+        row = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert (row.action, row.user_id) == ("denied", chair.user_id)
+
+
+def test_an_unknown_slip_is_a_404(hub, chair):
+    assert chair.get("/staff/assignments/424242/slip.pdf").status_code == 404
+
+
+def test_a_replacement_receipt_carries_the_new_secret_in_its_text_and_qr_code(hub, chair, tmp_path):
+    with hub.app_context():
+        opinion = receive_opinion(content="村口的路灯坏了三个月，晚上很黑。")
+        uuid, number, old = opinion.uuid, opinion.receipt_number, opinion.secret
+    chair.post(f"/staff/opinions/{uuid}/replacement-receipt", {})
+    with hub.app_context():
+        new = db.session.get(Opinion, uuid).current_secret
+    response = chair.get(f"/staff/opinions/{uuid}/receipt.pdf")
+    assert response.status_code == 200 and response.content_type == "application/pdf"
+    path = receipt_checks.write(response.data, tmp_path / "replacement.pdf")
+    text = receipt_checks.text(path)
+    assert number in text and new in text and old not in text
+    image = receipt_checks.rasterise(path, tmp_path / "replacement.png", dpi=300)
+    assert receipt_checks.qr_texts(image) == [f"https://rd.example.cn/r/{number}?k={new}"]
