@@ -56,7 +56,7 @@ def _describe(bars: list[Bar]) -> str:
 
 def horizontal_bars(title: str, bars: list[Bar], label_width: int = 150) -> Markup:
     """One row per item (a category, a station), longest labels kept on the left."""
-    width, row, top, value_room = 720, 30, 28, 90
+    width, row, top, value_room = 720, 30, 28, 110
     plot = width - label_width - value_room
     biggest = max((b.received for b in bars), default=0) or 1
     parts = [_legend(label_width, 4)]
@@ -70,7 +70,7 @@ def horizontal_bars(title: str, bars: list[Bar], label_width: int = 150) -> Mark
             f'<rect class="bar-received" x="{label_width}" y="{y + 3}" width="{_number(received_w)}" height="20" fill="#b9cde8"/>'
             f'<rect class="bar-closed" x="{label_width}" y="{y + 7}" width="{_number(closed_w)}" height="12" fill="#1d4f91"/>'
             f'<text class="value" x="{_number(label_width + received_w + 6)}" y="{y + 17}">'
-            f"{bar.closed}/{bar.received}</text></g>"
+            f"{bar.received}（办结 {bar.closed}）</text></g>"
         )
     height = top + max(len(bars), 1) * row + 6
     if not bars:
