@@ -29,6 +29,7 @@ from ..extensions import db
 from ..localtime import zone
 from ..models import Category, Opinion, OpinionStatus, Satisfaction, Station, StationLevel, Township
 from ..staff import services as staff_services
+from ..staff.queue import OPEN_STATUSES
 
 # How many stations the dashboard's station chart shows.
 TOP_STATIONS = 10
@@ -298,7 +299,13 @@ def _grouped_counts(township_id: int | None, period: Period, months: list[tuple[
 
 def overdue_now(township_id: int | None, today: date) -> int:
     """Opinions of the scope overdue today, whatever their year (the queue's overdue filter)."""
-    query = select(func.count()).select_from(Opinion).where(staff_services.overdue_condition(today))
+    # The explicit open statuses let the queue index (township, status, …)
+    # narrow first, as the queue's own overdue filter does.
+    query = (
+        select(func.count())
+        .select_from(Opinion)
+        .where(Opinion.status.in_(OPEN_STATUSES), staff_services.overdue_condition(today))
+    )
     return db.session.scalar(_scoped(query, Opinion.township_id, township_id))
 
 
