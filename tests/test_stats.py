@@ -293,3 +293,14 @@ def test_htmx_filter_gets_the_fragment_only(hub):
     assert "<html" not in html
     assert 'id="stats-dashboard"' in html
     assert "附城街道意见建议统计" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["year=abc", "year=1999", "township=abc", "township=99999999999999999999", "township=0", "date_from=x&date_to=2019-13-01"],
+)
+def test_nonsense_in_the_query_string_is_ignored(hub, query):
+    client = signed_in(hub, "city")
+    response = client.get(f"/staff/stats/?{query}")
+    assert response.status_code == 200
+    assert "全市意见建议统计" in response.get_data(as_text=True)

@@ -23,6 +23,8 @@ def chosen_township(user: User, args) -> int | None:
         asked = int(args.get("township", ""))
     except ValueError:
         asked = None
+    if asked is not None and not 0 < asked < 2**31:
+        asked = None  # not a township anyone has
     if asked is not None:
         township_or_404(user, asked)
         if user.is_city:
