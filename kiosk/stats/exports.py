@@ -78,7 +78,9 @@ def may_see_contacts(user: User) -> bool:
     casework by phone; a city-wide file of names and phone numbers is the
     largest leak the system could make, and the Personal Information
     Protection Law asks for the minimum necessary. A city clerk who must call
-    someone opens that one opinion's page.
+    someone opens that one opinion's page or its assignment slip, which show
+    contact details to every staff role (``kiosk.receipts.slips.may_see_contact``):
+    one person at a time, not a file of thousands.
     """
     return user.role in (Role.TOWNSHIP, Role.CHAIR)
 
