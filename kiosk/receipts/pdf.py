@@ -143,7 +143,8 @@ def render_document(html: str, base_url: str | None = None) -> bytes:
     """Any other paper (an A4 slip, a report) with the receipt fonts; its styles are its own."""
     with _lock:
         e = engine()
-        return e.HTML(string=html, base_url=base_url).write_pdf(font_config=e.font_config, stylesheets=[e.font_faces])
+        document = e.HTML(string=html, base_url=base_url)
+        return document.write_pdf(font_config=e.font_config, stylesheets=[e.font_faces])
 
 
 def receipt_html(context: dict, page_height_mm: float = LAYOUT_HEIGHT_MM) -> str:

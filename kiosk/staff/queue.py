@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload, load_only
 from ..auth.scope import opinions_for
 from ..extensions import db
 from ..localtime import zone
-from ..models import FINISHED_STATUSES, AuditEntry, Category, Opinion, OpinionStatus, Station, User
+from ..models import FINISHED_STATUSES, AuditEntry, Category, Department, Opinion, OpinionStatus, Station, Topic, User
 from . import services
 
 log = logging.getLogger(__name__)
@@ -433,11 +433,33 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _shown(value) -> str:
+def _shown(value, names: dict | None = None) -> str:
+    if names and value in names:
+        return names[value]
     try:
         return _VALUE_LABELS[value]
     except (KeyError, TypeError):
         return str(value)
+
+
+def _names_of(rows) -> dict[str, dict]:
+    """Department, topic and opinion names for the ids the audit rows hold."""
+    ids: dict[str, set] = {"department_id": set(), "topic_id": set(), "merged_into_uuid": set()}
+    for row in rows:
+        for values in (row.before or {}, row.after or {}):
+            for name, found in ids.items():
+                if values.get(name) is not None:
+                    found.add(values[name])
+    lookups = {
+        "department_id": (Department.id, Department.name),
+        "topic_id": (Topic.id, Topic.title),
+        "merged_into_uuid": (Opinion.uuid, Opinion.receipt_number),
+    }
+    names: dict[str, dict] = {}
+    for name, (key, label) in lookups.items():
+        found = ids[name]
+        names[name] = dict(db.session.execute(select(key, label).where(key.in_(found))).all()) if found else {}
+    return names
 
 
 def history(opinion: Opinion) -> list[HistoryEntry]:
@@ -445,11 +467,13 @@ def history(opinion: Opinion) -> list[HistoryEntry]:
     entries = [HistoryEntry(e.at, "public", e.status_label, note=e.note) for e in opinion.events]
     rows = db.session.scalars(
         select(AuditEntry).where(AuditEntry.opinion_uuid == opinion.uuid).order_by(AuditEntry.at, AuditEntry.id)
-    )
+    ).all()
+    names = _names_of(rows)
     for row in rows:
         before, after = row.before or {}, row.after or {}
         changes = [
-            (FIELD_LABELS.get(name, name), _shown(before.get(name)), _shown(after.get(name)))
+            (FIELD_LABELS.get(name, name), _shown(before.get(name), names.get(name)),
+             _shown(after.get(name), names.get(name)))  # fmt: skip
             for name in dict.fromkeys([*before, *after])
             if before.get(name) != after.get(name)
         ]

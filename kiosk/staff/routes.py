@@ -105,19 +105,19 @@ def bulk():
     form.department.choices = _department_choices()
     result = None
     if form.validate_on_submit():
+        actor, ticked = current_user._get_current_object(), request.form.getlist("uuid")
         if form.action.data == "accept":
-            result = queue.apply_bulk(current_user, request.form.getlist("uuid"), lambda o: services.accept(current_user, o))
+            result = queue.apply_bulk(actor, ticked, lambda o: services.accept(actor, o))
         else:
             department = db.session.get(Department, int(form.department.data))
             result = queue.apply_bulk(
-                current_user,
-                request.form.getlist("uuid"),
-                lambda o: services.forward(current_user, o, department, due_on=form.due_on.data),
+                actor, ticked, lambda o: services.forward(actor, o, department, due_on=form.due_on.data)
             )
     if not is_fragment_request():
         _flash_bulk(form, result)
         return redirect(url_for("staff.queue", **filters.to_args()))
-    return render("staff/queue.html", "staff/_queue_results.html", **_queue_context(filters, bulk_form=form, bulk_result=result))
+    context = _queue_context(filters, bulk_form=form, bulk_result=result)
+    return render("staff/queue.html", "staff/_queue_results.html", **context)
 
 
 def _flash_bulk(form, result) -> None:
@@ -167,9 +167,12 @@ def _action_form(name: str, opinion: Opinion, bound: bool = False):
     if name == "forward":
         form.department.choices = _department_choices()
     elif name == "attach_topic":
-        form.topic.choices = [("", "不归入专题")] + [
-            (str(t.id), t.title + ("（全市）" if t.township_id is None else "")) for t in _topics(current_user, opinion.township_id)
-        ] + [("new", "新建专题……")]
+        topics = _topics(current_user, opinion.township_id)
+        form.topic.choices = [
+            ("", "不归入专题"),
+            *[(str(t.id), t.title + ("（全市）" if t.township_id is None else "")) for t in topics],
+            ("new", "新建专题……"),
+        ]
         if not bound:
             form.topic.data = str(opinion.topic_id or "")
     elif name == "set_key_supervision" and not bound:
@@ -264,7 +267,9 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             services.replace_receipt(actor, opinion)
             return "已生成新的验证码，原回执作废。请打印新回执交给群众。"
         case "record_rating":
-            services.record_rating(opinion, form.value.data, form.comment.data, source=RatingSource.FOLLOW_UP, actor=actor)
+            services.record_rating(
+                opinion, form.value.data, form.comment.data, source=RatingSource.FOLLOW_UP, actor=actor
+            )
             return "已登记回访结果。"
     raise LookupError(name)
 
