@@ -1,6 +1,6 @@
 """The time sync uses, replaceable in tests so back-off and expiry need no waiting."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import current_app, has_app_context
 
@@ -21,6 +21,8 @@ def iso(moment: datetime | None) -> str | None:
     """UTC with microseconds and a Z: one spelling on both sides, digests depend on it."""
     if moment is None:
         return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
