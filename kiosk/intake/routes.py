@@ -218,48 +218,54 @@ def review():
 @bp.post("/opinion/submit")
 def submit():
     """Save the opinion once (a second tap finds the first), then print."""
-    draft_id = session.get("draft_id")
-    if services.submitted_opinion(draft_id) is None:
-        draft = services.get_draft(draft_id)
-        limit = current_app.config["SUBMIT_PER_MINUTE"]
-        if services.submissions_in_last_minute(draft.station_code) >= limit:
-            return screen("_wait.html")
+    # Read in the saving transaction, so the receipt screen needs no other.
+    services.this_station()
     try:
-        submitted = services.submit_draft(draft_id)
+        submitted = services.submit_draft(
+            session.get("draft_id"), per_minute=current_app.config["SUBMIT_PER_MINUTE"], with_print_job=True
+        )
+    except services.TooManySubmissions:
+        return screen("_wait.html")
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
-    status = print_receipt(submitted.opinion, submitted.created)
+    from ..receipts.services import receipt_url
+
+    url = receipt_url(submitted.opinion)
+    status = print_receipt(submitted, url)
     if submitted.created:
         # Saved first; now send it to the township as soon as the link allows.
         request_sync()
     services.crash_point("before_response")
-    return receipt_screen(submitted.opinion, status)
+    return receipt_screen(submitted.opinion, status, url)
 
 
-def print_receipt(opinion, created: bool):
+def print_receipt(submitted, url: str):
     """Start printing the saved opinion's receipt once; its status for the screen.
 
-    A repeated submit shows the job the first one started. A submit that
-    finds its opinion saved but never printed (the process died in between)
-    starts the job then.
+    The first job was saved with the opinion and starts now, after the
+    commit. A repeated submit shows the job the first one started. A submit
+    that finds its opinion saved but no job (saved before jobs were saved
+    with it) starts the job then.
     """
     from ..receipts import printing
     from ..receipts.services import print_status
 
     try:
-        job = None if created else printing.latest_job(opinion)
-        return print_status(job or printing.start_printing(opinion))
+        if submitted.print_job is not None:
+            printing.start_job(submitted.print_job, url)
+            return print_status(submitted.print_job)
+        job = printing.latest_job(submitted.opinion)
+        return print_status(job or printing.start_printing(submitted.opinion, url=url))
     except Exception:  # the opinion is safe; the screen shows its number and QR anyway
-        log.exception("could not start printing %s", opinion.receipt_number)
+        log.exception("could not start printing %s", submitted.opinion.receipt_number)
         db.session.rollback()
         return None
 
 
-def receipt_screen(opinion, print_status):
+def receipt_screen(opinion, print_status, url: str):
     from ..receipts.qr import qr_svg
-    from ..receipts.services import receipt_url
 
-    qr = qr_svg(receipt_url(opinion), data_testid="receipt-qr")
+    qr = qr_svg(url, data_testid="receipt-qr")
     return screen("_receipt.html", opinion=opinion, qr=qr, print_status=print_status)
 
 

@@ -13,10 +13,11 @@ import logging
 import os
 import secrets
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,7 @@ from ..models import (
     Opinion,
     OpinionEvent,
     OpinionStatus,
+    PrintJob,
     ReceiptCounter,
     Station,
     utcnow,
@@ -49,6 +51,10 @@ class DraftMissing(Exception):
     """The draft is gone (wiped by the idle timer, or never existed)."""
 
 
+class TooManySubmissions(Exception):
+    """The station took its ``SUBMIT_PER_MINUTE`` already; nothing was saved."""
+
+
 class DraftIncomplete(Exception):
     """The draft lacks an answer that submission needs."""
 
@@ -58,11 +64,21 @@ class DraftIncomplete(Exception):
 
 
 def this_station() -> Station:
-    """The station this box is, as set by ``demo load`` or enrolment."""
-    identity = db.session.get(BoxIdentity, 1)
-    if identity is None:
+    """The station this box is, as set by ``demo load`` or enrolment.
+
+    Read once per request: a kiosk screen asks several times, and which
+    station the box is does not change while one request is served.
+    """
+    if has_request_context() and "this_station" in g:
+        return g.this_station
+    station = db.session.scalar(
+        select(Station).join(BoxIdentity, BoxIdentity.station_code == Station.code).where(BoxIdentity.id == 1)
+    )
+    if station is None:
         raise RuntimeError("this box is not set up as a station yet (run: flask --app wsgi demo load)")
-    return identity.station
+    if has_request_context():
+        g.this_station = station
+    return station
 
 
 def crash_point(name: str) -> None:
@@ -136,28 +152,54 @@ class Submitted:
     opinion: Opinion
     # False when this request found an opinion an earlier one had made.
     created: bool
+    # The receipt's first print job, saved with the opinion and not started
+    # yet (only when asked for, and only when this request made the opinion).
+    print_job: PrintJob | None = None
 
 
-def submit_draft(draft_id: str | None, now: datetime | None = None) -> Submitted:
+def submit_draft(
+    draft_id: str | None,
+    now: datetime | None = None,
+    *,
+    per_minute: int | None = None,
+    with_print_job: bool = False,
+) -> Submitted:
     """Turn the draft into an opinion, exactly once.
 
     Idempotent on the draft id: when the opinion already exists (double tap,
-    retry after a crash or a lost response) it is returned as it is.
+    retry after a crash or a lost response) it is returned as it is, and
+    neither the rate limit nor the draft's answers are looked at again.
+    ``per_minute`` refuses a new opinion (``TooManySubmissions``) when the
+    station already took that many in the last minute, inside the saving
+    transaction. ``with_print_job`` writes the receipt's first print job
+    in the same transaction, so that saving costs one commit; nothing
+    prints until the caller starts the job after the commit (save first,
+    print second). After the commit the objects keep what was written: the
+    receipt screen needs no second read of what this transaction wrote.
     """
-    if draft_id and (existing := db.session.get(Opinion, draft_id)) is not None:
-        return Submitted(existing, created=False)
-    draft = get_draft(draft_id)
-    answers = draft_answers(draft)
-    _check_complete(answers)
+    draft = db.session.get(Draft, draft_id) if draft_id else None
+    if draft is None:
+        # The draft is deleted in the transaction that saves its opinion:
+        # without a draft, the opinion exists already or the draft was wiped.
+        if draft_id and (existing := db.session.get(Opinion, draft_id)) is not None:
+            return Submitted(existing, created=False)
+        raise DraftMissing(draft_id)
     now = now or utcnow()
     station_code = draft.station_code
+    if per_minute is not None and submissions_in_last_minute(station_code, now) >= per_minute:
+        raise TooManySubmissions(station_code)
+    answers = draft_answers(draft)
+    category = _check_complete(answers)
+    job = None
     try:
         opinion = Opinion(
             uuid=draft.id,
             receipt_number=_next_receipt_number(station_code, now),
             secret=make_secret(),
             station_code=station_code,
-            category_code=answers["category"],
+            category_code=category.code,
+            # Held here: the receipt screen shows its answer days.
+            category=category,
             content=answers["content"],
             deputy_id=answers.get("deputy_id"),
             consent_version=answers.get("consent_version"),
@@ -168,19 +210,60 @@ def submit_draft(draft_id: str | None, now: datetime | None = None) -> Submitted
         )
         db.session.add(opinion)
         db.session.add(OpinionEvent(opinion_uuid=opinion.uuid, status=OpinionStatus.SUBMITTED, at=now))
+        if with_print_job:
+            job = _add_print_job(opinion)
+        # The opinion's row before the draft's removal: a second request for
+        # the same draft then stops at the primary key (handled below).
+        db.session.flush()
         db.session.delete(draft)
         crash_point("before_commit")
-        db.session.commit()
+        with _objects_kept_after_commit():
+            db.session.commit()
     except IntegrityError:
+        _forget_print_job(job)
         # Another request for the same draft won the race; use its opinion.
         db.session.rollback()
         existing = db.session.get(Opinion, draft_id)
         if existing is None:
             raise
         return Submitted(existing, created=False)
+    except BaseException:
+        _forget_print_job(job)
+        raise
     crash_point("after_commit")
     log.info("opinion %s saved as %s", opinion.uuid, opinion.receipt_number)
-    return Submitted(opinion, created=True)
+    return Submitted(opinion, created=True, print_job=job)
+
+
+def _add_print_job(opinion: Opinion) -> PrintJob:
+    # Imported here: the hub imports this module too, and has no printer.
+    from ..receipts import printing
+
+    return printing.add_job(opinion)
+
+
+def _forget_print_job(job: PrintJob | None) -> None:
+    if job is not None:
+        from ..receipts import printing
+
+        printing.forget_job(job)
+
+
+@contextmanager
+def _objects_kept_after_commit():
+    """Commit without expiring the session's objects.
+
+    They hold exactly what the transaction wrote or read, so reading them
+    back (a new transaction, on SQLite one that waits for the write lock)
+    would only repeat it.
+    """
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expire
 
 
 def missing_step(answers: dict) -> str | None:
@@ -192,17 +275,14 @@ def missing_step(answers: dict) -> str | None:
     return None
 
 
-def submitted_opinion(draft_id: str | None) -> Opinion | None:
-    """The opinion this draft already became, if it was submitted."""
-    return db.session.get(Opinion, draft_id) if draft_id else None
-
-
 def active_categories() -> list[Category]:
     return list(db.session.scalars(select(Category).where(Category.active).order_by(Category.position)))
 
 
-def _check_complete(answers: dict) -> None:
-    if not answers.get("category") or db.session.get(Category, answers["category"]) is None:
+def _check_complete(answers: dict) -> Category:
+    """The chosen category, once every answer submission needs is there."""
+    category = db.session.get(Category, answers["category"]) if answers.get("category") else None
+    if category is None:
         raise DraftIncomplete("category")
     if not answers.get("content"):
         raise DraftIncomplete("content")
@@ -210,24 +290,25 @@ def _check_complete(answers: dict) -> None:
         raise DraftIncomplete("contact")
     if answers.get("deputy_id") is not None and db.session.get(Deputy, answers["deputy_id"]) is None:
         raise DraftIncomplete("deputy")
+    return category
 
 
 def _next_receipt_number(station_code: str, now: datetime) -> str:
     """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction."""
     day = to_local(now).strftime("%y%m%d")
-    counter = db.session.execute(
-        select(ReceiptCounter).where(ReceiptCounter.station_code == station_code, ReceiptCounter.day == day)
-    ).scalar_one_or_none()
-    if counter is None:
-        counter = ReceiptCounter(station_code=station_code, day=day, last_serial=0)
-        db.session.add(counter)
-        db.session.flush()
-    db.session.execute(
-        update(ReceiptCounter).where(ReceiptCounter.id == counter.id).values(last_serial=ReceiptCounter.last_serial + 1)
+    serial = db.session.scalar(
+        update(ReceiptCounter)
+        .where(ReceiptCounter.station_code == station_code, ReceiptCounter.day == day)
+        .values(last_serial=ReceiptCounter.last_serial + 1)
+        .returning(ReceiptCounter.last_serial)
     )
-    db.session.refresh(counter)
+    if serial is None:
+        # The day's first receipt (a unique constraint keeps it the only one).
+        serial = 1
+        db.session.add(ReceiptCounter(station_code=station_code, day=day, last_serial=serial))
+        db.session.flush()
     crash_point("after_counter")
-    return format_receipt_number(station_code, day, counter.last_serial)
+    return format_receipt_number(station_code, day, serial)
 
 
 def format_receipt_number(station_code: str, day: str, serial: int) -> str:

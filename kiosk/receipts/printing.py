@@ -3,7 +3,9 @@
 Save first, print second. ``start_printing`` is called after the opinion is
 committed; it commits a ``PrintJob`` row and hands the work to a small pool
 of background threads owned by the app, so the screen never waits for the
-printer. Nothing here writes to the opinion, so nothing here can lose it.
+printer. Intake saves the first job's row with the opinion instead
+(``add_job``) and starts it after that commit (``start_job``). Nothing here
+writes to the opinion, so nothing here can lose it.
 
 A job's state follows what CUPS says about the real job, not what it said
 when it took the file: a queue that accepts a job has not printed it.
@@ -89,20 +91,43 @@ def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None
         ).first()
         if existing is not None:
             return existing
-    job = PrintJob(id=str(uuid.uuid4()), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
-    printer = printer_for(current_app._get_current_object())
-    # Claimed before it is committed, so that start-up recovery running in
-    # another request never takes it for a dead process's job.
-    printer.claim(job.id)
+    url = url or receipt_url(opinion)
+    job = add_job(opinion, kind)
     try:
-        db.session.add(job)
         db.session.commit()
     except Exception:
-        printer.release(job.id)
+        forget_job(job)
         raise
-    log.info("print job %s (%s) for %s started", job.id, kind, opinion.receipt_number)
-    printer.submit(job.id, url or receipt_url(opinion))
+    start_job(job, url)
     return job
+
+
+def add_job(opinion: Opinion, kind: str = "first") -> PrintJob:
+    """A print job for the opinion's receipt, added to the session's transaction.
+
+    Nothing prints yet: whoever commits the transaction then calls
+    ``start_job`` (or ``forget_job`` when the commit fails). Intake adds the
+    first job to the transaction that saves the opinion, so that saving
+    costs one commit; the opinion is still committed before printing starts.
+    """
+    job = PrintJob(id=str(uuid.uuid4()), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
+    job.opinion = opinion
+    # Claimed before it is committed, so that start-up recovery running in
+    # another request never takes it for a dead process's job.
+    printer_for(current_app._get_current_object()).claim(job.id)
+    db.session.add(job)
+    return job
+
+
+def forget_job(job: PrintJob) -> None:
+    """Give up the claim on a job whose transaction did not commit."""
+    printer_for(current_app._get_current_object()).release(job.id)
+
+
+def start_job(job: PrintJob, url: str) -> None:
+    """Hand a committed job to the background printer; returns at once."""
+    log.info("print job %s (%s) for %s started", job.id, job.kind, job.opinion.receipt_number)
+    printer_for(current_app._get_current_object()).submit(job.id, url)
 
 
 def reprints_of(opinion: Opinion) -> int:
