@@ -227,7 +227,8 @@ def test_a_rating_for_an_opinion_the_hub_lacks_is_set_aside_without_breaking_the
         assert station_sync.status().waiting == 0
     with hub_app.app_context():
         assert [r.opinion_uuid for r in db.session.scalars(select(Rating))] == [uuid]
-        assert db.session.scalar(select(SyncConflict.reason).where(SyncConflict.uuid == orphan_uuid)) == "unknown_opinion"
+        conflict = db.session.scalar(select(SyncConflict).where(SyncConflict.uuid == orphan_uuid))
+        assert conflict.reason == "unknown_opinion"
 
 
 def test_a_station_applies_an_answer_from_a_hub_without_the_newer_keys(station_app, hub_app, transport):
@@ -248,3 +249,24 @@ def test_a_station_applies_an_answer_from_a_hub_without_the_newer_keys(station_a
         opinion = db.session.get(Opinion, uuid)
         assert (opinion.status, opinion.public_reply) == ("closed", REPLY)
         assert (opinion.replacement_secret, opinion.reopen_count, opinion.satisfaction) == ("NEWSEC", 1, None)
+
+
+def test_a_malformed_rating_refuses_its_whole_batch(station_app, hub_app, transport):
+    from kiosk.sync import client
+
+    uuid, _number, _secret = submitted(station_app, transport)
+    good = {"uuid": str(uuid_module.uuid4()), "opinion_uuid": uuid, "round": 0, "value": "satisfied", "comment": None,
+            "source": "kiosk", "station_code": "LC00", "created_at": "2026-11-27T08:00:00.000000Z"}
+    for bad in ({"value": "great"}, {"value": ["satisfied"]}, {"source": "follow_up"}, {"round": -1},
+                {"station_code": "XX01"}, {"extra": 1}):
+        other = {**good, "uuid": str(uuid_module.uuid4()), **bad}
+        records = [{"type": "rating", "data": good}, {"type": "rating", "data": other}]
+        with station_app.app_context():
+            try:
+                station_sync.make_client(transport).call("push", {"records": records})
+            except client.HubRefused as refused:
+                assert (refused.status, refused.code) == (400, "bad_record")
+            else:
+                raise AssertionError(f"accepted {bad}")
+    with hub_app.app_context():
+        assert db.session.scalar(select(Rating)) is None

@@ -60,34 +60,74 @@ def digest(data: dict) -> str:
 
 
 class RecordType:
-    """What every synced record type provides; see ``OpinionRecords``."""
+    """What every synced record type provides; see ``OpinionRecords``.
+
+    The station side is shared: a type's model has ``uuid``, ``created_at``,
+    ``acknowledged_at``, ``hub_received_at`` and ``sync_digest``, and the
+    type names the columns its ``to_wire`` reads (``WIRE_COLUMNS``).
+    """
 
     name: str
     model: type
+    FIELDS: set[str]
+    WIRE_COLUMNS: tuple
 
     # station
+    def _pending_query(self, *columns):
+        m = self.model
+        return (
+            select(*(columns or (m.uuid,)))
+            .where(m.acknowledged_at.is_(None), m.uuid.not_in(_set_aside_uuids()))
+            .order_by(m.created_at, m.uuid)
+        )
+
     def pending(self, limit: int, after=None) -> list[dict]:
         """Up to ``limit`` unacknowledged records in a stable order, those
         after the key ``after`` (from ``key_of``) when given."""
+        # Plain rows of only what goes on the wire, not ORM objects: a backlog
+        # can be ten thousand long.
+        m = self.model
+        query = self._pending_query(*self.WIRE_COLUMNS).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(m.created_at, m.uuid) > tuple_(*after))
+        return [self.to_wire(row) for row in db.session.execute(query)]
+
+    def to_wire(self, row) -> dict:
         raise NotImplementedError
 
     def key_of(self, data: dict):
         """The position of a record in ``pending``'s order."""
-        raise NotImplementedError
+        return (parse_iso(data["created_at"]), data["uuid"])
 
     def count_pending(self) -> int:
-        raise NotImplementedError
+        return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
 
     def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
         raise NotImplementedError
 
     def unacknowledged(self, uuids: list[str]) -> list[str]:
         """Which of ``uuids`` are records of this type still waiting here."""
-        raise NotImplementedError
+        m = self.model
+        uuids = [u for u in uuids if isinstance(u, str)]
+        return list(db.session.scalars(select(m.uuid).where(m.uuid.in_(uuids), m.acknowledged_at.is_(None))))
 
     # hub
     def clean(self, data, station_code: str) -> dict:
         raise NotImplementedError
+
+    def _check_fields(self, data) -> None:
+        if not isinstance(data, dict):
+            raise BadRecord(f"each {self.name} must be an object")
+        if set(data) != self.FIELDS:
+            unknown, missing = sorted(set(data) - self.FIELDS), sorted(self.FIELDS - set(data))
+            raise BadRecord(f"{self.name} fields: unknown {unknown}, missing {missing}")
+
+    @staticmethod
+    def _created_at(data: dict) -> datetime:
+        try:
+            return parse_iso(data["created_at"])
+        except (ValueError, TypeError) as error:
+            raise BadRecord("created_at must be a UTC time like 2026-11-27T08:00:00.000000Z") from error
 
     def existing(self, uuids: list[str]) -> dict[str, tuple[str, datetime]]:
         """Digest and hub receipt time of the records the hub already holds."""
@@ -137,31 +177,6 @@ class OpinionRecords(RecordType):
     )
 
     # --- station ----------------------------------------------------------
-
-    def _pending_query(self, *columns):
-        return (
-            select(*(columns or (Opinion.uuid,)))
-            .where(Opinion.acknowledged_at.is_(None), Opinion.uuid.not_in(_set_aside_uuids()))
-            .order_by(Opinion.created_at, Opinion.uuid)
-        )
-
-    def pending(self, limit: int, after=None) -> list[dict]:
-        # Plain rows of only what goes on the wire, not ORM objects: a backlog
-        # can be ten thousand long.
-        query = self._pending_query(*self.WIRE_COLUMNS).limit(limit)
-        if after is not None:
-            query = query.where(tuple_(Opinion.created_at, Opinion.uuid) > tuple_(*after))
-        return [self.to_wire(row) for row in db.session.execute(query)]
-
-    def key_of(self, data: dict):
-        return (parse_iso(data["created_at"]), data["uuid"])
-
-    def count_pending(self) -> int:
-        return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
-
-    def unacknowledged(self, uuids: list[str]) -> list[str]:
-        uuids = [u for u in uuids if isinstance(u, str)]
-        return list(db.session.scalars(select(Opinion.uuid).where(Opinion.uuid.in_(uuids), Opinion.acknowledged_at.is_(None))))
 
     def to_wire(self, opinion) -> dict:
         """An Opinion (or a row with its columns) as the station sends it."""
@@ -227,11 +242,7 @@ class OpinionRecords(RecordType):
     def clean(self, data, station_code: str) -> dict:
         from ..intake.services import CONTENT_MAX
 
-        if not isinstance(data, dict):
-            raise BadRecord("an opinion must be an object")
-        if set(data) != self.FIELDS:
-            unknown, missing = sorted(set(data) - self.FIELDS), sorted(self.FIELDS - set(data))
-            raise BadRecord(f"opinion fields: unknown {unknown}, missing {missing}")
+        self._check_fields(data)
         _text(data, "uuid", 36, pattern=UUID_RE)
         _text(data, "station_code", 8)
         if data["station_code"] != station_code:
@@ -248,11 +259,7 @@ class OpinionRecords(RecordType):
         deputy = data["deputy_id"]
         if deputy is not None and (type(deputy) is not int or not 0 < deputy < 2**31):
             raise BadRecord("deputy_id must be a positive integer or null")
-        try:
-            created = parse_iso(data["created_at"])
-        except (ValueError, TypeError) as error:
-            raise BadRecord("created_at must be a UTC time like 2026-11-27T08:00:00.000000Z") from error
-        return {**data, "created_at": created}
+        return {**data, "created_at": self._created_at(data)}
 
     def store(self, records, station_code, received_at):
         """Insert new opinions with status "received"; return refusals by UUID."""
@@ -317,8 +324,8 @@ class RatingRecords(RecordType):
     pulled; the hub applies ``record_rating``'s rules to a rating of the
     current round (the first counts; 不满意 reopens the opinion; a merged
     duplicate's rating rates its original) and keeps a rating of an earlier
-    round without counting it. A rating of an opinion
-    the hub does not hold for this station is refused and set aside.
+    round without counting it. A rating of an opinion the hub does not hold
+    for this station is refused and set aside.
     """
 
     name = "rating"
@@ -329,32 +336,22 @@ class RatingRecords(RecordType):
     VALUES = frozenset(s.value for s in Satisfaction)
     COMMENT_MAX = 2000
 
+    # The columns ``to_wire`` reads.
+    WIRE_COLUMNS = (
+        Rating.uuid,
+        Rating.opinion_uuid,
+        Rating.round,
+        Rating.value,
+        Rating.comment,
+        Rating.source,
+        Rating.station_code,
+        Rating.created_at,
+    )
+
     # --- station ----------------------------------------------------------
 
-    def _pending_query(self, *columns):
-        return (
-            select(*(columns or (Rating.uuid,)))
-            .where(Rating.acknowledged_at.is_(None), Rating.uuid.not_in(_set_aside_uuids()))
-            .order_by(Rating.created_at, Rating.uuid)
-        )
-
-    def pending(self, limit: int, after=None) -> list[dict]:
-        query = self._pending_query(Rating).limit(limit)
-        if after is not None:
-            query = query.where(tuple_(Rating.created_at, Rating.uuid) > tuple_(*after))
-        return [self.to_wire(rating) for rating in db.session.scalars(query)]
-
-    def key_of(self, data: dict):
-        return (parse_iso(data["created_at"]), data["uuid"])
-
-    def count_pending(self) -> int:
-        return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
-
-    def unacknowledged(self, uuids: list[str]) -> list[str]:
-        uuids = [u for u in uuids if isinstance(u, str)]
-        return list(db.session.scalars(select(Rating.uuid).where(Rating.uuid.in_(uuids), Rating.acknowledged_at.is_(None))))
-
-    def to_wire(self, rating: Rating) -> dict:
+    def to_wire(self, rating) -> dict:
+        """A Rating (or a row with its columns) as the station sends it."""
         return {
             "uuid": rating.uuid,
             "opinion_uuid": rating.opinion_uuid,
@@ -386,28 +383,20 @@ class RatingRecords(RecordType):
     # --- hub --------------------------------------------------------------
 
     def clean(self, data, station_code: str) -> dict:
-        if not isinstance(data, dict):
-            raise BadRecord("a rating must be an object")
-        if set(data) != self.FIELDS:
-            unknown, missing = sorted(set(data) - self.FIELDS), sorted(self.FIELDS - set(data))
-            raise BadRecord(f"rating fields: unknown {unknown}, missing {missing}")
+        self._check_fields(data)
         _text(data, "uuid", 36, pattern=UUID_RE)
         _text(data, "opinion_uuid", 36, pattern=UUID_RE)
         _text(data, "station_code", 8)
         if data["station_code"] != station_code:
             raise BadRecord(f"rating {data['uuid']} belongs to another station")
-        if data["value"] not in self.VALUES:
+        if not isinstance(data["value"], str) or data["value"] not in self.VALUES:
             raise BadRecord(f"value must be one of {sorted(self.VALUES)}")
-        if data["source"] not in self.SOURCES:
+        if not isinstance(data["source"], str) or data["source"] not in self.SOURCES:
             raise BadRecord(f"source must be one of {sorted(self.SOURCES)}")
         _text(data, "comment", self.COMMENT_MAX, optional=True)
         if type(data["round"]) is not int or not 0 <= data["round"] < 2**31:
             raise BadRecord("round must be a whole number >= 0")
-        try:
-            created = parse_iso(data["created_at"])
-        except (ValueError, TypeError) as error:
-            raise BadRecord("created_at must be a UTC time like 2026-11-27T08:00:00.000000Z") from error
-        return {**data, "created_at": created}
+        return {**data, "created_at": self._created_at(data)}
 
     def store(self, records, station_code, received_at):
         """Rate through ``record_rating`` without committing (the batch's
@@ -441,7 +430,9 @@ class RatingRecords(RecordType):
                             commit=False,
                         )
                 except ActionRefused as refused:
-                    log.info("rating %s of %s kept, not counted: %s", data["uuid"], opinion.receipt_number, refused.message)
+                    log.info(
+                        "rating %s of %s kept, not counted: %s", data["uuid"], opinion.receipt_number, refused.message
+                    )
             if rating is None:
                 # Given for an earlier round (rated meanwhile elsewhere, or
                 # reopened since), or not countable now: kept, not counted.
