@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from ..auth.scope import opinions_for
 from ..extensions import db
-from ..localtime import zone
+from ..localtime import format_local, zone
 from ..models import FINISHED_STATUSES, AuditEntry, Category, Department, Opinion, OpinionStatus, Station, Topic, User
 from . import services
 
@@ -436,6 +436,11 @@ class HistoryEntry:
 def _shown(value, names: dict | None = None) -> str:
     if names and value in names:
         return names[value]
+    if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
+        try:  # a moment, stored in UTC: shown in local time
+            return format_local(datetime.fromisoformat(value))
+        except ValueError:
+            pass
     try:
         return _VALUE_LABELS[value]
     except (KeyError, TypeError):
