@@ -270,3 +270,19 @@ def test_a_malformed_rating_refuses_its_whole_batch(station_app, hub_app, transp
                 raise AssertionError(f"accepted {bad}")
     with hub_app.app_context():
         assert db.session.scalar(select(Rating)) is None
+
+
+def test_a_kiosk_rating_on_a_merged_duplicate_rates_its_original(station_app, hub_app, transport):
+    original, _original_number, _ = submitted(station_app, transport)
+    duplicate, number, secret = submitted(station_app, transport)
+    at_hub(hub_app, lambda clerk, o, d: (staff.accept(clerk, o), staff.merge(clerk, d, o), close(clerk, o)),
+           original, duplicate)
+    assert sync(station_app, transport).ok
+    rate_at_kiosk(station_app.test_client(), number, secret, "unsatisfied", "还是不亮")
+    assert sync(station_app, transport).ok
+    with hub_app.app_context():
+        (rating,) = db.session.scalars(select(Rating))
+        assert (rating.opinion_uuid, rating.counted) == (original, True)
+        assert db.session.get(Opinion, original).status == OpinionStatus.REOPENED
+    html = look_up(station_app.test_client(), number, secret)
+    assert re.search(r'data-testid="status-label">群众不满意，已重新办理<', html)
