@@ -42,7 +42,7 @@ def receipt_url(opinion: Opinion) -> str:
     # Built from the route itself (bound without a request, as the printer
     # thread has none); the base may be another box, so no url_for(_external).
     path = current_app.url_map.bind("").build(
-        "public.status", {"number": opinion.receipt_number, "k": opinion.current_secret}
+        "public.status", {"number": opinion.receipt_number, "k": opinion.secret}
     )
     return base.rstrip("/") + path
 
