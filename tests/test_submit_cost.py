@@ -23,6 +23,7 @@ from .crashes import ClientVillager, unique_content
 class Cost:
     def __init__(self):
         self.statements: list[str] = []
+        self.parameters: list = []
         self.commits = 0
 
     @property
@@ -54,6 +55,7 @@ def counted(app):
     def on_statement(conn, cursor, statement, parameters, context, executemany):
         if threading.get_ident() == thread:
             cost.statements.append(statement)
+            cost.parameters.append(parameters)
 
     def on_commit(conn):
         if threading.get_ident() == thread:
@@ -88,7 +90,7 @@ def test_a_submission_is_one_transaction_with_one_commit(app, villager):
             "BEGIN": 1,
             "SELECT stations": 1,  # which station this box is, for the screen
             "SELECT drafts": 1,
-            "COUNT opinions": 1,  # submissions in the last minute
+            "SELECT opinions": 1,  # submissions in the last minute, per station
             "SELECT categories": 1,
             "UPDATE receipt_counters": 1,  # RETURNING the new serial
             "INSERT opinions": 1,
@@ -97,6 +99,19 @@ def test_a_submission_is_one_transaction_with_one_commit(app, villager):
             "DELETE drafts": 1,
         }
     ), cost.statements
+
+
+def test_the_rate_check_reads_only_the_last_minute(app, villager):
+    """Not every opinion the station ever took: a box is used for years."""
+    villager.fill_in(unique_content())
+    with counted(app) as cost:
+        villager.submit()
+    [(statement, parameters)] = [
+        (s, p) for s, p in zip(cost.statements, cost.parameters) if "count(*)" in s and "opinions" in s
+    ]
+    with sqlite3.connect(app.instance_path + "/kiosk.sqlite3") as other:
+        plan = " ".join(row[-1] for row in other.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "USING INDEX ix_opinions_created_at" in plan, plan
 
 
 def test_a_second_tap_writes_nothing(app, villager):

@@ -320,15 +320,21 @@ def make_secret() -> str:
 
 
 def submissions_in_last_minute(station_code: str, now: datetime | None = None) -> int:
+    """Opinions this station took in the minute up to ``now``.
+
+    The minute picks the rows, not the station: counted per station over
+    the index on ``created_at``, the check costs the same on a box with
+    years of opinions as on a new one (by station, it would walk them all).
+    """
     now = now or utcnow()
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Opinion)
+    per_station = db.session.execute(
+        select(Opinion.station_code, func.count())
         .where(
-            Opinion.station_code == station_code,
             Opinion.created_at > now - timedelta(minutes=1),
             # After the clock jumps back, opinions "from the future" must not
             # hold the kiosk on the wait screen until the clock catches up.
             Opinion.created_at <= now,
         )
+        .group_by(Opinion.station_code)
     )
+    return dict(per_station.all()).get(station_code, 0)
