@@ -277,7 +277,7 @@ def _settle(plan: list[dict], departments: dict[str, int]) -> None:
                 event(
                     S.MERGED,
                     done,
-                    f"与同类意见合并办理，请凭回执号 {original['wire']['receipt_number']} 查看办理进展。",
+                    f"与回执 {original['wire']['receipt_number']} 的同类意见合并办理，办理进展见本页。",
                 )
             change["updated_at"] = done
             changes.append(change)

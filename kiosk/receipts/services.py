@@ -42,7 +42,7 @@ def receipt_url(opinion: Opinion) -> str:
     # Built from the route itself (bound without a request, as the printer
     # thread has none); the base may be another box, so no url_for(_external).
     path = current_app.url_map.bind("").build(
-        "public.status", {"number": opinion.receipt_number, "k": opinion.secret}
+        "public.status", {"number": opinion.receipt_number, "k": opinion.current_secret}
     )
     return base.rstrip("/") + path
 
@@ -93,7 +93,7 @@ def warm_up() -> None:
         return
     township = SimpleNamespace(name="示例镇", office_phone="0000-0000000")
     sample = SimpleNamespace(
-        receipt_number="LC00-000000-0000", secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
+        receipt_number="LC00-000000-0000", current_secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
         contact_phone="13800000000", category=SimpleNamespace(name="其他", answer_days=15),
         station=SimpleNamespace(name="人大代表中心联络站", township=township),
     )  # fmt: skip
@@ -143,7 +143,7 @@ def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
         in_progress=job.state in printing.IN_PROGRESS,
         can_reprint=failed and not refused and printing.reprints_of(opinion) < MAX_KIOSK_REPRINTS,
         receipt_number=opinion.receipt_number,
-        secret=opinion.secret,
+        secret=opinion.current_secret,
         refused=refused,
     )
 

@@ -52,18 +52,6 @@ def slip_pdf(assignment: Assignment, show_contact: bool) -> bytes:
     return pdf.render_document(html)
 
 
-class _Replacement:
-    """An opinion as its replacement receipt shows it: the new 验证码 in place of the printed one."""
-
-    def __init__(self, opinion: Opinion):
-        self._opinion = opinion
-        self.secret = opinion.current_secret
-
-    def __getattr__(self, name):
-        return getattr(self._opinion, name)
-
-
 def replacement_receipt_pdf(opinion: Opinion) -> bytes:
     """The receipt printed again with the current 验证码, in its text and its QR code."""
-    printed = _Replacement(opinion)
-    return receipts.receipt_pdf(printed, receipts.receipt_url(printed)).data
+    return receipts.receipt_pdf(opinion, receipts.receipt_url(opinion)).data

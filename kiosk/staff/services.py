@@ -345,7 +345,7 @@ def merge(actor: User, duplicate: Opinion, original: Opinion) -> None:
         raise ActionRefused("已有其他意见合并到这条意见，不能再把它合并出去。")
     moment = utcnow()
     before, after = _change(duplicate, status=S.MERGED, merged_into_uuid=original.uuid)
-    _event(duplicate, moment, f"与同类意见合并办理，请凭回执号 {original.receipt_number} 查看办理进展。")
+    _event(duplicate, moment, f"与回执 {original.receipt_number} 的同类意见合并办理，办理进展见本页。")
     _finish(actor, Action.MERGE, duplicate, moment, before, after, subject=f"opinion:{original.uuid}")
 
 

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import select, tuple_, update
 
@@ -473,7 +473,19 @@ def insert_many(table, rows: list[dict]) -> None:
     # more than the insert itself at this size.
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(marker for _ in columns)})"
+    if connection.dialect.name == "sqlite":
+        # Spelt as SQLAlchemy spells them on SQLite (always with microseconds),
+        # so string comparisons on a whole second still order correctly.
+        rows = [{c: _sqlite_value(v) for c, v in row.items()} for row in rows]
     connection.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern: re.Pattern | None = None) -> None:

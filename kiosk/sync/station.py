@@ -129,15 +129,12 @@ def enroll(hub_url: str, token: str, transport: client.Transport | None = None) 
         raise EnrolmentRefused(f"镇人大办的回复不完整: {error}")
     identity = db.session.get(BoxIdentity, 1)
     if identity is not None and identity.station_code != code:
-        waiting = db.session.scalar(
-            select(func.count()).select_from(Opinion).where(
-                Opinion.station_code == identity.station_code, Opinion.acknowledged_at.is_(None)
-            )
-        )
+        # Everything still waiting here (opinions, ratings) was made as the old station.
+        waiting = waiting_count()
         if waiting:
             new_key_path.unlink(missing_ok=True)
             raise EnrolmentRefused(
-                f"本机还有 {waiting} 条 {identity.station_code} 站的意见没有送到镇人大办，不能改登记为 {code}"
+                f"本机还有 {waiting} 条 {identity.station_code} 站的记录没有送到镇人大办，不能改登记为 {code}"
             )
     _apply_station(station_ref)
     db.session.merge(BoxIdentity(id=1, station_code=code))
