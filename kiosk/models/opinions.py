@@ -9,7 +9,7 @@ at the hub.
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -46,6 +46,19 @@ STATUS_LABELS = {
 
 # Statuses in which the township has nothing more to do (Open311 "closed").
 FINISHED_STATUSES = frozenset({OpinionStatus.CLOSED, OpinionStatus.DECLINED, OpinionStatus.MERGED})
+# The condition of the open opinions' index, as SQL.
+OPEN_PREDICATE = "status NOT IN ('closed', 'declined', 'merged')"
+# What the year's figures read besides created_at.
+FIGURES_COLUMNS = (
+    "township_id",
+    "station_code",
+    "category_code",
+    "status",
+    "accepted_at",
+    "closed_at",
+    "hub_received_at",
+    "satisfaction",
+)
 
 
 class Satisfaction(StrEnum):
@@ -83,6 +96,25 @@ class Opinion(db.Model):
         Index("ix_opinions_queue", "township_id", "status", "created_at", "uuid"),
         Index("ix_opinions_township_created", "township_id", "created_at", "uuid"),
         Index("ix_opinions_township_due", "township_id", "close_due_on"),
+        # "Overdue now" on the dashboard and the queue: only open opinions.
+        Index(
+            "ix_opinions_open_due",
+            "township_id",
+            "close_due_on",
+            "accept_due_on",
+            "status",
+            postgresql_where=text(OPEN_PREDICATE),
+            sqlite_where=text(OPEN_PREDICATE),
+        ),
+        # The year's figures (kiosk.stats) read from the index alone on
+        # PostgreSQL. SQLite has no INCLUDE; there it holds a hub's opinions
+        # only (a township set), so a station pays nothing for it.
+        Index(
+            "ix_opinions_figures",
+            "created_at",
+            postgresql_include=list(FIGURES_COLUMNS),
+            sqlite_where=text("township_id IS NOT NULL"),
+        ),
     )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
