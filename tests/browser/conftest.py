@@ -2,7 +2,8 @@
 real station box (waitress in its own process, as in the field).
 
 Every test here is marked ``browser``. Contexts are touch screens
-(``has_touch``) in the two shapes kiosks are mounted in; screenshots go to
+(``has_touch``) in the two shapes kiosks are mounted in, or the township
+office's desk browser (``screens("desk")``); screenshots go to
 ``test-results/screens/`` (pytest-playwright's ``--output``) as artifacts.
 """
 
@@ -18,6 +19,8 @@ SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
     "portrait": {"width": 1080, "height": 1920},
 }
+# The township office's desk computer: a common laptop screen, mouse and keyboard.
+DESK = {"width": 1366, "height": 768}
 
 
 
@@ -79,11 +82,13 @@ def shape(request):
     return request.param
 
 
-@pytest.fixture
-def kiosk(browser, shape, pytestconfig):
-    """A touch screen page in the given shape, as the kiosk's browser is."""
+def _open_page(browser, pytestconfig, shape: str):
+    """A page in a browser context of its own (its own cookies): a kiosk's
+    touch screen for the shapes in SCREENS, a desk computer's browser for "desk"."""
+    touch = shape in SCREENS
     context = browser.new_context(
-        viewport=SCREENS[shape], has_touch=True, device_scale_factor=1, locale="zh-CN", timezone_id="Asia/Shanghai"
+        viewport=SCREENS[shape] if touch else DESK, has_touch=touch, device_scale_factor=1,
+        locale="zh-CN", timezone_id="Asia/Shanghai",
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -92,8 +97,33 @@ def kiosk(browser, shape, pytestconfig):
     page.js_errors = errors
     page.shape = shape
     page.screenshots = ROOT / pytestconfig.getoption("--output") / "screens"
+    return page
+
+
+@pytest.fixture
+def kiosk(browser, shape, pytestconfig):
+    """A touch screen page in the given shape, as the kiosk's browser is."""
+    page = _open_page(browser, pytestconfig, shape)
     yield page
-    context.close()
+    page.context.close()
+    assert not page.js_errors, page.js_errors
+
+
+@pytest.fixture
+def screens(browser, pytestconfig):
+    """``screens(shape)`` opens one more page in a fresh context: "desk" for
+    the township office's desk computer, or a kiosk shape. All are closed at
+    the end, and none may have had a script error."""
+    pages = []
+
+    def open_page(shape: str = "desk"):
+        pages.append(_open_page(browser, pytestconfig, shape))
+        return pages[-1]
+
+    yield open_page
+    for page in pages:
+        page.context.close()
+    errors = [error for page in pages for error in page.js_errors]
     assert not errors, errors
 
 

@@ -65,8 +65,11 @@ def history_length(page) -> int:
     return page.evaluate("() => history.length")
 
 
-def submit_over_http(url: str) -> tuple[str, str]:
-    """Leave an anonymous opinion the way a plain browser would; its receipt number and secret."""
+def submit_over_http(
+    url: str, content: str = "村口的路灯坏了三个月，晚上很黑。", contact: tuple[str, str] | None = None
+) -> tuple[str, str]:
+    """Leave an opinion the way a plain browser would, anonymous unless
+    ``contact`` (name, phone) is given with consent; its receipt number and secret."""
     opener = build_opener(HTTPCookieProcessor(CookieJar()))
     home = opener.open(url + "/").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
@@ -77,8 +80,11 @@ def submit_over_http(url: str) -> tuple[str, str]:
 
     post("/opinion/start")
     post("/opinion/category", category="road")
-    post("/opinion/content", content="村口的路灯坏了三个月，晚上很黑。")
-    post("/opinion/contact", anonymous="1")
+    post("/opinion/content", content=content)
+    if contact:
+        post("/opinion/contact", consent="y", name=contact[0], phone=contact[1])
+    else:
+        post("/opinion/contact", anonymous="1")
     post("/opinion/deputy", deputy_id="")
     page = post("/opinion/submit")
     number = re.search(r'data-testid="receipt-number">([^<]+)<', page).group(1)
