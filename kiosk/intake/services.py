@@ -197,8 +197,7 @@ def submit_draft(
             receipt_number=_next_receipt_number(station_code, now),
             secret=make_secret(),
             station_code=station_code,
-            category_code=category.code,
-            # Held here: the receipt screen shows its answer days.
+            # The object, not only its code: the receipt screen shows its answer days.
             category=category,
             content=answers["content"],
             deputy_id=answers.get("deputy_id"),
