@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
+from .duty import DutyShift
 from .kiosk_state import Draft, PrintJob
 from .opinions import (
     FINISHED_STATUSES,
@@ -46,6 +47,7 @@ __all__ = [
     "Category",
     "Deputy",
     "Draft",
+    "DutyShift",
     "EnrolmentToken",
     "Opinion",
     "OpinionEvent",
