@@ -8,9 +8,10 @@ brings them; nothing at a station writes it otherwise.
 from datetime import date, datetime, time
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Time, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from ..extensions import db
+from .places import Station
 from .types import UTCDateTime, utcnow
 
 
@@ -37,13 +38,15 @@ class DutyShift(db.Model):
     note: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    station: Mapped["Station"] = relationship()  # noqa: F821
+    station: Mapped[Station] = relationship()
     deputy: Mapped["Deputy"] = relationship()  # noqa: F821
 
     @property
     def township_id(self) -> int:
         """The township of the shift's station (whose stations hear of a changed roster)."""
-        return self.station.township_id
+        # A shift not yet flushed has no station loaded; its session knows the station.
+        station = self.station or object_session(self).get(Station, self.station_code)
+        return station.township_id
 
     @property
     def hours(self) -> str:

@@ -5,7 +5,7 @@ station may need, one ``SyncChange`` row: a hub-owned public field or status
 history entry of an opinion (for the opinion's station, and for the station
 of every duplicate merged into it, whose receipt shows its progress), or
 reference data
-(deputies and their stations, categories, a township's office phone). So the
+(deputies and their stations, the duty roster, categories, a township's office phone). So the
 staff queue and any other hub code need not know sync exists: writing the
 model is enough.
 
@@ -19,7 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import Category, Deputy, Opinion, OpinionEvent, Station, SyncChange, SyncSequence, Township
+from ..models import Category, Deputy, DutyShift, Opinion, OpinionEvent, Station, SyncChange, SyncSequence, Township
 from .clock import now
 
 # What a station holds of an opinion's hub-owned fields (kiosk.sync.hub.opinion_state).
@@ -66,7 +66,7 @@ def _changes_in(session: Session) -> set[tuple]:
             opinion = obj.opinion or session.get(Opinion, obj.opinion_uuid)
             if opinion is not None:
                 wanted.add(("opinion", opinion.station_code, None, opinion.uuid))
-        elif isinstance(obj, (Deputy, Station)):
+        elif isinstance(obj, (Deputy, Station, DutyShift)):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 wanted.add(("reference", None, obj.township_id, None))
         elif isinstance(obj, Township):

@@ -507,7 +507,11 @@ def opinion_state(opinion: Opinion, rated: set[tuple[str, int]] | None = None) -
 
 
 def reference_for(station: Station) -> dict:
+    from ..roster.services import local_today, shifts_for_pull
+
     township = station.township
+    # The duty roster from the hub's today on; stations that predate it ignore both keys.
+    duty_from = local_today()
     return {
         "station": {
             "code": station.code,
@@ -530,5 +534,7 @@ def reference_for(station: Station) -> dict:
         "deputies": [
             {"id": d.id, "name": d.name, "phone": d.phone, "occupation": d.occupation} for d in station.deputies
         ],
+        "duty_from": duty_from.isoformat(),
+        "duty_shifts": shifts_for_pull(station, duty_from),
     }
 

@@ -511,6 +511,11 @@ def _apply_reference(reference: dict) -> None:
             )
         )
     station.deputies = deputies
+    if reference.get("duty_shifts") is not None:
+        from ..roster.services import apply_pulled_shifts
+
+        db.session.flush()
+        apply_pulled_shifts(station, reference.get("duty_from"), reference["duty_shifts"])
 
 
 def waiting_count() -> int:

@@ -1,0 +1,1 @@
+"""The roster pages (filled below)."""
