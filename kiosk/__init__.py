@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
+    from .auth import cli as auth_cli
     from .auth import navigation
     from .auth import services as _auth_services  # noqa: F401  (the session loader)
 
@@ -58,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
+    app.cli.add_command(auth_cli.users)
 
     if app.config["AUTO_MIGRATE"]:
         with app.app_context():

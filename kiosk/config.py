@@ -47,6 +47,15 @@ class DefaultConfig:
     # years the chinese-calendar package does not cover), relative to the
     # instance folder; see kiosk/workdays.py for the format.
     WORKDAY_OVERRIDES = "workdays.toml"
+    # Hub: failed sign-ins counted per account (since its last success) and
+    # per address within the window; past either limit the form asks to wait
+    # and does not even check the password.
+    LOGIN_FAILURES_PER_ACCOUNT = 5
+    LOGIN_FAILURES_PER_ADDRESS = 20
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    # Send the session cookie over HTTPS only. Set true at a hub served over
+    # HTTPS; off by default so a station kiosk and the demo work on plain http.
+    SESSION_COOKIE_SECURE = False
 
     # Flask and extensions.
     # hide_parameters: a failed statement's log line must never carry the

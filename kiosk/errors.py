@@ -3,8 +3,11 @@
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
+from .auth.navigation import is_staff_page
+
 MESSAGES = {
     400: "请求有误，请返回首页重新开始。",
+    403: "您没有权限打开这个页面。",
     404: "没有找到这个页面。",
     405: "请求有误，请返回首页重新开始。",
     413: "提交的内容太长了。",
@@ -16,7 +19,7 @@ MESSAGES = {
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("error.html", status=400, message="页面已过期，请返回首页重新开始。"), 400
+        return _page(400, "页面已过期，请返回首页重新开始。")
 
     for status, message in MESSAGES.items():
         app.register_error_handler(status, _handler(status, message))
@@ -24,6 +27,13 @@ def init_app(app: Flask) -> None:
 
 def _handler(status: int, message: str):
     def handle(error):
-        return render_template("error.html", status=status, message=message), status
+        return _page(status, message)
 
     return handle
+
+
+def _page(status: int, message: str):
+    # Staff pages keep the staff layout (menu, sign-out) around the message.
+    # Not for 500: the staff layout asks the database who is signed in.
+    template = "auth/error.html" if status != 500 and is_staff_page() else "error.html"
+    return render_template(template, status=status, message=message), status

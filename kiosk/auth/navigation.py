@@ -1,6 +1,7 @@
-"""The staff pages' main menu: only what the signed-in role may open."""
+"""The staff pages' main menu (only what the signed-in role may open), their
+home, and what sets them apart from the kiosk's pages."""
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from ..models import Role
@@ -12,6 +13,7 @@ MENU = (
     ("admin.fleet", "联络站", (Role.CITY,)),
     ("admin.index", "设置", (Role.CITY,)),
 )
+STAFF_PREFIX = "/staff"
 
 
 def staff_nav() -> list[tuple[str, str]]:
@@ -24,6 +26,27 @@ def staff_nav() -> list[tuple[str, str]]:
     ]
 
 
+def staff_home_url() -> str:
+    """Where a signed-in member of staff starts: the queue, or a plain welcome page without it."""
+    return url_for("staff.queue" if "staff.queue" in current_app.view_functions else "auth.welcome")
+
+
+def is_staff_page() -> bool:
+    """True for the hub's staff pages (under /staff), which use the staff layout."""
+    return current_app.config["ROLE"] == "hub" and (
+        request.path == STAFF_PREFIX or request.path.startswith(STAFF_PREFIX + "/")
+    )
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["staff_nav"] = staff_nav
+    app.jinja_env.globals["staff_home_url"] = staff_home_url
     app.jinja_env.filters["role_label"] = lambda role: Role(role).label
+
+    @app.after_request
+    def _no_store(response):
+        # Staff pages carry contact details: no copy in the browser's cache
+        # (nor its back button) once the member of staff has signed out.
+        if is_staff_page():
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,123 @@
+"""``flask users``: staff accounts at the hub, from the command line.
+
+No account ships with the software; the first city account is made here.
+Passwords are asked twice on a terminal, or read from ``KIOSK_NEW_PASSWORD``
+when there is none (scripts, set-up tools); never from a command-line
+option, which other users of the machine could read.
+"""
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..localtime import format_local
+from ..models import Role
+from . import services
+
+PASSWORD_VARIABLE = "KIOSK_NEW_PASSWORD"
+NOTE = "command line"
+
+
+@click.group()
+@with_appcontext
+def users():
+    """Staff accounts of the township office (hub only)."""
+    if current_app.config["ROLE"] != "hub":
+        raise click.ClickException("账号只在镇人大办（hub）管理；本机是联络站，没有工作人员账号。")
+
+
+def _new_password() -> str:
+    """Twice on a terminal (they must match), else from KIOSK_NEW_PASSWORD."""
+    if sys.stdin.isatty():
+        first = click.prompt("新密码", hide_input=True, default="", show_default=False)
+        _check(first)
+        second = click.prompt("再输入一次", hide_input=True, default="", show_default=False)
+        if first != second:
+            raise click.ClickException("两次输入的密码不一致，账号未改动。")
+        return first
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if password is None:
+        raise click.ClickException(f"没有终端可以输入密码：请用环境变量 {PASSWORD_VARIABLE} 提供密码。")
+    _check(password)
+    return password
+
+
+def _check(password: str) -> None:
+    try:
+        services.check_password(password)
+    except services.AccountRefused as refused:
+        raise click.ClickException(refused.message + "账号未改动。")
+
+
+@users.command("add")
+@click.option("--username", required=True, help="2-40 letters, digits, . _ -")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--township", help="the township's Chinese name, e.g. 罗城街道 (chair and township roles)")
+@click.option("--display-name", help="the name shown on the pages, e.g. 张敏")
+@with_appcontext
+def add(username, role, township, display_name):
+    """Make a staff account; asks for its password."""
+    # The cheap checks first, so nobody types a password for a refused account.
+    _refuse(services.validate_new_account, username, role, township, display_name)
+    password = _new_password()
+    user = _refuse(services.create_user, username, password, role, township, display_name, note=NOTE)
+    where = f"，{user.township.name}" if user.township else ""
+    click.echo(f"已开设账号 {user.username}（{Role(user.role).label}{where}）。")
+
+
+@users.command("list")
+@with_appcontext
+def list_users():
+    """Every account: role, township, active or not."""
+    rows = services.list_users()
+    if not rows:
+        click.echo("还没有账号。用 `flask users add` 开设第一个市人大常委会账号。")
+        return
+    click.echo(f"{'username':<20} {'role':<9} {'state':<6} {'created':<17} {'township':<10} display name")
+    for user in rows:
+        state = "启用" if user.active else "停用"
+        township = user.township.name if user.township else "全市"
+        click.echo(
+            f"{user.username:<20} {user.role:<9} {state:<6} {format_local(user.created_at):<17} "
+            f"{township:<10} {user.display_name or ''}"
+        )
+
+
+@users.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def deactivate(username):
+    """Stop an account from signing in; its open sessions end at once."""
+    _refuse(services.set_active, username, False, note=NOTE)
+    click.echo(f"已停用账号 {username}，其登录已全部结束。")
+
+
+@users.command("activate")
+@click.argument("username")
+@with_appcontext
+def activate(username):
+    """Let a deactivated account sign in again."""
+    _refuse(services.set_active, username, True, note=NOTE)
+    click.echo(f"已恢复账号 {username}。")
+
+
+@users.command("set-password")
+@click.argument("username")
+@with_appcontext
+def set_password(username):
+    """A new password for an account (asked twice, or KIOSK_NEW_PASSWORD); its sessions end."""
+    _refuse(services.find_user, username)
+    password = _new_password()
+    _refuse(services.set_password, username, password, note=NOTE)
+    click.echo(f"已为 {username} 设置新密码，该账号需重新登录。")
+
+
+def _refuse(action, *args, **kwargs):
+    """Run a service; its refusal becomes a clear message and a non-zero exit."""
+    try:
+        return action(*args, **kwargs)
+    except services.AccountRefused as refused:
+        raise click.ClickException(refused.message)
