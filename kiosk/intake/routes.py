@@ -128,8 +128,14 @@ def next_step(step: str) -> str:
 
 @bp.get("/")
 def home():
-    """The home screen: leave an opinion, or check a receipt."""
-    return screen("_home.html")
+    """The home screen: leave an opinion, or check a receipt; today's deputies on duty here."""
+    return home_screen()
+
+
+def home_screen():
+    from ..roster.services import local_today, on_duty
+
+    return screen("_home.html", on_duty=on_duty(services.this_station().code, local_today()))
 
 
 @bp.post("/opinion/start")
@@ -284,7 +290,7 @@ def idle():
 def wipe_and_go_home():
     # Only the draft goes: the session also holds the CSRF token the open page uses.
     services.discard_draft(session.pop("draft_id", None))
-    return screen("_home.html")
+    return home_screen()
 
 
 # --- receipt look-up at the kiosk ------------------------------------------------
