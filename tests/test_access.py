@@ -1,0 +1,722 @@
+"""Who may open what: every staff route, enumerated from the URL map.
+
+- Every page under /staff needs a signed-in member of staff (htmx requests
+  get a 401 with ``HX-Redirect`` to the sign-in page).
+- Township scoping holds on every route that names an opinion, an
+  assignment or a township, for pages, htmx fragments, exports and the
+  report: staff of township A asking for township B's gets a 404 and a
+  "denied" audit row; city staff get the page.
+- The set-up pages are for city staff only; key supervision and extension
+  decisions for chairs and city staff.
+- Every form refuses a POST without its CSRF token and changes nothing; only
+  the signed machine-to-machine sync API is exempt.
+- Open311 is public and carries no personal data.
+
+The routes come from the URL map, so a new route cannot be missed: a route
+whose URL argument this module does not know how to fill fails the tests
+until it is given an entry in ``ARGS``.
+"""
+
+import hashlib
+import html
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.extensions import db
+from kiosk.models import (
+    Assignment,
+    AuditEntry,
+    Department,
+    Opinion,
+    OpinionEvent,
+    Rating,
+    Station,
+    Topic,
+    Township,
+    User,
+)
+from kiosk.staff import services
+from kiosk.workdays import add_working_days
+from tests.factories import make_opinion, make_user, receive_opinion, sign_in
+
+HTMX = {"HX-Request": "true"}
+STAFF_TOKEN = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')
+FORM_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSRF_REFUSAL = "页面已过期"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+TOWNSHIP_A = "罗城街道"
+TOWNSHIP_B = "素龙街道"
+# Text only township B's opinions hold: it must never show to township A.
+B_MARKERS = ("素龙独有的意见：水渠堵塞", "黄小梅")
+
+# Staff blueprints (everything under /staff) and the routes open without signing in.
+STAFF_BLUEPRINTS = {"auth", "staff", "stats", "admin"}
+OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
+# Routes that take ``?township=`` and must answer another township with 404 and an audit row.
+TOWNSHIP_QUERY_ROUTES = {"stats.dashboard", "stats.export", "stats.report"}
+# The only writes without a CSRF token: the sync API, authenticated by signatures.
+CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.unknown"}
+
+
+# --- the objects the URLs point at ------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    """One township's objects: a forwarded opinion (with assignment and replacement receipt) and a fresh one."""
+
+    township_id: int
+    station: str
+    uuid: str
+    receipt_number: str
+    assignment_id: int
+    fresh_uuid: str
+    fresh_number: str
+    topic_id: int
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
+    department_id: int
+    target_user_id: int  # an account the admin routes can point at
+    year: int
+    soon: str = ""  # a working day three working days ahead
+    later: str = ""  # thirty working days ahead
+    category: str = "road"
+    users: dict[str, int] = field(default_factory=dict)
+
+
+def _side(township: str, city: User, department: Department, content: str, name: str, phone: str) -> Side:
+    township_id = db.session.scalar(select(Township.id).where(Township.name == township))
+    station = db.session.scalar(
+        select(Station.code).where(Station.township_id == township_id).order_by(Station.code).limit(1)
+    )
+    main = receive_opinion(station, content=content, contact_name=name, contact_phone=phone)
+    fresh = receive_opinion(station, content=content + "（另一条）", contact_name=name, contact_phone=phone)
+    services.accept(city, main)
+    assignment = services.forward(city, main, department)
+    services.replace_receipt(city, main)
+    topic = services.create_topic(city, township_id, f"{township}专题")
+    return Side(
+        township_id, station, main.uuid, main.receipt_number, assignment.id, fresh.uuid, fresh.receipt_number, topic.id
+    )
+
+
+@pytest.fixture
+def world(hub) -> World:
+    with hub.app_context():
+        city = make_user(role="city", township=None)
+        department = Department(name="水务局", contact_person="王科长", contact_phone="0766-3822111")
+        db.session.add(department)
+        db.session.commit()
+        a = _side(TOWNSHIP_A, city, department, "罗城的路灯坏了三个月。", "陈大文", "13800138000")
+        b = _side(TOWNSHIP_B, city, department, B_MARKERS[0], B_MARKERS[1], "13912345678")
+        target = make_user(role="township", township=TOWNSHIP_B)
+        users = {
+            "township": make_user(role="township", township=TOWNSHIP_A).id,
+            "chair": make_user(role="chair", township=TOWNSHIP_A).id,
+            "city": city.id,
+        }
+        today = services.today()
+        return World(
+            a, b, department.id, target.id, today.year, users=users,
+            soon=add_working_days(today, 3).isoformat(), later=add_working_days(today, 30).isoformat(),
+        )  # fmt: skip
+
+
+# --- filling in a rule's URL ------------------------------------------------------------------
+
+# Per URL argument name: its value for township B's objects (or the one object there is).
+# A rule with an argument missing here fails ``test_every_route_argument_is_known``.
+CODE_ARGUMENTS = {
+    "/staff/admin/categories/": "category",
+    "/staff/admin/stations/": "station",
+    "/open311/v2/services/": "category",
+}
+
+
+def _code(world: World, rule) -> str:
+    for prefix, kind in CODE_ARGUMENTS.items():
+        if rule.rule.startswith(prefix):
+            return world.category if kind == "category" else world.b.station
+    raise LookupError(f"{rule.rule}: which code? add it to CODE_ARGUMENTS")
+
+
+ARGS = {
+    "uuid": lambda w, rule: w.b.uuid,
+    "assignment_id": lambda w, rule: w.b.assignment_id,
+    "year": lambda w, rule: w.year,
+    "code": _code,
+    "department_id": lambda w, rule: w.department_id,
+    "user_id": lambda w, rule: w.target_user_id,
+    "township_id": lambda w, rule: w.b.township_id,
+    "change": lambda w, rule: "deactivate",
+    "number": lambda w, rule: w.b.receipt_number,
+    "anything": lambda w, rule: "no-such-call",
+    "filename": lambda w, rule: "css/staff.css",
+    "step": lambda w, rule: "category",
+    "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
+}
+# Arguments that point at township B's objects: a route taking one of them is township-scoped.
+SCOPED_ARGUMENTS = {"uuid", "assignment_id", "township_id"}
+
+
+def url(world: World, rule) -> str:
+    return rule.build({name: ARGS[name](world, rule) for name in rule.arguments}, append_unknown=False)[1]
+
+
+def rules(app, *, blueprints=None, methods=None):
+    """The app's rules, sorted, optionally only those of ``blueprints`` or allowing one of ``methods``."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0]
+        if blueprints is not None and blueprint not in blueprints:
+            continue
+        if methods is not None and not rule.methods & methods:
+            continue
+        found.append(rule)
+    return sorted(found, key=lambda r: (r.rule, r.endpoint))
+
+
+def staff_rules(app):
+    return [r for r in rules(app, blueprints=STAFF_BLUEPRINTS) if r.endpoint not in {"auth.login"}]
+
+
+def verbs(rule) -> list[str]:
+    return sorted(rule.methods & ({"GET"} | WRITE_METHODS))
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+class Browser:
+    """A member of staff's browser: GETs, and writes with the page's CSRF token (or without)."""
+
+    def __init__(self, app, user_id: int | None):
+        self.app = app
+        self.user_id = user_id
+        self.client = app.test_client()
+        if user_id is None:
+            self.token = FORM_TOKEN.search(self.client.get("/staff/login").text).group(1)
+        else:
+            sign_in(self.client, SimpleNamespace(id=user_id))
+            self.token = STAFF_TOKEN.search(self.client.get("/staff/welcome").text).group(1)
+
+    def open(self, method, path, data=None, htmx=False, csrf=True, **kwargs):
+        headers = dict(HTMX) if htmx else {}
+        if csrf and method != "GET":
+            headers["X-CSRFToken"] = self.token
+        return self.client.open(path, method=method, data=data, headers=headers, **kwargs)
+
+
+def denied_rows(app, user_id: int) -> list[tuple[str | None, str | None]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEntry.opinion_uuid, AuditEntry.subject)
+            .where(AuditEntry.action == "denied", AuditEntry.user_id == user_id)
+            .order_by(AuditEntry.id)
+        ).all()
+        return [tuple(row) for row in rows]
+
+
+def snapshot(app, side: Side) -> dict:
+    """Everything about one township's objects that a request could change (the audit log aside)."""
+    with app.app_context():
+        state = {}
+        for uuid in (side.uuid, side.fresh_uuid):
+            opinion = db.session.get(Opinion, uuid)
+            state[uuid] = {c.name: getattr(opinion, c.name) for c in Opinion.__table__.columns}
+            state[uuid, "assignments"] = [
+                {c.name: getattr(a, c.name) for c in Assignment.__table__.columns}
+                for a in db.session.scalars(select(Assignment).where(Assignment.opinion_uuid == uuid))
+            ]
+        for model in (OpinionEvent, Assignment, Topic, Rating):
+            state[model.__name__] = db.session.scalar(select(func.count()).select_from(model))
+        state["writes"] = db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action.notin_(["denied", "export"]))
+        )
+        return state
+
+
+def fingerprint(app, skip=("staff_sessions",)) -> str:
+    """A digest of every table's rows (the live sessions' last-seen times aside)."""
+    digest = hashlib.sha256()
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            if table.name in skip:
+                continue
+            rows = db.session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            digest.update(f"{table.name}:{rows!r}".encode())
+    return digest.hexdigest()
+
+
+def action_data(endpoint: str, world: World, side: Side, original: str) -> dict:
+    """Form fields that would carry the action out on ``side``'s forwarded opinion (prefixed as the page does)."""
+    fields = {
+        "accept": {"note": "请尽快办理"},
+        "forward": {"department": world.department_id, "due_on": world.soon, "instructions": "一周内"},
+        "return_assignment": {"assignment": side.assignment_id, "reason": "不归本部门管"},
+        "request_extension": {"assignment": side.assignment_id, "until": world.later, "reason": "需要采购"},
+        "decide_extension": {"assignment": side.assignment_id, "decision": "approve"},
+        "remind": {"assignment": side.assignment_id, "note": "电话催办"},
+        "record_reply": {"assignment": side.assignment_id, "reply": "已安排维修。"},
+        "close": {"public_reply": "已修好。"},
+        "decline": {"public_reason": "不属于人大职责。"},
+        "merge": {"original": original},
+        "set_key_supervision": {"on": "1"},
+        "attach_topic": {"topic": "new", "new_title": "新专题"},
+        "replace_receipt": {},
+        "record_rating": {"value": "unsatisfied", "comment": "没修好"},
+    }.get(endpoint.partition(".")[2], {})
+    return {f"{endpoint.partition('.')[2]}-{name}": value for name, value in fields.items()}
+
+
+# --- the URL map itself -----------------------------------------------------------------------
+
+
+def test_every_route_argument_is_known(hub, app, world):
+    """A new route with a new kind of URL argument needs an entry in ARGS before these tests pass."""
+    missing = sorted(
+        {
+            (rule.endpoint, name)
+            for site in (hub, app)
+            for rule in site.url_map.iter_rules()
+            for name in rule.arguments
+            if name not in ARGS
+        }
+    )
+    assert not missing, f"routes with URL arguments this module cannot fill: {missing}"
+    for rule in [*hub.url_map.iter_rules(), *app.url_map.iter_rules()]:
+        assert url(world, rule).startswith("/")
+
+
+def test_the_named_routes_exist(hub):
+    endpoints = {rule.endpoint for rule in hub.url_map.iter_rules()}
+    assert TOWNSHIP_QUERY_ROUTES <= endpoints
+    assert CSRF_EXEMPT <= endpoints
+    assert OPEN_STAFF_ROUTES <= endpoints
+    assert {"staff.set_key_supervision", "staff.decide_extension"} <= endpoints
+    # Everything under /staff belongs to a staff blueprint, so the lists below see all of it.
+    for rule in hub.url_map.iter_rules():
+        if rule.rule.startswith("/staff"):
+            assert rule.endpoint.rpartition(".")[0] in STAFF_BLUEPRINTS, rule.endpoint
+
+
+# --- 1. signing in first ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_staff_route_sends_a_stranger_to_the_sign_in_page(hub, world, htmx):
+    stranger = Browser(hub, None)
+    before = fingerprint(hub)
+    checked = 0
+    for rule in staff_rules(hub):
+        if rule.endpoint in OPEN_STAFF_ROUTES:
+            continue
+        for method in verbs(rule):
+            answer = stranger.open(method, url(world, rule), htmx=htmx)
+            where = f"{method} {rule.rule} ({rule.endpoint})"
+            if htmx:
+                assert answer.status_code == 401, where
+                assert answer.headers["HX-Redirect"].startswith("/staff/login"), where
+            else:
+                assert answer.status_code == 302, where
+                assert answer.headers["Location"].startswith("/staff/login"), where
+            assert not any(marker in answer.text for marker in B_MARKERS), where
+            checked += 1
+    assert checked > 40
+    assert fingerprint(hub) == before
+
+
+def test_signing_out_without_a_session_just_leads_to_the_sign_in_page(hub):
+    stranger = Browser(hub, None)
+    answer = stranger.open("POST", "/staff/logout")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/staff/login")
+
+
+# --- 2. township scoping ----------------------------------------------------------------------
+
+
+def scoped_rules(app):
+    """Rules outside the city's set-up that name an opinion, an assignment or a township."""
+    return [
+        rule
+        for rule in staff_rules(app)
+        if rule.endpoint.rpartition(".")[0] != "admin" and set(rule.arguments) & SCOPED_ARGUMENTS
+    ]
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+def test_another_townships_opinion_or_assignment_is_a_404_with_an_audit_row(hub, world, role):
+    person = Browser(hub, world.users[role])
+    before = snapshot(hub, world.b)
+    asked = []
+    for rule in scoped_rules(hub):
+        for method in verbs(rule):
+            for htmx in (False, True):
+                data = action_data(rule.endpoint, world, world.b, world.b.fresh_number) if method != "GET" else None
+                answer = person.open(method, url(world, rule), data=data, htmx=htmx)
+                where = f"{role}: {method} {rule.rule} ({rule.endpoint}) htmx={htmx}"
+                assert answer.status_code == 404, where
+                assert not any(marker in answer.text for marker in B_MARKERS), where
+                assert world.b.receipt_number not in answer.text, where
+                asked.append(where)
+                rows = denied_rows(hub, world.users[role])
+                assert len(rows) == len(asked), f"{where}: no audit row"
+                assert rows[-1][0] == world.b.uuid, where
+    # Every action on the opinion page, the page itself, the replacement receipt and the slip.
+    assert len(asked) >= 2 * (14 + 3)
+    assert snapshot(hub, world.b) == before
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+def test_the_same_routes_open_for_ones_own_township(hub, world, role):
+    """The control: the 404s above come from the township, not from the route."""
+    person = Browser(hub, world.users[role])
+    for rule in scoped_rules(hub):
+        if "GET" not in rule.methods:
+            continue
+        values = {"uuid": world.a.uuid, "assignment_id": world.a.assignment_id}
+        path = rule.build({name: values.get(name) or ARGS[name](world, rule) for name in rule.arguments})[1]
+        for htmx in (False, True):
+            answer = person.open("GET", path, htmx=htmx)
+            assert answer.status_code == 200, f"{role}: GET {path} htmx={htmx}"
+    assert denied_rows(hub, world.users[role]) == []
+
+
+def test_city_staff_open_every_townships_objects(hub, world):
+    city = Browser(hub, world.users["city"])
+    for rule in scoped_rules(hub):
+        for method in verbs(rule):
+            for htmx in (False, True):
+                data = action_data(rule.endpoint, world, world.b, world.b.fresh_number) if method != "GET" else None
+                answer = city.open(method, url(world, rule), data=data, htmx=htmx)
+                assert answer.status_code in (200, 302), f"city: {method} {rule.rule} htmx={htmx}"
+    assert denied_rows(hub, world.users["city"]) == []
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+@pytest.mark.parametrize("endpoint", sorted(TOWNSHIP_QUERY_ROUTES))
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_figures_export_and_report_of_another_township_are_a_404_with_an_audit_row(hub, world, role, endpoint, htmx):
+    person = Browser(hub, world.users[role])
+    rule = next(r for r in hub.url_map.iter_rules() if r.endpoint == endpoint)
+    answer = person.open("GET", url(world, rule), query_string={"township": world.b.township_id}, htmx=htmx)
+    assert answer.status_code == 404
+    assert not any(marker in answer.text for marker in B_MARKERS)
+    assert denied_rows(hub, world.users[role]) == [(None, f"township:{world.b.township_id}")]
+    # Their own township is fine.
+    answer = person.open("GET", url(world, rule), query_string={"township": world.a.township_id}, htmx=htmx)
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", sorted(TOWNSHIP_QUERY_ROUTES))
+def test_city_staff_get_any_townships_figures_export_and_report(hub, world, endpoint):
+    city = Browser(hub, world.users["city"])
+    rule = next(r for r in hub.url_map.iter_rules() if r.endpoint == endpoint)
+    answer = city.open("GET", url(world, rule), query_string={"township": world.b.township_id})
+    assert answer.status_code == 200
+    if endpoint == "stats.export":
+        assert B_MARKERS[0] in answer.get_data(as_text=True)
+    assert denied_rows(hub, world.users["city"]) == []
+
+
+# Query strings that try to reach township B through every filter at once.
+SIDEWAYS = [
+    {"township": "B"},
+    {"station": "B-station"},
+    {"station": "B-station", "township": "B", "phone": "13912345678", "topic": "B-topic"},
+    {"text": "B-number"},
+]
+
+
+def _sideways(world: World, args: dict) -> dict:
+    values = {"B": world.b.township_id, "B-station": world.b.station, "B-topic": world.b.topic_id,
+              "B-number": world.b.receipt_number}  # fmt: skip
+    return {name: values.get(value, value) for name, value in args.items()}
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+def test_no_filter_leads_a_page_fragment_or_export_to_another_township(hub, world, role):
+    """Every GET page a township's staff may open, with B's township, station, topic or number in the query."""
+    person = Browser(hub, world.users[role])
+    pages = [
+        rule
+        for rule in staff_rules(hub)
+        if "GET" in rule.methods and rule.endpoint.rpartition(".")[0] != "admin" and not rule.arguments - {"year"}
+    ]
+    assert {"staff.queue", "staff.find_receipt", "stats.dashboard", "stats.export", "stats.report"} <= {
+        r.endpoint for r in pages
+    }
+    for rule in pages:
+        for args in SIDEWAYS:
+            query = _sideways(world, args)
+            extra = [{}, {"format": "xlsx"}] if rule.endpoint == "stats.export" else [{}]
+            for more in extra:
+                for htmx in (False, True):
+                    denied_before = len(denied_rows(hub, world.users[role]))
+                    answer = person.open("GET", url(world, rule), query_string=query | more, htmx=htmx)
+                    where = f"{role}: {rule.endpoint} {query | more} htmx={htmx}"
+                    body = answer.get_data(as_text=True) if answer.mimetype.startswith("text") else ""
+                    if answer.mimetype.endswith("spreadsheetml.sheet"):
+                        body = _xlsx_text(answer.data)
+                    assert not any(marker in body for marker in B_MARKERS), where
+                    assert world.b.fresh_number not in body, where
+                    if answer.status_code == 404:
+                        assert len(denied_rows(hub, world.users[role])) == denied_before + 1, where
+                    else:
+                        assert answer.status_code == 200, where
+                        assert "township" not in args or rule.endpoint not in TOWNSHIP_QUERY_ROUTES, where
+
+
+def _xlsx_text(data: bytes) -> str:
+    """Every XML part of a workbook, as text (cells, shared strings and all)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        return "\n".join(html.unescape(book.read(name).decode("utf-8")) for name in book.namelist())
+
+
+def test_the_queue_and_export_of_a_township_show_its_own_opinions(hub, world):
+    """The control for the test above: the same pages do show township A's opinions to A."""
+    person = Browser(hub, world.users["township"])
+    assert world.a.receipt_number in person.open("GET", "/staff/").text
+    assert "罗城的路灯坏了三个月。" in person.open("GET", "/staff/stats/export").get_data(as_text=True)
+    found = person.open("GET", "/staff/find", query_string={"phone": "13800138000"})
+    assert world.a.receipt_number in found.text
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_bulk_actions_skip_another_townships_opinions(hub, world, htmx):
+    person = Browser(hub, world.users["township"])
+    before = snapshot(hub, world.b)
+    for data in (
+        {"action": "accept", "uuid": [world.b.fresh_uuid]},
+        {"action": "forward", "department": world.department_id, "uuid": [world.b.fresh_uuid, world.b.uuid]},
+    ):
+        answer = person.open("POST", "/staff/bulk", data=data, htmx=htmx, follow_redirects=True)
+        assert answer.status_code == 200
+        assert world.b.fresh_number not in answer.text
+        assert not any(marker in answer.text for marker in B_MARKERS)
+    assert snapshot(hub, world.b) == before
+
+
+def test_a_form_cannot_reach_another_township_through_its_fields(hub, world):
+    """Township A's own opinion, with B's assignment, B's original or B's topic in the form."""
+    person = Browser(hub, world.users["township"])
+    with hub.app_context():
+        services.accept(make_user(role="city", township=None), db.session.get(Opinion, world.a.fresh_uuid))
+    before_b, before_a = snapshot(hub, world.b), snapshot(hub, world.a)
+    attempts = [
+        ("remind", world.a.uuid, {"remind-assignment": world.b.assignment_id, "remind-note": "催"}),
+        ("reply", world.a.uuid, {"record_reply-assignment": world.b.assignment_id, "record_reply-reply": "好"}),
+        ("return", world.a.uuid, {"return_assignment-assignment": world.b.assignment_id,
+                                  "return_assignment-reason": "不归我们"}),
+        ("extension", world.a.uuid, {"request_extension-assignment": world.b.assignment_id,
+                                     "request_extension-until": world.later,
+                                     "request_extension-reason": "采购"}),
+        ("merge", world.a.fresh_uuid, {"merge-original": world.b.fresh_number}),
+        ("topic", world.a.uuid, {"attach_topic-topic": world.b.topic_id}),
+    ]  # fmt: skip
+    for path, uuid, data in attempts:
+        for htmx in (False, True):
+            answer = person.open("POST", f"/staff/opinions/{uuid}/{path}", data=data, htmx=htmx)
+            assert answer.status_code == 200, path
+            assert not any(marker in answer.text for marker in B_MARKERS), path
+    assert snapshot(hub, world.b) == before_b
+    assert snapshot(hub, world.a) == before_a
+
+
+# --- 3. roles ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_the_set_up_pages_are_for_city_staff_only(hub, world, role, htmx):
+    person = Browser(hub, world.users[role])
+    before = fingerprint(hub)
+    admin = rules(hub, blueprints={"admin"})
+    assert len(admin) >= 20
+    for rule in admin:
+        for method in verbs(rule):
+            answer = person.open(method, url(world, rule), data={"name": "新镇街"}, htmx=htmx)
+            assert answer.status_code == 403, f"{role}: {method} {rule.rule}"
+    assert fingerprint(hub) == before
+
+
+def test_city_staff_open_the_set_up_pages(hub, world):
+    city = Browser(hub, world.users["city"])
+    for rule in rules(hub, blueprints={"admin"}, methods={"GET"}):
+        assert city.open("GET", url(world, rule)).status_code == 200, rule.rule
+
+
+def _action_forms(page) -> set[str]:
+    return set(re.findall(r'/opinions/[0-9a-f-]{36}/([a-z-]+)"', page.text))
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_township_staff_cannot_set_key_supervision(hub, world, htmx):
+    clerk = Browser(hub, world.users["township"])
+    assert "key-supervision" not in _action_forms(clerk.open("GET", f"/staff/opinions/{world.a.uuid}"))
+    before = snapshot(hub, world.a)
+    answer = clerk.open("POST", f"/staff/opinions/{world.a.uuid}/key-supervision",
+                        data={"set_key_supervision-on": "1"}, htmx=htmx)  # fmt: skip
+    assert answer.status_code in (200, 403)
+    if answer.status_code == 200:
+        assert "主席" in answer.text  # the refusal, in Chinese
+    assert snapshot(hub, world.a) == before
+
+
+@pytest.mark.parametrize("role", ["chair", "city"])
+def test_chairs_and_city_staff_set_key_supervision(hub, world, role):
+    person = Browser(hub, world.users[role])
+    assert "key-supervision" in _action_forms(person.open("GET", f"/staff/opinions/{world.a.uuid}"))
+    answer = person.open("POST", f"/staff/opinions/{world.a.uuid}/key-supervision", data={"set_key_supervision-on": "1"})
+    assert answer.status_code == 302
+    with hub.app_context():
+        assert db.session.get(Opinion, world.a.uuid).key_supervision is True
+
+
+def _request_extension(hub, world) -> None:
+    with hub.app_context():
+        assignment = db.session.get(Assignment, world.a.assignment_id)
+        city = db.session.get(User, world.users["city"])
+        services.request_extension(city, assignment, add_working_days(assignment.due_on, 5), "需要采购灯具")
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_township_staff_cannot_decide_an_extension(hub, world, htmx):
+    _request_extension(hub, world)
+    clerk = Browser(hub, world.users["township"])
+    assert "extension-decision" not in _action_forms(clerk.open("GET", f"/staff/opinions/{world.a.uuid}"))
+    before = snapshot(hub, world.a)
+    for decision in ("approve", "refuse"):
+        data = {"decide_extension-assignment": world.a.assignment_id, "decide_extension-decision": decision}
+        answer = clerk.open("POST", f"/staff/opinions/{world.a.uuid}/extension-decision", data=data, htmx=htmx)
+        assert answer.status_code in (200, 403)
+        if answer.status_code == 200:
+            assert "主席" in answer.text
+    assert snapshot(hub, world.a) == before
+
+
+@pytest.mark.parametrize("role", ["chair", "city"])
+def test_chairs_and_city_staff_decide_an_extension(hub, world, role):
+    _request_extension(hub, world)
+    person = Browser(hub, world.users[role])
+    assert "extension-decision" in _action_forms(person.open("GET", f"/staff/opinions/{world.a.uuid}"))
+    data = {"decide_extension-assignment": world.a.assignment_id, "decide_extension-decision": "approve"}
+    answer = person.open("POST", f"/staff/opinions/{world.a.uuid}/extension-decision", data=data)
+    assert answer.status_code == 302
+    with hub.app_context():
+        assert db.session.get(Assignment, world.a.assignment_id).extension_state == "approved"
+
+
+# --- 4. CSRF on every form --------------------------------------------------------------------
+
+
+def test_only_the_sync_api_is_exempt_from_csrf(hub):
+    """The exemption list, said explicitly: the signed sync API and nothing else."""
+    writes = {rule.endpoint for rule in rules(hub, methods=WRITE_METHODS)}
+    sync_api = {rule.endpoint for rule in hub.url_map.iter_rules() if rule.rule.startswith("/api/v1/sync/")}
+    assert sync_api == CSRF_EXEMPT
+    csrf = hub.extensions["csrf"]
+    exempt = {
+        rule.endpoint
+        for rule in hub.url_map.iter_rules()
+        if hub.blueprints.get(rule.endpoint.rpartition(".")[0]) in csrf._exempt_blueprints
+        or f"{hub.view_functions[rule.endpoint].__module__}.{hub.view_functions[rule.endpoint].__name__}"
+        in csrf._exempt_views
+    }
+    assert exempt == CSRF_EXEMPT
+    assert CSRF_EXEMPT <= writes
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_hub_form_refuses_a_post_without_its_csrf_token(hub, world, htmx):
+    assert hub.config.get("WTF_CSRF_ENABLED", True)
+    city = Browser(hub, world.users["city"])
+    before = fingerprint(hub)
+    checked = []
+    for rule in rules(hub, methods=WRITE_METHODS):
+        if rule.endpoint in CSRF_EXEMPT:
+            continue
+        for method in sorted(rule.methods & WRITE_METHODS):
+            data = action_data(rule.endpoint, world, world.b, world.b.fresh_number) or {"name": "新镇街", "reason": "丢失"}
+            answer = city.open(method, url(world, rule), data=data, htmx=htmx, csrf=False)
+            assert answer.status_code == 400, f"{method} {rule.rule}"
+            assert CSRF_REFUSAL in answer.text, f"{method} {rule.rule}"
+            checked.append(rule.endpoint)
+    assert len(checked) >= 33, sorted(checked)
+    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion", "receipts.reprint"} <= set(checked)
+    assert fingerprint(hub) == before
+    # Still signed in: signing out without the token did not sign out.
+    assert city.open("GET", "/staff/welcome").status_code == 200
+
+
+def test_a_wrong_csrf_token_is_refused_too(hub, world):
+    city = Browser(hub, world.users["city"])
+    before = fingerprint(hub)
+    answer = city.client.post(f"/staff/opinions/{world.b.uuid}/remind",
+                              data={"remind-assignment": world.b.assignment_id, "csrf_token": "forged"},
+                              headers={"X-CSRFToken": "forged"})  # fmt: skip
+    assert answer.status_code == 400 and CSRF_REFUSAL in answer.text
+    assert fingerprint(hub) == before
+
+
+def test_the_sync_api_answers_unsigned_writes_itself(hub, world):
+    """Exempt from CSRF, not open: an unsigned request is refused by the API's own check."""
+    before = fingerprint(hub, skip=("staff_sessions", "sync_nonces", "sync_audit"))
+    for rule in rules(hub, methods=WRITE_METHODS):
+        if rule.endpoint not in CSRF_EXEMPT:
+            continue
+        answer = hub.test_client().post(url(world, rule), data=b"{}", content_type="application/json")
+        assert 400 <= answer.status_code < 500, rule.rule
+        assert CSRF_REFUSAL not in answer.text
+        assert answer.is_json
+    assert fingerprint(hub, skip=("staff_sessions", "sync_nonces", "sync_audit")) == before
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
+    app.config["ADMIN_PIN"] = "246810"  # the sync admin screen switched on
+    with app.app_context():
+        number = make_opinion().receipt_number
+    client = app.test_client()
+    client.get("/")
+    before = fingerprint(app)
+    values = {"number": number}
+    checked = []
+    for rule in rules(app, methods=WRITE_METHODS):
+        assert rule.endpoint not in CSRF_EXEMPT
+        for method in sorted(rule.methods & WRITE_METHODS):
+            path = rule.build({name: values[name] for name in rule.arguments})[1]
+            answer = client.open(path, method=method, data={"pin": "246810", "secret": "ABCDEF", "value": "satisfied"},
+                                 headers=HTMX if htmx else {})  # fmt: skip
+            assert answer.status_code == 400, f"{method} {path}"
+            assert CSRF_REFUSAL in answer.text, f"{method} {path}"
+            checked.append(rule.endpoint)
+    assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "receipts.reprint",
+            "sync_admin.unlock", "sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
+    assert fingerprint(app) == before
+
+
+# --- 5. Open311 -------------------------------------------------------------------------------
+
+
+def test_open311_is_public_and_carries_no_contact_details(hub, world):
+    client = hub.test_client()
+    for path in ("/open311/v2/services.json", "/open311/v2/requests.json",
+                 f"/open311/v2/requests/{world.b.receipt_number}.json"):  # fmt: skip
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.is_json
+        assert not any(marker in answer.text for marker in (*B_MARKERS, "13912345678", "陈大文", "13800138000"))
+    assert world.b.receipt_number in client.get("/open311/v2/requests.json").text
