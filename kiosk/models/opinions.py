@@ -48,9 +48,8 @@ STATUS_LABELS = {
 FINISHED_STATUSES = frozenset({OpinionStatus.CLOSED, OpinionStatus.DECLINED, OpinionStatus.MERGED})
 # The condition of the open opinions' index, as SQL.
 OPEN_PREDICATE = "status NOT IN ('closed', 'declined', 'merged')"
-# What the year's figures read besides created_at.
+# What the year's figures read besides township and created_at.
 FIGURES_COLUMNS = (
-    "township_id",
     "station_code",
     "category_code",
     "status",
@@ -107,10 +106,12 @@ class Opinion(db.Model):
             sqlite_where=text(OPEN_PREDICATE),
         ),
         # The year's figures (kiosk.stats) read from the index alone on
-        # PostgreSQL. SQLite has no INCLUDE; there it holds a hub's opinions
-        # only (a township set), so a station pays nothing for it.
+        # PostgreSQL, a township's or (every township in turn) the city's.
+        # SQLite has no INCLUDE; there it holds a hub's opinions only (a
+        # township set), so a station pays nothing for it.
         Index(
-            "ix_opinions_figures",
+            "ix_opinions_township_figures",
+            "township_id",
             "created_at",
             postgresql_include=list(FIGURES_COLUMNS),
             sqlite_where=text("township_id IS NOT NULL"),

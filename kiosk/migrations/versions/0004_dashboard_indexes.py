@@ -5,9 +5,10 @@ Revises: 0003
 Create Date: 2026-11-28 00:30:00
 
 ix_opinions_open_due holds only open opinions, so "overdue now" reads a
-small index instead of every opinion. ix_opinions_figures lets PostgreSQL
-count a year's figures from the index alone (INCLUDE); on SQLite, which has
-no INCLUDE, it holds a hub's opinions only, so stations pay nothing for it.
+small index instead of every opinion. ix_opinions_township_figures lets
+PostgreSQL count a township's year (the city's: township by township) from
+the index alone (INCLUDE); on SQLite, which has no INCLUDE, it holds a hub's
+opinions only, so stations pay nothing for it.
 
 """
 from alembic import op
@@ -22,7 +23,6 @@ depends_on = None
 
 OPEN = sa.text("status NOT IN ('closed', 'declined', 'merged')")
 FIGURES = [
-    'township_id',
     'station_code',
     'category_code',
     'status',
@@ -43,8 +43,8 @@ def upgrade():
             sqlite_where=OPEN,
         )
         batch_op.create_index(
-            'ix_opinions_figures',
-            ['created_at'],
+            'ix_opinions_township_figures',
+            ['township_id', 'created_at'],
             unique=False,
             postgresql_include=FIGURES,
             sqlite_where=sa.text('township_id IS NOT NULL'),
@@ -53,5 +53,5 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('opinions', schema=None) as batch_op:
-        batch_op.drop_index('ix_opinions_figures')
+        batch_op.drop_index('ix_opinions_township_figures')
         batch_op.drop_index('ix_opinions_open_due')
