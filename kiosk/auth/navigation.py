@@ -10,6 +10,7 @@ from ..models import Role
 MENU = (
     ("staff.queue", "意见办理", ()),
     ("stats.dashboard", "统计", ()),
+    ("roster.index", "值班安排", ()),
     ("admin.fleet", "联络站", (Role.CITY,)),
     ("admin.index", "设置", (Role.CITY,)),
 )
