@@ -331,6 +331,10 @@ def test_removing_a_shift_through_the_form(hub, desk):
     assert response.status_code == 302
     assert "已取消" in desk.get(response.location).get_data(as_text=True)
     assert shift_count(hub) == 0 and audit_actions(hub) == ["duty.add", "duty.remove"]
+    # A second click finds it gone and says so.
+    again = post(desk, "roster.remove", code=HOME, shift_id=shift_id)
+    assert again.status_code == 302 and "已经不在安排中" in desk.get(again.location).get_data(as_text=True)
+    assert audit_actions(hub) == ["duty.add", "duty.remove"]
 
 
 def test_repeating_monthly_through_the_form(hub, desk):

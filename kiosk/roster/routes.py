@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..auth.scope import staff_required, township_or_404, visible_township_ids
 from ..extensions import db
@@ -40,7 +41,7 @@ def _month(text: str | None, today: date) -> date:
 
 
 def _with_deputies(form, station: Station):
-    form.deputy.choices = [(d.id, d.name) for d in station.deputies]
+    form.deputy.choices = [SelectChoice(d.id, d.name) for d in station.deputies]
     return form
 
 
@@ -125,7 +126,11 @@ def remove(code, shift_id):
     """Take one shift off the roster."""
     station = _station_or_404(code)
     shift = db.session.get(DutyShift, shift_id)
-    if shift is None or shift.station_code != station.code:
+    if shift is None:
+        # Removed already (a second click, another clerk): say so on the station's page.
+        flash("这次值班已经不在安排中了。", "warning")
+        return redirect(url_for(".station", code=station.code))
+    if shift.station_code != station.code:
         abort(404)
     back = url_for(".station", code=station.code, month=f"{shift.on:%Y-%m}")
     if not EmptyForm().validate_on_submit():
