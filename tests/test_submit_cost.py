@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from kiosk.extensions import db
+from kiosk.intake import routes as intake_routes
 from kiosk.receipts import printing
 
 from .crashes import ClientVillager, unique_content
@@ -137,23 +138,29 @@ def test_the_wait_screen_writes_nothing(app, client):
     assert cost.commits == 0 and cost.writes == []
 
 
-def test_printing_starts_only_once_the_opinion_and_its_job_are_committed(app, villager, monkeypatch):
-    seen = []
-    submit = printing.ReceiptPrinter.submit
+def test_printing_starts_once_the_opinion_and_its_job_are_committed_and_the_screen_is_rendered(
+    app, villager, monkeypatch
+):
+    happened = []
+    submit, receipt_screen = printing.ReceiptPrinter.submit, intake_routes.receipt_screen
 
     def on_submit(printer, job_id, url):
         # Another connection sees only what is committed.
         with sqlite3.connect(app.instance_path + "/kiosk.sqlite3") as other:
-            seen.append(
-                other.execute(
-                    "SELECT o.receipt_number FROM print_jobs j JOIN opinions o ON o.uuid = j.opinion_uuid"
-                    " WHERE j.id = ?",
-                    (job_id,),
-                ).fetchone()
-            )
+            committed = other.execute(
+                "SELECT o.receipt_number FROM print_jobs j JOIN opinions o ON o.uuid = j.opinion_uuid"
+                " WHERE j.id = ?",
+                (job_id,),
+            ).fetchone()
+        happened.append(("printing", committed))
         submit(printer, job_id, url)
 
+    def on_screen(*args, **kwargs):
+        happened.append(("screen", None))
+        return receipt_screen(*args, **kwargs)
+
     monkeypatch.setattr(printing.ReceiptPrinter, "submit", on_submit)
+    monkeypatch.setattr(intake_routes, "receipt_screen", on_screen)
     villager.fill_in(unique_content())
     page = villager.submit()
-    assert seen == [(page.receipt_number,)]
+    assert happened == [("screen", None), ("printing", (page.receipt_number,))]

@@ -224,6 +224,8 @@ def review():
 @bp.post("/opinion/submit")
 def submit():
     """Save the opinion once (a second tap finds the first), then print."""
+    from ..receipts.services import receipt_url
+
     # Read in the saving transaction, so the receipt screen needs no other.
     services.this_station()
     try:
@@ -234,38 +236,48 @@ def submit():
         return screen("_wait.html")
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
-    from ..receipts.services import receipt_url
-
     url = receipt_url(submitted.opinion)
-    status = print_receipt(submitted, url)
-    if submitted.created:
-        # Saved first; now send it to the township as soon as the link allows.
-        request_sync()
     services.crash_point("before_response")
-    return receipt_screen(submitted.opinion, status, url)
+    try:
+        return receipt_screen(submitted.opinion, print_receipt(submitted, url), url)
+    finally:
+        # Saved first, and the screen is rendered: only now do the printer's
+        # thread (it renders the PDF) and the sync loop start, so that
+        # neither slows down the screen the person is waiting for.
+        start_after_screen(submitted, url)
 
 
 def print_receipt(submitted, url: str):
-    """Start printing the saved opinion's receipt once; its status for the screen.
+    """The status of the saved opinion's receipt, for the screen.
 
-    The first job was saved with the opinion and starts now, after the
-    commit. A repeated submit shows the job the first one started. A submit
-    that finds its opinion saved but no job (saved before jobs were saved
-    with it) starts the job then.
+    The first job was saved with the opinion; it starts once the screen is
+    rendered. A repeated submit shows the job the first one started. A
+    submit that finds its opinion saved without a job (saved before jobs
+    were saved with their opinions) starts the job then.
     """
     from ..receipts import printing
     from ..receipts.services import print_status
 
     try:
-        if submitted.print_job is not None:
-            printing.start_job(submitted.print_job, url)
-            return print_status(submitted.print_job)
-        job = printing.latest_job(submitted.opinion)
+        job = submitted.print_job or printing.latest_job(submitted.opinion)
         return print_status(job or printing.start_printing(submitted.opinion, url=url))
     except Exception:  # the opinion is safe; the screen shows its number and QR anyway
         log.exception("could not start printing %s", submitted.opinion.receipt_number)
         db.session.rollback()
         return None
+
+
+def start_after_screen(submitted, url: str) -> None:
+    from ..receipts import printing
+
+    if submitted.print_job is not None:
+        try:
+            printing.start_job(submitted.print_job, url)
+        except Exception:  # the job is marked failed; the screen's next poll says so
+            log.exception("could not start printing %s", submitted.opinion.receipt_number)
+    if submitted.created:
+        # Saved first; now send it to the township as soon as the link allows.
+        request_sync()
 
 
 def receipt_screen(opinion, print_status, url: str):

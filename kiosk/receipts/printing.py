@@ -125,9 +125,19 @@ def forget_job(job: PrintJob) -> None:
 
 
 def start_job(job: PrintJob, url: str) -> None:
-    """Hand a committed job to the background printer; returns at once."""
+    """Hand a committed job to the background printer; returns at once.
+
+    A job that cannot be handed over is marked failed, so that the screen
+    polling it offers the reprint instead of waiting for nothing.
+    """
+    printer = printer_for(current_app._get_current_object())
     log.info("print job %s (%s) for %s started", job.id, job.kind, job.opinion.receipt_number)
-    printer_for(current_app._get_current_object()).submit(job.id, url)
+    try:
+        printer.submit(job.id, url)
+    except Exception:
+        printer.release(job.id)
+        _finish(job.id, "failed", UNAVAILABLE)
+        raise
 
 
 def reprints_of(opinion: Opinion) -> int:
