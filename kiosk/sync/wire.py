@@ -16,8 +16,13 @@ class BadBody(Exception):
     """Not gzip, not UTF-8 JSON, or too large once decompressed."""
 
 
+# Made once: json.dumps with these options would build an encoder per call,
+# and the hub takes a digest of every record it receives.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def dumps(obj) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def encode(obj) -> bytes:
