@@ -109,7 +109,13 @@ def add(code):
     if form.validate_on_submit():
         try:
             shift = services.add_shift(
-                current_user, station, form.deputy.data, form.on.data, form.starts.data, form.ends.data, form.note.data
+                current_user,
+                station,
+                form.deputy.data,
+                form.on.data,
+                form.starts.data,
+                form.ends.data,
+                form.note.data,
             )
         except services.RosterRefused as refusal:
             _refused(form, refusal)

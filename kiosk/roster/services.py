@@ -157,7 +157,9 @@ def _deputy_of(station: Station, deputy_id) -> Deputy:
 
 def _check_times(starts: time | None, ends: time | None) -> None:
     if (starts is None) != (ends is None):
-        raise RosterRefused("开始和结束时间请都填上，或都不填（全天）。", "ends" if ends is None else "starts")
+        raise RosterRefused(
+            "开始和结束时间请都填上，或都不填（全天）。", "ends" if ends is None else "starts"
+        )
     if starts is not None and starts >= ends:
         raise RosterRefused("结束时间要晚于开始时间。", "ends")
 
@@ -182,7 +184,9 @@ def _taken(station: Station, deputy_id: int, days: list[date]) -> set[date]:
     return set(
         db.session.scalars(
             select(DutyShift.on).where(
-                DutyShift.station_code == station.code, DutyShift.deputy_id == deputy_id, DutyShift.on.in_(days)
+                DutyShift.station_code == station.code,
+                DutyShift.deputy_id == deputy_id,
+                DutyShift.on.in_(days),
             )
         )
     )
@@ -216,7 +220,9 @@ def add_shift(
     taken = f"{deputy.name} {on:%Y年%m月%d日} 已经在本站值班了。"
     if _taken(station, deputy.id, [on]):
         raise RosterRefused(taken, "on")
-    shift = DutyShift(station_code=station.code, deputy_id=deputy.id, on=on, starts=starts, ends=ends, note=note)
+    shift = DutyShift(
+        station_code=station.code, deputy_id=deputy.id, on=on, starts=starts, ends=ends, note=note
+    )
     db.session.add(shift)
     try:
         db.session.flush()
@@ -225,7 +231,14 @@ def add_shift(
         raise RosterRefused(taken, "on")
     audit.record("duty.add", actor=actor, subject=f"duty:{shift.id}", after=_facts(shift))
     _commit_or_refuse(taken)
-    log.info("duty shift %s added at %s for deputy %s on %s by %s", shift.id, station.code, deputy.id, on, actor.username)
+    log.info(
+        "duty shift %s added at %s for deputy %s on %s by %s",
+        shift.id,
+        station.code,
+        deputy.id,
+        on,
+        actor.username,
+    )
     return shift
 
 
@@ -316,7 +329,8 @@ def repeat_monthly(
             "ends": _clock(ends),
             "note": note,
         },
-        note=f"每月 {day_of_month} 日，{months} 个月" + (f"；已有 {len(already)} 天未重复安排" if already else ""),
+        note=f"每月 {day_of_month} 日，{months} 个月"
+        + (f"；已有 {len(already)} 天未重复安排" if already else ""),
     )
     _commit_or_refuse(refusal)
     log.info(
@@ -345,7 +359,11 @@ def shifts_for_pull(station: Station, from_day: date) -> list[dict]:
         return []
     rows = db.session.scalars(
         select(DutyShift)
-        .where(DutyShift.station_code == station.code, DutyShift.on >= from_day, DutyShift.deputy_id.in_(deputy_ids))
+        .where(
+            DutyShift.station_code == station.code,
+            DutyShift.on >= from_day,
+            DutyShift.deputy_id.in_(deputy_ids),
+        )
         .order_by(DutyShift.on, DutyShift.starts, DutyShift.deputy_id)
     )
     return [
@@ -362,15 +380,17 @@ def shifts_for_pull(station: Station, from_day: date) -> list[dict]:
 
 
 def _pulled(item) -> tuple:
-    """(id, deputy_id, on, starts, ends, note) from one pulled shift; ValueError if malformed."""
+    """(id, deputy_id, on, starts, ends, note) from one pulled shift; ValueError or TypeError if malformed."""
     if not isinstance(item, dict):
-        raise ValueError("a duty shift must be an object")
+        raise TypeError("a duty shift must be an object")
     shift_id, deputy_id, note = item["id"], item["deputy_id"], item.get("note")
     if type(shift_id) is not int or type(deputy_id) is not int:
         raise ValueError(f"duty shift ids must be whole numbers: {item!r}")
     if note is not None and (not isinstance(note, str) or len(note) > NOTE_MAX):
         raise ValueError(f"duty shift {shift_id}: bad note")
-    starts, ends = (time.fromisoformat(item[k]) if item.get(k) is not None else None for k in ("starts", "ends"))
+    starts, ends = (
+        time.fromisoformat(item[k]) if item.get(k) is not None else None for k in ("starts", "ends")
+    )
     if starts is not None and ends is not None and starts >= ends:
         raise ValueError(f"duty shift {shift_id}: ends before it starts")
     return shift_id, deputy_id, date.fromisoformat(item["on"]), starts, ends, note
@@ -385,7 +405,7 @@ def apply_pulled_shifts(station: Station, from_day: str | None, items) -> int:
     malformed answer, which the caller rolls back. Returns the shifts held.
     """
     if not isinstance(items, list):
-        raise ValueError("duty_shifts must be a list")
+        raise TypeError("duty_shifts must be a list")
     pulled = [_pulled(item) for item in items]
     first = date.fromisoformat(from_day) if from_day is not None else local_today()
     deputies = {d.id for d in station.deputies}
@@ -397,7 +417,14 @@ def apply_pulled_shifts(station: Station, from_day: str | None, items) -> int:
     ).all()
     kept = set()
     for shift in held:
-        if wanted.get(shift.id) == (shift.id, shift.deputy_id, shift.on, shift.starts, shift.ends, shift.note):
+        if wanted.get(shift.id) == (
+            shift.id,
+            shift.deputy_id,
+            shift.on,
+            shift.starts,
+            shift.ends,
+            shift.note,
+        ):
             kept.add(shift.id)
         else:
             db.session.delete(shift)
@@ -407,7 +434,13 @@ def apply_pulled_shifts(station: Station, from_day: str | None, items) -> int:
         if shift_id not in kept:
             db.session.add(
                 DutyShift(
-                    id=shift_id, station_code=station.code, deputy_id=deputy_id, on=on, starts=starts, ends=ends, note=note
+                    id=shift_id,
+                    station_code=station.code,
+                    deputy_id=deputy_id,
+                    on=on,
+                    starts=starts,
+                    ends=ends,
+                    note=note,
                 )
             )
     return len(wanted)

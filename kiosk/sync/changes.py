@@ -5,9 +5,9 @@ station may need, one ``SyncChange`` row: a hub-owned public field or status
 history entry of an opinion (for the opinion's station, and for the station
 of every duplicate merged into it, whose receipt shows its progress), or
 reference data
-(deputies and their stations, the duty roster, categories, a township's office phone). So the
-staff queue and any other hub code need not know sync exists: writing the
-model is enough.
+(deputies and their stations, the duty roster, categories, a township's
+office phone). So the staff queue and any other hub code need not know sync
+exists: writing the model is enough.
 
 Numbers come from ``SyncSequence``: the increment holds the counter's row
 lock until the transaction ends, so a station never sees change 7 while
@@ -19,7 +19,17 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import Category, Deputy, DutyShift, Opinion, OpinionEvent, Station, SyncChange, SyncSequence, Township
+from ..models import (
+    Category,
+    Deputy,
+    DutyShift,
+    Opinion,
+    OpinionEvent,
+    Station,
+    SyncChange,
+    SyncSequence,
+    Township,
+)
 from .clock import now
 
 # What a station holds of an opinion's hub-owned fields (kiosk.sync.hub.opinion_state).
