@@ -256,6 +256,9 @@ def test_the_menu_leads_to_the_township_s_own_stations(hub, desk):
     assert f'href="{path(hub, "roster.index")}"' in page and "值班安排" in page
     assert f'data-testid="station-{HOME}"' in page
     assert f'data-testid="station-{OTHER_TOWNSHIP}"' not in page
+    # The centre first, then stations, then points.
+    listed = re.findall(r'data-testid="station-(LC\d\d)"', page)
+    assert listed[:2] == ["LC00", "LC01"] and listed[-1] > "LC50"
     city = signed_in(hub, role="city", township=None)
     page = city.get(path(hub, "roster.index")).get_data(as_text=True)
     assert f'data-testid="station-{HOME}"' in page and f'data-testid="station-{OTHER_TOWNSHIP}"' in page

@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -45,6 +45,8 @@ AHEAD_DAYS = 400
 NOTE_MAX = 100
 MONTHS_MAX = 12
 WEEKDAYS = "一二三四五六日"
+# Centre first, then stations, then points.
+LEVEL_ORDER = {"center": 0, "station": 1, "point": 2}
 
 
 class RosterRefused(Exception):
@@ -87,7 +89,8 @@ def stations_for(user: User, township_id: int | None = None) -> list[Station]:
         query = query.where(Station.township_id.in_(ids))
     if township_id is not None:
         query = query.where(Station.township_id == township_id)
-    return list(db.session.scalars(query.order_by(Station.township_id, Station.level, Station.code)))
+    level = case(LEVEL_ORDER, value=Station.level, else_=len(LEVEL_ORDER))
+    return list(db.session.scalars(query.order_by(Station.township_id, level, Station.code)))
 
 
 def shift_counts(codes: list[str], first: date, last: date) -> dict[str, int]:
