@@ -46,8 +46,14 @@ STATUS_LABELS = {
 
 # Statuses in which the township has nothing more to do (Open311 "closed").
 FINISHED_STATUSES = frozenset({OpinionStatus.CLOSED, OpinionStatus.DECLINED, OpinionStatus.MERGED})
-# The condition of the open opinions' index, as SQL.
-OPEN_PREDICATE = "status NOT IN ('closed', 'declined', 'merged')"
+# The condition of the open opinions' index, as SQL: every status but the
+# finished ones, named one by one, so that a query naming them all (the
+# queue's "open" tab and overdue filter, the dashboard's overdue count) can
+# use it, and one saying NOT IN (Open311's open requests, newest first by
+# created_at) is not drawn to it.
+OPEN_PREDICATE = "status IN ({})".format(
+    ", ".join(f"'{s.value}'" for s in OpinionStatus if s not in FINISHED_STATUSES)
+)
 # What the year's figures read besides township and created_at.
 FIGURES_COLUMNS = (
     "station_code",

@@ -21,7 +21,8 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-OPEN = sa.text("status NOT IN ('closed', 'declined', 'merged')")
+# Every status but closed, declined and merged, named one by one.
+OPEN = sa.text("status IN ('submitted', 'received', 'accepted', 'forwarded', 'replied', 'reopened')")
 FIGURES = [
     'station_code',
     'category_code',
