@@ -65,7 +65,7 @@ STAFF_PREFIX = "/staff"
 CITY_BLUEPRINTS = {"admin"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
-TOWNSHIP_QUERY_ROUTES = {"stats.dashboard", "stats.export", "stats.report"}
+TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report"}
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.unknown"}
 
@@ -549,10 +549,13 @@ def test_bulk_actions_skip_another_townships_opinions(hub, world, htmx):
         {"action": "accept", "uuid": [world.b.fresh_uuid]},
         {"action": "forward", "department": world.department_id, "uuid": [world.b.fresh_uuid, world.b.uuid]},
     ):
+        denied_before = len(denied_rows(hub, world.users["township"]))
         answer = person.open("POST", "/staff/bulk", data=data, htmx=htmx, follow_redirects=True)
         assert answer.status_code == 200
         assert world.b.fresh_number not in answer.text
         assert not any(marker in answer.text for marker in B_MARKERS)
+        # Each of B's opinions asked for is noted, as a direct request would be.
+        assert len(denied_rows(hub, world.users["township"])) == denied_before + len(data["uuid"])
     assert snapshot(hub, world.b) == before
 
 
@@ -576,9 +579,12 @@ def test_a_form_cannot_reach_another_township_through_its_fields(hub, world):
     ]  # fmt: skip
     for path, uuid, data in attempts:
         for htmx in (False, True):
+            denied_before = len(denied_rows(hub, world.users["township"]))
             answer = person.open("POST", f"/staff/opinions/{uuid}/{path}", data=data, htmx=htmx)
             assert answer.status_code == 200, path
             assert not any(marker in answer.text for marker in B_MARKERS), path
+            if path == "merge":
+                assert len(denied_rows(hub, world.users["township"])) == denied_before + 1
     assert snapshot(hub, world.b) == before_b
     assert snapshot(hub, world.a) == before_a
 

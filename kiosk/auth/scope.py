@@ -44,10 +44,16 @@ def opinion_or_404(user: User, uuid: str) -> Opinion:
     if opinion is None:
         abort(404)
     if not can_see_township(user, opinion.township_id):
-        audit.record("denied", actor=user, opinion=opinion, note=f"township {opinion.township_id}")
-        db.session.commit()
+        record_denied(user, [opinion])
         abort(404)
     return opinion
+
+
+def record_denied(user: User, opinions) -> None:
+    """One "denied" audit row per opinion of another township that ``user`` asked for."""
+    for opinion in opinions:
+        audit.record("denied", actor=user, opinion=opinion, note=f"township {opinion.township_id}")
+    db.session.commit()
 
 
 def township_or_404(user: User, township_id: int) -> None:

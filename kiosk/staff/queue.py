@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Select, String, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
-from ..auth.scope import opinions_for
+from ..auth.scope import opinions_for, record_denied
 from ..extensions import db
 from ..localtime import format_local, zone
 from ..models import FINISHED_STATUSES, AuditEntry, Category, Department, Opinion, OpinionStatus, Station, Topic, User
@@ -301,6 +301,9 @@ def opinions_by_uuid(user: User, uuids: list[str]) -> list[Opinion]:
     if not wanted:
         return []
     found = {o.uuid: o for o in db.session.scalars(opinions_for(user).where(Opinion.uuid.in_(wanted)))}
+    if missing := [u for u in wanted if u not in found]:
+        # Another township's opinions are skipped like unknown ones, and noted.
+        record_denied(user, db.session.scalars(select(Opinion).where(Opinion.uuid.in_(missing))).all())
     return [found[u] for u in wanted if u in found]
 
 

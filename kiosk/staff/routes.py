@@ -12,7 +12,7 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth.scope import opinion_or_404, opinions_for, staff_required
+from ..auth.scope import opinion_or_404, opinions_for, record_denied, staff_required, township_or_404
 from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
@@ -92,6 +92,8 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
 def queue_page():
     """The queue: filters, counts per status, one page of opinions."""
     filters = QueueFilters.from_args(request.args)
+    if filters.township_id is not None:
+        township_or_404(current_user, filters.township_id)
     context = _queue_context(filters, request.args.get("after"))
     return render("staff/queue.html", "staff/_queue_results.html", **context)
 
@@ -248,6 +250,9 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
         case "merge":
             original = db.session.scalar(opinions_for(actor).where(Opinion.receipt_number == form.original.data))
             if original is None:
+                elsewhere = db.session.scalar(select(Opinion).where(Opinion.receipt_number == form.original.data))
+                if elsewhere is not None:
+                    record_denied(actor, [elsewhere])
                 raise services.ActionRefused(f"找不到回执编号为 {form.original.data} 的意见。")
             services.merge(actor, opinion, original)
             return f"已合并到 {original.receipt_number}。"
