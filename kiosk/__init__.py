@@ -29,9 +29,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(DefaultConfig)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("KIOSK")
+    # Read by `flask users` from the environment, never a setting of the app.
+    app.config.pop("NEW_PASSWORD", None)
     if test_config:
         app.config.update(test_config)
     _finish_config(app)
+
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy: take the client's address (login throttling,
+        # audit rows) and scheme from the proxy's headers, and only from it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -50,6 +60,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)
     htmx.init_app(app)
     errors.init_app(app)
+    from .parsing import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
 
     from . import sync

@@ -57,6 +57,10 @@ class DefaultConfig:
     # HTTPS; off by default so a station kiosk and the demo work on plain http.
     SESSION_COOKIE_SECURE = False
 
+    # Reverse proxies in front of the hub (e.g. 1 for nginx on the same box).
+    # 0: none; the client's address is the connection's.
+    TRUSTED_PROXIES = 0
+
     # Flask and extensions.
     # hide_parameters: a failed statement's log line must never carry the
     # name and phone it was writing.

@@ -30,6 +30,7 @@ from ..models import (
     Township,
     utcnow,
 )
+from ..parsing import EARLIEST_DAY, LATEST_DAY
 from ..public.services import normalise_receipt_number
 
 MAX_REQUESTS = 1000
@@ -71,6 +72,8 @@ def parse_w3c(text: str, name: str, *, end: bool = False) -> datetime:
             raise ValueError(text)
         parts = match.groupdict()
         year, month, day = int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1)
+        if not EARLIEST_DAY.year <= year <= LATEST_DAY.year:
+            raise BadParameter(f"{name} 的年份须在 {EARLIEST_DAY.year} 至 {LATEST_DAY.year} 之间")
         if parts["hour"] is None:
             start = datetime.combine(date(year, month, day), time(), zone())
             if not end:
@@ -92,6 +95,8 @@ def parse_w3c(text: str, name: str, *, end: bool = False) -> datetime:
             int((parts["fraction"] or "0").ljust(6, "0")),
         )
         return moment.replace(tzinfo=_offset(parts["zone"])).astimezone(zone())
+    except BadParameter:
+        raise
     except ValueError:
         raise BadParameter(f"{name} 不是 W3C 格式的日期时间，例如 2026-01-01T00:00:00+08:00") from None
 
