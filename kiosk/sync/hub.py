@@ -306,6 +306,7 @@ def push(link: SyncStation, payload) -> dict:
     """
     records = _parse_push(payload, link.station_code)
     moment = now()
+    received = iso(moment)
     acks: dict[str, str] = {}
     refused: list[dict] = []
     conflicts: list[dict] = []
@@ -335,7 +336,7 @@ def push(link: SyncStation, payload) -> dict:
                 conflicts.append(_conflict(link, record_type.name, uuid, record_digest, refusals[uuid].reason, raw))
                 refused.append(_refusal(record_type.name, uuid, refusals[uuid].reason, refusals[uuid].detail))
             else:
-                acks[uuid] = iso(moment)
+                acks[uuid] = received
         # The same UUID twice in one batch: the first decides, as if sent earlier.
         for uuid, record_digest, raw in repeats:
             if uuid in acks and fresh[uuid][1] != record_digest:

@@ -13,6 +13,7 @@ same digest: acknowledge again) from a conflict (same UUID, other content:
 refused with 409 and kept aside on both sides).
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -56,6 +57,12 @@ from .clock import iso, parse_iso
 log = logging.getLogger(__name__)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SECRET_RE = re.compile(r"^[0-9A-Z]{4,8}$")
+
+
+@functools.lru_cache(maxsize=512)
+def _receipt_number_re(station_code: str) -> re.Pattern:
+    return re.compile(rf"^{re.escape(station_code)}-\d{{6}}-\d{{4,6}}$")
 
 
 class BadRecord(ValueError):
@@ -256,8 +263,8 @@ class OpinionRecords(RecordType):
         _text(data, "station_code", 8)
         if data["station_code"] != station_code:
             raise BadRecord(f"opinion {data['uuid']} belongs to another station")
-        _text(data, "receipt_number", 24, pattern=re.compile(rf"^{re.escape(station_code)}-\d{{6}}-\d{{4,6}}$"))
-        _text(data, "secret", 8, pattern=re.compile(r"^[0-9A-Z]{4,8}$"))
+        _text(data, "receipt_number", 24, pattern=_receipt_number_re(station_code))
+        _text(data, "secret", 8, pattern=SECRET_RE)
         _text(data, "category", 24)
         _text(data, "content", CONTENT_MAX)
         _text(data, "consent_version", 16, optional=True)
@@ -286,7 +293,8 @@ class OpinionRecords(RecordType):
         )
         categories = {c.code: c for c in db.session.scalars(select(Category))}
         township_id = db.session.scalar(select(Station.township_id).where(Station.code == station_code))
-        due = {c.code: due_dates(received_at, c.accept_days, c.answer_days) for c in categories.values()}
+        used = {data["category"] for data, _ in records} & categories.keys()
+        due = {code: due_dates(received_at, categories[code].accept_days, categories[code].answer_days) for code in used}
         deputy_ids = {data["deputy_id"] for data, _ in records if data["deputy_id"] is not None}
         known_deputies = set(db.session.scalars(select(Deputy.id).where(Deputy.id.in_(deputy_ids)))) if deputy_ids else set()
         rows = []
@@ -345,6 +353,15 @@ _OPINION_COLUMNS = (
     ("close_due_on", "date"),
 )
 _SHARED_COLUMNS = ("station_code", "township_id", "status", "hub_received_at", "updated_at")
+# Where in a row the times and dates are, which SQLite takes as text.
+_TIMED = tuple(i for i, (_c, sql_type) in enumerate(_OPINION_COLUMNS) if sql_type in ("timestamp", "date"))
+
+
+def _sqlite_row(row: tuple) -> list:
+    values = list(row)
+    for i in _TIMED:
+        values[i] = _sqlite_value(values[i])
+    return values
 
 
 def _insert_opinions(rows: list[tuple], shared: tuple) -> None:
@@ -373,7 +390,7 @@ def _insert_opinions(rows: list[tuple], shared: tuple) -> None:
     shared = tuple(_sqlite_value(v) for v in shared)
     connection.exec_driver_sql(
         f"INSERT INTO opinions ({names}) VALUES ({markers})",
-        [(*map(_sqlite_value, row), *shared) for row in rows],
+        [(*_sqlite_row(row), *shared) for row in rows],
     )
     new = listed([row[0] for row in rows])
     db.session.execute(

@@ -371,12 +371,17 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
         raise AnswerMalformed("push answer lacks acks or refused")
     moment = now()
     by_type: dict = {}
+    # A batch stored together shares one receipt time: read each once.
+    times: dict[str, datetime] = {}
     for uuid, at in acks.items():
         if uuid in sent:
-            try:
-                by_type.setdefault(sent[uuid], {})[uuid] = parse_iso(at)
-            except (ValueError, TypeError):
-                raise AnswerMalformed(f"bad receipt time for {uuid}")
+            received = times.get(at) if isinstance(at, str) else None
+            if received is None:
+                try:
+                    received = times[at] = parse_iso(at)
+                except (ValueError, TypeError):
+                    raise AnswerMalformed(f"bad receipt time for {uuid}")
+            by_type.setdefault(sent[uuid], {})[uuid] = received
     for record_type, items in by_type.items():
         record_type.mark_acknowledged(items, moment)
     aside = 0
