@@ -1,0 +1,86 @@
+"""The queue and the opinion page at a desk, in Chromium, against a real hub.
+
+A hub (waitress, SQLite) with a township clerk and a handful of opinions
+made through the sync store, as a station's push makes them. What a clerk
+found in a trial: clearing the filters, the bulk bar, the opening queue,
+the notice after an action and the confirmation of irreversible actions.
+"""
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from kiosk.extensions import db
+from kiosk.models import Department, User
+from kiosk.staff import services
+from tests.factories import make_user, receive_opinion
+from tests.servers import ServerProcess
+
+from .conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse 9"
+
+
+def ago(days: float) -> datetime:
+    return datetime.now(timezone.utc) - timedelta(days=days)
+
+
+@pytest.fixture
+def desk_hub(hub):
+    """The hub of the ``hub`` fixture, seeded, then served by waitress from the same instance."""
+    with hub.app_context():
+        clerk = make_user(role="township", username="lc-clerk")
+        clerk.display_name = "张敏"
+        chair = make_user(role="chair", username="lc-chair")
+        chair.display_name = "李主席"
+        db.session.add(Department(name="罗城街道城建办"))
+        db.session.commit()
+        made = {
+            "old": receive_opinion("LC00", content="村口的路灯坏了三个月，晚上很黑。", created_at=ago(40),
+                                   contact_phone="13800138000"),
+            "fresh": receive_opinion("LC00", category="water", content="水渠堵塞，田里的水排不出去。", created_at=ago(0.05)),
+            "market": receive_opinion("LC00", category="environment", content="市场旁边的垃圾没人清理。", created_at=ago(1)),
+            "done": receive_opinion("LC00", content="桥面有个大坑。", created_at=ago(2)),
+        }  # fmt: skip
+        services.accept(chair, made["done"])
+        services.close(chair, made["done"], "已修复。")
+        numbers = {name: o.receipt_number for name, o in made.items()}
+        uuids = {name: o.uuid for name, o in made.items()}
+        db.session.remove()
+        db.engine.dispose()
+    server = ServerProcess(Path(hub.instance_path), {"ROLE": "hub"}).start()
+    server.numbers, server.uuids = numbers, uuids
+    yield server
+    server.stop()
+
+
+def sign_in(page, hub, username="lc-clerk", name="张敏"):
+    page.goto(hub.url + "/staff/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_test_id("login").click()
+    expect(page.get_by_test_id("signed-in-as")).to_contain_text(name)
+
+
+def test_clearing_the_filters_reloads_the_plain_queue_once(desk_hub, screens):
+    page = screens("desk")
+    sign_in(page, desk_hub)
+    page.get_by_label("类别").select_option(label="环境卫生")
+    expect(page).to_have_url(re.compile(r"category="))
+    page.get_by_label("内容或回执编号").fill("垃圾")
+    page.get_by_label("内容或回执编号").press("Enter")
+    expect(page.locator("#queue-results tbody tr")).to_have_count(1)
+    page.get_by_test_id("clear-filters").click()
+    expect(page).to_have_url(desk_hub.url + "/staff/")
+    expect(page.locator(".staff-header")).to_have_count(1)
+    expect(page.locator("#queue-filters")).to_have_count(1)
+    expect(page.locator("#queue-results")).to_have_count(1)
+    expect(page.get_by_label("内容或回执编号")).to_have_value("")
+    expect(page.get_by_label("类别")).to_have_value("")
+    expect(page.locator("#queue-results tbody tr")).to_have_count(4)
+    screenshot(page, "40-queue-cleared")
