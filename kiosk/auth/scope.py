@@ -8,7 +8,7 @@ opinion's existence is not confirmed) and an audit row.
 
 from functools import wraps
 
-from flask import abort, current_app
+from flask import abort, current_app, has_request_context, request
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
@@ -39,8 +39,15 @@ def opinions_for(user: User) -> Select:
 
 
 def opinion_or_404(user: User, uuid: str) -> Opinion:
-    """The opinion if ``user`` may see it; otherwise 404 and, if it exists, an audit row."""
-    opinion = db.session.get(Opinion, uuid)
+    """The opinion if ``user`` may see it; otherwise 404 and, if it exists, an audit row.
+
+    For a POST (an action), the opinion's row stays locked until the action
+    commits, so two clerks acting on it at once act one after the other, the
+    second seeing the first's result (PostgreSQL; SQLite's transactions
+    already take the write lock when they begin).
+    """
+    writing = has_request_context() and request.method == "POST"
+    opinion = db.session.get(Opinion, uuid, with_for_update=writing, populate_existing=writing)
     if opinion is None:
         abort(404)
     if not can_see_township(user, opinion.township_id):
