@@ -7,7 +7,7 @@ soon as a step is done; the browser keeps only the draft's id in the session.
 
 import logging
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 from ..extensions import db
 from ..htmx import render
@@ -238,22 +238,17 @@ def submit():
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     url = receipt_url(submitted.opinion)
     services.crash_point("before_response")
-    try:
-        return receipt_screen(submitted.opinion, print_receipt(submitted, url), url)
-    finally:
-        # Saved first, and the screen is rendered: only now do the printer's
-        # thread (it renders the PDF) and the sync loop start, so that
-        # neither slows down the screen the person is waiting for.
-        start_after_screen(submitted, url)
+    g.submitted = (submitted, url)  # for start_after_response
+    return receipt_screen(submitted.opinion, print_receipt(submitted, url), url)
 
 
 def print_receipt(submitted, url: str):
     """The status of the saved opinion's receipt, for the screen.
 
-    The first job was saved with the opinion; it starts once the screen is
-    rendered. A repeated submit shows the job the first one started. A
-    submit that finds its opinion saved without a job (saved before jobs
-    were saved with their opinions) starts the job then.
+    The first job was saved with the opinion; it starts once the response
+    is made (``start_after_response``). A repeated submit shows the job
+    the first one started. A submit that finds its opinion saved without a
+    job (saved before jobs were saved with their opinions) starts it then.
     """
     from ..receipts import printing
     from ..receipts.services import print_status
@@ -267,9 +262,21 @@ def print_receipt(submitted, url: str):
         return None
 
 
-def start_after_screen(submitted, url: str) -> None:
+@bp.teardown_request
+def start_after_response(error=None):
+    """Start what a submission leaves to background threads, once its response is made.
+
+    The printer's thread renders the PDF, in Python, holding the
+    interpreter while it works; the sync loop talks to the township.
+    Started any earlier, either would slow down the screen the person is
+    waiting for. Runs even when making the screen failed: the receipt
+    still prints.
+    """
     from ..receipts import printing
 
+    submitted, url = g.pop("submitted", (None, None))
+    if submitted is None:
+        return
     if submitted.print_job is not None:
         try:
             printing.start_job(submitted.print_job, url)
