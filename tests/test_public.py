@@ -9,6 +9,7 @@ from kiosk.extensions import db
 from kiosk.models import OpinionEvent, OpinionStatus, utcnow
 
 from .factories import make_opinion
+from .sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, transport  # noqa: F401
 
 HTMX = {"HX-Request": "true"}
 PERSONAL = {"name": "陈大文", "phone": "13812345678", "consent_version": "2026-11", "anonymous": False}
@@ -220,7 +221,7 @@ def test_hub_status_page_shows_the_history_and_the_public_reply(hub, handled):
     page = hub.test_client().get(f"/r/{number}?k={secret}")
     html = text(page)
     assert page.status_code == 200
-    for step in ("镇人大办已收到", "已受理", "已转交有关部门办理", "已答复", "已办结"):
+    for step in ("罗城街道人大工委已收到", "已受理", "已转交有关部门办理", "已答复", "已办结"):
         assert step in html
     assert STAFF_REPLY in html
     # The department's name may show (as Open311's agency_responsible does).
@@ -272,3 +273,102 @@ def test_a_replacement_receipt_retires_the_old_secret_at_the_hub(hub):
     assert client.get(f"/receipts/{number}.pdf?k=ABCDEF").status_code == 404
     assert client.get(f"/r/{number}?k={new_secret}").status_code == 200
     assert client.get(f"/r/{number}?k={new_secret.lower()}").status_code == 200
+
+
+def test_a_merged_duplicate_lists_the_originals_whole_history_at_the_hub(hub):
+    """Merged after the original was forwarded, then extended, replied and closed: the
+    duplicate's receipt shows the original's steps from before the merge too, and its
+    status and reply, not only its own old history."""
+    from datetime import timedelta
+
+    from kiosk.models import Department
+    from kiosk.staff import services as staff
+    from kiosk.workdays import add_working_days
+
+    from .factories import make_user, receive_opinion
+
+    with hub.app_context():
+        department = Department(name="罗城街道城建办", contact_person="李科长", contact_phone="0766-8889999")
+        db.session.add(department)
+        db.session.commit()
+        original = receive_opinion(content="村口路灯坏了，晚上看不见路。")
+        duplicate = receive_opinion(content="村口的路灯又不亮了。")
+        clerk, chair = make_user(), make_user(role="chair", username="chair-li")
+        staff.accept(clerk, original)
+        assignment = staff.forward(clerk, original, department)
+        staff.merge(clerk, duplicate, original)
+        until = add_working_days(assignment.due_on + timedelta(days=1), 5)
+        staff.request_extension(clerk, assignment, until, "需要更换电缆。")
+        staff.decide_extension(chair, assignment, True)
+        staff.record_reply(clerk, assignment, "已更换电缆。")
+        staff.close(clerk, original, STAFF_REPLY)
+        number, secret = duplicate.receipt_number, duplicate.current_secret
+        original_number = original.receipt_number
+    html = text(hub.test_client().get(f"/r/{number}?k={secret}"))
+    assert re.search(r'data-testid="status-label">已办结<', html) and STAFF_REPLY in html
+    history = html[html.index('data-testid="status-history"'):]
+    line = history.index(f"已与回执 {original_number} 合并办理")
+    # The duplicate's own first steps and the original's, the forward before the merge included, in time order.
+    assert history.index("已在联络站登记") < history.index("已转交罗城街道城建办办理") < line
+    assert line < history.index("已办结，答复已公开")
+    assert history.count("已在联络站登记") == 1
+
+
+def test_a_merged_duplicate_lists_the_originals_whole_history_at_the_station(station_app, hub_app, transport):
+    from kiosk.models import Department, Opinion
+    from kiosk.staff import services as staff
+
+    from .factories import make_user
+    from .sync.fixtures import sync
+
+    station_app.config["SYNC_BACKGROUND"] = False
+    with station_app.app_context():
+        original, duplicate = make_opinion("LC00"), make_opinion("LC00")
+        uuids = original.uuid, duplicate.uuid
+        number, secret, original_number = duplicate.receipt_number, duplicate.secret, original.receipt_number
+    assert sync(station_app, transport).ok
+    with hub_app.app_context():
+        department = Department(name="罗城街道城建办", contact_person="李科长", contact_phone="0766-8889999")
+        db.session.add(department)
+        db.session.commit()
+        first, second = (db.session.get(Opinion, u) for u in uuids)
+        clerk = make_user()
+        staff.accept(clerk, first)
+        assignment = staff.forward(clerk, first, department)
+        staff.merge(clerk, second, first)
+        staff.record_reply(clerk, assignment, "已更换电缆。")
+        staff.close(clerk, first, STAFF_REPLY)
+    assert sync(station_app, transport).ok
+    html = text(station_app.test_client().get(f"/r/{number}?k={secret}"))
+    assert re.search(r'data-testid="status-label">已办结<', html) and STAFF_REPLY in html
+    history = html[html.index('data-testid="status-history"'):]
+    line = history.index(f"已与回执 {original_number} 合并办理")
+    assert history.index("已在联络站登记") < history.index("已转交罗城街道城建办办理") < line
+    assert line < history.index("已办结，答复已公开")
+    assert history.count("已在联络站登记") == 1
+
+
+def test_the_history_is_a_plain_dated_list_oldest_first(hub, handled):
+    number, secret = handled
+    html = text(hub.test_client().get(f"/r/{number}?k={secret}"))
+    assert '<ul class="status-history"' in html and "<ol" not in html
+    history = html[html.index('data-testid="status-history"'):]
+    assert history.index("已受理") < history.index("已转交有关部门办理") < history.index("已办结")
+    assert history.count("<time datetime=") == 6
+
+
+def test_the_status_page_names_the_township_office(hub):
+    """A 街道 has a 人大工委, a 镇 its own 人大: the page says which has the opinion."""
+    from kiosk.models import Station
+
+    from .factories import receive_opinion
+
+    with hub.app_context():
+        street = receive_opinion()
+        town_station = db.session.scalar(db.select(Station).join(Station.township).where(Station.township.has(kind="镇")))
+        town = receive_opinion(station_code=town_station.code)
+        pages = [(o.receipt_number, o.current_secret, o.station.township.name) for o in (street, town)]
+    client = hub.test_client()
+    (n1, k1, street_name), (n2, k2, town_name) = pages
+    assert re.search(rf'data-testid="status-label">{street_name}人大工委已收到<', text(client.get(f"/r/{n1}?k={k1}")))
+    assert re.search(rf'data-testid="status-label">{town_name}人大办已收到<', text(client.get(f"/r/{n2}?k={k2}")))

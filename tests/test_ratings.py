@@ -56,7 +56,8 @@ def ratings(app, number):
         return list(db.session.scalars(select(Rating).where(Rating.opinion_uuid == opinion.uuid)))
 
 
-def test_a_closed_opinion_asks_for_a_rating_with_three_big_buttons(hub, closed):
+def test_a_closed_opinion_asks_to_choose_then_submit(hub, closed):
+    """Tapping a choice sends nothing: three big choices, a comment box, one 提交评价 button."""
     number, secret = closed
     page = hub.test_client().get(f"/r/{number}?k={secret}")
     html = text(page)
@@ -65,11 +66,32 @@ def test_a_closed_opinion_asks_for_a_rating_with_three_big_buttons(hub, closed):
     # A plain form: works without JavaScript.
     assert f'method="post" action="/r/{number}/rating"' in html
     for value, label in (("satisfied", "满意"), ("basic", "基本满意"), ("unsatisfied", "不满意")):
-        assert re.search(rf'<button type="submit" name="value" value="{value}"[^>]*>{label}</button>', html)
-    assert 'name="comment"' in html
-    # A phone: the page scales to the screen and the buttons stack when narrow.
+        assert re.search(rf'<input type="radio" name="value" value="{value}" id="rate-{value}"', html)
+        assert re.search(rf'<label for="rate-{value}"[^>]*>{label}</label>', html)
+    # The choices are no submit buttons; there is exactly one, and it says what it does.
+    assert re.findall(r'<button type="submit"[^>]*>([^<]*)</button>', html) == ["提交评价"]
+    assert 'name="value" value="satisfied" class' not in html
+    assert 'name="comment"' in html and "请说说哪里不满意" in html
+    assert "意见会退回罗城街道人大工委重新办理" in html
+    # A phone: the page scales to the screen and the choices stack when narrow.
     assert 'name="viewport" content="width=device-width' in html
     assert "css/public.css" in html
+
+
+def test_an_unsatisfied_rating_carries_its_reason_in_one_submission(hub, closed):
+    number, secret = closed
+    client = hub.test_client()
+    assert rate_on_page(client, number, secret, "unsatisfied", "灯还是不亮").status_code == 303
+    (rating,) = ratings(hub, number)
+    assert (rating.value, rating.comment) == ("unsatisfied", "灯还是不亮")
+
+
+def test_a_refused_rating_keeps_the_choice_and_the_comment(hub, closed):
+    number, secret = closed
+    answer = rate_on_page(hub.test_client(), number, secret, "unsatisfied", "太" * 301)
+    html = text(answer)
+    assert re.search(r'value="unsatisfied" id="rate-unsatisfied"[^>]*checked', html)
+    assert "太" * 301 in html
 
 
 def test_rating_is_taken_once_per_round(hub, closed):
@@ -103,8 +125,43 @@ def test_unsatisfied_reopens_the_opinion_with_the_comment(hub, closed):
         opinion = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
         assert opinion.status == OpinionStatus.REOPENED and opinion.reopen_count == 1
     page = text(client.get(f"/r/{number}?k={secret}"))
-    assert "群众不满意，已重新办理" in page
-    assert "您的意见已退回镇人大办重新办理" in page and 'data-testid="rating-form"' not in page
+    assert re.search(r'data-testid="status-label">群众不满意，正在重新办理<', page)
+    assert "您的意见已退回罗城街道人大工委，正在重新办理" in page and 'data-testid="rating-form"' not in page
+
+
+def test_after_unsatisfied_the_old_reply_is_not_shown_as_the_answer(hub, closed):
+    number, secret = closed
+    client = hub.test_client()
+    before = text(client.get(f"/r/{number}?k={secret}"))
+    assert 'data-testid="status-reply"' in before and "上次答复" not in before
+    rate_on_page(client, number, secret, "unsatisfied", "路灯又坏了")
+    page = text(client.get(f"/r/{number}?k={secret}"))
+    assert "已重新办理" not in page
+    assert 'data-testid="status-reply"' not in page
+    # Still there, under the history, as what it is.
+    previous = page[page.index('data-testid="status-previous-reply"'):]
+    assert "上次答复" in previous and REPLY in previous
+    assert page.index('data-testid="status-history"') < page.index('data-testid="status-previous-reply"')
+
+
+def test_a_follow_up_call_rating_says_staff_recorded_it(hub, closed):
+    number, secret = closed
+    with hub.app_context():
+        opinion = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
+        staff.record_rating(opinion, "satisfied", source=RatingSource.FOLLOW_UP, actor=make_user(username="caller"))
+    page = text(hub.test_client().get(f"/r/{number}?k={secret}"))
+    assert "工作人员已电话回访" in page and "谢谢，您的评价已记录" not in page
+    assert 'data-testid="rating-form"' not in page
+
+
+def test_an_unsatisfied_follow_up_call_says_staff_recorded_it_and_the_work_is_redone(hub, closed):
+    number, secret = closed
+    with hub.app_context():
+        opinion = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
+        staff.record_rating(opinion, "unsatisfied", "还是不亮", source=RatingSource.FOLLOW_UP,
+                            actor=make_user(username="caller"))
+    page = text(hub.test_client().get(f"/r/{number}?k={secret}"))
+    assert "工作人员已电话回访" in page and "正在重新办理" in page and "谢谢，您的评价已记录" not in page
 
 
 def test_a_new_round_may_be_rated_again_after_closing_again(hub, closed):
@@ -204,8 +261,10 @@ def test_the_lookup_offers_the_rating_on_the_touchscreen(client, closed_here):
     html = text(look_up(client, number, secret))
     assert 'data-testid="rating-form"' in html
     assert 'hx-post="/lookup/rating"' in html and 'hx-target="#lookup-result"' in html
-    for label in ("满意", "基本满意", "不满意"):
-        assert f">{label}</button>" in html
+    for value, label in (("satisfied", "满意"), ("basic", "基本满意"), ("unsatisfied", "不满意")):
+        assert re.search(rf'<input type="radio" name="value" value="{value}" id="rate-{value}-kiosk"', html)
+        assert f">{label}</label>" in html
+    assert re.findall(r'<button type="submit"[^>]*>([^<]*)</button>', html) == ["提交评价"]
     # The comment is typed on the kiosk's own keyboard.
     assert re.search(r'<textarea[^>]*name="comment"[^>]*data-keyboard="pinyin"', html)
 

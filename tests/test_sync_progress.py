@@ -109,7 +109,7 @@ def test_a_replacement_receipt_retires_the_old_secret_at_the_station(station_app
     assert client.get(f"/receipts/{number}.pdf?k={old}").status_code == 404
     assert client.get(f"/r/{number}?k={new}").status_code == 200
     assert "没有找到这张回执" in look_up(client, number, old)
-    assert "镇人大办已收到" in look_up(client, number, new)
+    assert "罗城街道人大工委已收到" in look_up(client, number, new)
     with station_app.app_context():
         # The station's own field stays as it was sent.
         assert db.session.get(Opinion, uuid).secret == old
@@ -155,7 +155,7 @@ def test_unsatisfied_at_the_kiosk_reopens_and_the_station_sees_it(station_app, h
         opinion = db.session.get(Opinion, uuid)
         assert opinion.status == OpinionStatus.REOPENED and opinion.reopen_count == 1
     html = look_up(client, number, secret)
-    assert "群众不满意，已重新办理" in html and "您的意见已退回镇人大办重新办理" in html
+    assert "群众不满意，正在重新办理" in html and "您的意见已退回罗城街道人大工委，正在重新办理" in html
     # Closed again: a new round, and the kiosk asks again.
     at_hub(hub_app, close, uuid)
     assert sync(station_app, transport).ok
@@ -172,7 +172,7 @@ def test_unsatisfied_on_a_phone_reopens_and_the_station_sees_it(station_app, hub
     assert sync(station_app, transport).ok
     with station_app.app_context():
         assert db.session.get(Opinion, uuid).status == OpinionStatus.REOPENED
-    assert re.search(r'data-testid="status-label">群众不满意，已重新办理<', look_up(station_app.test_client(), number, secret))
+    assert re.search(r'data-testid="status-label">群众不满意，正在重新办理<', look_up(station_app.test_client(), number, secret))
 
 
 def test_a_rating_on_a_phone_stops_the_kiosk_asking(station_app, hub_app, transport):
@@ -285,4 +285,4 @@ def test_a_kiosk_rating_on_a_merged_duplicate_rates_its_original(station_app, hu
         assert (rating.opinion_uuid, rating.counted) == (original, True)
         assert db.session.get(Opinion, original).status == OpinionStatus.REOPENED
     html = look_up(station_app.test_client(), number, secret)
-    assert re.search(r'data-testid="status-label">群众不满意，已重新办理<', html)
+    assert re.search(r'data-testid="status-label">群众不满意，正在重新办理<', html)

@@ -32,16 +32,18 @@ class OpinionStatus(StrEnum):
         return STATUS_LABELS[self]
 
 
+# Generic labels (a page that knows the township names its office instead:
+# Township.office_name, e.g. 罗城街道人大工委已收到).
 STATUS_LABELS = {
     OpinionStatus.SUBMITTED: "已在联络站登记",
-    OpinionStatus.RECEIVED: "镇人大办已收到",
+    OpinionStatus.RECEIVED: "镇（街道）人大已收到",
     OpinionStatus.ACCEPTED: "已受理",
     OpinionStatus.FORWARDED: "已转交有关部门办理",
     OpinionStatus.REPLIED: "已答复",
     OpinionStatus.CLOSED: "已办结",
     OpinionStatus.DECLINED: "不予受理",
     OpinionStatus.MERGED: "已与同类意见合并办理",
-    OpinionStatus.REOPENED: "群众不满意，已重新办理",
+    OpinionStatus.REOPENED: "群众不满意，正在重新办理",
 }
 
 # Statuses in which the township has nothing more to do (Open311 "closed").

@@ -25,10 +25,31 @@ class Township(db.Model):
     name: Mapped[str] = mapped_column(String(40), unique=True)
     # 镇 or 街道
     kind: Mapped[str] = mapped_column(String(8))
-    # The township people's congress office (镇人大办), printed on receipts.
+    # The office's phone (镇人大办 / 街道人大工委, see office_name), printed on receipts.
     office_phone: Mapped[str | None] = mapped_column(String(40))
 
     stations: Mapped[list["Station"]] = relationship(back_populates="township")
+
+    @property
+    def is_subdistrict(self) -> bool:
+        return self.kind == "街道"
+
+    @property
+    def congress_name(self) -> str:
+        """Who the opinions go to: a 镇 has its people's congress (XX镇人大); a 街道
+        has none of its own, only the district congress's working committee
+        (XX街道人大工委)."""
+        return f"{self.name}人大工委" if self.is_subdistrict else f"{self.name}人大"
+
+    @property
+    def office_name(self) -> str:
+        """The office people deal with: XX镇人大办, or XX街道人大工委 (the committee is the office)."""
+        return f"{self.name}人大工委" if self.is_subdistrict else f"{self.name}人大办"
+
+    @property
+    def office_full_name(self) -> str:
+        """The office's formal name, as headed on papers (交办单)."""
+        return f"{self.name}人大工作委员会" if self.is_subdistrict else f"{self.name}人民代表大会办公室"
 
 
 class Station(db.Model):

@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
-from ..models import Opinion, OpinionStatus, Rating, Satisfaction, utcnow
+from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,9 @@ def progress(opinion: Opinion) -> Progress:
     """What the receipt's holder sees of ``opinion``.
 
     At the hub a merged duplicate follows its original, live: its own first
-    steps, a line naming the original's receipt, then the original's steps
-    from the merge on, under the original's status and public reply. A
+    steps, a line naming the original's receipt and the original's steps
+    (before the merge and after, but for its own arrival), in time order,
+    under the original's status and public reply. A
     station holds what the hub last sent (``kiosk.sync.hub.opinion_state``
     sends this same progress), so there the stored fields are the progress,
     and a "merged" line in the history marks a duplicate.
@@ -181,12 +182,22 @@ def _progress(opinion: Opinion, depth: int) -> Progress:
     merged_at = merge_steps[-1].at if merge_steps else (opinion.updated_at or utcnow())
     own = [s for s in steps if s.status != OpinionStatus.MERGED and s.at <= merged_at]
     # The hub's merge note sends the holder to the other receipt, whose 验证码
-    # they do not have; here that receipt's progress follows directly.
+    # they do not have; here that receipt's progress follows directly: what the
+    # office did on it before the merge (受理, 转办 and its due date) as much as
+    # after, all in the order it happened (a station orders the history by
+    # time too). Only the original's own arrival (登记, 收到) is left out: the
+    # holder's receipt has its own.
     line = ProgressStep(
-        OpinionStatus.MERGED, merged_at, f"已与回执 {original.receipt_number} 合并办理，以下是合并后的办理进度。"
+        OpinionStatus.MERGED,
+        merged_at,
+        f"已与回执 {original.receipt_number} 合并办理（同类意见），本页显示合并办理的全部进度。",
     )
-    later = [s for s in shown.steps if s.at >= merged_at]
-    return Progress(shown.status, shown.public_reply, [*own, line, *later], True)
+    theirs = [s for s in shown.steps if s.status not in _ARRIVAL]
+    steps = sorted([*own, line, *theirs], key=lambda s: s.at)
+    return Progress(shown.status, shown.public_reply, steps, True)
+
+
+_ARRIVAL = frozenset({OpinionStatus.SUBMITTED, OpinionStatus.RECEIVED})
 
 
 def _is_hub() -> bool:
@@ -229,14 +240,47 @@ def already_rated(opinion: Opinion) -> bool:
     return opinion.satisfaction is not None or _has_rating(opinion, opinion.reopen_count, counted_only=False)
 
 
+def _counted_rating(opinion: Opinion, round_: int) -> Rating | None:
+    return db.session.scalar(
+        select(Rating)
+        .where(Rating.opinion_uuid == opinion.uuid, Rating.round == round_, Rating.counted.is_(True))
+        .order_by(Rating.created_at)
+        .limit(1)
+    )
+
+
+THANKS = "谢谢，您的评价已记录。"
+FOLLOW_UP_THANKS = "工作人员已电话回访，并记录了您对办理结果的评价。"
+
+
 def rating_note(opinion: Opinion) -> str | None:
-    """The thank-you shown instead of the buttons once a rating is in."""
-    if already_rated(opinion):
-        return "谢谢，您的评价已记录。"
+    """What is shown instead of the rating form once the round is rated.
+
+    A rating staff recorded from a follow-up call (回访) says so: the holder
+    did not rate on a page. Reopened after 不满意, it names the office that
+    does the work again. At the hub the counted rating tells its source; a
+    station knows only its own ratings and the hub's ``satisfaction``.
+    """
     target = followed(opinion)
+    office = opinion.station.township.office_name if opinion.station and opinion.station.township else "镇（街道）人大"
+    if already_rated(opinion):
+        if _is_hub():
+            counted = _counted_rating(target, target.reopen_count)
+            if counted is not None and counted.source == RatingSource.FOLLOW_UP:
+                return FOLLOW_UP_THANKS
+        return THANKS
     reopened = target.reopen_count > 0 and progress(opinion).status == OpinionStatus.REOPENED
-    if reopened and _has_rating(target, target.reopen_count - 1, counted_only=False):
-        return "谢谢，您的评价已记录。您的意见已退回镇人大办重新办理。"
+    if reopened:
+        if _is_hub():
+            counted = _counted_rating(target, target.reopen_count - 1)
+            if counted is None:
+                return None
+            thanks = FOLLOW_UP_THANKS if counted.source == RatingSource.FOLLOW_UP else THANKS
+        elif _has_rating(target, target.reopen_count - 1, counted_only=False):
+            thanks = THANKS
+        else:
+            return None
+        return f"{thanks}您的意见已退回{office}，正在重新办理。"
     return None
 
 
