@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.models import Assignment, AuditEntry, Department, Opinion, OpinionEvent, Rating, Topic
+from kiosk.models import Assignment, AuditEntry, Department, Opinion, OpinionEvent, OpinionStatus, Rating, Topic
 from kiosk.staff import services
 from kiosk.workdays import add_working_days
 from tests.factories import receive_opinion
@@ -99,6 +99,11 @@ HAPPY = {
         lambda c, a: {"assignment": a, "reason": "路灯归供电所管"},
         lambda o, s: o.status == "accepted" and o.department_id is None,
     ),
+    "withdraw": (
+        "forwarded",
+        lambda c, a: {"assignment": a, "reason": "群众已自行解决"},
+        lambda o, s: o.status == "accepted" and o.department_id is None and services.active_assignment(o) is None,
+    ),
     "extension": (
         "forwarded",
         lambda c, a: {"assignment": a, "until": later_working_day(30).isoformat(), "reason": "需要采购灯具"},
@@ -128,7 +133,7 @@ HAPPY = {
     "follow-up": ("closed", lambda c, a: {"value": "satisfied", "comment": "修得很快"}, lambda o, s: o.satisfaction == "satisfied"),
 }  # fmt: skip
 ENDPOINTS = {
-    "accept": "accept", "forward": "forward", "return": "return_assignment", "extension": "request_extension",
+    "accept": "accept", "forward": "forward", "return": "return_assignment", "withdraw": "withdraw_assignment", "extension": "request_extension",
     "extension-decision": "decide_extension", "remind": "remind", "reply": "record_reply", "close": "close",
     "decline": "decline", "merge": "merge", "key-supervision": "set_key_supervision", "topic": "attach_topic",
     "replacement-receipt": "replace_receipt", "follow-up": "record_rating",
@@ -172,7 +177,7 @@ def test_each_action_does_its_change_with_an_audit_row(hub, chair, case, path, h
 # (action path, state, fields, who, the Chinese message shown)
 REFUSED = [
     ("accept", "accepted", lambda c, a: {}, "chair", "意见目前为“已受理”，不能受理。"),
-    ("forward", "received", lambda c, a: {"department": c["department"]}, "chair", "意见目前为“镇人大办已收到”，不能转办。"),
+    ("forward", "received", lambda c, a: {"department": c["department"]}, "chair", f"意见目前为“{OpinionStatus.RECEIVED.label}”，不能转办。"),
     ("forward", "accepted", lambda c, a: {"department": c["department"], "due_on": services.today().isoformat()}, "chair", "答复期限须在今天以后。"),
     ("close", "received", lambda c, a: {"public_reply": "好"}, "chair", "不能办结。"),
     ("decline", "closed", lambda c, a: {"public_reason": "不归我们管"}, "chair", "不能不予受理。"),
@@ -182,6 +187,7 @@ REFUSED = [
     ("extension-decision", "extension_requested", lambda c, a: {"assignment": a, "decision": "approve"}, "clerk", "此操作须由镇人大主席"),
     ("return", "forwarded", lambda c, a: {"assignment": "99999", "reason": "不是我们的"}, "chair", "找不到这次交办，请刷新页面。"),
     ("remind", "replied", lambda c, a: {"assignment": "1"}, "chair", "不能催办。"),
+    ("withdraw", "forwarded", lambda c, a: {"assignment": a, "reason": ""}, "chair", "请填写撤回原因。"),
     ("follow-up", "accepted", lambda c, a: {"value": "unsatisfied"}, "chair", "意见办结后才能评价。"),
     ("close", "replied", lambda c, a: {"public_reply": "  "}, "chair", "请填写答复群众的内容。"),
     ("decline", "received", lambda c, a: {"public_reason": ""}, "chair", "请填写不予受理的理由。"),
@@ -226,7 +232,8 @@ def test_the_page_offers_only_the_actions_allowed_now(hub, chair, clerk, case):
     assert offered(chair) == ["accept", "decline", "merge", "set_key_supervision", "attach_topic", "replace_receipt"]
     assert "set_key_supervision" not in offered(clerk)
     bring(hub, chair, case["uuid"], "forwarded", case["department"])
-    assert offered(chair) == ["return_assignment", "request_extension", "remind", "record_reply", "set_key_supervision", "attach_topic", "replace_receipt"]
+    assert offered(chair) == ["return_assignment", "withdraw_assignment", "request_extension", "remind", "record_reply",
+                              "close", "decline", "merge", "set_key_supervision", "attach_topic", "replace_receipt"]
 
 
 def test_the_opinion_page_shows_contact_details_and_the_whole_history(hub, chair, clerk, case):

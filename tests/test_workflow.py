@@ -271,6 +271,54 @@ def test_a_returned_assignment_sends_the_opinion_back_to_accepted(staff, departm
     assert services.forward(staff, opinion, other).department_id == other.id
 
 
+# --- 撤回转办 and ending a forwarded opinion ----------------------------------
+
+
+def test_the_township_withdraws_an_assignment_with_an_honest_public_note(staff, department):
+    opinion, assignment = forwarded(staff, department)
+    assert_refused_and_unchanged(opinion, services.withdraw_assignment, staff, assignment, " ")
+    services.withdraw_assignment(staff, assignment, "群众来电说已自行解决")
+
+    assert opinion.status == S.ACCEPTED and opinion.department_id is None
+    assert assignment.state == "withdrawn" and assignment.returned_at is not None
+    assert assignment.return_reason == "群众来电说已自行解决"
+    note = last_event(opinion).note
+    assert note == services.WITHDRAWN_NOTE and "退回" not in note and "自行解决" not in note
+    (row,) = audit_rows(opinion, "withdraw_assignment")
+    assert row.before["assignment.state"] == "active" and row.after["assignment.state"] == "withdrawn"
+    assert_refused_and_unchanged(opinion, services.withdraw_assignment, staff, assignment, "再撤一次")
+    assert "withdraw_assignment" not in services.allowed_actions(staff, opinion)
+
+
+@pytest.mark.parametrize("ending", ["close", "decline", "merge"])
+@pytest.mark.parametrize("step", [S.FORWARDED, S.REPLIED])
+def test_a_forwarded_or_replied_opinion_can_be_ended_without_a_false_return(staff, department, ending, step):
+    original = receive_opinion()
+    opinion, assignment = forwarded(staff, department)
+    if step == S.REPLIED:
+        services.record_reply(staff, assignment, "已处理")
+    assert ending in services.allowed_actions(staff, opinion)
+    match ending:
+        case "close":
+            services.close(staff, opinion, "镇政府已直接处理。")
+        case "decline":
+            services.decline(staff, opinion, "属于司法程序，请向法院反映。")
+        case "merge":
+            services.merge(staff, opinion, original)
+    assert opinion.status == {"close": S.CLOSED, "decline": S.DECLINED, "merge": S.MERGED}[ending]
+    notes = " ".join(e.note or "" for e in opinion.events)
+    assert "退回" not in notes
+    (row,) = audit_rows(opinion, ending)
+    if step == S.FORWARDED:
+        # The department's part ends in the same write, and the opinion no longer names it.
+        assert assignment.state == "withdrawn" and opinion.department_id is None
+        assert row.after["assignment.state"] == "withdrawn"
+    else:
+        assert assignment.state == "replied" and opinion.department_id == department.id
+        assert "assignment.state" not in row.after
+    assert services.active_assignment(opinion) is None
+
+
 # --- 延期 -------------------------------------------------------------------
 
 
@@ -366,7 +414,7 @@ def test_the_township_may_close_what_it_handles_itself(staff):
     assert opinion.status == S.CLOSED
 
 
-@pytest.mark.parametrize("status", [S.RECEIVED, S.FORWARDED, S.CLOSED, S.DECLINED, S.REOPENED])
+@pytest.mark.parametrize("status", [S.RECEIVED, S.CLOSED, S.DECLINED, S.REOPENED])
 def test_closing_is_refused_in_other_statuses(staff, status):
     opinion = receive_opinion()
     opinion.status = status
@@ -599,7 +647,8 @@ def test_allowed_actions_follow_status_role_and_assignment(staff, chair, departm
     services.accept(staff, opinion)
     assignment = services.forward(staff, opinion, department)
     assert services.allowed_actions(staff, opinion) == [
-        "return_assignment", "request_extension", "remind", "record_reply", "attach_topic", "replace_receipt"
+        "return_assignment", "withdraw_assignment", "request_extension", "remind", "record_reply",
+        "close", "decline", "merge", "attach_topic", "replace_receipt",
     ]
     services.request_extension(staff, assignment, add_working_days(assignment.due_on, 2), "理由")
     assert "decide_extension" not in services.allowed_actions(staff, opinion)

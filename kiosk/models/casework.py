@@ -31,6 +31,7 @@ class AssignmentState(StrEnum):
     ACTIVE = "active"  # with the department
     RETURNED = "returned"  # 回退: the department says it is not theirs
     REPLIED = "replied"  # 答复 recorded
+    WITHDRAWN = "withdrawn"  # 撤回转办: the township took it back (returned_at/return_reason hold when and why)
 
 
 class ExtensionState(StrEnum):

@@ -86,6 +86,10 @@ class ReturnForm(AssignmentForm):
     reason = _text("退回理由", required=True)
 
 
+class WithdrawForm(AssignmentForm):
+    reason = _text("撤回原因", required=True)
+
+
 class ExtensionRequestForm(AssignmentForm):
     until = _date("延期至", required=True)
     reason = _text("延期理由", required=True)

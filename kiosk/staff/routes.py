@@ -149,6 +149,7 @@ ACTION_FORMS = {
     "accept": (forms.AcceptForm, "accept"),
     "forward": (forms.ForwardForm, "forward"),
     "return_assignment": (forms.ReturnForm, "return"),
+    "withdraw_assignment": (forms.WithdrawForm, "withdraw"),
     "request_extension": (forms.ExtensionRequestForm, "extension"),
     "decide_extension": (forms.ExtensionDecisionForm, "extension-decision"),
     "remind": (forms.RemindForm, "remind"),
@@ -229,6 +230,9 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
         case "return_assignment":
             services.return_assignment(actor, assignment, form.reason.data)
             return "已回退，请重新转办。"
+        case "withdraw_assignment":
+            services.withdraw_assignment(actor, assignment, form.reason.data)
+            return "已撤回转办，可重新转办、办结、不予受理或合并。"
         case "request_extension":
             services.request_extension(actor, assignment, form.until.data, form.reason.data)
             return "已登记延期申请，待主席审批。"

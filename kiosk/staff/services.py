@@ -71,6 +71,7 @@ class Action(StrEnum):
     ACCEPT = "accept"
     FORWARD = "forward"
     RETURN_ASSIGNMENT = "return_assignment"
+    WITHDRAW_ASSIGNMENT = "withdraw_assignment"
     REQUEST_EXTENSION = "request_extension"
     DECIDE_EXTENSION = "decide_extension"
     REMIND = "remind"
@@ -89,6 +90,7 @@ _ANYTIME = {Action.ATTACH_TOPIC, Action.REPLACE_RECEIPT}
 _OPEN = _ANYTIME | {Action.SET_KEY_SUPERVISION}
 _ASSIGNMENT_ACTIONS = {
     Action.RETURN_ASSIGNMENT,
+    Action.WITHDRAW_ASSIGNMENT,
     Action.REQUEST_EXTENSION,
     Action.DECIDE_EXTENSION,
     Action.REMIND,
@@ -96,13 +98,15 @@ _ASSIGNMENT_ACTIONS = {
 }
 
 # What each status allows (before the actor's role and the assignment's
-# state narrow it down: see ``allowed_actions``).
+# state narrow it down: see ``allowed_actions``). Closing, declining and
+# merging a forwarded opinion end its assignment as withdrawn first.
+_ENDINGS = {Action.CLOSE, Action.DECLINE, Action.MERGE}
 ALLOWED: dict[str, set[str]] = {
     S.SUBMITTED: set(),
     S.RECEIVED: _OPEN | {Action.ACCEPT, Action.DECLINE, Action.MERGE},
-    S.ACCEPTED: _OPEN | {Action.FORWARD, Action.CLOSE, Action.DECLINE, Action.MERGE},
-    S.FORWARDED: _OPEN | _ASSIGNMENT_ACTIONS,
-    S.REPLIED: _OPEN | {Action.CLOSE},
+    S.ACCEPTED: _OPEN | {Action.FORWARD} | _ENDINGS,
+    S.FORWARDED: _OPEN | _ASSIGNMENT_ACTIONS | _ENDINGS,
+    S.REPLIED: _OPEN | _ENDINGS,
     S.REOPENED: _OPEN | {Action.ACCEPT},
     S.CLOSED: _ANYTIME | {Action.RECORD_RATING},
     S.DECLINED: set(_ANYTIME),
@@ -226,6 +230,49 @@ def return_assignment(actor: User, assignment: Assignment, reason: str) -> None:
     )
 
 
+def withdraw_assignment(actor: User, assignment: Assignment, reason: str) -> None:
+    """撤回转办: the township takes a forwarded opinion back from the department.
+
+    The assignment ends as withdrawn (when and why kept internally in
+    ``returned_at`` and ``return_reason``); the opinion goes back to accepted
+    with no department, to be forwarded again, closed, declined or merged.
+    The public note says the township took it back, not that the department
+    returned it.
+    """
+    opinion = _check_assignment(actor, assignment, Action.WITHDRAW_ASSIGNMENT)
+    reason = _required_text(reason, "请填写撤回原因。")
+    moment = utcnow()
+    before, after = _change(opinion, status=S.ACCEPTED, department_id=None)
+    _change_assignment(
+        assignment, before, after, state=AssignmentState.WITHDRAWN, returned_at=moment, return_reason=reason
+    )
+    _event(opinion, moment, WITHDRAWN_NOTE)
+    _finish(
+        actor, Action.WITHDRAW_ASSIGNMENT, opinion, moment, before, after, subject=_subject(assignment), note=reason
+    )
+
+
+# The public step of a withdrawn assignment: what happened, in plain words.
+WITHDRAWN_NOTE = "镇人大办已收回交办，将另行安排办理。"
+
+
+def _withdraw_active(opinion: Opinion, moment: datetime, before: dict, after: dict, why: str) -> None:
+    """End ``opinion``'s active assignment, if any, as withdrawn, in the caller's transaction.
+
+    Used when the township closes, declines or merges a forwarded opinion:
+    the department's part ends and the opinion no longer names it.
+    """
+    assignment = active_assignment(opinion)
+    if assignment is None:
+        return
+    more_before, more_after = _change(opinion, department_id=None)
+    before.update(more_before)
+    after.update(more_after)
+    _change_assignment(
+        assignment, before, after, state=AssignmentState.WITHDRAWN, returned_at=moment, return_reason=why
+    )
+
+
 def request_extension(actor: User, assignment: Assignment, until: date, reason: str) -> None:
     """延期 request, entered by staff on the department's behalf.
 
@@ -306,21 +353,30 @@ def record_reply(actor: User, assignment: Assignment, reply: str) -> None:
 
 
 def close(actor: User, opinion: Opinion, public_reply: str) -> None:
-    """办结 with the public reply (required); from accepted (handled by the township itself) or replied."""
+    """办结 with the public reply (required).
+
+    From accepted or forwarded (handled by the township itself: an active
+    assignment ends as withdrawn) or replied.
+    """
     _check(actor, opinion, Action.CLOSE)
     public_reply = _required_text(public_reply, "请填写答复群众的内容。")
     moment = utcnow()
     before, after = _change(opinion, status=S.CLOSED, public_reply=public_reply, closed_at=moment)
+    _withdraw_active(opinion, moment, before, after, "镇人大办自行办结")
     _event(opinion, moment, "已办结，答复已公开。")
     _finish(actor, Action.CLOSE, opinion, moment, before, after)
 
 
 def decline(actor: User, opinion: Opinion, public_reason: str) -> None:
-    """不予受理 with a public reason (required); before or just after accepting."""
+    """不予受理 with a public reason (required), at any open step but 重新办理.
+
+    A forwarded opinion's active assignment ends as withdrawn.
+    """
     _check(actor, opinion, Action.DECLINE)
     public_reason = _required_text(public_reason, "请填写不予受理的理由。")
     moment = utcnow()
     before, after = _change(opinion, status=S.DECLINED, public_reply=public_reason, closed_at=moment)
+    _withdraw_active(opinion, moment, before, after, "不予受理")
     _event(opinion, moment, f"不予受理：{public_reason}")
     _finish(actor, Action.DECLINE, opinion, moment, before, after)
 
@@ -331,7 +387,8 @@ def merge(actor: User, duplicate: Opinion, original: Opinion) -> None:
     Both in the same township; not into itself; the original must not be
     merged itself and the duplicate must not be anyone's original (no
     chains). The duplicate's receipt then shows the original's progress; its
-    public history says under which receipt number.
+    public history says under which receipt number. A forwarded duplicate's
+    active assignment ends as withdrawn.
     """
     _check(actor, duplicate, Action.MERGE)
     if original.uuid == duplicate.uuid:
@@ -345,6 +402,7 @@ def merge(actor: User, duplicate: Opinion, original: Opinion) -> None:
         raise ActionRefused("已有其他意见合并到这条意见，不能再把它合并出去。")
     moment = utcnow()
     before, after = _change(duplicate, status=S.MERGED, merged_into_uuid=original.uuid)
+    _withdraw_active(duplicate, moment, before, after, f"合并到 {original.receipt_number}")
     _event(duplicate, moment, f"与回执 {original.receipt_number} 的同类意见合并办理，办理进展见本页。")
     _finish(actor, Action.MERGE, duplicate, moment, before, after, subject=f"opinion:{original.uuid}")
 
@@ -647,6 +705,7 @@ _ACTION_LABELS = {
     Action.ACCEPT: "受理",
     Action.FORWARD: "转办",
     Action.RETURN_ASSIGNMENT: "回退",
+    Action.WITHDRAW_ASSIGNMENT: "撤回转办",
     Action.REQUEST_EXTENSION: "申请延期",
     Action.DECIDE_EXTENSION: "审批延期",
     Action.REMIND: "催办",

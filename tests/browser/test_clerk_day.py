@@ -17,6 +17,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
+from kiosk.models import OpinionStatus
 from tests.servers import ROOT, ServerProcess, _env
 from tests.sync.boxes import enrolled_station, new_postgres_database, run
 from tests.sync.fixtures import hub_seed_postgres  # noqa: F401
@@ -27,6 +28,7 @@ from .helpers import key, submit_over_http, tap, tap_keys
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 PASSWORD = "correct horse 9"
+RECEIVED = OpinionStatus.RECEIVED.label
 CLERK = ("lc-zhangmin", "张敏")
 CITY = ("city-wangli", "王丽")
 DEPARTMENT = ("罗城街道城建办", "李工", "0766-3812345")
@@ -178,7 +180,7 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     page.get_by_label("内容或回执编号").press("Enter")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(number)
-    expect(rows.first).to_contain_text("镇人大办已收到")
+    expect(rows.first).to_contain_text(RECEIVED)
     expect(page.locator("#queue-results")).not_to_contain_text(decoy_number)
     expect(page).to_have_url(re.compile(r"status=received"))
     expect(page).to_have_url(re.compile(r"text="))
@@ -191,7 +193,7 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     expect(page).to_have_title(re.compile(rf"^{number} "))
     expect(page.locator(".staff-header")).to_have_count(1)  # the page itself, not nested in the queue's
     expect(page.locator("#queue-filters")).to_have_count(0)
-    expect(status_badge(page)).to_have_text("镇人大办已收到")
+    expect(status_badge(page)).to_have_text(RECEIVED)
     expect(page.get_by_test_id("contact-name")).to_have_text(CONTACT[0])
     expect(page.get_by_test_id("contact-phone")).to_have_text(CONTACT[1])
     expect(page.locator("#opinion .content").first).to_have_text(CONTENT)
@@ -225,7 +227,7 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     expect(count(page, "open")).to_have_text("1")
     expect(count(page, "all")).to_have_text("2")
     expect(rows.filter(has_text=number)).to_contain_text("已办结")
-    expect(rows.filter(has_text=decoy_number)).to_contain_text("镇人大办已收到")
+    expect(rows.filter(has_text=decoy_number)).to_contain_text(RECEIVED)
     screenshot(page, "26-queue-after")
 
     # --- the station's next sync brings the answer; its status page shows it, and nothing private
@@ -235,7 +237,7 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     expect(public.get_by_test_id("status-label")).to_have_text("已办结")
     expect(public.get_by_test_id("status-reply")).to_have_text(PUBLIC_REPLY)
     history = public.get_by_test_id("status-history")
-    for step in ("已在联络站登记", "镇人大办已收到", "已受理", "已转交有关部门办理", "已答复", "已办结"):
+    for step in ("已在联络站登记", RECEIVED, "已受理", "已转交有关部门办理", "已答复", "已办结"):
         expect(history).to_contain_text(step)
     shown = public.locator("body").inner_text()
     for private in PRIVATE:
