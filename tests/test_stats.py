@@ -304,3 +304,41 @@ def test_nonsense_in_the_query_string_is_ignored(hub, query):
     response = client.get(f"/staff/stats/?{query}")
     assert response.status_code == 200
     assert "全市意见建议统计" in response.get_data(as_text=True)
+
+
+# --- what the rates rest on -------------------------------------------------------
+
+
+def test_the_closure_rate_says_what_it_divides_and_what_it_leaves_out(hub):
+    """办结率 = 办结 ÷ 收到 (the Luoding report's), with 不予受理, 合并 and 已办完 beside it."""
+    client = signed_in(hub, "township", load_small_year)
+    html = client.get("/staff/stats/?year=2019").get_data(as_text=True)
+    assert _figure(html, "closure-rate") == "43%"
+    assert _figure(html, "closure-rate-base") == "办结 3 ÷ 收到 7"
+    assert _figure(html, "declined") == "1" and _figure(html, "merged") == "1"
+    assert _figure(html, "finished") == "5"  # 3 closed + 1 declined + 1 merged
+    assert _figure(html, "finished-rate") == "占收到的 71%"
+    assert "已办完（含不予受理、合并）" in html
+    assert "不予受理和合并办理的意见不计入办结" in html
+
+
+def test_one_rating_is_no_satisfaction_rate(hub):
+    """素龙街道 has one rating (满意): the count shows, the rate does not (no "100%" from one person)."""
+    client = signed_in(hub, "city", load_small_year)
+    html = client.get("/staff/stats/?year=2019&township=2").get_data(as_text=True)
+    assert _figure(html, "satisfaction-rate") == "—"
+    assert _figure(html, "rated") == "1 人评价"
+    assert f"不足 {services.MIN_RATED} 人评价，不计算满意率" in html
+    # Every satisfaction rate in the tables carries its count.
+    table = re.search(r'<section class="card stats-section" aria-labelledby="by-category">.*?</section>', html, re.S).group(0)
+    assert "—<br><small class=\"rated\">1 人评价</small>" in table
+    with hub.app_context():
+        t = services.figures(2, YEAR_2019).totals
+        assert (t.rated, t.satisfaction_rate, t.satisfaction_rate_shown) == (1, 1.0, None)
+        assert services.figures(1, YEAR_2019).totals.satisfaction_rate_shown == pytest.approx(2 / 3)
+
+
+def test_the_rate_shows_its_ratings_once_there_are_enough(hub):
+    client = signed_in(hub, "township", load_small_year)
+    html = client.get("/staff/stats/?year=2019").get_data(as_text=True)
+    assert _figure(html, "satisfaction-rate") == "67%" and _figure(html, "rated") == "3 人评价"

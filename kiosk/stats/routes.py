@@ -71,6 +71,7 @@ def dashboard():
         figures=figures,
         charts=charts,
         percent=services.percent,
+        min_rated=services.MIN_RATED,
         overdue_url=overdue_url,
         townships=townships,
         years=range(today.year, services.FIRST_YEAR - 1, -1),

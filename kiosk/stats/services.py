@@ -9,8 +9,12 @@ Rules:
   after: they have an acceptance time or a status that implies one.
 - Days to close are calendar days from the hub's receipt to ``closed_at``,
   averaged over the period's closed opinions.
+- Declined (不予受理) and merged (合并) opinions are not 办结: they lower the
+  closure rate, so they are shown beside it, with "finished" (已办完: closed,
+  declined or merged) for how many need nothing more.
 - The satisfaction rate is (满意 + 基本满意) / rated, over the latest counted
-  rating of each opinion.
+  rating of each opinion; it is shown with its number of ratings, and not
+  at all below ``MIN_RATED`` ratings (one 满意 is no "100%").
 - The city's figures are its townships' together: every opinion at the hub
   has the township of its station.
 - "Overdue now" is a state of today: it counts every overdue opinion of the
@@ -35,6 +39,8 @@ from ..staff.queue import OPEN_STATUSES
 
 # How many stations the dashboard's station chart shows.
 TOP_STATIONS = 10
+# Fewer ratings than this: the satisfaction rate is shown as "—" (with the count).
+MIN_RATED = 3
 
 # Statuses that mean the township has taken the opinion on (受理) at some point.
 _ACCEPTED_STATUSES = (
@@ -110,6 +116,15 @@ class Counts:
         return self.closed / self.received if self.received else None
 
     @property
+    def finished(self) -> int:
+        """已办完: closed, declined or merged (nothing more for the township to do)."""
+        return self.closed + self.declined + self.merged
+
+    @property
+    def finished_rate(self) -> float | None:
+        return self.finished / self.received if self.received else None
+
+    @property
     def average_days_to_close(self) -> float | None:
         return self.days / self.timed if self.timed else None
 
@@ -121,6 +136,11 @@ class Counts:
     def satisfaction_rate(self) -> float | None:
         """(满意 + 基本满意) / rated."""
         return (self.satisfied + self.basic) / self.rated if self.rated else None
+
+    @property
+    def satisfaction_rate_shown(self) -> float | None:
+        """The satisfaction rate once there are ``MIN_RATED`` ratings; None before."""
+        return self.satisfaction_rate if self.rated >= MIN_RATED else None
 
     @property
     def satisfaction(self) -> list[tuple[str, str, int]]:
