@@ -164,3 +164,24 @@ def test_every_export_is_audited(hub):
 def test_unknown_format_is_404(hub):
     client = signed_in(hub, "township")
     assert client.get("/staff/stats/export?format=pdf").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "role, query, scope",
+    [("township", "", "罗城街道"), ("city", "", "全市"), ("city", "&township=2", "素龙街道")],
+)
+def test_exports_are_named_in_chinese_with_an_ascii_fallback(hub, role, query, scope):
+    from urllib.parse import quote
+
+    from kiosk.localtime import to_local
+    from kiosk.models import utcnow
+
+    client = signed_in(hub, role)
+    for kind in ("csv", "xlsx"):
+        response = client.get(f"/staff/stats/export?format={kind}{query}")
+        response.get_data()
+        with hub.app_context():
+            day = f"{to_local(utcnow()):%Y-%m-%d}"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith(f'attachment; filename="opinions-{day}-')
+        assert disposition.endswith(f".{kind}\"; filename*=UTF-8''{quote(f'{scope}-意见-{day}.{kind}')}")

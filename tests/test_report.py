@@ -1,5 +1,6 @@
 """The annual report PDF: A4, Chinese font embedded, the figures in the Luoding report's words."""
 
+import datetime
 import re
 import subprocess
 
@@ -137,3 +138,63 @@ def test_demo_history_is_for_the_hub_only(runner):
     result = runner.invoke(args=["demo", "history", "--year", "2019"])
     assert result.exit_code != 0
     assert "hub" in result.output
+
+
+# --- layout and what a past year holds -------------------------------------------------
+
+
+def test_each_total_prints_once_after_its_rows_even_across_pages(hub, tmp_path):
+    """The Luoding year's city report runs over pages; no total row repeats at a page break."""
+    load_luoding_year(hub)
+    client = signed_in(hub, "city")
+    data = client.get("/staff/stats/report/2019.pdf").get_data()
+    path = tmp_path / "pages.pdf"
+    path.write_bytes(data)
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
+                                                            check=True).stdout).group(1))
+    assert pages >= 2
+    text = pdf_text(data, tmp_path)
+    # Stations, categories, townships, ratings: one total row each, and two sentences
+    # ("…，合计236个", "满意与基本满意合计").
+    assert text.count("合计") == 6
+    assert text.count("合计39236292%") == 2  # categories and townships
+    assert text.index("金鸡镇") < text.rindex("合计39236292%")  # the township table's total after its last row
+
+
+def test_a_past_years_report_holds_that_year_only(hub, tmp_path):
+    """No "截至 today … 逾期未办结" (a state of today, of every year) in a 2019 report."""
+    client = signed_in(hub, "township", load_small_year)
+    text = pdf_text(client.get("/staff/stats/report/2019.pdf").get_data(), tmp_path)
+    assert "逾期" not in text and "截至" not in text
+    assert "2019年收集整理群众意见建议7条，办结3条，办结率43%" in text
+
+
+def test_this_years_report_says_what_is_overdue_today(hub, tmp_path):
+    from kiosk.staff import services as staff_services
+
+    from .factories import receive_opinion
+
+    with hub.app_context():
+        opinion = receive_opinion()
+        opinion.accept_due_on = opinion.close_due_on = datetime.date(2019, 1, 1)
+        db.session.commit()
+        today = staff_services.today()
+    client = signed_in(hub, "township")
+    text = pdf_text(client.get(f"/staff/stats/report/{today.year}.pdf").get_data(), tmp_path)
+    assert f"截至{today.year}年{today.month}月{today.day}日，逾期未办结的意见1条" in text
+
+
+@pytest.mark.parametrize(
+    "role, query, name, fallback",
+    [
+        ("township", "", "罗城街道-2019年度报告.pdf", "report-2019-township-1.pdf"),
+        ("city", "", "全市-2019年度报告.pdf", "report-2019.pdf"),
+        ("city", "?township=2", "素龙街道-2019年度报告.pdf", "report-2019-township-2.pdf"),
+    ],
+)
+def test_the_report_is_named_in_chinese_with_an_ascii_fallback(hub, role, query, name, fallback):
+    from urllib.parse import quote
+
+    client = signed_in(hub, role)
+    disposition = client.get(f"/staff/stats/report/2019.pdf{query}").headers["Content-Disposition"]
+    assert disposition == f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"

@@ -96,7 +96,16 @@ def safe_cell(value):
 class ExportFile:
     chunks: Iterator[bytes]
     mimetype: str
+    # 罗城街道-意见-2026-11-28.csv, and an ASCII name for clients without RFC 6266's filename*.
     filename: str
+    ascii_filename: str
+
+
+def scope_name(user: User, filters: QueueFilters) -> str:
+    """Whose opinions the file holds, for its name: the township, or 全市."""
+    township_id = user.township_id if not user.is_city else filters.township_id
+    township = db.session.get(Township, township_id) if township_id else None
+    return township.name if township else "全市"
 
 
 def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
@@ -113,10 +122,11 @@ def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
     # The query is built now, while the request's user is at hand; the rows
     # are read as the response streams, in a context of their own.
     rows = _rows(_query(user, filters, contacts), user.username)
-    filename = f"opinions-{to_local(utcnow()):%Y%m%d-%H%M}.{kind}"
-    if kind == "xlsx":
-        return ExportFile(_xlsx(header, rows), FORMATS[kind], filename)
-    return ExportFile(_csv(header, rows), FORMATS[kind], filename)
+    moment = to_local(utcnow())
+    filename = f"{scope_name(user, filters)}-意见-{moment:%Y-%m-%d}.{kind}"
+    ascii_filename = f"opinions-{moment:%Y-%m-%d-%H%M}.{kind}"
+    chunks = _xlsx(header, rows) if kind == "xlsx" else _csv(header, rows)
+    return ExportFile(chunks, FORMATS[kind], filename, ascii_filename)
 
 
 def _query(user: User, filters: QueueFilters, contacts: bool):

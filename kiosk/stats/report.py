@@ -26,6 +26,7 @@ def report_html(figures: services.Figures) -> str:
         "stats/report.html",
         figures=figures,
         percent=services.percent,
+        min_rated=services.MIN_RATED,
         generated=format_local(utcnow(), "%Y年%m月%d日"),
     )
 

@@ -1,5 +1,7 @@
 """Views: the dashboard, the exports of the filtered queue, the annual report."""
 
+from urllib.parse import quote
+
 from flask import Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user
 
@@ -93,7 +95,7 @@ def export():
     return Response(
         stream_with_context(result.chunks),
         mimetype=result.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+        headers={"Content-Disposition": content_disposition("attachment", result.filename, result.ascii_filename)},
     )
 
 
@@ -104,9 +106,17 @@ def report(year: int):
     if not services.FIRST_YEAR <= year <= staff_services.today().year:
         abort(404)
     township_id = chosen_township(current_user, request.args)
+    township = db.session.get(Township, township_id) if township_id is not None else None
+    filename = f"{township.name if township else '全市'}-{year}年度报告.pdf"
+    ascii_filename = f"report-{year}.pdf" if township is None else f"report-{year}-township-{township.id}.pdf"
     data = annual_report_pdf(township_id, year)
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="report-{year}.pdf"'},
+        headers={"Content-Disposition": content_disposition("inline", filename, ascii_filename)},
     )
+
+
+def content_disposition(kind: str, filename: str, ascii_filename: str) -> str:
+    """RFC 6266: the Chinese name as filename* (UTF-8), an ASCII name for older clients."""
+    return f"{kind}; filename=\"{ascii_filename}\"; filename*=UTF-8''{quote(filename, safe='')}"
