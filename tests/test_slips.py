@@ -73,7 +73,7 @@ def test_a_replacement_receipt_carries_the_new_secret_in_its_text_and_qr_code(hu
     with hub.app_context():
         opinion = receive_opinion(content="村口的路灯坏了三个月，晚上很黑。")
         uuid, number, old = opinion.uuid, opinion.receipt_number, opinion.secret
-    chair.post(f"/staff/opinions/{uuid}/replacement-receipt", {})
+    chair.post(f"/staff/opinions/{uuid}/replacement-receipt", {"replace_receipt-confirm": "y"})
     with hub.app_context():
         new = db.session.get(Opinion, uuid).current_secret
     response = chair.get(f"/staff/opinions/{uuid}/receipt.pdf")

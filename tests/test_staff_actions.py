@@ -1,6 +1,7 @@
 """The opinion page and its actions: each one done, each refusal shown in Chinese with nothing changed."""
 
 import re
+import warnings
 from datetime import timedelta
 
 import pytest
@@ -124,12 +125,12 @@ HAPPY = {
         lambda c, a: {"assignment": a, "reply": "已更换灯泡。"},
         lambda o, s: o.status == "replied",
     ),
-    "close": ("replied", lambda c, a: {"public_reply": "路灯已修好，感谢反映。"}, lambda o, s: o.status == "closed" and o.public_reply == "路灯已修好，感谢反映。"),
-    "decline": ("received", lambda c, a: {"public_reason": "不属于本镇职责。"}, lambda o, s: o.status == "declined"),
-    "merge": ("received", lambda c, a: {"original": c["original"].replace("-", "").lower()}, lambda o, s: o.status == "merged" and o.merged_into_uuid),
+    "close": ("replied", lambda c, a: {"public_reply": "路灯已修好，感谢反映。", "confirm": "y"}, lambda o, s: o.status == "closed" and o.public_reply == "路灯已修好，感谢反映。"),
+    "decline": ("received", lambda c, a: {"public_reason": "不属于本镇职责。", "confirm": "y"}, lambda o, s: o.status == "declined"),
+    "merge": ("received", lambda c, a: {"original": c["original"].replace("-", "").lower(), "confirm": "y"}, lambda o, s: o.status == "merged" and o.merged_into_uuid),
     "key-supervision": ("received", lambda c, a: {"on": "1"}, lambda o, s: o.key_supervision is True),
     "topic": ("received", lambda c, a: {"topic": "new", "new_title": "路灯专项整治"}, lambda o, s: o.topic is not None and o.topic.title == "路灯专项整治"),
-    "replacement-receipt": ("received", lambda c, a: {}, lambda o, s: o.replacement_secret and o.current_secret != s["secret"]),
+    "replacement-receipt": ("received", lambda c, a: {"confirm": "y"}, lambda o, s: o.replacement_secret and o.current_secret != s["secret"]),
     "follow-up": ("closed", lambda c, a: {"value": "satisfied", "comment": "修得很快"}, lambda o, s: o.satisfaction == "satisfied"),
 }  # fmt: skip
 ENDPOINTS = {
@@ -197,6 +198,11 @@ REFUSED = [
     ("follow-up", "closed", lambda c, a: {"value": "great"}, "chair", "请选择满意、基本满意或不满意。"),
     ("extension-decision", "extension_requested", lambda c, a: {"assignment": a}, "chair", "请选择同意或不同意。"),
     ("topic", "received", lambda c, a: {"topic": "new", "new_title": ""}, "chair", "请填写新专题的名称。"),
+    # Irreversible actions wait for their confirmation box.
+    ("close", "replied", lambda c, a: {"public_reply": "路灯已修好。"}, "chair", "请先勾选“我已核对答复内容，确认办结并公开答复”，再办结。"),
+    ("decline", "received", lambda c, a: {"public_reason": "不归我们管"}, "chair", "再不予受理。"),
+    ("merge", "received", lambda c, a: {"original": c["original"]}, "chair", "再合并。"),
+    ("replacement-receipt", "received", lambda c, a: {}, "chair", "请先勾选“我已核实来人身份，确认作废原回执、生成新验证码”，再补打回执。"),
 ]  # fmt: skip
 
 
@@ -245,7 +251,7 @@ def test_the_opinion_page_shows_contact_details_and_the_whole_history(hub, chair
     assert "陈大文" in text and "13800138000" in text
     assert "村口的路灯坏了三个月，晚上很黑。" in text
     # Public steps and audit rows, with who did what.
-    for public in ("已在联络站登记", "镇人大办已收到", "已受理", "已转交有关部门办理"):
+    for public in ("已在联络站登记", OpinionStatus.RECEIVED.label, "已受理", "已转交有关部门办理"):
         assert public in text
     with hub.app_context():
         chair_name = chair.user().username
@@ -276,7 +282,7 @@ def test_another_townships_opinion_action_is_a_404_with_an_audit_row(hub, case):
 def test_a_replacement_receipt_retires_the_old_secret(hub, chair, case):
     public = hub.test_client()
     assert public.get(f"/r/{case['number']}?k={case['secret']}").status_code == 200
-    chair.post(f"/staff/opinions/{case['uuid']}/replacement-receipt", {})
+    chair.post(f"/staff/opinions/{case['uuid']}/replacement-receipt", {"replace_receipt-confirm": "y"})
     with hub.app_context():
         new_secret = db.session.get(Opinion, case["uuid"]).current_secret
     assert new_secret != case["secret"]
@@ -332,3 +338,14 @@ def test_the_due_date_moves_when_an_extension_is_approved(hub, chair, case):
     with hub.app_context():
         assert db.session.get(Assignment, assignment).due_on == wanted
         assert wanted > services.today() + timedelta(days=1)
+
+
+def test_the_staff_forms_use_wtforms_current_choices(hub, chair, case):
+    """No DeprecationWarning from WTForms (tuples as choices go in WTForms 3.4)."""
+    bring(hub, chair, case["uuid"], "closed", case["department"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for path in (f"/staff/opinions/{case['uuid']}", "/staff/", "/staff/find?station=LC00"):
+            assert chair.get(path).status_code == 200
+        chair.post("/staff/bulk", {"action": "forward", "uuid": [case["uuid"]]}, htmx=True)
+    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []

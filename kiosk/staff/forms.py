@@ -8,7 +8,8 @@ a real date); whether the action is allowed now is the services' decision
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..models import Satisfaction
@@ -37,14 +38,33 @@ def _date(label: str, required: bool = False):
     return DateField(label, validators=checks)
 
 
-def _choice(label: str, choices: list[tuple[str, str]], message: str):
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms' ``SelectChoice`` options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def choice_values(field) -> set[str]:
+    """The values a select or radio field offers."""
+    return {choice.value for choice in field.choices or ()}
+
+
+def _choice(label: str, pairs: list[tuple[str, str]], message: str):
     """Radio buttons whose every refusal is ``message`` (WTForms' own is English)."""
     return RadioField(
         label,
-        choices=choices,
+        choices=choices(pairs),
         validate_choice=False,
-        validators=[InputRequired(message), AnyOf([value for value, _ in choices], message=message)],
+        validators=[InputRequired(message), AnyOf([value for value, _ in pairs], message=message)],
     )
+
+
+def _confirm(label: str):
+    """The checkbox that confirms an action that cannot be undone.
+
+    Checked by the view just before the service is called (after the
+    action's other fields), so that every other mistake shows first.
+    """
+    return BooleanField(label)
 
 
 class _DateMessages:
@@ -72,7 +92,7 @@ class ForwardForm(ActionForm):
     instructions = _text("交办要求")
 
     def validate_department(self, field):
-        if field.data not in {value for value, _ in field.choices if value}:
+        if not field.data or field.data not in choice_values(field):
             raise ValidationError("请选择承办部门。")
 
 
@@ -96,7 +116,15 @@ class ExtensionRequestForm(AssignmentForm):
 
 
 class ExtensionDecisionForm(AssignmentForm):
-    decision = _choice("审批", [("approve", "同意延期"), ("refuse", "不同意")], "请选择同意或不同意。")
+    """Two submit buttons, 同意延期 and 不同意, each sending its ``decision``."""
+
+    decision = StringField(
+        "审批",
+        validators=[
+            InputRequired("请选择同意或不同意。"),
+            AnyOf(["approve", "refuse"], message="请选择同意或不同意。"),
+        ],
+    )
 
 
 class RemindForm(AssignmentForm):
@@ -109,14 +137,17 @@ class ReplyForm(AssignmentForm):
 
 class CloseForm(ActionForm):
     public_reply = _text("答复群众的内容", required=True)
+    confirm = _confirm("我已核对答复内容，确认办结并公开答复")
 
 
 class DeclineForm(ActionForm):
     public_reason = _text("不予受理的理由", required=True)
+    confirm = _confirm("我已核对，确认不予受理并公开理由")
 
 
 class MergeForm(ActionForm):
     original = StringField("原意见的回执编号", filters=[normalise_receipt_number])
+    confirm = _confirm("我已核对两条意见，确认合并（本条以后随原意见办理）")
 
     def validate_original(self, field):
         if not field.data:
@@ -136,14 +167,14 @@ class TopicForm(ActionForm):
     new_title = StringField("新专题名称", filters=[_clean], validators=[Length(max=80, message="专题名称不能超过80字。")])
 
     def validate_topic(self, field):
-        if field.data not in {value for value, _ in field.choices}:
+        if field.data not in choice_values(field):
             raise ValidationError("请选择专题。")
         if field.data == "new" and not self.new_title.data:
             raise ValidationError("请填写新专题的名称。")
 
 
 class ReplaceReceiptForm(ActionForm):
-    pass
+    confirm = _confirm("我已核实来人身份，确认作废原回执、生成新验证码")
 
 
 class RatingForm(ActionForm):
@@ -161,7 +192,7 @@ class BulkForm(ActionForm):
     def validate_department(self, field):
         if self.action.data != "forward":
             return
-        if field.data not in {value for value, _ in field.choices if value}:
+        if not field.data or field.data not in choice_values(field):
             raise ValidationError("转办请选择承办部门。")
 
 

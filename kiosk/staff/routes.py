@@ -54,8 +54,8 @@ def _topics(user, township_id=None) -> list[Topic]:
     return list(db.session.scalars(query))
 
 
-def _department_choices() -> list[tuple[str, str]]:
-    return [("", "请选择承办部门")] + [(str(d.id), d.name) for d in _departments()]
+def _department_choices():
+    return forms.choices([("", "请选择承办部门")] + [(str(d.id), d.name) for d in _departments()])
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -171,11 +171,11 @@ def _action_form(name: str, opinion: Opinion, bound: bool = False):
         form.department.choices = _department_choices()
     elif name == "attach_topic":
         topics = _topics(current_user, opinion.township_id)
-        form.topic.choices = [
+        form.topic.choices = forms.choices([
             ("", "不归入专题"),
             *[(str(t.id), t.title + ("（全市）" if t.township_id is None else "")) for t in topics],
             ("new", "新建专题……"),
-        ]
+        ])
         if not bound:
             form.topic.data = str(opinion.topic_id or "")
     elif name == "set_key_supervision" and not bound:
@@ -213,12 +213,31 @@ def opinion(uuid):
     return render("staff/opinion.html", "staff/_opinion.html", **_opinion_context(found))
 
 
+class Unconfirmed(services.ActionRefused):
+    """An irreversible action sent without its confirmation box ticked."""
+
+
+# What each irreversible action is called in the message asking to confirm it.
+CONFIRMED_ACTIONS = {"close": "办结", "decline": "不予受理", "merge": "合并", "replace_receipt": "补打回执"}
+
+
+def _confirmed(name: str, form, actor, opinion: Opinion) -> None:
+    """Refuse ``name`` unless its confirmation box is ticked (works without JavaScript).
+
+    An action not allowed now is left to the service, whose reason says more.
+    """
+    if name in CONFIRMED_ACTIONS and not form.confirm.data and name in services.allowed_actions(actor, opinion):
+        raise Unconfirmed(f"请先勾选“{form.confirm.label.text}”，再{CONFIRMED_ACTIONS[name]}。")
+
+
 def _perform(name: str, actor, opinion: Opinion, form) -> str:
     """Call the service behind action ``name``; the flash message on success."""
     if isinstance(form, forms.AssignmentForm):
         assignment = db.session.get(Assignment, _int(form.assignment.data))
         if assignment is None or assignment.opinion_uuid != opinion.uuid:
             raise services.ActionRefused("找不到这次交办，请刷新页面。")
+    if name != "merge":  # merge looks its original up first (a wrong number is the likelier mistake)
+        _confirmed(name, form, actor, opinion)
     match name:
         case "accept":
             services.accept(actor, opinion, form.note.data)
@@ -258,6 +277,7 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
                 if elsewhere is not None:
                     record_denied(actor, [elsewhere])
                 raise services.ActionRefused(f"找不到回执编号为 {form.original.data} 的意见。")
+            _confirmed(name, form, actor, opinion)
             services.merge(actor, opinion, original)
             return f"已合并到 {original.receipt_number}。"
         case "set_key_supervision":
@@ -297,6 +317,9 @@ def _act(name: str, uuid: str):
     if form.validate_on_submit():
         try:
             message = _perform(name, current_user, found, form)
+        except Unconfirmed as refused:
+            db.session.rollback()
+            form.confirm.errors = [refused.message]
         except services.ActionRefused as refused:
             db.session.rollback()
             form.form_errors.append(refused.message)
@@ -363,8 +386,10 @@ def _pdf(data: bytes, filename: str):
 def find_receipt():
     """找回执: find an opinion by station, date, category or the phone number given."""
     form = forms.FindReceiptForm(request.args)
-    form.station.choices = [("", "全部联络站")] + [(s.code, f"{s.name}（{s.code}）") for s in _stations(current_user)]
-    form.category.choices = [("", "全部类别")] + [(c.code, c.name) for c in _categories()]
+    form.station.choices = forms.choices(
+        [("", "全部联络站")] + [(s.code, f"{s.name}（{s.code}）") for s in _stations(current_user)]
+    )
+    form.category.choices = forms.choices([("", "全部类别")] + [(c.code, c.name) for c in _categories()])
     searched = bool(request.args)
     results = None
     if searched and form.validate():
