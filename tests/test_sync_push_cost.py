@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, select
 
 from kiosk.extensions import db
-from kiosk.models import Opinion, OpinionEvent, OpinionStatus
+from kiosk.models import Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord
 from tests.factories import make_opinion
 from tests.sync.fixtures import (  # noqa: F401
     hub_app,
@@ -155,3 +155,23 @@ def test_a_pushed_batch_is_stored_and_recorded_as_before(station_app, hub_app, t
     assert sync(station_app, transport).ok
     with station_app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(OpinionEvent)) == events
+
+
+def test_chosen_deputies_go_in_with_the_batch_and_one_the_hub_does_not_know_is_set_aside(station_app, hub_app, transport):
+    assert sync(station_app, transport).ok  # the station learns its deputies
+    uuids = submit(station_app, 4)
+    with station_app.app_context():
+        known = db.session.scalars(select(Deputy).order_by(Deputy.id)).first()
+        db.session.add(Deputy(id=999_999, name="不在镇人大办名册", township_id=known.township_id))
+        chosen = {uuids[0]: known.id, uuids[1]: known.id, uuids[2]: 999_999, uuids[3]: None}
+        for uuid, deputy_id in chosen.items():
+            db.session.get(Opinion, uuid).deputy_id = deputy_id
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok and (result.acknowledged, result.refused) == (3, 1)
+    with hub_app.app_context():
+        at_hub = {o.uuid: o.deputy_id for o in db.session.scalars(select(Opinion))}
+    assert at_hub == {uuid: deputy_id for uuid, deputy_id in chosen.items() if deputy_id != 999_999}
+    with station_app.app_context():
+        assert db.session.get(SetAsideRecord, uuids[2]).reason == "unknown_deputy"
+        assert db.session.get(Opinion, uuids[2]).acknowledged_at is None
