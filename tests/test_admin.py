@@ -382,7 +382,7 @@ def test_adding_editing_and_deactivating_a_department(city):
     edited = post(
         city,
         "admin.edit_department",
-        {"name": "市交通运输局", "contact_person": "王芳", "contact_phone": ""},
+        {"name": "市交通运输局", "contact_person": "", "contact_phone": "0766-3333333"},
         department_id=department_id,
     )
     assert edited.status_code == 302
@@ -393,7 +393,7 @@ def test_adding_editing_and_deactivating_a_department(city):
         == 302
     )
     page = text(city.get(path(hub, "admin.departments")))
-    assert "已停用" in page and "王芳" in page
+    assert "已停用" in page and "0766-3333333" in page
     assert (
         post(
             city, "admin.set_department_active", department_id=department_id, change="reactivate"
@@ -418,7 +418,7 @@ def test_adding_editing_and_deactivating_a_department(city):
             "department.update",
             subject,
             {"contact_person": "李明", "contact_phone": "0766-2222222"},
-            {"contact_person": "王芳", "contact_phone": None},
+            {"contact_person": None, "contact_phone": "0766-3333333"},
         ),
         ("department.deactivate", subject, {"active": True}, {"active": False}),
         ("department.reactivate", subject, {"active": False}, {"active": True}),
@@ -695,7 +695,9 @@ def test_the_fleet_shows_the_rows_of_stations_list(city):
         db.session.commit()
         overview = sync_hub.station_overview()
     page = text(city.get(path(hub, "admin.fleet")))
-    assert re.findall(r'<tr data-code="([^"]+)"', page) == [row.code for row in overview]
+    # Every station, the enrolled one first.
+    codes = re.findall(r'<tr data-code="([^"]+)"', page)
+    assert codes[0] == "LC00" and sorted(codes) == sorted(row.code for row in overview)
     lc00 = re.search(r'<tr data-code="LC00".*?</tr>', page, re.DOTALL).group(0)
     for cell in ("正常", "7", "2.4.1", "缺纸", "罗城街道"):
         assert f"<td>{cell}</td>" in lc00
@@ -710,7 +712,7 @@ def test_the_fleet_marks_stations_silent_for_more_than_a_day(city):
         db.session.commit()
     page = text(city.get(path(hub, "admin.fleet", township=1)))
     assert re.search(r'<tr data-code="LC00" class="silent"', page)
-    assert "1 个超过一天没有联系" in page
+    assert "已登记的站点中 1 个超过一天没有联系" in page
 
 
 def test_the_fleet_filters_by_township_and_answers_htmx_with_the_table_alone(city):
@@ -746,3 +748,99 @@ def test_duplicates_and_changes_behave_alike_on_sqlite_and_postgresql(hub_app): 
     with hub_app.app_context():
         assert db.session.scalar(select(func.count()).where(SyncChange.id > high)) == 1
     assert [row.subject for row in audit_rows(hub_app)] == ["category:road"]
+
+
+# --- what the trial found -----------------------------------------------------------
+
+
+def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
+    """235 stations without a box are 未登记, not silent; one enrolled and never heard from is counted."""
+    hub = city.application
+    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC00")))
+    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC01")))
+    with hub.app_context():
+        db.session.get(SyncStation, "LC00").last_contact_at = now()
+        db.session.get(SyncStation, "LC01").last_contact_at = None
+        db.session.commit()
+        total = db.session.scalar(select(func.count()).select_from(Station))
+    page = text(city.get(path(hub, "admin.fleet")))
+    summary = re.search(r'data-testid="fleet-summary">(.*?)</p>', page, re.DOTALL).group(1)
+    summary = re.sub(r"<[^>]+>|\s+", "", summary)
+    assert summary == f"共{total}个站点：已登记2个，未登记{total - 2}个。已登记的站点中1个超过一天没有联系（其中1个登记后从未联系）。"
+    codes = re.findall(r'<tr data-code="([^"]+)"', page)
+    assert sorted(codes[:2]) == ["LC00", "LC01"]
+    lc02 = re.search(r'<tr data-code="LC02".*?</tr>', page, re.DOTALL).group(0)
+    assert "从未联系" not in lc02 and 'class="silent"' not in lc02
+    lc01 = re.search(r'<tr data-code="LC01".*?</tr>', page, re.DOTALL).group(0)
+    assert "登记后从未联系" in lc01
+    # Filters: enrolled, not enrolled, silent.
+    enrolled = text(city.get(path(hub, "admin.fleet", show="enrolled")))
+    assert sorted(re.findall(r'<tr data-code="([^"]+)"', enrolled)) == ["LC00", "LC01"]
+    silent = text(city.get(path(hub, "admin.fleet", show="silent")))
+    assert re.findall(r'<tr data-code="([^"]+)"', silent) == ["LC01"]
+    unenrolled = text(city.get(path(hub, "admin.fleet", show="unenrolled", township=1)))
+    assert "LC00" not in re.findall(r'<tr data-code="([^"]+)"', unenrolled)
+    assert city.get(path(hub, "admin.fleet", show="nonsense")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "sent, shown", [("no printer", "未接打印机"), ("printed", "正常（上一张已打印）"), ("failed", "上一张打印失败")]
+)
+def test_the_fleet_says_the_printer_state_in_chinese(city, sent, shown):
+    hub = city.application
+    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC00")))
+    with hub.app_context():
+        sync_hub.note_contact(db.session.get(SyncStation, "LC00"), {"backlog": 0, "version": "2.4.1", "printer": sent})
+        db.session.commit()
+    lc00 = re.search(r'<tr data-code="LC00".*?</tr>', text(city.get(path(hub, "admin.fleet"))), re.DOTALL).group(0)
+    assert f"<td>{shown}</td>" in lc00 and sent not in lc00
+
+
+def test_icons_are_named_in_chinese_and_codes_stay_out_of_headings(city):
+    hub = city.application
+    form = text(city.get(path(hub, "admin.edit_category", code="environment")))
+    assert "<h1>修改类别：环境卫生</h1>" in form and "（environment）" not in form
+    assert '代码 <code>environment</code>' in form
+    for icon, name in (("road", "道路"), ("leaf", "环境"), ("school", "教育"), ("briefcase", "就业")):
+        assert f'<option value="{icon}">{name}</option>' in form or f'<option selected value="{icon}">{name}</option>' in form
+        assert f"<figcaption>{name}</figcaption>" in form
+    for english in ("briefcase", "handshake", "dots"):
+        assert f">{english}<" not in form
+    listing = text(city.get(path(hub, "admin.categories")))
+    assert re.search(r'icons/road\.svg" alt=""> 道路</td>', listing)
+
+
+def nav_current(page: str) -> list[str]:
+    nav = re.search(r'<nav class="staff-nav".*?</nav>', page, re.DOTALL).group(0)
+    return re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', nav)
+
+
+def test_one_main_menu_entry_is_current_on_the_set_up_pages(city):
+    hub = city.application
+    assert nav_current(text(city.get(path(hub, "admin.fleet")))) == ["联络站运行"]
+    for endpoint, values in (("admin.index", {}), ("admin.departments", {}), ("admin.stations", {}),
+                             ("admin.edit_station", {"code": "LC00"}), ("admin.new_user", {})):
+        assert nav_current(text(city.get(path(hub, endpoint, **values)))) == ["设置"], endpoint
+    # 联络站 is not named twice: the fleet has the main menu, station set-up is 联络站登记.
+    settings = text(city.get(path(hub, "admin.index")))
+    assert ">联络站<" not in settings and ">联络站登记<" in settings
+    fleet = text(city.get(path(hub, "admin.fleet")))
+    assert 'class="admin-nav"' not in fleet
+    sub = re.search(r'<nav class="admin-nav".*?</nav>', text(city.get(path(hub, "admin.edit_station", code="LC00"))), re.DOTALL)
+    assert re.findall(r'aria-current="page">([^<]+)<', sub.group(0)) == ["联络站登记"]
+
+
+def test_departments_are_listed_in_the_order_they_were_added(city):
+    hub = city.application
+    for name in ("罗城街道城建办", "市交通运输局", "市水务局", "罗城街道派出所"):
+        assert add_department(city, name=name).status_code == 302
+    page = text(city.get(path(hub, "admin.departments")))
+    names = re.findall(r'<tr data-testid="department-\d+"[^>]*>\s*<td>([^<]+)</td>', page)
+    assert names == ["罗城街道城建办", "市交通运输局", "市水务局", "罗城街道派出所"]
+
+
+def test_a_department_needs_a_contact_phone(city):
+    refused(
+        city, "admin.new_department", {"name": "市交通运输局", "contact_person": "李明", "contact_phone": " "},
+        "请填写部门的联系电话（交办单上要印）。", Department,
+    )

@@ -83,3 +83,23 @@ def test_a_replacement_receipt_carries_the_new_secret_in_its_text_and_qr_code(hu
     assert number in text and new in text and old not in text
     image = receipt_checks.rasterise(path, tmp_path / "replacement.png", dpi=300)
     assert receipt_checks.qr_texts(image) == [f"https://rd.example.cn/r/{number}?k={new}"]
+
+
+def test_the_slip_is_headed_by_the_townships_own_office(hub, chair, tmp_path):
+    """A 街道 has a 人大工委, not a 人民代表大会; a 镇 has its 人大 and its office."""
+    number, assignment = forwarded(hub)
+    text = receipt_checks.text(receipt_checks.write(chair.get(f"/staff/assignments/{assignment}/slip.pdf").data,
+                                                    tmp_path / "street.pdf"))
+    assert "罗城街道人大工作委员会" in text and "人民代表大会" not in text
+    assert "交回罗城街道人大工委" in text
+    with hub.app_context():
+        from kiosk.models import Station, Township
+
+        town = db.session.scalar(select(Township).where(Township.kind == "镇").order_by(Township.id))
+        code = db.session.scalar(select(Station.code).where(Station.township_id == town.id).order_by(Station.code))
+        town_name = town.name
+    _number, assignment = forwarded(hub, station=code)
+    city = Desk(hub, role="city")
+    text = receipt_checks.text(receipt_checks.write(city.get(f"/staff/assignments/{assignment}/slip.pdf").data,
+                                                    tmp_path / "town.pdf"))
+    assert f"{town_name}人民代表大会办公室" in text and f"交回{town_name}人大办" in text

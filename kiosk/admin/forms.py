@@ -64,6 +64,28 @@ class WholeNumber(_SaysItInChinese, IntegerField):
     refusal = "请填一个整数。"
 
 
+# What each icon in static/icons/ shows, in Chinese: the set-up pages name
+# icons by this, never by their file name.
+ICON_NAMES = {
+    "briefcase": "就业",
+    "dots": "其他",
+    "handshake": "调解",
+    "house": "村务",
+    "leaf": "环境",
+    "opinion": "意见",
+    "road": "道路",
+    "school": "教育",
+    "search": "查询",
+    "shield": "保障",
+    "water": "水利",
+}
+
+
+def icon_label(name: str) -> str:
+    """An icon's Chinese name (图标 for one not in the list)."""
+    return ICON_NAMES.get(name, "图标")
+
+
 def icon_names() -> list[str]:
     """The icons a category may use: static/icons/*.svg, without the suffix."""
     return sorted(p.stem for p in (Path(current_app.static_folder) / "icons").glob("*.svg"))
@@ -81,7 +103,7 @@ class TownshipForm(FlaskForm):
     )
     kind = ChoiceField("类别", choices=TOWNSHIP_KINDS, validators=[InputRequired("请选择镇或街道。")])
     office_phone = StringField(
-        "镇人大办电话",
+        "人大办（街道人大工委）电话",
         filters=[_blank_to_none],
         validators=[Optional(), Length(max=40, message="电话最多 40 个字符。")],
     )
@@ -120,7 +142,7 @@ class CategoryForm(FlaskForm):
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.icon.choices = [SelectChoice(name) for name in icon_names()]
+        self.icon.choices = [SelectChoice(name, icon_label(name)) for name in icon_names()]
         if editing:
             # The code is in every receipt and record already synced: it stays.
             del self.code
@@ -145,10 +167,11 @@ class DepartmentForm(FlaskForm):
         filters=[_blank_to_none],
         validators=[Optional(), Length(max=40, message="联系人最多 40 个字。")],
     )
+    # The assignment slip (交办单) prints it: a department nobody can call is no use.
     contact_phone = StringField(
         "联系电话",
         filters=[_blank_to_none],
-        validators=[Optional(), Length(max=40, message="电话最多 40 个字符。")],
+        validators=[DataRequired("请填写部门的联系电话（交办单上要印）。"), Length(max=40, message="电话最多 40 个字符。")],
     )
 
 

@@ -20,6 +20,7 @@ from .forms import (
     StationForm,
     TownshipForm,
     UserForm,
+    icon_label,
 )
 
 city_only = staff_required(Role.CITY)
@@ -121,7 +122,7 @@ def edit_township(township_id):
 def categories():
     """Every category with its icon, order and time limits."""
     rows = db.session.scalars(select(Category).order_by(Category.position, Category.code)).all()
-    return render_template("admin/categories.html", categories=rows)
+    return render_template("admin/categories.html", categories=rows, icon_label=icon_label)
 
 
 @bp.route("/categories/new", methods=["GET", "POST"])
@@ -151,7 +152,8 @@ def edit_category(code):
         lambda: services.save_category(current_user, category, **_data(form)),
         saved=f"已保存类别“{form.name.data}”。",
         back=url_for(".categories"),
-        title=f"修改类别：{category.name}（{category.code}）",
+        title=f"修改类别：{category.name}",
+        code=category.code,
         icons=True,
     )
 
@@ -162,8 +164,12 @@ def edit_category(code):
 @bp.get("/departments")
 @city_only
 def departments():
-    """Every department, active ones first."""
-    rows = db.session.scalars(select(Department).order_by(Department.active.desc(), Department.name)).all()
+    """Every department, active ones first, each group in the order they were added.
+
+    Names sort by character code, which means nothing for Chinese names; the
+    order the city entered them in does.
+    """
+    rows = db.session.scalars(select(Department).order_by(Department.active.desc(), Department.id)).all()
     return render_template("admin/departments.html", departments=rows, form=EmptyForm())
 
 
@@ -382,15 +388,21 @@ def reset_password(user_id):
 @bp.get("/fleet")
 @city_only
 def fleet():
-    """What `stations list --all` shows, by township; silent stations stand out."""
+    """What `stations list --all` shows, enrolled stations first; filters by township and state."""
     township = _township_filter()
-    rows = services.fleet(township)
+    show = request.args.get("show", "")
+    if show not in services.FLEET_FILTERS:
+        show = ""
+    overview = services.fleet(township)
     return render(
         "admin/fleet.html",
         "admin/_fleet.html",
-        rows=rows,
+        rows=services.fleet_filtered(overview, show),
+        summary=services.fleet_summary(overview),
         townships=_townships(),
         township=township,
-        silent=sum(row.silent for row, _level in rows),
+        show=show,
+        filters=services.FLEET_FILTERS,
         levels={lv.value: lv.label for lv in StationLevel},
+        printer_label=services.printer_label,
     )

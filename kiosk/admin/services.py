@@ -11,6 +11,7 @@ listener; nothing here needs to tell them. Accounts are made and changed by
 """
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -249,10 +250,74 @@ def set_user_active(actor: User, user: User, active: bool) -> None:
 def fleet(township: Township | None = None) -> list[tuple[hub.StationRow, str]]:
     """The rows of ``stations list --all`` (hub.station_overview), each with its station's level.
 
-    With ``township``, only that township's stations. Read only.
+    With ``township``, only that township's stations. Enrolled stations come
+    first (a working box matters more than the many not yet set up), then by
+    township and code. Read only.
     """
     levels = dict(db.session.execute(select(Station.code, Station.level)).all())
+    townships = dict(db.session.execute(select(Township.name, Township.id)).all())
     rows = hub.station_overview()
     if township is not None:
         rows = [row for row in rows if row.township == township.name]
+    rows.sort(key=lambda row: (_FLEET_ORDER.get(row.state, 3), townships.get(row.township, 0), row.code))
     return [(row, levels[row.code]) for row in rows]
+
+
+ENROLLED, UNENROLLED, REVOKED = "正常", "未登记", "已吊销"
+_FLEET_ORDER = {ENROLLED: 0, REVOKED: 1, UNENROLLED: 2}
+# ?show= on the fleet page: which stations.
+FLEET_FILTERS = {"enrolled": "已登记", "unenrolled": "未登记", "silent": "失联"}
+
+
+def fleet_filtered(rows, show: str):
+    """Only the enrolled (正常 or revoked), the not enrolled, or the silent ones ('' = all)."""
+    if show == "enrolled":
+        return [(r, lv) for r, lv in rows if r.state != UNENROLLED]
+    if show == "unenrolled":
+        return [(r, lv) for r, lv in rows if r.state == UNENROLLED]
+    if show == "silent":
+        return [(r, lv) for r, lv in rows if r.silent]
+    return rows
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    total: int
+    enrolled: int  # 正常: a box enrolled and its key valid
+    revoked: int
+    unenrolled: int
+    never_contacted: int  # enrolled, not a word since
+    silent: int  # enrolled, no contact for more than a day (never contacted included)
+
+
+def fleet_summary(rows) -> FleetSummary:
+    """The counts above the fleet table: a station never set up is not silent, and one enrolled but
+    never heard from is counted on its own."""
+    states = [row.state for row, _level in rows]
+    return FleetSummary(
+        total=len(rows),
+        enrolled=states.count(ENROLLED),
+        revoked=states.count(REVOKED),
+        unenrolled=states.count(UNENROLLED),
+        never_contacted=sum(1 for row, _ in rows if row.state == ENROLLED and row.last_contact_at is None),
+        silent=sum(1 for row, _ in rows if row.silent),
+    )
+
+
+# What a station reports of its receipt printer (kiosk.sync.station.report), in Chinese.
+PRINTER_STATES = {
+    "no printer": "未接打印机",
+    "idle": "已接，尚未打印",
+    "rendering": "正在生成回执",
+    "queued": "排队等待打印",
+    "printing": "正在打印",
+    "printed": "正常（上一张已打印）",
+    "failed": "上一张打印失败",
+}
+
+
+def printer_label(state: str | None) -> str:
+    """A station's printer state in Chinese; a state this hub does not know shows as sent."""
+    if not state:
+        return ""
+    return PRINTER_STATES.get(state, state)

@@ -11,9 +11,12 @@ MENU = (
     ("staff.queue", "意见办理", ()),
     ("stats.dashboard", "统计", ()),
     ("roster.index", "值班安排", ()),
-    ("admin.fleet", "联络站", (Role.CITY,)),
+    ("admin.fleet", "联络站运行", (Role.CITY,)),
     ("admin.index", "设置", (Role.CITY,)),
 )
+# A blueprint with several menu entries: the entry its other pages belong to
+# (the fleet page is 联络站运行; every other set-up page is 设置).
+SECTION_ENTRY = {"admin": "admin.index"}
 STAFF_PREFIX = "/staff"
 
 
@@ -25,6 +28,24 @@ def staff_nav() -> list[tuple[str, str]]:
         for endpoint, label, roles in MENU
         if endpoint in current_app.view_functions and (not roles or current_user.role in roles)
     ]
+
+
+def current_menu_entry(endpoint: str | None) -> str | None:
+    """The menu entry a page belongs to: its own endpoint if it is one, else its blueprint's.
+
+    Only one entry is ever current, so 联络站运行 and 设置 (both of the admin
+    blueprint) never light up together.
+    """
+    if not endpoint:
+        return None
+    entries = [entry for entry, _label, _roles in MENU]
+    if endpoint in entries:
+        return endpoint
+    blueprint = endpoint.split(".")[0]
+    if blueprint in SECTION_ENTRY:
+        return SECTION_ENTRY[blueprint]
+    same = [entry for entry in entries if entry.split(".")[0] == blueprint]
+    return same[0] if len(same) == 1 else None
 
 
 def staff_home_url() -> str:
@@ -42,6 +63,7 @@ def is_staff_page() -> bool:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["staff_nav"] = staff_nav
     app.jinja_env.globals["staff_home_url"] = staff_home_url
+    app.jinja_env.globals["current_menu_entry"] = current_menu_entry
     app.jinja_env.filters["role_label"] = lambda role: Role(role).label
 
     @app.after_request
