@@ -112,7 +112,7 @@ def clerk(hub):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        ({}, ["canal", "rubbish", "closed", "lamp"]),
+        ({"status": "all"}, ["canal", "rubbish", "closed", "lamp"]),
         ({"station": "LC00"}, ["rubbish", "closed", "lamp"]),
         ({"station": "lc00"}, ["rubbish", "closed", "lamp"]),
         ({"category": "road"}, ["closed", "lamp"]),
@@ -124,6 +124,15 @@ def clerk(hub):
         ({"key_supervision": "1"}, ["rubbish"]),
         ({"text": "垃圾"}, ["rubbish"]),
         ({"text": "100%"}, []),
+        # Every word must match, wherever it is in the text.
+        ({"text": "路灯  晚上"}, ["lamp"]),
+        ({"text": "路灯 垃圾"}, []),
+        ({"text": "晚上 村口"}, ["lamp"]),
+        # A phone number, or its last digits, finds the opinion it was left with.
+        ({"text": "138-0013-8000"}, ["closed"]),
+        ({"text": "8000"}, ["closed"]),
+        ({"text": "800"}, []),
+        ({"text": "8000 大坑"}, ["closed"]),
         ({"station": "LC00", "category": "road", "status": "received"}, ["lamp"]),
         ({"category": "road", "text": "路灯"}, ["lamp"]),
         ({"status": "open", "overdue": "1", "station": "LC00"}, ["lamp"]),
@@ -132,6 +141,41 @@ def clerk(hub):
 )
 def test_each_filter_and_combinations_narrow_the_queue(office, clerk, args, expected):
     assert listed(clerk.get("/staff/", query_string=args)) == [office[name] for name in expected]
+
+
+def test_the_queue_opens_on_open_opinions_most_urgent_first(office, clerk):
+    page = clerk.get("/staff/")
+    # The overdue one on top; nothing finished; 全部 one click away.
+    assert listed(page) == [office["lamp"], office["rubbish"], office["canal"]]
+    assert re.search(r'data-status="open">', page.text) and 'aria-current="true" data-status="open"' in page.text
+    everything = re.search(r'href="([^"]+)"[^>]*data-status="all"', page.text).group(1).replace("&amp;", "&")
+    assert listed(clerk.get(everything)) == [office[n] for n in ("canal", "rubbish", "closed", "lamp")]
+    # The order is a visible toggle, kept with the status chosen.
+    newest = re.search(r'href="([^"]+)"[^>]*data-order="newest"', page.text).group(1).replace("&amp;", "&")
+    assert "status=open" in newest
+    assert listed(clerk.get(newest)) == [office[n] for n in ("canal", "rubbish", "lamp")]
+    assert 'aria-current="true" data-order="urgent"' in page.text
+
+
+def test_the_extension_tab_lists_requests_awaiting_a_decision(hub, office, clerk):
+    with hub.app_context():
+        user = clerk.user()
+        department = Department(name="水务局")
+        db.session.add(department)
+        db.session.commit()
+        lamp, canal = db.session.get(Opinion, office["lamp"]), db.session.get(Opinion, office["canal"])
+        for opinion in (lamp, canal):
+            services.accept(user, opinion)
+            services.forward(user, opinion, department)
+        waiting = services.active_assignment(lamp)
+        services.request_extension(user, waiting, add_working_days(waiting.due_on, 3), "需要采购")
+    for desk in (clerk, Desk(hub, role="chair"), Desk(hub, role="city")):
+        page = desk.get("/staff/")
+        assert re.search(r'data-status="extension">待审批延期 <span class="count">1</span>', page.text)
+        assert listed(desk.get("/staff/", query_string={"extension": "1", "status": "all"})) == [office["lamp"]]
+    with hub.app_context():
+        services.decide_extension(make_user(role="chair"), services.active_assignment(db.session.get(Opinion, office["lamp"])), True)
+    assert listed(clerk.get("/staff/", query_string={"extension": "1", "status": "all"})) == []
 
 
 def test_text_finds_a_receipt_number_typed_in_lower_case(hub, office, clerk):
@@ -177,7 +221,7 @@ def test_nonsense_in_the_query_string_is_ignored_never_an_error(office, clerk, a
 
 
 def test_filters_round_trip_through_the_query_string():
-    args = {"station": "LC00", "category": "road", "status": "open", "overdue": "1", "key_supervision": "1",
+    args = {"station": "LC00", "category": "road", "status": "open", "overdue": "1", "extension": "1", "key_supervision": "1",
             "topic": "3", "text": "路灯", "date_from": "2026-03-01", "date_to": "2026-03-31", "order": "urgent",
             "township": "2"}  # fmt: skip
     filters = QueueFilters.from_args(args)
@@ -206,7 +250,7 @@ def test_township_staff_see_only_their_township_and_city_staff_see_all(hub, offi
         other = township_id("素龙街道")
     assert clerk.get("/staff/", query_string={"township": other}).status_code == 404
     city = Desk(hub, role="city")
-    everything = listed(city.get("/staff/"))
+    everything = listed(city.get("/staff/", query_string={"status": "all"}))
     assert set(everything) == {office[n] for n in ("lamp", "canal", "rubbish", "closed", "elsewhere")}
     assert listed(city.get("/staff/", query_string={"township": other})) == [office["elsewhere"]]
 
@@ -378,7 +422,9 @@ def test_find_a_lost_receipt_by_phone_station_date_or_category(hub, office, cler
         return re.findall(r'href="/staff/opinions/([0-9a-f-]+)"', page.text)
 
     assert found(phone="138 0013 8000") == [office["closed"]]
-    assert found(phone="1380013800") == []  # exact digits, not a prefix
+    assert found(phone="8000") == [office["closed"]]  # the last four digits are enough
+    assert found(phone="9999") == []
+    assert "至少填后4位" in clerk.get("/staff/find", query_string={"phone": "800"}).text
     assert found(station="LC00", category="road") == [office["closed"], office["lamp"]]
     with hub.app_context():
         day = local_day(db.session.get(Opinion, office["lamp"]).created_at)

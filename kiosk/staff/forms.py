@@ -208,8 +208,8 @@ class FindReceiptForm(_DateMessages, FlaskForm):
     phone = StringField("联系电话", filters=[lambda v: re.sub(r"\D", "", v or "")])
 
     def validate_phone(self, field):
-        if field.data and not 5 <= len(field.data) <= 20:
-            raise ValidationError("电话号码请填5到20位数字。")
+        if field.data and not 4 <= len(field.data) <= 20:
+            raise ValidationError("电话号码请至少填后4位数字（最多20位）。")
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)

@@ -15,13 +15,26 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, String, and_, func, literal, or_, select, tuple_
+from sqlalchemy import Select, String, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
 from ..auth.scope import opinions_for, record_denied
 from ..extensions import db
 from ..localtime import format_local, zone
-from ..models import FINISHED_STATUSES, AuditEntry, Category, Department, Opinion, OpinionStatus, Station, Topic, User
+from ..models import (
+    FINISHED_STATUSES,
+    Assignment,
+    AssignmentState,
+    AuditEntry,
+    Category,
+    Department,
+    ExtensionState,
+    Opinion,
+    OpinionStatus,
+    Station,
+    Topic,
+    User,
+)
 from . import services
 
 log = logging.getLogger(__name__)
@@ -30,6 +43,8 @@ ORDERS = {"newest": "最新在前", "urgent": "期限最近在前"}
 # Statuses with work left for the township; "open" in the status filter.
 OPEN_STATUSES = tuple(s.value for s in OpinionStatus if s not in FINISHED_STATUSES)
 STATUS_CHOICES = {"open": "未办结", **{s.value: s.label for s in OpinionStatus}}
+# "all" asks for every status in so many words: the queue opens on "open".
+ALL = "all"
 PAGE_SIZE = 50
 TEXT_MAX = 100
 _STATION_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
@@ -62,8 +77,9 @@ class QueueFilters:
     township_id: int | None = None  # city staff only
     station_code: str | None = None
     category: str | None = None
-    status: str | None = None  # an OpinionStatus value or "open"
+    status: str | None = None  # an OpinionStatus value, "open", or "all" (the same as None)
     overdue: bool = False
+    extension_requested: bool = False  # 待审批延期: an active assignment's extension awaits a decision
     key_supervision: bool = False
     topic_id: int | None = None
     text: str | None = None
@@ -86,8 +102,9 @@ class QueueFilters:
             township_id=_int(args.get("township")),
             station_code=station if _STATION_CODE.match(station) else None,
             category=category if _CATEGORY_CODE.match(category) else None,
-            status=status if status in STATUS_CHOICES else None,
+            status=status if status in STATUS_CHOICES or status == ALL else None,
             overdue=_flag(args.get("overdue")),
+            extension_requested=_flag(args.get("extension")),
             key_supervision=_flag(args.get("key_supervision")),
             topic_id=_int(args.get("topic")),
             text=text or None,
@@ -98,7 +115,7 @@ class QueueFilters:
 
     def to_args(self, **changes) -> dict[str, str]:
         """The query string for these filters (only what is set), with ``changes`` applied."""
-        names = {"township_id": "township", "station_code": "station", "topic_id": "topic"}
+        names = {"township_id": "township", "station_code": "station", "topic_id": "topic", "extension_requested": "extension"}
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         args = {}
@@ -108,9 +125,19 @@ class QueueFilters:
             args[names.get(name, name)] = "1" if value is True else str(value)
         return args
 
+    @classmethod
+    def opening(cls) -> "QueueFilters":
+        """What the queue shows when opened without a query: today's work, most urgent first."""
+        return cls(status="open", order="urgent")
+
     @property
     def is_empty(self) -> bool:
-        return not self.to_args()
+        return not self.to_args(status=None if self.status in (ALL, "open") else self.status, order="newest")
+
+    @property
+    def words(self) -> list[str]:
+        """The search text's words; an opinion must match every one."""
+        return (self.text or "").split()
 
 
 def _local_midnight_utc(day: date) -> datetime:
@@ -134,13 +161,10 @@ def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Se
         query = query.where(Opinion.key_supervision.is_(True))
     if filters.topic_id is not None:
         query = query.where(Opinion.topic_id == filters.topic_id)
-    if filters.text:
-        query = query.where(
-            or_(
-                Opinion.content.contains(filters.text, autoescape=True),
-                Opinion.receipt_number.contains(filters.text.upper(), autoescape=True),
-            )
-        )
+    if filters.extension_requested:
+        query = query.where(Opinion.status.in_(OPEN_STATUSES), extension_requested_condition())
+    for word in filters.words:
+        query = query.where(_word_condition(word))
     if filters.date_from:
         query = query.where(Opinion.created_at >= _local_midnight_utc(filters.date_from))
     if filters.date_to:
@@ -148,7 +172,40 @@ def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Se
     return query
 
 
+_PHONE_WORD = re.compile(r"^[\d+()-]+$")
+# Fewest digits a phone number's part must have to be looked for.
+PHONE_MIN_DIGITS = 4
+
+
+def _word_condition(word: str):
+    """One search word: in the content, in the receipt number, or (4+ digits) in the phone number.
+
+    Every word is a ``contains`` (LIKE '%…%'): no index narrows it, so the
+    other filters (township, status) do the narrowing; text search is
+    reported beside the queue's figures, not held to them.
+    """
+    conditions = [
+        Opinion.content.contains(word, autoescape=True),
+        Opinion.receipt_number.contains(word.upper(), autoescape=True),
+    ]
+    digits = re.sub(r"\D", "", word)
+    if _PHONE_WORD.match(word) and len(digits) >= PHONE_MIN_DIGITS:
+        conditions.append(Opinion.contact_phone.contains(digits, autoescape=True))
+    return or_(*conditions)
+
+
+def extension_requested_condition():
+    """The opinion has an active assignment whose 延期 awaits a chair's decision."""
+    return exists().where(
+        Assignment.opinion_uuid == Opinion.uuid,
+        Assignment.state == AssignmentState.ACTIVE.value,
+        Assignment.extension_state == ExtensionState.REQUESTED.value,
+    )
+
+
 def _status_condition(query: Select, status: str | None) -> Select:
+    if status == ALL:
+        return query
     if status == "open":
         return query.where(Opinion.status.in_(OPEN_STATUSES))
     if status:
@@ -258,7 +315,7 @@ def page(user: User, filters: QueueFilters, after: str | None = None, size: int 
     """
     query = filtered(user, filters)
     if filters.order == "urgent" and filters.status not in FINISHED_STATUSES:
-        query = _status_condition(query, filters.status or "open")
+        query = _status_condition(query, filters.status if filters.status not in (None, ALL) else "open")
         order_by = (Opinion.close_due_on.asc().nulls_last(), Opinion.created_at.asc(), Opinion.uuid.asc())
     else:
         order_by = (Opinion.created_at.desc(), Opinion.uuid.desc())
@@ -292,6 +349,12 @@ def status_counts(user: User, filters: QueueFilters) -> dict[str, int]:
 def overdue_count(user: User, filters: QueueFilters, today: date | None = None) -> int:
     """Overdue opinions under ``filters``: the figure the clerk looks at first."""
     query = filtered(user, replace(filters, status=None, overdue=True), today)
+    return db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+
+
+def extension_count(user: User, filters: QueueFilters) -> int:
+    """Opinions under ``filters`` whose 延期 request awaits a decision (a chair's tab)."""
+    query = filtered(user, replace(filters, status=None, extension_requested=True))
     return db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
 
 
@@ -348,13 +411,14 @@ def find_receipts(
 ) -> list[Opinion]:
     """Opinions matching what a person remembers of a lost receipt, newest first.
 
-    The phone number matches exactly on its digits (it is held only when
-    given with consent); the date is the local submission date.
+    The phone number matches on its digits anywhere in the number held (so
+    the last four or more digits are enough; it is held only when given
+    with consent); the date is the local submission date.
     """
     filters = QueueFilters(station_code=station_code or None, category=category or None, date_from=day, date_to=day)
     query = filtered(user, filters)
     if phone_digits:
-        query = query.where(Opinion.contact_phone == phone_digits)
+        query = query.where(Opinion.contact_phone.contains(phone_digits, autoescape=True))
     query = query.options(joinedload(Opinion.station), joinedload(Opinion.category))
     return list(db.session.scalars(query.order_by(Opinion.created_at.desc(), Opinion.uuid.desc()).limit(FIND_LIMIT)))
 

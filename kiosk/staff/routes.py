@@ -72,6 +72,7 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
         "results": queue.page(user, filters, after),
         "counts": queue.status_counts(user, filters),
         "overdue": queue.overdue_count(user, filters, today),
+        "extensions": queue.extension_count(user, filters),
         "today": today,
         "is_overdue": services.is_overdue,
         "statuses": queue.STATUS_CHOICES,
@@ -90,8 +91,12 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
 @bp.get("/", endpoint="queue")
 @staff_required()
 def queue_page():
-    """The queue: filters, counts per status, one page of opinions."""
-    filters = QueueFilters.from_args(request.args)
+    """The queue: filters, counts per status, one page of opinions.
+
+    Opened without a query it shows today's work: open opinions, most
+    urgent first; every link from it names its status, "all" included.
+    """
+    filters = QueueFilters.from_args(request.args) if request.args else QueueFilters.opening()
     if filters.township_id is not None:
         township_or_404(current_user, filters.township_id)
     context = _queue_context(filters, request.args.get("after"))
