@@ -12,6 +12,7 @@ from kiosk.models import AuditEntry, Department, Opinion, Station, Topic, Townsh
 from kiosk.staff import queue, services
 from kiosk.staff.queue import QueueFilters
 from kiosk.workdays import add_working_days
+from tests import receipt_checks
 from tests.factories import make_user, receive_opinion, sign_in
 from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 
@@ -435,3 +436,46 @@ def test_find_a_lost_receipt_by_phone_station_date_or_category(hub, office, cler
     assert found(station=elsewhere_station) == []
     empty = clerk.get("/staff/find", query_string={"phone": ""})
     assert "请至少填写一项" in empty.text
+
+
+def test_a_bulk_mistake_keeps_the_ticks_and_the_chosen_action(hub, office, clerk):
+    for htmx in (True, False):
+        page = clerk.post("/staff/bulk", {"action": "forward", "uuid": [office["lamp"], office["canal"]]}, htmx=htmx)
+        assert page.status_code == 200  # re-rendered, not sent away
+        assert "转办请选择承办部门。" in page.text
+        ticked = re.findall(r'name="uuid" value="([^"]+)"[^>]*checked', page.text)
+        assert sorted(ticked) == sorted([office["lamp"], office["canal"]])
+        assert re.search(r'name="action" value="forward" checked', page.text)
+        assert not re.search(r'name="action" value="accept" checked', page.text)
+    with hub.app_context():
+        assert db.session.get(Opinion, office["lamp"]).status == "received"
+
+
+def test_a_bulk_forward_lists_what_was_done_and_prints_all_slips_in_one_pdf(hub, office, clerk, tmp_path):
+    with hub.app_context():
+        department = Department(name="水务局")
+        db.session.add(department)
+        db.session.commit()
+        department_id = department.id
+        numbers = {n: db.session.get(Opinion, office[n]).receipt_number for n in ("lamp", "canal")}
+    clerk.post("/staff/bulk", {"action": "accept", "uuid": [office["lamp"], office["canal"]]})
+    page = clerk.post("/staff/bulk", {"action": "forward", "department": department_id,
+                                      "uuid": [office["lamp"], office["canal"]]}, htmx=True)  # fmt: skip
+    result = re.search(r'data-testid="bulk-result">(.*?)</div>', page.text, re.S).group(1)
+    for name in ("lamp", "canal"):
+        assert f'<a href="/staff/opinions/{office[name]}">{numbers[name]}</a>' in result
+    slips = re.search(r'href="([^"]+)"[^>]*data-testid="bulk-slips"', result).group(1).replace("&amp;", "&")
+    pdf = clerk.get(slips)
+    assert pdf.status_code == 200 and pdf.content_type == "application/pdf"
+    pages = receipt_checks.text(receipt_checks.write(pdf.data, tmp_path / "slips.pdf")).split("\f")
+    # One slip per page, in the order forwarded.
+    assert [numbers["lamp"] in page and numbers["canal"] in page for page in pages if page.strip()] == [False, False]
+    assert [n for page in pages if page.strip() for n in numbers.values() if n in page] == [numbers["lamp"], numbers["canal"]]
+    # Another township's assignment among them: a 404, as for one slip.
+    with hub.app_context():
+        chair = make_user(role="city", township=None)
+        elsewhere = db.session.get(Opinion, office["elsewhere"])
+        services.accept(chair, elsewhere)
+        other = services.forward(chair, elsewhere, db.session.get(Department, department_id)).id
+    assert clerk.get(slips + f"&a={other}").status_code == 404
+    assert clerk.get("/staff/assignments/slips.pdf").status_code == 404

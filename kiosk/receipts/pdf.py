@@ -147,6 +147,18 @@ def render_document(html: str, base_url: str | None = None) -> bytes:
         return document.write_pdf(font_config=e.font_config, stylesheets=[e.font_faces])
 
 
+def render_documents(htmls: list[str], base_url: str | None = None) -> bytes:
+    """Several papers (each its own HTML and page styles) as one PDF, each starting on a new page."""
+    with _lock:
+        e = engine()
+        documents = [
+            e.HTML(string=html, base_url=base_url).render(font_config=e.font_config, stylesheets=[e.font_faces])
+            for html in htmls
+        ]
+        pages = [page for document in documents for page in document.pages]
+        return documents[0].copy(pages).write_pdf()
+
+
 def receipt_html(context: dict, page_height_mm: float = LAYOUT_HEIGHT_MM) -> str:
     """The receipt template filled in, laid out on a page that tall."""
     return render_template(

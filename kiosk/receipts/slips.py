@@ -34,6 +34,20 @@ def slip_number(assignment: Assignment) -> str:
 
 def slip_pdf(assignment: Assignment, show_contact: bool) -> bytes:
     """The assignment slip as an A4 PDF; the constituent's contact only with ``show_contact``."""
+    html = _slip_html(assignment, show_contact)
+    # Only reads: end the transaction before the slow part (see receipt_pdf).
+    db.session.rollback()
+    return pdf.render_document(html)
+
+
+def slips_pdf(assignments: list[Assignment], show_contact: bool) -> bytes:
+    """Several assignment slips (a bulk 转办) in one PDF, one slip per page, to print at once."""
+    htmls = [_slip_html(assignment, show_contact) for assignment in assignments]
+    db.session.rollback()
+    return pdf.render_documents(htmls)
+
+
+def _slip_html(assignment: Assignment, show_contact: bool) -> str:
     opinion = assignment.opinion
     html = render_template(
         "receipts/slip.html",
@@ -47,9 +61,7 @@ def slip_pdf(assignment: Assignment, show_contact: bool) -> bytes:
         show_contact=show_contact,
     )
     log.info("assignment slip %s for %s", slip_number(assignment), opinion.receipt_number)
-    # Only reads: end the transaction before the slow part (see receipt_pdf).
-    db.session.rollback()
-    return pdf.render_document(html)
+    return html
 
 
 def replacement_receipt_pdf(opinion: Opinion) -> bytes:

@@ -374,10 +374,24 @@ def opinions_by_uuid(user: User, uuids: list[str]) -> list[Opinion]:
 
 
 @dataclass
+class BulkDone:
+    uuid: str
+    receipt_number: str
+    # The assignment a bulk 转办 made (for its slip); None for 受理.
+    assignment_id: int | None = None
+
+
+@dataclass
 class BulkResult:
     done: int
     # (receipt number or "", why it was skipped), in the order ticked.
     skipped: list[tuple[str, str]]
+    # What was done, in the order ticked.
+    items: list[BulkDone] = field(default_factory=list)
+
+    @property
+    def assignment_ids(self) -> list[int]:
+        return [item.assignment_id for item in self.items if item.assignment_id is not None]
 
 
 def apply_bulk(user: User, uuids: list[str], action, not_found: str = "找不到这条意见，或无权处理。") -> BulkResult:
@@ -389,16 +403,17 @@ def apply_bulk(user: User, uuids: list[str], action, not_found: str = "找不到
     """
     opinions = opinions_by_uuid(user, uuids)
     skipped = [("", not_found)] * (len(set(uuids)) - len(opinions))
-    done = 0
+    items = []
     for opinion in opinions:
         try:
-            action(opinion)
+            made = action(opinion)
         except services.ActionRefused as refused:
             skipped.append((opinion.receipt_number, refused.message))
         else:
-            done += 1
-    log.info("bulk by %s: %d done, %d skipped", user.username, done, len(skipped))
-    return BulkResult(done, skipped)
+            assignment_id = made.id if isinstance(made, Assignment) else None
+            items.append(BulkDone(opinion.uuid, opinion.receipt_number, assignment_id))
+    log.info("bulk by %s: %d done, %d skipped", user.username, len(items), len(skipped))
+    return BulkResult(len(items), skipped, items)
 
 
 # --- finding a lost receipt ------------------------------------------------------------------

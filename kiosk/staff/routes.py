@@ -110,9 +110,10 @@ def bulk():
     filters = QueueFilters.from_args(request.args)
     form = forms.BulkForm()
     form.department.choices = _department_choices()
+    ticked = request.form.getlist("uuid")
     result = None
     if form.validate_on_submit():
-        actor, ticked = current_user._get_current_object(), request.form.getlist("uuid")
+        actor = current_user._get_current_object()
         if form.action.data == "accept":
             result = queue.apply_bulk(actor, ticked, lambda o: services.accept(actor, o))
         else:
@@ -120,25 +121,23 @@ def bulk():
             result = queue.apply_bulk(
                 actor, ticked, lambda o: services.forward(actor, o, department, due_on=form.due_on.data)
             )
-    if not is_fragment_request():
+    if result is not None and not is_fragment_request():
         _flash_bulk(form, result)
         return redirect(url_for("staff.queue", **filters.to_args()))
-    context = _queue_context(filters, bulk_form=form, bulk_result=result)
+    # A mistake in the form: shown with the rows still ticked and the choices kept.
+    context = _queue_context(filters, bulk_form=form, bulk_result=result, ticked=set(ticked) if result is None else set())
     return render("staff/queue.html", "staff/_queue_results.html", **context)
 
 
 def _flash_bulk(form, result) -> None:
-    if result is None:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-        return
     flash(_bulk_summary(form.action.data, result), "success" if result.done else "error")
 
 
 def _bulk_summary(action: str, result: queue.BulkResult) -> str:
     verb = "受理" if action == "accept" else "转办"
     text = f"已{verb} {result.done} 条。"
+    if result.items:
+        text = f"已{verb} {result.done} 条：{'、'.join(item.receipt_number for item in result.items)}。"
     if result.skipped:
         reasons = "；".join(f"{number or '—'}：{why}" for number, why in result.skipped)
         text += f"跳过 {len(result.skipped)} 条：{reasons}"
@@ -373,6 +372,21 @@ def assignment_slip(assignment_id):
     opinion_or_404(current_user, assignment.opinion_uuid)
     data = slips.slip_pdf(assignment, show_contact=slips.may_see_contact(current_user))
     return _pdf(data, f"交办单-{assignment_id}.pdf")
+
+
+@bp.get("/assignments/slips.pdf")
+@staff_required()
+def assignment_slips():
+    """The 交办单 of a bulk 转办 in one PDF (``?a=<id>`` per assignment), one slip per page."""
+    ids = [number for number in (_int(value) for value in request.args.getlist("a")[:200]) if number]
+    found = list(db.session.scalars(select(Assignment).where(Assignment.id.in_(ids)))) if ids else []
+    if not found:
+        abort(404)
+    for assignment in found:  # another township's slip among them: a 404 and an audit row
+        opinion_or_404(current_user, assignment.opinion_uuid)
+    found.sort(key=lambda a: ids.index(a.id))
+    data = slips.slips_pdf(found, show_contact=slips.may_see_contact(current_user))
+    return _pdf(data, f"交办单-{len(found)}份.pdf")
 
 
 def _pdf(data: bytes, filename: str):
