@@ -477,5 +477,5 @@ def test_a_bulk_forward_lists_what_was_done_and_prints_all_slips_in_one_pdf(hub,
         elsewhere = db.session.get(Opinion, office["elsewhere"])
         services.accept(chair, elsewhere)
         other = services.forward(chair, elsewhere, db.session.get(Department, department_id)).id
-    assert clerk.get(slips + f"&a={other}").status_code == 404
-    assert clerk.get("/staff/assignments/slips.pdf").status_code == 404
+    assert clerk.get(slips + f"&and={other}").status_code == 404
+    assert clerk.get("/staff/assignments/424242/slips.pdf").status_code == 404

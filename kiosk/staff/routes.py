@@ -374,13 +374,13 @@ def assignment_slip(assignment_id):
     return _pdf(data, f"交办单-{assignment_id}.pdf")
 
 
-@bp.get("/assignments/slips.pdf")
+@bp.get("/assignments/<int:assignment_id>/slips.pdf")
 @staff_required()
-def assignment_slips():
-    """The 交办单 of a bulk 转办 in one PDF (``?a=<id>`` per assignment), one slip per page."""
-    ids = [number for number in (_int(value) for value in request.args.getlist("a")[:200]) if number]
-    found = list(db.session.scalars(select(Assignment).where(Assignment.id.in_(ids)))) if ids else []
-    if not found:
+def assignment_slips(assignment_id):
+    """The 交办单 of a bulk 转办 in one PDF, one slip per page: this one and each ``?and=<id>``."""
+    ids = list(dict.fromkeys([assignment_id, *(n for n in map(_int, request.args.getlist("and")[:200]) if n)]))
+    found = list(db.session.scalars(select(Assignment).where(Assignment.id.in_(ids))))
+    if assignment_id not in {a.id for a in found}:
         abort(404)
     for assignment in found:  # another township's slip among them: a 404 and an audit row
         opinion_or_404(current_user, assignment.opinion_uuid)
