@@ -254,9 +254,14 @@ def test_the_opinion_page_shows_contact_details_and_the_whole_history(hub, chair
     for public in ("已在联络站登记", OpinionStatus.RECEIVED.label, "已受理", "已转交有关部门办理"):
         assert public in text
     with hub.app_context():
-        chair_name = chair.user().username
+        user = chair.user()
+        user.display_name = "李主席"
+        db.session.commit()
+        login_name = user.username
+    text = clerk.get(f"/staff/opinions/{case['uuid']}").text
     history = text[text.index("办理经过"):]
-    assert history.count(chair_name) >= 3
+    # Who did it, by the name staff know them by, not the login name.
+    assert history.count("李主席") >= 3 and login_name not in history
     assert "催办" in history and "电话催办" in history
     assert "状态：已受理 → 已转交有关部门办理" in history
     # The assignment with its department, due date and slip.
@@ -349,3 +354,30 @@ def test_the_staff_forms_use_wtforms_current_choices(hub, chair, case):
             assert chair.get(path).status_code == 200
         chair.post("/staff/bulk", {"action": "forward", "uuid": [case["uuid"]]}, htmx=True)
     assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []
+
+
+def test_the_history_shows_only_what_changed_in_chinese(hub, chair, case):
+    bring(hub, chair, case["uuid"], "closed", case["department"])
+    chair.post(f"/staff/opinions/{case['uuid']}/follow-up", fields("follow-up", {"value": "satisfied", "comment": "修得快"}))
+    with hub.app_context():
+        user = chair.user()
+        username = user.username
+    text = chair.get(f"/staff/opinions/{case['uuid']}").text
+    history = text[text.index("办理经过"):]
+    assert "轮次" not in history and "（空）" not in history and "计入统计" not in history
+    assert "满意度：— → 满意" in history
+    assert history.count("评价：") == 0
+    assert "状态：已受理 → 已办结" in history
+    # No display name: the login name stands in.
+    assert username in history
+
+
+def test_an_original_lists_the_duplicates_merged_into_it(hub, chair, case):
+    chair.post(f"/staff/opinions/{case['uuid']}/merge", fields("merge", {"original": case["original"], "confirm": "y"}))
+    with hub.app_context():
+        original = db.session.scalar(select(Opinion).where(Opinion.receipt_number == case["original"]))
+        original_uuid = original.uuid
+    page = chair.get(f"/staff/opinions/{original_uuid}").text
+    listed = re.search(r'data-testid="duplicates">(.*?)</dd>', page, re.S).group(1)
+    assert f'<a href="/staff/opinions/{case["uuid"]}">{case["number"]}</a>' in listed
+    assert "duplicates" not in chair.get(f"/staff/opinions/{case['uuid']}").text.split("办理经过")[0]

@@ -502,8 +502,11 @@ _VALUE_LABELS = {
     "unsatisfied": "不满意",
     True: "是",
     False: "否",
-    None: "（空）",
+    None: "—",
 }
+# Audit fields not shown in the history: bookkeeping (the rating's round and
+# whether it counted) and the rating itself, which the entry's note names.
+HIDDEN_FIELDS = {"round", "rating", "counted"}
 
 
 @dataclass
@@ -551,6 +554,27 @@ def _names_of(rows) -> dict[str, dict]:
     return names
 
 
+def _people(rows) -> dict[int, str]:
+    """Each acting account's display name (its username when it has none)."""
+    ids = {row.user_id for row in rows if row.user_id is not None}
+    if not ids:
+        return {}
+    found = db.session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(ids)))
+    return {user_id: display or username for user_id, display, username in found}
+
+
+def duplicates_of(opinion: Opinion) -> list[Opinion]:
+    """The opinions merged into ``opinion`` (its duplicates), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Opinion)
+            .where(Opinion.merged_into_uuid == opinion.uuid)
+            .options(load_only(Opinion.uuid, Opinion.receipt_number, Opinion.created_at))
+            .order_by(Opinion.created_at, Opinion.uuid)
+        )
+    )
+
+
 def history(opinion: Opinion) -> list[HistoryEntry]:
     """The public status history and the audit rows of ``opinion``, oldest first."""
     entries = [HistoryEntry(e.at, "public", e.status_label, note=e.note) for e in opinion.events]
@@ -558,16 +582,16 @@ def history(opinion: Opinion) -> list[HistoryEntry]:
         select(AuditEntry).where(AuditEntry.opinion_uuid == opinion.uuid).order_by(AuditEntry.at, AuditEntry.id)
     ).all()
     names = _names_of(rows)
+    people = _people(rows)
     for row in rows:
         before, after = row.before or {}, row.after or {}
         changes = [
             (FIELD_LABELS.get(name, name), _shown(before.get(name), names.get(name)),
              _shown(after.get(name), names.get(name)))  # fmt: skip
             for name in dict.fromkeys([*before, *after])
-            if before.get(name) != after.get(name)
+            if name not in HIDDEN_FIELDS and before.get(name) != after.get(name)
         ]
-        entries.append(
-            HistoryEntry(row.at, "audit", AUDIT_LABELS.get(row.action, row.action), row.username, row.note, changes)
-        )
+        who = people.get(row.user_id) or row.username
+        entries.append(HistoryEntry(row.at, "audit", AUDIT_LABELS.get(row.action, row.action), who, row.note, changes))
     # Stable: an action's public step comes before its audit row.
     return sorted(entries, key=lambda e: e.at)

@@ -204,6 +204,7 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None)
         "current_assignment": services.active_assignment(opinion),
         "assignments": assignments,
         "history": queue.history(opinion),
+        "duplicates": queue.duplicates_of(opinion),
         "overdue": services.is_overdue(opinion, services.today()),
         "show_contact": slips.may_see_contact(current_user),
     }
