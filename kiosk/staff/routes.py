@@ -334,7 +334,8 @@ def _act(name: str, uuid: str):
                 return redirect(url_for("staff.opinion", uuid=found.uuid))
             response = make_response(render_template("staff/_opinion.html", **_opinion_context(found)))
             response.headers["HX-Retarget"] = "#opinion"
-            response.headers["HX-Reswap"] = "outerHTML show:top"  # the message and the new status in view
+            # The window back at its top: the menu, the message and the new status in view.
+            response.headers["HX-Reswap"] = "outerHTML show:window:top"
             return response
     if is_fragment_request():
         context = _opinion_context(found, failed=(name, form))
