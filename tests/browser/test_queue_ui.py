@@ -84,3 +84,49 @@ def test_clearing_the_filters_reloads_the_plain_queue_once(desk_hub, screens):
     expect(page.get_by_label("类别")).to_have_value("")
     expect(page.locator("#queue-results tbody tr")).to_have_count(3)
     screenshot(page, "40-queue-cleared")
+
+
+def test_the_opening_queue_the_bulk_bar_and_a_confirmed_decline(desk_hub, screens):
+    page = screens("desk")
+    sign_in(page, desk_hub)
+    rows = page.locator("#queue-results tbody tr")
+    # Today's work, the overdue one on top; the order a visible toggle.
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text(desk_hub.numbers["old"])
+    expect(page.locator('.order-toggle a[data-order="urgent"]')).to_have_attribute("aria-current", "true")
+    # The ticks sit beside their words.
+    box, words = page.get_by_label("只看逾期"), page.get_by_text("只看逾期")
+    assert abs(box.bounding_box()["y"] - words.bounding_box()["y"]) < 12
+    screenshot(page, "41-queue-opening")
+
+    # A forward without a department: the ticks and the choice stay.
+    page.get_by_label(f"选择 {desk_hub.numbers['old']}").check()
+    page.get_by_label(f"选择 {desk_hub.numbers['market']}").check()
+    bar = page.locator(".bulk-actions")
+    expect(bar).to_be_in_viewport()
+    page.get_by_label("转办到").check()
+    bar.get_by_role("button", name="执行").click()
+    expect(page.get_by_test_id("bulk-result")).to_contain_text("转办请选择承办部门。")
+    expect(page.get_by_label(f"选择 {desk_hub.numbers['old']}")).to_be_checked()
+    expect(page.get_by_label(f"选择 {desk_hub.numbers['market']}")).to_be_checked()
+    expect(page.get_by_label("转办到")).to_be_checked()
+    # Accept them both: the result names each one, linked.
+    page.get_by_label("受理", exact=True).check()
+    bar.get_by_role("button", name="执行").click()
+    result = page.get_by_test_id("bulk-result")
+    expect(result).to_contain_text("已受理 2 条")
+    expect(result.get_by_role("link", name=desk_hub.numbers["old"])).to_be_visible()
+    screenshot(page, "42-queue-bulk-done")
+
+    # 不予受理 needs its confirmation ticked.
+    result.get_by_role("link", name=desk_hub.numbers["market"]).click()
+    section = page.locator("#action-decline")
+    section.get_by_label("不予受理的理由").fill("属于司法程序，请向法院反映。")
+    section.get_by_role("button", name="不予受理").click()
+    expect(section.locator(".errors")).to_contain_text("请先勾选")
+    section.get_by_label("我已核对，确认不予受理并公开理由").check()
+    section.get_by_role("button", name="不予受理").click()
+    expect(page.locator("#opinion .flash-success")).to_have_text("已不予受理，理由已公开。")
+    expect(page.locator("#opinion .flash-success")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#opinion .timeline")).to_contain_text("张敏")
+    screenshot(page, "43-opinion-declined")
