@@ -39,3 +39,33 @@ def test_open311_refuses_dates_outside_any_sensible_year(hub, parameter, value):
     answer = hub.test_client().get("/open311/v2/requests.json", query_string={parameter: value})
     assert answer.status_code == 400
     assert "年份" in answer.json[0]["description"]
+
+
+# Requests the township office's review answered with a 500 (an overflowing
+# date, a year past 9999, an id too long for the database), and the page the
+# same request now opens: the figures of a period it could read, all townships.
+OUT_OF_RANGE = [
+    ("/staff/stats/", {"date_from": "9999-12-31"}, "全市意见建议统计"),
+    ("/staff/stats/", {"date_from": "2015-01-01", "date_to": "9999-12-30"}, "全市意见建议统计"),
+    ("/staff/stats/", {"date_from": "0001-01-01", "date_to": "0001-01-02"}, "全市意见建议统计"),
+    ("/staff/stats/", {"date_from": "2000-01-01", "date_to": "2999-12-30"}, "全市意见建议统计"),
+    ("/staff/stats/", {"year": "99999999999999999999"}, "全市意见建议统计"),
+    ("/staff/stats/", {"township": "99999999999999999999"}, "全市意见建议统计"),
+    ("/staff/stats/export", {"format": "csv", "date_from": "0001-01-01"}, "回执号"),
+    ("/staff/stats/export", {"format": "csv", "date_to": "9999-12-31"}, "回执号"),
+    ("/staff/stats/export", {"format": "csv", "date_from": "9999-12-31", "date_to": "0001-01-01"}, "回执号"),
+    ("/staff/admin/stations", {"township": "99999999999999999999"}, "LC00"),
+    ("/staff/admin/fleet", {"township": "99999999999999999999"}, "LC00"),
+    ("/staff/admin/stations", {"township": "-1"}, "LC00"),
+]
+
+
+@pytest.mark.parametrize("url, query, shown", OUT_OF_RANGE)
+def test_out_of_range_numbers_and_dates_are_no_error(hub, url, query, shown):
+    with hub.app_context():
+        city = make_user(role="city", township=None)
+        city.id
+    client = sign_in(hub.test_client(), city)
+    response = client.get(url, query_string=query)
+    assert response.status_code == 200
+    assert shown in response.get_data(as_text=True)

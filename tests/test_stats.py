@@ -14,7 +14,7 @@ city 2019           9        6       4       1       1    11 / 4  2 / 1 / 1     
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -171,10 +171,37 @@ def test_stations_by_level_are_the_demo_network(hub):
             {"date_from": "2019-03-01", "date_to": "2019-02-01"},
             services.Period(datetime(2019, 2, 1).date(), datetime(2019, 3, 1).date()),
         ),
+        ({"date_from": "9999-12-31"}, services.Period.year(2025)),
+        ({"date_from": "0001-01-01", "date_to": "2019-02-01"}, services.Period(date(2015, 1, 1), date(2019, 2, 1))),
+        ({"date_from": "2019-03-01", "date_to": "2100-01-01"}, services.Period(date(2019, 3, 1), date(2025, 6, 1))),
     ],
 )
 def test_period_from_the_query_string_ignores_nonsense(args, period):
-    assert services.period_from_args(args, datetime(2025, 6, 1).date()) == period
+    assert services.period_from_args(args, datetime(2025, 6, 1).date())[0] == period
+
+
+def test_a_period_longer_than_ten_years_keeps_its_last_ten_and_says_so():
+    today = date(2025, 6, 1)
+    period, notice = services.period_from_args({"date_from": "2000-01-01", "date_to": "2024-06-15"}, today)
+    assert period == services.Period(date(2014, 7, 1), date(2024, 6, 15))
+    assert len(period.months()) == services.MAX_MONTHS
+    assert notice == "一次最多统计 10 年（120 个月）。所选时间段太长，只统计最后 10 年：2014-07-01 至 2024-06-15。"
+    exactly_ten = services.period_from_args({"date_from": "2015-01-01", "date_to": "2024-12-31"}, today)
+    assert exactly_ten == (services.Period(date(2015, 1, 1), date(2024, 12, 31)), None)
+
+
+def test_an_unreadable_date_is_said_to_be_ignored():
+    period, notice = services.period_from_args({"date_from": "9999-12-31", "year": "2019"}, date(2025, 6, 1))
+    assert period == services.Period.year(2019)
+    assert notice == "日期无法识别（须为 2000 年至 2099 年间的日期，如 2025-06-01），已按2019年统计。"
+    assert services.period_from_args({"year": "2019"}, date(2025, 6, 1))[1] is None
+
+
+def test_the_dashboard_shows_why_a_long_period_was_shortened(hub):
+    client = signed_in(hub, "city")
+    html = client.get("/staff/stats/?date_from=2000-01-01&date_to=2024-12-31").get_data(as_text=True)
+    assert "全市意见建议统计 · 2015-01-01 至 2024-12-31" in html
+    assert "所选时间段太长，只统计最后 10 年" in _figure(html, "period-notice")
 
 
 def test_percent_rounds_half_up_and_says_nothing_without_a_base():

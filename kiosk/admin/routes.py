@@ -9,6 +9,7 @@ from ..auth.scope import staff_required
 from ..extensions import db
 from ..htmx import render
 from ..models import Category, Department, Role, Station, StationLevel, Township, User
+from ..parsing import bounded_int
 from . import bp, services
 from .forms import (
     CategoryForm,
@@ -64,7 +65,8 @@ def _townships():
 
 def _township_filter():
     """The township chosen by ``?township=ID``, or None for all (a bad value means all)."""
-    return db.session.get(Township, request.args.get("township", type=int) or 0)
+    township_id = bounded_int(request.args.get("township"))
+    return db.session.get(Township, township_id) if township_id is not None else None
 
 
 @bp.get("/")

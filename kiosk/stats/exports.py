@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -42,6 +42,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..parsing import parse_day
 from ..staff.queue import QueueFilters, filtered
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,19 @@ def may_see_contacts(user: User) -> bool:
     one person at a time, not a file of thousands.
     """
     return user.role in (Role.TOWNSHIP, Role.CHAIR)
+
+
+def filters_from_args(args) -> QueueFilters:
+    """The queue's filters for an export, with its dates read as every date from a request is.
+
+    ``QueueFilters.from_args`` reads the rest; a date outside 2000 to 2099
+    (``kiosk.parsing.parse_day``) is left out, as an unreadable one is, and
+    dates given backwards are swapped.
+    """
+    start, end = parse_day(args.get("date_from")), parse_day(args.get("date_to"))
+    if start and end and start > end:
+        start, end = end, start
+    return replace(QueueFilters.from_args(args), date_from=start, date_to=end)
 
 
 def safe_cell(value):

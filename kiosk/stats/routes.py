@@ -9,8 +9,8 @@ from ..auth.scope import staff_required, township_or_404
 from ..extensions import db
 from ..htmx import render
 from ..models import Township, User
+from ..parsing import bounded_int
 from ..staff import services as staff_services
-from ..staff.queue import QueueFilters
 from . import bp, exports, services
 from .charts import bars_of, columns, horizontal_bars
 from .report import annual_report_pdf
@@ -21,12 +21,7 @@ def chosen_township(user: User, args) -> int | None:
 
     Asking for a township the user may not see is a 404 with an audit row.
     """
-    try:
-        asked = int(args.get("township", ""))
-    except ValueError:
-        asked = None
-    if asked is not None and not 0 < asked < 2**31:
-        asked = None  # not a township anyone has
+    asked = bounded_int(args.get("township"))  # beyond an id's range: not a township anyone has
     if asked is not None:
         township_or_404(user, asked)
         if user.is_city:
@@ -40,7 +35,7 @@ def dashboard():
     """The figures of the year (or dates) for the user's township or the city."""
     today = staff_services.today()
     township_id = chosen_township(current_user, request.args)
-    period = services.period_from_args(request.args, today)
+    period, period_notice = services.period_from_args(request.args, today)
     figures = services.figures(township_id, period, today)
     # City staff looking at one township pass it on; for everyone else it is implied.
     township_args = {"township": township_id} if current_user.is_city and township_id else {}
@@ -78,6 +73,7 @@ def dashboard():
         townships=townships,
         years=range(today.year, services.FIRST_YEAR - 1, -1),
         township_args=township_args,
+        period_notice=period_notice,
     )
 
 
@@ -90,7 +86,7 @@ def export():
         abort(404)
     if request.args.get("township"):
         chosen_township(current_user, request.args)
-    filters = QueueFilters.from_args(request.args)
+    filters = exports.filters_from_args(request.args)
     result = exports.export(current_user, filters, kind)
     return Response(
         stream_with_context(result.chunks),

@@ -34,6 +34,7 @@ from sqlalchemy import case, func, literal, literal_column, null, or_, select, t
 from ..extensions import db
 from ..localtime import zone
 from ..models import Category, Opinion, OpinionStatus, Satisfaction, Station, StationLevel, Township
+from ..parsing import bounded_int, parse_day
 from ..staff import services as staff_services
 from ..staff.queue import OPEN_STATUSES
 
@@ -382,30 +383,43 @@ def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:
 
 # The first year the dashboard offers (the stations opened in 2015).
 FIRST_YEAR = 2015
+# The longest period the dashboard counts at once: ten years, month by month.
+MAX_MONTHS = 120
 
 
-def period_from_args(args, today: date) -> Period:
-    """``date_from``/``date_to`` (either may be left out), else ``year``, else this year.
+def period_from_args(args, today: date) -> tuple[Period, str | None]:
+    """The period asked for, and a notice in Chinese when the request was not taken as it was.
 
-    Values that make no sense are ignored, never an error.
+    Rules: ``date_from``/``date_to`` (either may be left out: from 2015, or
+    to today; given backwards, they are swapped), else ``year`` (2015 to this
+    year), else this year. A date must be a real day between 2000 and 2099
+    (``kiosk.parsing.parse_day``); one that is not is ignored. A period
+    longer than ``MAX_MONTHS`` months keeps its last ``MAX_MONTHS`` months.
+    Never an error.
     """
-    start, end = _date_arg(args.get("date_from")), _date_arg(args.get("date_to"))
+    asked = [args.get(name) for name in ("date_from", "date_to")]
+    start, end = (parse_day(value) for value in asked)
+    unreadable = any((value or "").strip() for value in asked) and not (start or end)
     if start or end:
         start = start or date(FIRST_YEAR, 1, 1)
         end = end or today
-        return Period(min(start, end), max(start, end))
-    try:
-        year = int(args.get("year", ""))
-    except ValueError:
-        year = today.year
-    if not FIRST_YEAR <= year <= today.year:
-        year = today.year
-    return Period.year(year)
+        start, end = min(start, end), max(start, end)
+        first = _months_before(end, MAX_MONTHS - 1)
+        if start < first:
+            period = Period(first, end)
+            return period, (
+                f"一次最多统计 {MAX_MONTHS // 12} 年（{MAX_MONTHS} 个月）。"
+                f"所选时间段太长，只统计最后 {MAX_MONTHS // 12} 年：{period.label}。"
+            )
+        return Period(start, end), None
+    year = bounded_int(args.get("year"), FIRST_YEAR, today.year) or today.year
+    notice = None
+    if unreadable:
+        notice = f"日期无法识别（须为 2000 年至 2099 年间的日期，如 {today.isoformat()}），已按{year}年统计。"
+    return Period.year(year), notice
 
 
-def _date_arg(value) -> date | None:
-    try:
-        day = date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-    return day if day.year >= 2000 else None
+def _months_before(day: date, months: int) -> date:
+    """The first day of the month ``months`` months before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
