@@ -123,7 +123,7 @@ def test_a_request_carries_the_public_facts(client, hub):
     assert found["status"] == "open"
     assert found["status_notes"] is None
     assert (found["service_code"], found["service_name"]) == ("road", "道路交通")
-    assert found["agency_responsible"] == "罗城街道人大办"
+    assert found["agency_responsible"] == "罗城街道人大工委"  # a 街道's office: its working committee
     assert found["requested_datetime"] == "2026-11-20T09:30:00+08:00"
     assert found["updated_datetime"] == "2026-11-20T11:30:00+08:00"
     assert W3C_WITH_OFFSET.fullmatch(found["expected_datetime"])
@@ -309,6 +309,38 @@ def test_a_reopened_opinion_is_open_again_and_the_rating_comment_stays_private(c
     body = client.get(f"{API}/requests/{number}.json").get_data(as_text=True)
     assert json.loads(body)[0]["status"] == "open"
     assert "根本没有修" not in body
+
+
+def test_a_reopened_opinion_shows_neither_the_old_reply_nor_the_old_department(client, hub, clerk):
+    """After 不满意, the last round's reply and department are no answer and no handler any more."""
+    with hub.app_context():
+        lights = Department(name="罗定市城市管理局", contact_person="黎志坚", contact_phone="0766-3812345")
+        roads = Department(name="罗定市交通运输局", contact_person="陈伟", contact_phone="0766-3822222")
+        db.session.add_all([lights, roads])
+        opinion = receive_opinion(created_at=days_ago(3))
+        staff.accept(as_user(clerk), opinion)
+        assignment = staff.forward(as_user(clerk), opinion, lights)
+        staff.record_reply(as_user(clerk), assignment, "已更换灯泡。")
+        staff.close(as_user(clerk), opinion, "路灯已修好。")
+        staff.record_rating(opinion, Satisfaction.UNSATISFIED, comment="还是黑的")
+        number = opinion.receipt_number
+
+    def now() -> dict:
+        [found] = get(client, f"/requests/{number}.json")
+        return {key: found[key] for key in ("status", "status_notes", "agency_responsible")}
+
+    again = {"status": "open", "status_notes": "群众不满意，正在重新办理", "agency_responsible": "罗城街道人大工委"}
+    assert now() == again
+    with hub.app_context():
+        staff.accept(as_user(clerk), in_hub(hub, number))
+    assert now() == again
+    with hub.app_context():
+        assignment = staff.forward(as_user(clerk), in_hub(hub, number), db.session.merge(roads))
+    assert now() == {**again, "agency_responsible": "罗定市交通运输局"}
+    with hub.app_context():
+        staff.record_reply(as_user(clerk), db.session.merge(assignment), "已修复整段道路照明。")
+        staff.close(as_user(clerk), in_hub(hub, number), "道路照明已全部修复。")
+    assert now() == {"status": "closed", "status_notes": "道路照明已全部修复。", "agency_responsible": "罗定市交通运输局"}
 
 
 @pytest.mark.parametrize(

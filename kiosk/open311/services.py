@@ -213,6 +213,8 @@ def _public_columns():
             Opinion.station_code,
             Station.name.label("station_name"),
             Township.name.label("township_name"),
+            Township.kind.label("township_kind"),
+            Opinion.reopen_count,
             Opinion.created_at,
             Opinion.updated_at,
             Opinion.hub_received_at,
@@ -251,19 +253,37 @@ def service_request(number: str) -> dict | None:
     return _request(row) if row else None
 
 
+# Statuses in which the opinion's department has it (转办, 已答复) or answered it (办结).
+_DEPARTMENT_STATUSES = (OpinionStatus.FORWARDED, OpinionStatus.REPLIED, OpinionStatus.CLOSED)
+# Statuses whose public reply is the answer standing now (as on the status page).
+_ANSWERED_STATUSES = (OpinionStatus.CLOSED, OpinionStatus.DECLINED)
+
+
 def _request(row) -> dict:
+    """One service request from a row of ``_public_columns``.
+
+    Rules: ``status_notes`` is the public reply only while the opinion stands
+    closed or declined; reopened after 不满意, the previous round's reply is
+    no answer any more, and the notes say it is being handled again until
+    the next one. ``agency_responsible`` is the department only while it has
+    the opinion (转办, 已答复) or answered it (办结); otherwise, and after a
+    reopening, the township's office (镇人大办 / 街道人大工委).
+    """
     finished = row.status in FINISHED_STATUSES
-    notes = row.public_reply
-    if notes is None and row.status == OpinionStatus.MERGED and row.original_number:
+    notes = row.public_reply if row.status in _ANSWERED_STATUSES else None
+    if row.status == OpinionStatus.MERGED and row.original_number:
         notes = f"{OpinionStatus.MERGED.label}，办理进展见 {row.original_number}。"
+    elif not finished and row.reopen_count:
+        notes = OpinionStatus.REOPENED.label
+    office = Township(name=row.township_name, kind=row.township_kind).office_name
+    agency = row.department_name if row.status in _DEPARTMENT_STATUSES else None
     return {
         "service_request_id": row.receipt_number,
         "status": "closed" if finished else "open",
         "status_notes": notes,
         "service_name": row.category_name,
         "service_code": row.category_code,
-        # Until a department has it, the township's people's congress office does.
-        "agency_responsible": row.department_name or f"{row.township_name}人大办",
+        "agency_responsible": agency or office,
         "requested_datetime": w3c(row.created_at),
         "updated_datetime": w3c(row.updated_at or row.hub_received_at or row.created_at),
         "expected_datetime": _end_of_day(row.close_due_on),
