@@ -6,7 +6,7 @@ import re
 import uuid as uuid_module
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, OpinionStatus, Rating, RatingSource, SetAsideRecord, SyncConflict, utcnow
@@ -286,3 +286,66 @@ def test_a_kiosk_rating_on_a_merged_duplicate_rates_its_original(station_app, hu
         assert db.session.get(Opinion, original).status == OpinionStatus.REOPENED
     html = look_up(station_app.test_client(), number, secret)
     assert re.search(r'data-testid="status-label">群众不满意，正在重新办理<', html)
+
+
+def follow_up_call(value):
+    """A clerk's follow-up call (回访) recording ``value``, as an action for ``at_hub``."""
+    return lambda clerk, opinion: staff.record_rating(opinion, value, source=RatingSource.FOLLOW_UP, actor=clerk)
+
+
+def test_a_follow_up_call_is_named_at_the_station_and_stays_the_hubs(station_app, hub_app, transport):
+    uuid, number, secret = submitted(station_app, transport)
+    at_hub(hub_app, close, uuid)
+    at_hub(hub_app, follow_up_call("satisfied"), uuid)
+    assert sync(station_app, transport).ok
+    html = look_up(station_app.test_client(), number, secret)
+    assert re.search(r'data-testid="rating-thanks">工作人员已电话回访，并记录了您对办理结果的评价。<', html)
+    assert 'data-testid="rating-form"' not in html
+    with station_app.app_context():
+        [kept] = db.session.scalars(select(Rating)).all()
+        assert (kept.opinion_uuid, kept.round, kept.value, kept.source) == (uuid, 0, "satisfied", "follow_up")
+        assert station_sync.status().waiting == 0
+    again = sync(station_app, transport)
+    assert again.ok and again.pushed == 0
+    with hub_app.app_context():
+        assert [(r.source, r.counted) for r in db.session.scalars(select(Rating))] == [("follow_up", True)]
+
+
+def test_unsatisfied_on_a_follow_up_call_reopens_and_the_station_says_who_asked(station_app, hub_app, transport):
+    uuid, number, secret = submitted(station_app, transport)
+    at_hub(hub_app, close, uuid)
+    at_hub(hub_app, follow_up_call("unsatisfied"), uuid)
+    assert sync(station_app, transport).ok
+    assert sync(station_app, transport).ok  # a second pull keeps one copy
+    html = look_up(station_app.test_client(), number, secret)
+    assert re.search(r'data-testid="status-label">群众不满意，正在重新办理<', html)
+    assert "工作人员已电话回访，并记录了您对办理结果的评价。您的意见已退回罗城街道人大工委，正在重新办理。" in html
+    with station_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Rating)) == 1
+
+
+def test_a_phone_rating_still_thanks_the_holder_at_the_station(station_app, hub_app, transport):
+    uuid, number, secret = submitted(station_app, transport)
+    at_hub(hub_app, close, uuid)
+    with hub_app.app_context():
+        staff.record_rating(db.session.get(Opinion, uuid), "basic")
+    assert sync(station_app, transport).ok
+    assert "谢谢，您的评价已记录" in look_up(station_app.test_client(), number, secret)
+    with station_app.app_context():
+        assert db.session.scalar(select(Rating)) is None  # only a follow-up call needs a copy
+
+
+def test_a_malformed_rating_in_the_pull_refuses_the_answer(station_app, hub_app, transport):
+    uuid, _number, _secret = submitted(station_app, transport)
+    good = {"uuid": str(uuid_module.uuid4()), "round": 0, "value": "satisfied", "source": "follow_up",
+            "created_at": "2026-11-27T08:00:00.000000Z"}
+    for bad in ({"value": "great"}, {"source": "fax"}, {"round": -1}, {"uuid": "x"}, {"created_at": "yesterday"}):
+        with station_app.app_context():
+            cursor = station_sync.status().cursor
+            answer = {"cursor": cursor + 1, "more": False, "reference": None,
+                      "opinions": [{"uuid": uuid, "status": "closed", "public_reply": REPLY, "events": [],
+                                    "rating": {**good, **bad}}]}
+            with pytest.raises(station_sync.AnswerMalformed):
+                station_sync.apply_pull_answer(answer)
+            assert db.session.scalar(select(Rating)) is None
+            assert station_sync.status().cursor == cursor

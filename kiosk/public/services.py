@@ -258,30 +258,38 @@ def rating_note(opinion: Opinion) -> str | None:
 
     A rating staff recorded from a follow-up call (回访) says so: the holder
     did not rate on a page. Reopened after 不满意, it names the office that
-    does the work again. At the hub the counted rating tells its source; a
-    station knows only its own ratings and the hub's ``satisfaction``.
+    does the work again. Where the rating came from: ``_rating_source``.
     """
     target = followed(opinion)
     office = opinion.station.township.office_name if opinion.station and opinion.station.township else "镇（街道）人大"
     if already_rated(opinion):
-        if _is_hub():
-            counted = _counted_rating(target, target.reopen_count)
-            if counted is not None and counted.source == RatingSource.FOLLOW_UP:
-                return FOLLOW_UP_THANKS
-        return THANKS
+        return FOLLOW_UP_THANKS if _rating_source(target, target.reopen_count) == RatingSource.FOLLOW_UP else THANKS
     reopened = target.reopen_count > 0 and progress(opinion).status == OpinionStatus.REOPENED
     if reopened:
-        if _is_hub():
-            counted = _counted_rating(target, target.reopen_count - 1)
-            if counted is None:
-                return None
-            thanks = FOLLOW_UP_THANKS if counted.source == RatingSource.FOLLOW_UP else THANKS
-        elif _has_rating(target, target.reopen_count - 1, counted_only=False):
-            thanks = THANKS
-        else:
+        source = _rating_source(target, target.reopen_count - 1)
+        if source is None:
             return None
+        thanks = FOLLOW_UP_THANKS if source == RatingSource.FOLLOW_UP else THANKS
         return f"{thanks}您的意见已退回{office}，正在重新办理。"
     return None
+
+
+def _rating_source(opinion: Opinion, round_: int) -> str | None:
+    """Where the round's rating came from, as far as this box knows; None if it knows of none.
+
+    At the hub: the counted rating's source. At a station: a follow-up
+    call's if the hub sent one (kept by the pull, ``kiosk.sync.station``),
+    else that of a rating given here.
+    """
+    if _is_hub():
+        counted = _counted_rating(opinion, round_)
+        return counted.source if counted is not None else None
+    sources = set(
+        db.session.scalars(select(Rating.source).where(Rating.opinion_uuid == opinion.uuid, Rating.round == round_))
+    )
+    if RatingSource.FOLLOW_UP in sources:
+        return RatingSource.FOLLOW_UP
+    return next(iter(sources), None)
 
 
 def can_rate(opinion: Opinion) -> bool:

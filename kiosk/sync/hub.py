@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import Row, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -462,26 +462,36 @@ def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT) -> dic
         if uuids
         else []
     )
-    rated = rated_rounds(list({followed(o).uuid for o in opinions}))
+    ratings = counted_ratings(list({followed(o).uuid for o in opinions}))
     return {
         "cursor": new_cursor,
         "more": more,
-        "opinions": [opinion_state(o, rated) for o in opinions],
+        "opinions": [opinion_state(o, ratings) for o in opinions],
         "reference": reference_for(station) if reference_changed else None,
     }
 
 
-def rated_rounds(uuids: list[str]) -> set[tuple[str, int]]:
-    """(opinion, round) pairs that have their counted rating here."""
+def counted_ratings(uuids: list[str]) -> dict[str, Row]:
+    """The latest counted rating of each of these opinions (highest round), if any.
+
+    A row of (opinion_uuid, round, uuid, value, source, created_at): never
+    the comment, which is the constituent's own words.
+    """
     if not uuids:
-        return set()
+        return {}
     rows = db.session.execute(
-        select(Rating.opinion_uuid, Rating.round).where(Rating.opinion_uuid.in_(uuids), Rating.counted.is_(True))
+        select(Rating.opinion_uuid, Rating.round, Rating.uuid, Rating.value, Rating.source, Rating.created_at).where(
+            Rating.opinion_uuid.in_(uuids), Rating.counted.is_(True)
+        )
     )
-    return {(uuid, round_) for uuid, round_ in rows}
+    latest: dict[str, Row] = {}
+    for row in rows:
+        if row.opinion_uuid not in latest or row.round > latest[row.opinion_uuid].round:
+            latest[row.opinion_uuid] = row
+    return latest
 
 
-def opinion_state(opinion: Opinion, rated: set[tuple[str, int]] | None = None) -> dict:
+def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> dict:
     """What a station may know of an opinion's progress: public fields only.
 
     Status, public reply and history are the receipt's public progress
@@ -489,21 +499,36 @@ def opinion_state(opinion: Opinion, rated: set[tuple[str, int]] | None = None) -
     sent under the duplicate's own UUID, so the station needs nothing else.
     The rating round and ``satisfaction`` are those of the followed opinion
     too (a rating on a duplicate's receipt rates its original);
-    ``satisfaction`` goes only once the current round is rated (``rated``),
-    which is how the station knows not to ask again. The replacement secret
-    is the receipt's own. Stations that predate the newer keys ignore them.
+    ``satisfaction`` goes only once the current round is rated, which is how
+    the station knows not to ask again. ``rating`` is the latest counted
+    rating of any round (``counted_ratings``: its uuid, round, value,
+    ``source`` and time, never its comment), so the station can say where it
+    came from: a follow-up call (回访) is not a rating the holder gave on a
+    page. The replacement secret is the receipt's own. Stations that predate
+    the newer keys ignore them.
     """
     shown = progress(opinion)
     target = followed(opinion)
-    rated = rated_rounds([target.uuid]) if rated is None else rated
+    ratings = counted_ratings([target.uuid]) if ratings is None else ratings
+    rating = ratings.get(target.uuid)
+    rated = rating is not None and rating.round == target.reopen_count
     return {
         "uuid": opinion.uuid,
         "status": shown.status,
         "public_reply": shown.public_reply,
         "events": [{"status": step.status, "at": iso(step.at), "note": step.note} for step in shown.steps],
         "replacement_secret": opinion.replacement_secret,
-        "satisfaction": target.satisfaction if (target.uuid, target.reopen_count) in rated else None,
+        "satisfaction": target.satisfaction if rated else None,
         "reopen_count": target.reopen_count,
+        "rating": None
+        if rating is None
+        else {
+            "uuid": rating.uuid,
+            "round": rating.round,
+            "value": rating.value,
+            "source": rating.source,
+            "created_at": iso(rating.created_at),
+        },
     }
 
 

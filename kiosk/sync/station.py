@@ -20,6 +20,7 @@ import os
 import random
 import threading
 import time
+import uuid as uuid_module
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,8 @@ from ..models import (
     OpinionEvent,
     OpinionStatus,
     PrintJob,
+    Rating,
+    RatingSource,
     ReceiptCounter,
     Satisfaction,
     SetAsideRecord,
@@ -448,8 +451,9 @@ def _apply_opinion_state(item: dict) -> int:
 
     Status, public reply and history are the receipt's public progress (a
     merged duplicate's is its original's). A replacement receipt's secret
-    makes the printed one stop working here too. Keys a hub older than this
-    station does not send leave the field as it was.
+    makes the printed one stop working here too. A rating staff recorded
+    from a follow-up call is kept here (``_keep_follow_up``). Keys a hub
+    older than this station does not send leave the field as it was.
     """
     opinion = db.session.get(Opinion, item["uuid"])
     if opinion is None or item["status"] not in STATUSES:
@@ -475,7 +479,52 @@ def _apply_opinion_state(item: dict) -> int:
             db.session.add(
                 OpinionEvent(opinion_uuid=opinion.uuid, status=event["status"], at=parse_iso(event["at"]), note=event["note"])
             )
+    rating = item.get("rating")
+    if rating is not None:
+        _keep_follow_up(opinion, rating)
     return 1
+
+
+RATING_SOURCES = {s.value for s in RatingSource}
+
+
+def _keep_follow_up(opinion: Opinion, rating: dict) -> None:
+    """Keep the hub's counted rating here when staff recorded it from a follow-up call (回访).
+
+    The look-up then says staff called, not "thanks for your rating". The
+    copy is the hub's (hub-owned): marked acknowledged as it is stored, so it
+    is never pushed back, and counted. One copy per receipt and hub rating
+    (a UUID made from both: a merged duplicate and its original at this
+    station each keep one). Ratings from elsewhere need no copy: the hub's
+    ``satisfaction`` already stops the look-up asking again.
+    """
+    uuid, round_, value, source = rating["uuid"], rating["round"], rating["value"], rating["source"]
+    created_at = parse_iso(rating["created_at"])
+    if type(round_) is not int or round_ < 0:
+        raise ValueError(f"rating round of {opinion.uuid} is {round_!r}")
+    if value not in SATISFACTIONS or source not in RATING_SOURCES:
+        raise ValueError(f"rating of {opinion.uuid} is {value!r} from {source!r}")
+    if source != RatingSource.FOLLOW_UP:
+        return
+    copy = str(uuid_module.uuid5(uuid_module.UUID(uuid), opinion.uuid))
+    if db.session.get(Rating, copy) is not None:
+        return
+    moment = now()
+    db.session.add(
+        Rating(
+            uuid=copy,
+            opinion_uuid=opinion.uuid,
+            round=round_,
+            value=value,
+            source=source,
+            station_code=None,  # as at the hub: given on the phone, at no station
+            created_at=created_at,
+            counted=True,
+            hub_received_at=created_at,
+            acknowledged_at=moment,
+        )
+    )
+    db.session.flush()
 
 
 def _apply_station(ref: dict) -> Station:
