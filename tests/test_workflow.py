@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
+from kiosk.localtime import to_local
 from kiosk.intake.services import SECRET_ALPHABET, make_secret
 from kiosk.models import (
     Assignment,
@@ -20,7 +21,7 @@ from kiosk.models import (
     Topic,
     utcnow,
 )
-from kiosk.staff import services
+from kiosk.staff import queue, services
 from kiosk.staff.services import ActionRefused
 from kiosk.workdays import add_working_days, is_working_day
 from tests.factories import make_user, receive_opinion
@@ -674,20 +675,40 @@ def test_bulk_accept_counts_only_what_it_could_accept(staff):
     fresh = [receive_opinion(), receive_opinion()]
     already = accepted(staff)
     elsewhere = receive_opinion("SL00")
-    assert services.bulk_accept(staff, [*fresh, already, elsewhere]) == 2
+    result = queue.apply_bulk(staff, [o.uuid for o in (*fresh, already, elsewhere)], lambda o: services.accept(staff, o))
+    assert result.done == 2
+    assert [number for number, _ in result.skipped] == ["", already.receipt_number]
     assert [o.status for o in fresh] == [S.ACCEPTED, S.ACCEPTED]
     assert elsewhere.status == S.RECEIVED
-    assert len(audit_rows(already)) == 1 and audit_rows(elsewhere) == []
+    assert len(audit_rows(already)) == 1
+    assert [row.action for row in audit_rows(elsewhere)] == ["denied"]  # another township's: noted, not touched
 
 
 def test_bulk_forward_counts_only_what_it_could_forward(staff, department):
     ready = [accepted(staff), accepted(staff)]
     not_yet = receive_opinion()
     due = add_working_days(services.today(), 5)
-    assert services.bulk_forward(staff, [*ready, not_yet], department, due_on=due) == 2
+
+    def forward(due_on):
+        return lambda opinion: services.forward(staff, opinion, department, due_on=due_on)
+
+    result = queue.apply_bulk(staff, [o.uuid for o in (*ready, not_yet)], forward(due))
+    assert result.done == 2 and len(result.assignment_ids) == 2
     assert {a.due_on for a in db.session.scalars(select(Assignment))} == {due}
     assert not_yet.status == S.RECEIVED
-    assert services.bulk_forward(staff, ready, department, due_on=services.today()) == 0
+    assert queue.apply_bulk(staff, [o.uuid for o in ready], forward(services.today())).done == 0
+
+
+def test_one_today_for_due_dates_queues_and_rosters(office):
+    """Due dates, the queue and the duty roster read the same clock (a test may move it)."""
+    from kiosk.roster import services as roster
+
+    office.config["SYNC_CLOCK"] = lambda: utcnow() + timedelta(days=40)
+    try:
+        later = to_local(utcnow() + timedelta(days=40)).date()
+        assert services.today() == roster.local_today() == later
+    finally:
+        office.config["SYNC_CLOCK"] = None
 
 
 # --- overdue -------------------------------------------------------------------

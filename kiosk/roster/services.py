@@ -32,9 +32,8 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..auth.scope import visible_township_ids
 from ..extensions import db
-from ..localtime import to_local
+from ..localtime import today as local_today
 from ..models import Deputy, DutyShift, Station, User
-from ..sync.clock import now
 from ..workdays import add_working_days, is_working_day
 
 log = logging.getLogger(__name__)
@@ -55,11 +54,6 @@ class RosterRefused(Exception):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message, self.field = message, field
-
-
-def local_today() -> date:
-    """Today's date where the stations are (Asia/Shanghai)."""
-    return to_local(now()).date()
 
 
 def weekday_label(day: date) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, load_only
 from ..auth.scope import opinions_for, record_denied
 from ..extensions import db
 from ..localtime import format_local, zone
+from ..localtime import today as local_today
 from ..models import (
     FINISHED_STATUSES,
     Assignment,
@@ -31,6 +32,7 @@ from ..models import (
     ExtensionState,
     Opinion,
     OpinionStatus,
+    Satisfaction,
     Station,
     Topic,
     User,
@@ -156,7 +158,7 @@ def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Se
     query = _status_condition(query, filters.status)
     if filters.overdue:
         # The explicit list of open statuses lets the queue index narrow first.
-        query = query.where(Opinion.status.in_(OPEN_STATUSES), services.overdue_condition(today or _today()))
+        query = query.where(Opinion.status.in_(OPEN_STATUSES), services.overdue_condition(today or local_today()))
     if filters.key_supervision:
         query = query.where(Opinion.key_supervision.is_(True))
     if filters.topic_id is not None:
@@ -211,10 +213,6 @@ def _status_condition(query: Select, status: str | None) -> Select:
     if status:
         return query.where(Opinion.status == status)
     return query
-
-
-def _today() -> date:
-    return datetime.now(zone()).date()
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -488,18 +486,23 @@ FIELD_LABELS = {
     "assignment.reply": "部门答复",
     "assignment.replied_at": "答复时间",
 }
+# What an assignment's state and its 延期 request are called (the opinion page and its history).
+ASSIGNMENT_STATE_LABELS = {
+    AssignmentState.ACTIVE: "办理中",
+    AssignmentState.RETURNED: "已退回",
+    AssignmentState.WITHDRAWN: "已撤回",
+    AssignmentState.REPLIED: "已答复",
+}
+EXTENSION_STATE_LABELS = {
+    ExtensionState.REQUESTED: "待审批",
+    ExtensionState.APPROVED: "已同意",
+    ExtensionState.REFUSED: "未同意",
+}
 _VALUE_LABELS = {
     **{s.value: s.label for s in OpinionStatus},
-    "active": "办理中",
-    "returned": "已退回",
-    "withdrawn": "已撤回",
-    "replied": "已答复",
-    "requested": "待审批",
-    "approved": "已同意",
-    "refused": "未同意",
-    "satisfied": "满意",
-    "basic": "基本满意",
-    "unsatisfied": "不满意",
+    **{state.value: label for state, label in ASSIGNMENT_STATE_LABELS.items()},
+    **{state.value: label for state, label in EXTENSION_STATE_LABELS.items()},
+    **{s.value: s.label for s in Satisfaction},
     True: "是",
     False: "否",
     None: "—",

@@ -16,7 +16,7 @@ from ..auth.scope import opinion_or_404, opinions_for, record_denied, staff_requ
 from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
-from ..models import Assignment, Category, Department, Opinion, RatingSource, Station, Topic, Township
+from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
 from ..receipts import slips
 from . import bp, forms, queue, services
 from .queue import QueueFilters
@@ -207,6 +207,9 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None)
         "duplicates": queue.duplicates_of(opinion),
         "overdue": services.is_overdue(opinion, services.today()),
         "show_contact": slips.may_see_contact(current_user),
+        "satisfaction": Satisfaction(opinion.satisfaction).label if opinion.satisfaction else None,
+        "assignment_states": queue.ASSIGNMENT_STATE_LABELS,
+        "extension_states": queue.EXTENSION_STATE_LABELS,
     }
 
 

@@ -19,7 +19,6 @@ within their own township, whatever the caller already checked.
 
 import logging
 import uuid as uuid_module
-from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -29,7 +28,7 @@ from .. import audit
 from ..auth.scope import can_see_township
 from ..extensions import db
 from ..intake.services import make_secret
-from ..localtime import to_local
+from ..localtime import today  # noqa: F401 (the one today(); callers use services.today)
 from ..models import (
     FINISHED_STATUSES,
     Assignment,
@@ -114,11 +113,6 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 _CHAIR_ONLY = {Action.SET_KEY_SUPERVISION, Action.DECIDE_EXTENSION}
-
-
-def today() -> date:
-    """Today's local date (the calendar due dates count in)."""
-    return to_local(utcnow()).date()
 
 
 def active_assignment(opinion: Opinion) -> Assignment | None:
@@ -615,31 +609,6 @@ def _reopen(opinion: Opinion, moment: datetime) -> tuple[dict, dict]:
     before, after = _change(opinion, **changes)
     _event(opinion, moment, "群众对办理结果不满意，已退回镇人大办重新办理。")
     return before, after
-
-
-# --- bulk actions ---------------------------------------------------------
-
-
-def bulk_accept(actor: User, opinions: Iterable[Opinion]) -> int:
-    """受理 each opinion the actor may accept; the others are skipped. Returns how many."""
-    return _bulk(opinions, lambda opinion: accept(actor, opinion))
-
-
-def bulk_forward(actor: User, opinions: Iterable[Opinion], department: Department, due_on: date | None = None) -> int:
-    """转办 each opinion the actor may forward to one department; the others are skipped."""
-    return _bulk(opinions, lambda opinion: forward(actor, opinion, department, due_on=due_on))
-
-
-def _bulk(opinions: Iterable[Opinion], action) -> int:
-    done = 0
-    for opinion in opinions:
-        try:
-            action(opinion)
-        except ActionRefused as refused:
-            log.info("bulk: %s skipped: %s", opinion.receipt_number, refused.message)
-        else:
-            done += 1
-    return done
 
 
 # --- overdue --------------------------------------------------------------
