@@ -106,17 +106,20 @@ class HubClient:
         self.bytes_sent = 0
         self.bytes_received = 0
 
-    def call(self, endpoint: str, payload: dict) -> dict:
-        """POST ``payload`` to ``endpoint``; once more if our clock was off."""
+    def call(self, endpoint: str, payload: dict, body: bytes | None = None) -> dict:
+        """POST ``payload`` to ``endpoint``; once more if our clock was off.
+
+        ``body``: ``payload`` already encoded (``wire.encode``), by a caller
+        that had time to spare while the previous request was at the hub."""
+        body = wire.encode(payload) if body is None else body
         try:
-            return self._call(endpoint, payload)
+            return self._call(endpoint, body)
         except HubRefused as refusal:
             if refusal.code != "stale_timestamp" or refusal.hub_time is None:
                 raise
-            return self._call(endpoint, payload)
+            return self._call(endpoint, body)
 
-    def _call(self, endpoint: str, payload: dict) -> dict:
-        body = wire.encode(payload)
+    def _call(self, endpoint: str, body: bytes) -> dict:
         path = f"{self.prefix}{API}/{endpoint}"
         timestamp = str(to_millis(self.clock()) + self.offset_ms)
         nonce = secrets.token_urlsafe(18)

@@ -48,7 +48,7 @@ from ..models import (
     SyncState,
     Township,
 )
-from . import client, signing
+from . import client, signing, wire
 from .clock import now, parse_iso, to_millis
 from .records import RECORD_TYPES
 
@@ -316,9 +316,10 @@ def plain_error(error: Exception) -> str:
 def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     """Push every unacknowledged record, in batches, one request at a time.
 
-    While the hub stores one batch, this box reads the next and then records
-    the answer to the previous one: the two machines work at once, and the
-    hub still sees one request after another."""
+    While the hub stores one batch, this box reads and encodes the next and
+    then records the answer to the previous one: the two machines work at
+    once, the hub waits for nothing but the network, and it still sees one
+    request after another."""
     from ..intake.services import crash_point
 
     size = current_app.config["SYNC_BATCH_SIZE"]
@@ -331,11 +332,16 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
         flight = pool.submit(hub.call, "push", {"records": records, "station": report(backlog)})
         while True:
             upcoming, upcoming_sent = _next_batch(size, keys)
+            if upcoming:
+                backlog = max(0, backlog - len(records))
+                payload = {"records": upcoming, "station": report(backlog)}
+                # Not holding the database while the hub works (a kiosk may be saving).
+                db.session.commit()
+                body = wire.encode(payload)
             answer = flight.result()
             crash_point("sync_after_push_answer")
             if upcoming:
-                backlog = max(0, backlog - len(records))
-                flight = pool.submit(hub.call, "push", {"records": upcoming, "station": report(backlog)})
+                flight = pool.submit(hub.call, "push", payload, body)
             acked, refused = apply_push_answer(sent, answer)
             result.pushed += len(records)
             result.acknowledged += acked
