@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
+from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from kiosk.extensions import db
@@ -69,6 +70,13 @@ def read_xlsx(data: bytes) -> list[list[str]]:
 @pytest.mark.parametrize(("role", "allowed"), [(Role.TOWNSHIP, True), (Role.CHAIR, True), (Role.CITY, False)])
 def test_who_may_see_contact_details(role, allowed):
     assert may_see_contacts(User(role=role)) is allowed
+
+
+def test_nobody_else_sees_contact_details():
+    """The policy holds wherever it is asked: not signed in, no account, a deactivated one."""
+    assert may_see_contacts(AnonymousUserMixin()) is False
+    assert may_see_contacts(None) is False
+    assert may_see_contacts(User(role=Role.TOWNSHIP, active=False)) is False
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+86 138", "-2", "@SUM(A1)", "\tcmd", "\r=1"])

@@ -303,6 +303,21 @@ def test_charts_are_wellformed_svg_with_title_desc_and_one_bar_per_row(hub):
     assert "cdn" not in html.lower()
 
 
+def test_the_dashboards_charts_are_drawn_from_its_figures(hub):
+    """kiosk.stats.charts.dashboard_charts: one chart per section, titled with whose figures and when."""
+    from kiosk.stats.charts import dashboard_charts
+
+    with hub.app_context():
+        load_small_year()
+        township = dashboard_charts(services.figures(1, YEAR_2019))
+        city = dashboard_charts(services.figures(None, YEAR_2019))
+    assert set(township) == {"month", "category", "station"}
+    assert set(city) == {"month", "category", "station", "township"}
+    assert "<title" in township["month"] and "罗城街道2019年各月意见办理情况" in township["month"]
+    assert "全市2019年各镇街意见办理情况" in city["township"]
+    assert f"收到意见最多的{services.TOP_STATIONS}个联络站" in city["station"]
+
+
 def test_overdue_opinions_stand_out_with_a_link_to_the_queue(hub):
     client = signed_in(hub, "township", load_small_year)
     html = client.get("/staff/stats/?year=2019").get_data(as_text=True)

@@ -9,8 +9,12 @@ same figures as a table, so nothing is told by colour or shape alone.
 
 from dataclasses import dataclass
 from itertools import count
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    from .services import Figures
 
 _ids = count(1)
 
@@ -110,3 +114,23 @@ def columns(title: str, bars: list[Bar]) -> Markup:
 def bars_of(rows) -> list[Bar]:
     """Bars from ``kiosk.stats.services.Row``s."""
     return [Bar(r.label, r.counts.received, r.counts.closed) for r in rows]
+
+
+def dashboard_charts(figures: "Figures") -> dict[str, Markup]:
+    """The dashboard's charts, by section: month, category, station, and for the city township.
+
+    Each title says whose figures and which period, as the page's heading does.
+    """
+    from .services import TOP_STATIONS
+
+    scope, period = figures.scope_label, figures.period.label
+    charts = {
+        "month": columns(f"{scope}{period}各月意见办理情况", bars_of(figures.by_month)),
+        "category": horizontal_bars(f"{scope}{period}各类别意见办理情况", bars_of(figures.by_category)),
+        "station": horizontal_bars(
+            f"{scope}{period}收到意见最多的{TOP_STATIONS}个联络站", bars_of(figures.top_stations()), label_width=220
+        ),
+    }
+    if figures.by_township:
+        charts["township"] = horizontal_bars(f"全市{period}各镇街意见办理情况", bars_of(figures.by_township))
+    return charts

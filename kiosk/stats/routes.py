@@ -12,7 +12,7 @@ from ..models import Township, User
 from ..parsing import bounded_int
 from ..staff import services as staff_services
 from . import bp, exports, services
-from .charts import bars_of, columns, horizontal_bars
+from .charts import dashboard_charts
 from .report import annual_report_pdf
 
 
@@ -37,44 +37,27 @@ def dashboard():
     township_id = chosen_township(current_user, request.args)
     period, period_notice = services.period_from_args(request.args, today)
     figures = services.figures(township_id, period, today)
-    # City staff looking at one township pass it on; for everyone else it is implied.
-    township_args = {"township": township_id} if current_user.is_city and township_id else {}
-    overdue_url = None
-    if "staff.queue" in current_app.view_functions:
-        overdue_url = url_for("staff.queue", overdue=1, **township_args)
-    charts = {
-        "category": horizontal_bars(
-            f"{figures.scope_label}{period.label}各类别意见办理情况", bars_of(figures.by_category)
-        ),
-        "station": horizontal_bars(
-            f"{figures.scope_label}{period.label}收到意见最多的{services.TOP_STATIONS}个联络站",
-            bars_of(figures.top_stations()),
-            label_width=220,
-        ),
-        "month": columns(f"{figures.scope_label}{period.label}各月意见办理情况", bars_of(figures.by_month)),
-    }
-    if figures.by_township:
-        charts["township"] = horizontal_bars(
-            f"全市{period.label}各镇街意见办理情况", bars_of(figures.by_township)
-        )
-    townships = (
-        db.session.execute(db.select(Township.id, Township.name).order_by(Township.id)).all()
-        if current_user.is_city
-        else []
-    )
     return render(
         "stats/dashboard.html",
         "stats/_dashboard.html",
         figures=figures,
-        charts=charts,
+        charts=dashboard_charts(figures),
+        period_notice=period_notice,
         percent=services.percent,
         min_rated=services.MIN_RATED,
-        overdue_url=overdue_url,
-        townships=townships,
+        townships=services.townships_offered(current_user),
         years=range(today.year, services.FIRST_YEAR - 1, -1),
-        township_args=township_args,
-        period_notice=period_notice,
+        **_links(figures),
     )
+
+
+def _links(figures) -> dict:
+    """Where the dashboard links: the same township for city staff (implied for others), its overdue queue."""
+    township_args = {"township": figures.township.id} if current_user.is_city and figures.township else {}
+    overdue_url = None
+    if "staff.queue" in current_app.view_functions:
+        overdue_url = url_for("staff.queue", overdue=1, **township_args)
+    return {"township_args": township_args, "overdue_url": overdue_url}
 
 
 @bp.get("/export")

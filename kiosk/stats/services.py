@@ -372,6 +372,13 @@ def overdue_now(township_id: int | None, today: date) -> int:
     return db.session.scalar(_scoped(query, Opinion.township_id, township_id))
 
 
+def townships_offered(user) -> list[tuple[int, str]]:
+    """(id, name) of the townships the dashboard offers to choose: all for city staff, none for others."""
+    if not user.is_city:
+        return []
+    return list(db.session.execute(select(Township.id, Township.name).order_by(Township.id)))
+
+
 def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:
     """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点."""
     query = _scoped(
