@@ -31,3 +31,46 @@ def mask_phone(phone: str | None) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+# Personal data that must not go into public text (a reply or a reason shown on
+# the status page, at stations and in Open311). Digits may come with spaces or
+# hyphens inside, full-width digits are read as digits (NFKC).
+_SEP = r"[\s\-－—.]*"
+_MOBILE = re.compile(rf"(?<!\d)1{_SEP}[3-9](?:{_SEP}\d){{9}}(?!\d)")
+_ID_CARD = re.compile(rf"(?<!\d)\d(?:{_SEP}\d){{16}}{_SEP}[\dXx](?![\dA-Za-z])")
+# 0766-3822000, (0766)3822000, 020 12345678; or a bare local number of 7 or 8
+# digits starting 2 to 8 that is not a date (20260302), an amount or a count.
+_AREA_CODE_NUMBER = rf"[(（]?0\d{{2,3}}[)）]?{_SEP}[2-9]\d{{2,3}}{_SEP}\d{{4}}"
+_NOT_A_DATE = r"(?!20\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d))"
+_LOCAL_NUMBER = rf"{_NOT_A_DATE}[2-8]\d{{2,3}}{_SEP}\d{{4}}(?![\d年月日号元万亿米个人户次件条%％.])"
+_LANDLINE = re.compile(rf"(?<!\d)(?:{_AREA_CODE_NUMBER}|{_LOCAL_NUMBER})(?!\d)")
+_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s\-－—.()（）]+(?=\d)")
+
+
+def personal_data_in(text: str | None, names=()) -> str | None:
+    """What personal data ``text`` holds, in Chinese (for the refusal), or None.
+
+    Looks for a mobile number, a landline number, an ID-card number, and each
+    of ``names`` (the constituent's name and phone number as held): a name of
+    two characters or more anywhere in the text, a phone number's digits even
+    when typed with spaces or hyphens.
+    """
+    if not text:
+        return None
+    text = unicodedata.normalize("NFKC", text)
+    joined = _BETWEEN_DIGITS.sub("", text)
+    for value in names:
+        value = unicodedata.normalize("NFKC", (value or "").strip())
+        digits = re.sub(r"\D", "", value)
+        if len(digits) >= 7 and digits in joined:
+            return "反映人的电话号码"
+        if not digits and len(value) >= 2 and value in text:
+            return f"反映人的姓名（{value}）"
+    if _ID_CARD.search(text):
+        return "身份证号码"
+    if _MOBILE.search(text):
+        return "手机号码"
+    if _LANDLINE.search(text):
+        return "电话号码"
+    return None

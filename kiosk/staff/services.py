@@ -47,6 +47,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..text import personal_data_in
 from ..workdays import add_working_days, is_working_day
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ def close(actor: User, opinion: Opinion, public_reply: str) -> None:
     assignment ends as withdrawn) or replied.
     """
     _check(actor, opinion, Action.CLOSE)
-    public_reply = _required_text(public_reply, "请填写答复群众的内容。")
+    public_reply = _public_text(opinion, public_reply, "请填写答复群众的内容。")
     moment = utcnow()
     before, after = _change(opinion, status=S.CLOSED, public_reply=public_reply, closed_at=moment)
     _withdraw_active(opinion, moment, before, after, "镇人大办自行办结")
@@ -367,7 +368,7 @@ def decline(actor: User, opinion: Opinion, public_reason: str) -> None:
     A forwarded opinion's active assignment ends as withdrawn.
     """
     _check(actor, opinion, Action.DECLINE)
-    public_reason = _required_text(public_reason, "请填写不予受理的理由。")
+    public_reason = _public_text(opinion, public_reason, "请填写不予受理的理由。")
     moment = utcnow()
     before, after = _change(opinion, status=S.DECLINED, public_reply=public_reason, closed_at=moment)
     _withdraw_active(opinion, moment, before, after, "不予受理")
@@ -704,6 +705,23 @@ def _required_text(text: str | None, message: str, limit: int = TEXT_LIMIT) -> s
         raise ActionRefused(message)
     if len(text) > limit:
         raise ActionRefused(f"内容不能超过{limit}字。")
+    return text
+
+
+def _public_text(opinion: Opinion, text: str | None, message: str) -> str:
+    """Required text that will be published (status page, stations, Open311): no personal data.
+
+    Refused when it holds a phone or ID-card number, or the name or phone
+    number of whoever gave this opinion or one merged into it.
+    """
+    text = _required_text(text, message)
+    people = db.session.execute(
+        select(Opinion.contact_name, Opinion.contact_phone).where(Opinion.merged_into_uuid == opinion.uuid)
+    ).all()
+    names = [opinion.contact_name, opinion.contact_phone, *(value for row in people for value in row)]
+    found = personal_data_in(text, names=[name for name in names if name])
+    if found:
+        raise ActionRefused(f"公开内容里有{found}。这段文字将在互联网上公开，请删去姓名、电话等个人信息后再提交。")
     return text
 
 

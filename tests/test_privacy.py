@@ -1,0 +1,114 @@
+"""Personal data stays out of what is published, off the papers that leave the office, and out of URLs."""
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.extensions import db
+from kiosk.models import AuditEntry, Department, Opinion, OpinionEvent
+from kiosk.staff import services
+from kiosk.staff.services import ActionRefused
+from kiosk.text import personal_data_in
+from tests.factories import make_user, receive_opinion
+from tests.test_staff_queue import Desk
+
+NAME, PHONE = "陈大文", "13800138000"
+HINT = "将在互联网上公开，请勿填写姓名、电话等个人信息"
+
+
+# --- public text: the close reply and the decline reason ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("请致电13912345678了解进展。", "手机号码"),
+        ("请致电 139 1234 5678 了解进展。", "手机号码"),
+        ("请致电139-1234-5678。", "手机号码"),
+        ("请致电１３９１２３４５６７８。", "手机号码"),
+        ("请致电0766-3822000。", "电话号码"),
+        ("请致电（0766）3822000。", "电话号码"),
+        ("请致电3822000。", "电话号码"),
+        ("经核实，445381198001011234的情况属实。", "身份证号码"),
+        ("经核实，44538119800101123X的情况属实。", "身份证号码"),
+        ("陈大文同志，路灯已修好。", "反映人的姓名（陈大文）"),
+        ("已电话联系 138 0013 8000 说明情况。", "反映人的电话号码"),
+    ],
+)
+def test_personal_data_is_found_in_public_text(text, found):
+    assert personal_data_in(text, names=[NAME, PHONE]) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "路灯已于2026年3月2日修复，感谢您的反映。",
+        "已于20260302修复。",
+        "已投入资金2500000元，修复路灯12个。",
+        "可拨打12345热线反映。",
+        "与回执 LC00-260302-0001 的意见合并办理。",
+        "陈列室已开放。",
+    ],
+)
+def test_ordinary_replies_pass(text):
+    assert personal_data_in(text, names=[NAME, PHONE]) is None
+
+
+@pytest.fixture
+def office(hub):
+    with hub.app_context():
+        yield hub
+
+
+def snapshot(opinion):
+    db.session.expire_all()
+    fresh = db.session.get(Opinion, opinion.uuid)
+    return (
+        {c.key: getattr(fresh, c.key) for c in Opinion.__table__.columns},
+        db.session.scalar(select(func.count()).select_from(OpinionEvent)),
+        db.session.scalar(select(func.count()).select_from(AuditEntry)),
+    )
+
+
+@pytest.mark.parametrize("action", ["close", "decline"])
+@pytest.mark.parametrize(
+    "text",
+    ["陈大文您好，路灯已修好。", "有疑问请拨打 138-0013-8000。", "有疑问请拨打13912345678。", "请到0766-3822000咨询。",
+     "身份证号445381198001011234不符。"],  # fmt: skip
+)
+def test_public_text_with_personal_data_is_refused_and_changes_nothing(office, action, text):
+    staff = make_user("township")
+    opinion = receive_opinion(contact_name=NAME, contact_phone=PHONE)
+    services.accept(staff, opinion)
+    before = snapshot(opinion)
+    with pytest.raises(ActionRefused) as refused:
+        getattr(services, action)(staff, opinion, text)
+    assert "个人信息" in refused.value.message
+    assert snapshot(opinion) == before
+
+
+def test_a_reply_may_not_name_whoever_gave_a_merged_duplicate(office):
+    staff = make_user("township")
+    original = receive_opinion()
+    duplicate = receive_opinion(contact_name="欧阳秀英")
+    services.merge(staff, duplicate, original)
+    services.accept(staff, original)
+    with pytest.raises(ActionRefused, match="欧阳秀英"):
+        services.close(staff, original, "欧阳秀英反映的路灯已修好。")
+    services.close(staff, original, "路灯已修好。")
+
+
+@pytest.mark.parametrize("action, field", [("close", "public_reply"), ("decline", "public_reason")])
+def test_the_form_says_what_is_published_and_shows_the_refusal(hub, action, field):
+    desk = Desk(hub)
+    with hub.app_context():
+        opinion = receive_opinion(contact_name=NAME, contact_phone=PHONE)
+        services.accept(desk.user(), opinion)
+        uuid = opinion.uuid
+    page = desk.get(f"/staff/opinions/{uuid}")
+    assert page.text.count(HINT) == 2
+    response = desk.post(f"/staff/opinions/{uuid}/{action}",
+                         {f"{action}-{field}": "请联系13912345678。", f"{action}-confirm": "y"}, htmx=True)  # fmt: skip
+    assert response.status_code == 200
+    assert "手机号码" in response.text and "个人信息" in response.text
+    with hub.app_context():
+        assert db.session.get(Opinion, uuid).status == "accepted"
