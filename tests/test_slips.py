@@ -1,5 +1,7 @@
 """Papers the township office prints: the assignment slip (交办单) and a replacement receipt."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -31,7 +33,7 @@ def forwarded(app, station="LC00", **opinion_fields) -> tuple[str, int]:
 
 def test_the_slip_is_an_a4_pdf_in_chinese_with_what_the_department_needs(hub, chair, tmp_path):
     number, assignment = forwarded(hub, content="村口的路灯坏了三个月，晚上很黑。", contact_name="陈大文", contact_phone="13800138000")
-    response = chair.get(f"/staff/assignments/{assignment}/slip.pdf")
+    response = chair.get(f"/staff/assignments/{assignment}/slip.pdf?contacts=1")
     assert response.status_code == 200
     assert response.content_type == "application/pdf"
     assert response.headers["Cache-Control"] == "no-store"
@@ -103,3 +105,62 @@ def test_the_slip_is_headed_by_the_townships_own_office(hub, chair, tmp_path):
     text = receipt_checks.text(receipt_checks.write(city.get(f"/staff/assignments/{assignment}/slip.pdf").data,
                                                     tmp_path / "town.pdf"))
     assert f"{town_name}人民代表大会办公室" in text and f"交回{town_name}人大办" in text
+
+
+def slip_text(desk, assignment, tmp_path, query="") -> str:
+    response = desk.get(f"/staff/assignments/{assignment}/slip.pdf{query}")
+    assert response.status_code == 200
+    return receipt_checks.text(receipt_checks.write(response.data, tmp_path / "slip.pdf"))
+
+
+def slip_rows(app) -> list[tuple]:
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "slip").order_by(AuditEntry.id))
+        return [(row.user_id, row.subject, row.after) for row in rows]
+
+
+def test_contact_details_go_on_the_slip_only_when_ticked_and_every_print_is_audited(hub, chair, tmp_path):
+    _, assignment = forwarded(hub, contact_name="陈大文", contact_phone="13800138000")
+    plain = slip_text(chair, assignment, tmp_path)
+    assert "陈大文" not in plain and "13800138000" not in plain and "联系电话" not in plain
+    ticked = slip_text(chair, assignment, tmp_path, "?contacts=1")
+    assert "陈大文" in ticked and "13800138000" in ticked
+    subject = f"assignment:{assignment}"
+    assert slip_rows(hub) == [(chair.user_id, subject, {"contacts": False}), (chair.user_id, subject, {"contacts": True})]
+
+
+def test_city_staff_never_print_contact_details_the_export_policy_withholds(hub, tmp_path):
+    _, assignment = forwarded(hub, contact_name="陈大文", contact_phone="13800138000")
+    city = Desk(hub, role="city")
+    text = slip_text(city, assignment, tmp_path, "?contacts=1")
+    assert "陈大文" not in text and "13800138000" not in text
+    assert slip_rows(hub) == [(city.user_id, f"assignment:{assignment}", {"contacts": False})]
+
+
+def test_the_slip_link_offers_the_tick_off_by_default_and_forwarding_with_it_ticks_it(hub, chair):
+    with hub.app_context():
+        department = Department(name="供电所", contact_person="何所长", contact_phone="0766-3800000")
+        db.session.add(department)
+        db.session.commit()
+        opinion = receive_opinion(contact_name="陈大文", contact_phone="13800138000")
+        services.accept(chair.user(), opinion)
+        uuid, department_id = opinion.uuid, department.id
+    page = chair.get(f"/staff/opinions/{uuid}").text
+    assert "在交办单上印出联系人姓名和电话" in page  # on the 转办 form, not ticked
+    assert 'name="forward-print_contacts"' in page and "checked" not in page.split('name="forward-print_contacts"')[1][:40]
+    done = chair.post(f"/staff/opinions/{uuid}/forward",
+                      {"forward-department": department_id, "forward-print_contacts": "y"}, htmx=True)  # fmt: skip
+    assert done.status_code == 200
+    assert re.search(r'name="contacts" value="1" checked', done.text)
+    plain = chair.get(f"/staff/opinions/{uuid}").text
+    assert 'name="contacts" value="1"' in plain and not re.search(r'name="contacts" value="1" checked', plain)
+
+
+def test_printing_a_replacement_receipt_is_audited(hub, chair):
+    with hub.app_context():
+        opinion = receive_opinion()
+        uuid = opinion.uuid
+    chair.post(f"/staff/opinions/{uuid}/replacement-receipt", {"replace_receipt-confirm": "y"})
+    assert chair.get(f"/staff/opinions/{uuid}/receipt.pdf").status_code == 200
+    assert slip_rows(hub) == [(chair.user_id, "receipt", {"contacts": False})]
+    assert "打印" in chair.get(f"/staff/opinions/{uuid}").text

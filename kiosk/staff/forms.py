@@ -17,6 +17,7 @@ from ..public.services import normalise_receipt_number
 from ..text import clean_text
 
 TEXT_MAX = 2000
+SLIP_CONTACTS_LABEL = "在交办单上印出联系人姓名和电话"
 DATE_MESSAGE = "日期格式不对，请按 年-月-日 填写，例如 2026-03-02。"
 
 
@@ -90,6 +91,8 @@ class ForwardForm(ActionForm):
     department = SelectField("承办部门", coerce=str, validate_choice=False)
     due_on = _date("答复期限")
     instructions = _text("交办要求")
+    # Off by default: the slip leaves the system; the link to print it comes ticked when this is.
+    print_contacts = BooleanField(SLIP_CONTACTS_LABEL)
 
     def validate_department(self, field):
         if not field.data or field.data not in choice_values(field):

@@ -455,6 +455,8 @@ AUDIT_LABELS = {
     "replace_receipt": "补打回执",
     "record_rating": "满意度测评",
     "denied": "越权查看（已拒绝）",
+    "slip": "打印",
+    "find": "找回执查询",
 }
 FIELD_LABELS = {
     "status": "状态",
@@ -474,6 +476,7 @@ FIELD_LABELS = {
     "rating": "评价",
     "counted": "计入统计",
     "round": "轮次",
+    "contacts": "印出联系人",
     "assignment.state": "交办状态",
     "assignment.due_on": "答复期限",
     "assignment.return_reason": "退回或撤回原因",

@@ -18,6 +18,7 @@ from ..htmx import is_fragment_request, render
 from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
 from ..receipts import slips
+from ..stats.exports import may_see_contacts
 from . import bp, forms, queue, services
 from .queue import QueueFilters
 
@@ -187,7 +188,7 @@ def _action_form(name: str, opinion: Opinion, bound: bool = False):
     return form
 
 
-def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None) -> dict:
+def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None, slip_contacts: bool = False) -> dict:
     actions = services.allowed_actions(current_user, opinion)
     action_forms = {name: _action_form(name, opinion) for name in actions if name in ACTION_FORMS}
     if failed is not None:
@@ -206,7 +207,9 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None)
         "history": queue.history(opinion),
         "duplicates": queue.duplicates_of(opinion),
         "overdue": services.is_overdue(opinion, services.today()),
-        "show_contact": slips.may_see_contact(current_user),
+        "show_contact": may_see_contacts(current_user),
+        "slip_contacts": slip_contacts,
+        "slip_contacts_label": forms.SLIP_CONTACTS_LABEL,
         "satisfaction": Satisfaction(opinion.satisfaction).label if opinion.satisfaction else None,
         "assignment_states": queue.ASSIGNMENT_STATE_LABELS,
         "extension_states": queue.EXTENSION_STATE_LABELS,
@@ -218,7 +221,8 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None)
 def opinion(uuid):
     """Everything about one opinion, its history, and a form per allowed action."""
     found = opinion_or_404(current_user, uuid)
-    return render("staff/opinion.html", "staff/_opinion.html", **_opinion_context(found))
+    context = _opinion_context(found, slip_contacts=request.args.get("slip_contacts") == "1")
+    return render("staff/opinion.html", "staff/_opinion.html", **context)
 
 
 class Unconfirmed(services.ActionRefused):
@@ -333,9 +337,12 @@ def _act(name: str, uuid: str):
             form.form_errors.append(refused.message)
         else:
             flash(message, "success")
+            # 转办 with "print the contact details" ticked: the new slip's box comes ticked.
+            slip_contacts = name == "forward" and bool(form.print_contacts.data)
             if not is_fragment_request():
-                return redirect(url_for("staff.opinion", uuid=found.uuid))
-            response = make_response(render_template("staff/_opinion.html", **_opinion_context(found)))
+                return redirect(url_for("staff.opinion", uuid=found.uuid, **({"slip_contacts": 1} if slip_contacts else {})))
+            context = _opinion_context(found, slip_contacts=slip_contacts)
+            response = make_response(render_template("staff/_opinion.html", **context))
             response.headers["HX-Retarget"] = "#opinion"
             # The window back at its top: the menu, the message and the new status in view.
             response.headers["HX-Reswap"] = "outerHTML show:window:top"
@@ -366,16 +373,21 @@ def replacement_receipt(uuid):
     found = opinion_or_404(current_user, uuid)
     if not found.replacement_secret:
         abort(404)
-    return _pdf(slips.replacement_receipt_pdf(found), f"{found.receipt_number}.pdf")
+    return _pdf(slips.replacement_receipt_pdf(current_user, found), f"{found.receipt_number}.pdf")
+
+
+def _slip_contacts() -> bool:
+    """Whether the slip should carry the constituent's name and phone: ticked (``?contacts=1``) and allowed."""
+    return slips.prints_contacts(current_user, request.args.get("contacts") == "1")
 
 
 @bp.get("/assignments/<int:assignment_id>/slip.pdf")
 @staff_required()
 def assignment_slip(assignment_id):
-    """交办单: the assignment slip as an A4 PDF."""
+    """交办单: the assignment slip as an A4 PDF; contact details only when ticked."""
     assignment = db.session.get(Assignment, assignment_id) or abort(404)
     opinion_or_404(current_user, assignment.opinion_uuid)
-    data = slips.slip_pdf(assignment, show_contact=slips.may_see_contact(current_user))
+    data = slips.slip_pdf(current_user, assignment, show_contact=_slip_contacts())
     return _pdf(data, f"交办单-{assignment_id}.pdf")
 
 
@@ -390,7 +402,7 @@ def assignment_slips(assignment_id):
     for assignment in found:  # another township's slip among them: a 404 and an audit row
         opinion_or_404(current_user, assignment.opinion_uuid)
     found.sort(key=lambda a: ids.index(a.id))
-    data = slips.slips_pdf(found, show_contact=slips.may_see_contact(current_user))
+    data = slips.slips_pdf(current_user, found, show_contact=_slip_contacts())
     return _pdf(data, f"交办单-{len(found)}份.pdf")
 
 
