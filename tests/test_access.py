@@ -537,7 +537,7 @@ def test_the_queue_and_export_of_a_township_show_its_own_opinions(hub, world):
     person = Browser(hub, world.users["township"])
     assert world.a.receipt_number in person.open("GET", "/staff/").text
     assert "罗城的路灯坏了三个月。" in person.open("GET", "/staff/stats/export").get_data(as_text=True)
-    found = person.open("GET", "/staff/find", query_string={"phone": "13800138000"})
+    found = person.open("POST", "/staff/find", data={"phone": "13800138000"})
     assert world.a.receipt_number in found.text
 
 

@@ -112,3 +112,43 @@ def test_the_form_says_what_is_published_and_shows_the_refusal(hub, action, fiel
     assert "手机号码" in response.text and "个人信息" in response.text
     with hub.app_context():
         assert db.session.get(Opinion, uuid).status == "accepted"
+
+
+# --- 找回执: the phone number stays out of URLs ---------------------------------------------
+
+
+def test_the_find_form_posts_the_phone_number_and_never_pushes_it_into_the_url(hub):
+    desk = Desk(hub)
+    page = desk.get("/staff/find").text
+    form = page[page.index('<form id="find-form"'):]
+    form = form[: form.index(">")]
+    assert 'method="post"' in form and "hx-post=" in form
+    assert "hx-get=" not in form and "hx-push-url" not in form
+    assert 'name="csrf_token"' in page
+
+
+def test_finding_by_phone_is_audited_with_the_number_masked(hub):
+    desk = Desk(hub)
+    with hub.app_context():
+        number = receive_opinion(contact_name=NAME, contact_phone=PHONE).receipt_number
+    answer = desk.post("/staff/find", {"phone": "138 0013 8000"}, htmx=True)
+    assert answer.status_code == 200 and number in answer.text
+    assert "push-url" not in str(answer.headers).lower()
+    with hub.app_context():
+        row = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "find")).one()
+        assert row.user_id == desk.user_id
+        assert row.after["phone"] == "138****8000" and row.after["found"] == 1
+        assert PHONE not in str(row.after) and PHONE not in (row.note or "")
+
+
+def test_a_phone_number_in_the_query_string_is_ignored(hub):
+    desk = Desk(hub)
+    with hub.app_context():
+        number = receive_opinion(contact_name=NAME, contact_phone=PHONE).receipt_number
+    page = desk.get("/staff/find", query_string={"phone": PHONE})
+    assert page.status_code == 200 and number not in page.text and PHONE not in page.text
+
+
+def test_finding_needs_the_csrf_token(hub):
+    desk = Desk(hub)
+    assert desk.post("/staff/find", {"phone": PHONE}, csrf=False).status_code == 400

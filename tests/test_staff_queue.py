@@ -418,14 +418,14 @@ def test_bulk_without_a_csrf_token_is_refused(hub, office, clerk):
 
 def test_find_a_lost_receipt_by_phone_station_date_or_category(hub, office, clerk):
     def found(**args):
-        page = clerk.get("/staff/find", query_string=args)
+        page = clerk.post("/staff/find", args, htmx=True)
         assert page.status_code == 200
         return re.findall(r'href="/staff/opinions/([0-9a-f-]+)"', page.text)
 
     assert found(phone="138 0013 8000") == [office["closed"]]
     assert found(phone="8000") == [office["closed"]]  # the last four digits are enough
     assert found(phone="9999") == []
-    assert "至少填后4位" in clerk.get("/staff/find", query_string={"phone": "800"}).text
+    assert "至少填后4位" in clerk.post("/staff/find", {"phone": "800"}, htmx=True).text
     assert found(station="LC00", category="road") == [office["closed"], office["lamp"]]
     with hub.app_context():
         day = local_day(db.session.get(Opinion, office["lamp"]).created_at)
@@ -434,8 +434,10 @@ def test_find_a_lost_receipt_by_phone_station_date_or_category(hub, office, cler
     assert found(day=day.isoformat()) == [office["lamp"]]
     # Another township's opinion is never found.
     assert found(station=elsewhere_station) == []
-    empty = clerk.get("/staff/find", query_string={"phone": ""})
+    empty = clerk.post("/staff/find", {"phone": ""})
     assert "请至少填写一项" in empty.text
+    # Station, date and category also work as a link (GET).
+    assert office["lamp"] in clerk.get("/staff/find", query_string={"day": day.isoformat()}).text
 
 
 def test_a_bulk_mistake_keeps_the_ticks_and_the_chosen_action(hub, office, clerk):

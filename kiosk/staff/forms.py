@@ -13,11 +13,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..models import Satisfaction
+from ..parsing import in_range
 from ..public.services import normalise_receipt_number
 from ..text import clean_text
 
 TEXT_MAX = 2000
 SLIP_CONTACTS_LABEL = "在交办单上印出联系人姓名和电话"
+DAY_RANGE_MESSAGE = "日期须在2000年至2099年之间。"
 DATE_MESSAGE = "日期格式不对，请按 年-月-日 填写，例如 2026-03-02。"
 
 
@@ -200,15 +202,16 @@ class BulkForm(ActionForm):
 
 
 class FindReceiptForm(_DateMessages, FlaskForm):
-    """找回执: at least one of station, date, category or phone (GET, nothing changes)."""
-
-    class Meta:
-        csrf = False
+    """找回执: at least one of station, date, category or phone (POSTed, so the phone stays out of URLs)."""
 
     station = SelectField("联络站", coerce=str, validate_choice=False)
     day = _date("提交日期")
     category = SelectField("类别", coerce=str, validate_choice=False)
     phone = StringField("联系电话", filters=[lambda v: re.sub(r"\D", "", v or "")])
+
+    def validate_day(self, field):
+        if field.data and not in_range(field.data):
+            raise ValidationError(DAY_RANGE_MESSAGE)
 
     def validate_phone(self, field):
         if field.data and not 4 <= len(field.data) <= 20:

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Select, String, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
+from .. import audit
 from ..auth.scope import opinions_for, record_denied
 from ..extensions import db
 from ..localtime import format_local, zone
@@ -37,6 +38,7 @@ from ..models import (
     Topic,
     User,
 )
+from ..text import mask_phone
 from . import services
 
 log = logging.getLogger(__name__)
@@ -434,6 +436,22 @@ def find_receipts(
         query = query.where(Opinion.contact_phone.contains(phone_digits, autoescape=True))
     query = query.options(joinedload(Opinion.station), joinedload(Opinion.category))
     return list(db.session.scalars(query.order_by(Opinion.created_at.desc(), Opinion.uuid.desc()).limit(FIND_LIMIT)))
+
+
+def record_find(
+    user: User, station_code: str | None, day: date | None, category: str | None, phone_digits: str | None, found: int
+) -> None:
+    """The audit row of a 找回执 search: what was asked (the phone number masked) and how many were found."""
+    asked = {
+        "station": station_code or None,
+        "day": day.isoformat() if day else None,
+        "category": category or None,
+        "phone": mask_phone(phone_digits) or None,
+        "found": found,
+    }
+    audit.record("find", actor=user, after=asked, note="找回执查询")
+    db.session.commit()
+    log.info("find by %s: phone %s, %d found", user.username, asked["phone"] or "-", found)
 
 
 # --- the opinion page: its history -----------------------------------------------------------

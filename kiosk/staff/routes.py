@@ -11,6 +11,7 @@ from urllib.parse import quote
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from ..auth.scope import opinion_or_404, opinions_for, record_denied, staff_required, township_or_404
 from ..extensions import db
@@ -417,19 +418,33 @@ def _pdf(data: bytes, filename: str):
 # --- a lost receipt --------------------------------------------------------------------------
 
 
-@bp.get("/find")
+@bp.route("/find", methods=["GET", "POST"])
 @staff_required()
 def find_receipt():
-    """找回执: find an opinion by station, date, category or the phone number given."""
-    form = forms.FindReceiptForm(request.args)
+    """找回执: find an opinion by station, date, category or the phone number given.
+
+    The phone number comes only in a POST body (with the CSRF token), never
+    in the URL: not in the browser's history, a proxy's log or a login
+    page's ``next=``. A GET may filter by station, date and category; a
+    ``phone`` in its query string is ignored. Every POSTed search writes a
+    "find" audit row with the phone number masked.
+    """
+    if request.method == "POST":
+        form = forms.FindReceiptForm()
+    else:
+        args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "phone"])
+        form = forms.FindReceiptForm(formdata=args, meta={"csrf": False})
     form.station.choices = forms.choices(
         [("", "全部联络站")] + [(s.code, f"{s.name}（{s.code}）") for s in _stations(current_user)]
     )
     form.category.choices = forms.choices([("", "全部类别")] + [(c.code, c.name) for c in _categories()])
-    searched = bool(request.args)
+    searched = request.method == "POST" or bool(form.station.data or form.day.raw_data or form.category.data)
     results = None
     if searched and form.validate():
         results = queue.find_receipts(
             current_user, form.station.data, form.day.data, form.category.data, form.phone.data
         )
+        if request.method == "POST":
+            queue.record_find(current_user, form.station.data, form.day.data, form.category.data,
+                              form.phone.data, len(results))  # fmt: skip
     return render("staff/find.html", "staff/_find_results.html", form=form, results=results, searched=searched)
