@@ -594,6 +594,17 @@ def test_unsatisfied_reopens_with_the_comment_for_staff_only(staff):
     assert (again.counted, again.round, opinion.satisfaction) == (True, 1, "basic")
 
 
+def test_unsatisfied_clears_the_last_rounds_department(staff, department):
+    opinion, _assignment = forwarded(staff, department)
+    services.record_reply(staff, _assignment, "已更换灯泡。")
+    services.close(staff, opinion, "路灯已修好。")
+    assert opinion.department_id == department.id
+    services.record_rating(opinion, "unsatisfied", "还是不亮")
+    assert opinion.status == S.REOPENED and opinion.department_id is None
+    row = audit_rows(opinion, "record_rating")[-1]
+    assert row.before["department_id"] == department.id and row.after["department_id"] is None
+
+
 def test_ratings_wait_for_closing(staff):
     opinion = accepted(staff)
     assert_refused_and_unchanged(opinion, services.record_rating, opinion, "satisfied", match="办结后")

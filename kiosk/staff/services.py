@@ -600,10 +600,11 @@ def _rated_this_round(opinion: Opinion) -> bool:
 
 
 def _reopen(opinion: Opinion, moment: datetime) -> tuple[dict, dict]:
-    """不满意: back to the township with a fresh clock from today."""
+    """不满意: back to the township with a fresh clock from today and no department."""
     start = today()
     category = opinion.category
-    changes = {"status": S.REOPENED, "reopen_count": opinion.reopen_count + 1, "closed_at": None}
+    # The last round's department is no longer the opinion's: the township decides anew.
+    changes = {"status": S.REOPENED, "reopen_count": opinion.reopen_count + 1, "closed_at": None, "department_id": None}
     if category is not None:
         changes["accept_due_on"] = add_working_days(start, category.accept_days)
         changes["close_due_on"] = add_working_days(start, category.answer_days)
