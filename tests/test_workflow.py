@@ -242,6 +242,19 @@ def test_a_chosen_due_date_must_be_a_future_working_day(staff, department):
     assert services.forward(staff, opinion, department, due_on=chosen).due_on == chosen
 
 
+@pytest.mark.parametrize("far", ["limit+1", "9999-12-31"])
+def test_due_dates_are_at_most_sixty_working_days_away(staff, chair, department, far):
+    latest = add_working_days(services.today(), services.LONGEST_DUE_WORKING_DAYS)
+    too_far = add_working_days(latest, 1) if far == "limit+1" else date(9999, 12, 31)
+    opinion = accepted(staff)
+    assert_refused_and_unchanged(opinion, services.forward, staff, opinion, department, due_on=too_far, match="最远")
+    assignment = services.forward(staff, opinion, department, due_on=latest)
+    assert assignment.due_on == latest
+    assert_refused_and_unchanged(
+        opinion, services.request_extension, staff, assignment, too_far, "需要采购", match="60个工作日"
+    )
+
+
 def test_forwarding_needs_an_accepted_opinion_and_an_active_department(staff, department):
     opinion = receive_opinion()
     assert_refused_and_unchanged(opinion, services.forward, staff, opinion, department, match="不能转办")

@@ -57,6 +57,9 @@ TEXT_LIMIT = 2000
 # Default time a department gets, in working days, unless the opinion's own
 # close-by date is earlier.
 FORWARD_DAYS = 10
+# The latest due date (转办 or 延期) staff may set, in working days from today:
+# a date years away would make an opinion never overdue.
+LONGEST_DUE_WORKING_DAYS = 60
 
 
 class ActionRefused(Exception):
@@ -171,7 +174,8 @@ def forward(
 
     Without ``due_on`` the department gets ``FORWARD_DAYS`` working days, or
     less if the opinion's close-by date is earlier, but never less than the
-    next working day. A given ``due_on`` must be a working day after today.
+    next working day. A given ``due_on`` must be a working day after today and
+    at most ``LONGEST_DUE_WORKING_DAYS`` working days away.
     """
     _check(actor, opinion, Action.FORWARD)
     due_on = _forward_due(opinion, department, due_on)
@@ -272,7 +276,8 @@ def request_extension(actor: User, assignment: Assignment, until: date, reason: 
     """延期 request, entered by staff on the department's behalf.
 
     ``until`` must be a working day after today and after the current due
-    date; one request at a time. The due date moves only when approved.
+    date, at most ``LONGEST_DUE_WORKING_DAYS`` working days away; one request
+    at a time. The due date moves only when approved.
     """
     opinion = _check_assignment(actor, assignment, Action.REQUEST_EXTENSION)
     if assignment.extension_state == ExtensionState.REQUESTED:
@@ -696,6 +701,11 @@ def _check_future_working_day(day: date, what: str) -> None:
         raise ActionRefused(f"{what}不是有效日期。")
     if day <= today():
         raise ActionRefused(f"{what}须在今天以后。")
+    latest = add_working_days(today(), LONGEST_DUE_WORKING_DAYS)
+    if day > latest:
+        raise ActionRefused(
+            f"{what}最远只能定到{_public_date(latest)}（今天起{LONGEST_DUE_WORKING_DAYS}个工作日）。"
+        )
     if not is_working_day(day):
         raise ActionRefused(f"{what}（{_public_date(day)}）不是工作日。")
 
