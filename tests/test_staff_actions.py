@@ -381,3 +381,27 @@ def test_an_original_lists_the_duplicates_merged_into_it(hub, chair, case):
     listed = re.search(r'data-testid="duplicates">(.*?)</dd>', page, re.S).group(1)
     assert f'<a href="/staff/opinions/{case["uuid"]}">{case["number"]}</a>' in listed
     assert "duplicates" not in chair.get(f"/staff/opinions/{case['uuid']}").text.split("办理经过")[0]
+
+
+def test_a_new_topic_for_an_opinion_that_cannot_take_one_is_not_made(hub, chair, case):
+    with hub.app_context():
+        opinion = db.session.get(Opinion, case["uuid"])
+        original = db.session.scalar(select(Opinion).where(Opinion.receipt_number == case["original"]))
+        services.merge(chair.user(), opinion, original)
+    answer = chair.post(f"/staff/opinions/{case['uuid']}/topic",
+                        fields("topic", {"topic": "new", "new_title": "路灯专项整治"}), htmx=True)  # fmt: skip
+    assert answer.status_code == 200 and "不能归入专题" in answer.text
+    with hub.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Topic)) == 0
+        assert db.session.get(Opinion, case["uuid"]).topic_id is None
+
+
+def test_a_new_topic_is_made_and_attached_in_one_step(hub, chair, case):
+    answer = chair.post(f"/staff/opinions/{case['uuid']}/topic",
+                        fields("topic", {"topic": "new", "new_title": "路灯专项整治"}), htmx=True)  # fmt: skip
+    assert answer.status_code == 200
+    with hub.app_context():
+        topic = db.session.scalars(select(Topic)).one()
+        assert db.session.get(Opinion, case["uuid"]).topic_id == topic.id
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert actions[-2:] == ["create_topic", "attach_topic"]

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
+from ..parsing import bounded_int, parse_day
 from ..receipts import slips
 from ..stats.exports import may_see_contacts
 from . import bp, forms, queue, services
@@ -298,12 +299,11 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             services.set_key_supervision(actor, opinion, on)
             return "已设为重点督办。" if on else "已取消重点督办。"
         case "attach_topic":
-            topic = None
             if form.topic.data == "new":
-                topic = services.create_topic(actor, opinion.township_id, form.new_title.data)
-            elif form.topic.data:
-                topic = db.session.get(Topic, int(form.topic.data))
-            services.attach_topic(actor, opinion, topic)
+                topic = services.attach_new_topic(actor, opinion, form.new_title.data)
+            else:
+                topic = db.session.get(Topic, bounded_int(form.topic.data)) if form.topic.data else None
+                services.attach_topic(actor, opinion, topic)
             return f"已归入专题“{topic.title}”。" if topic else "已移出专题。"
         case "replace_receipt":
             services.replace_receipt(actor, opinion)

@@ -422,6 +422,26 @@ def set_key_supervision(actor: User, opinion: Opinion, on: bool) -> None:
 
 def create_topic(actor: User, township_id: int | None, title: str, description: str | None = None) -> Topic:
     """专题 for a township (its staff) or the whole city (``township_id`` None: city staff only)."""
+    topic = _new_topic(actor, township_id, title, description)
+    _commit()
+    return topic
+
+
+def attach_new_topic(actor: User, opinion: Opinion, title: str, description: str | None = None) -> Topic:
+    """Start a 专题 of the opinion's township and put the opinion in it: both or neither (one commit).
+
+    Refused, with no topic made, when the opinion may not be put in a topic now.
+    """
+    _check(actor, opinion, Action.ATTACH_TOPIC)
+    topic = _new_topic(actor, opinion.township_id, title, description)
+    moment = utcnow()
+    before, after = _change(opinion, topic_id=topic.id)
+    _finish(actor, Action.ATTACH_TOPIC, opinion, moment, before, after, subject=f"topic:{topic.id}")
+    return topic
+
+
+def _new_topic(actor: User, township_id: int | None, title: str, description: str | None) -> Topic:
+    """Check and add a new topic with its audit row, in the caller's transaction."""
     _check_actor(actor)
     if township_id is None:
         if actor.role != Role.CITY:
@@ -436,16 +456,15 @@ def create_topic(actor: User, township_id: int | None, title: str, description: 
     db.session.add(topic)
     try:
         db.session.flush()
-        audit.record(
-            "create_topic",
-            actor=actor,
-            subject=f"topic:{topic.id}",
-            after={"township_id": township_id, "title": title, "description": description},
-        )
-        db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    audit.record(
+        "create_topic",
+        actor=actor,
+        subject=f"topic:{topic.id}",
+        after={"township_id": township_id, "title": title, "description": description},
+    )
     return topic
 
 
