@@ -170,7 +170,7 @@ def test_contact_is_anonymous_unless_the_person_consents(app, person):
         tag = re.search(rf"<input[^>]*data-testid=\"{field}\"[^>]*>", html).group(0)
         assert "disabled" in tag and 'autocomplete="off"' in tag and 'inputmode="none"' in tag
     assert re.search(r'aria-pressed="true"\s+data-testid="anonymous"', html)
-    assert "不会打印在回执上，不会公开；送达镇人大办后本机即删除" in html
+    assert "不会打印在回执上，不会公开；送达罗城街道人大工委后本机即删除" in html
     page = person.post("/opinion/contact", anonymous="1")
     assert "deputy-none" in text(page)
     answers = answers_of(app, person.draft_id())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, g, has_request_context
+from sqlalchemy.orm import joinedload
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -72,7 +73,11 @@ def this_station() -> Station:
     if has_request_context() and "this_station" in g:
         return g.this_station
     station = db.session.scalar(
-        select(Station).join(BoxIdentity, BoxIdentity.station_code == Station.code).where(BoxIdentity.id == 1)
+        select(Station)
+        .join(BoxIdentity, BoxIdentity.station_code == Station.code)
+        .where(BoxIdentity.id == 1)
+        # The screens name the township's office (镇人大办 / 街道人大工委).
+        .options(joinedload(Station.township))
     )
     if station is None:
         raise RuntimeError("this box is not set up as a station yet (run: flask --app wsgi demo load)")
