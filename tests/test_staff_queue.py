@@ -356,6 +356,26 @@ def test_counts_per_status_follow_the_other_filters(hub, office, clerk):
     assert re.search(r'class="overdue"[^>]*data-uuid="' + office["lamp"], page.text)
 
 
+def test_a_department_late_with_its_reply_makes_the_opinion_overdue(hub, office, clerk):
+    """The opinion's own dates are still ahead; its department's due date has passed."""
+    with hub.app_context():
+        user = clerk.user()
+        department = Department(name="罗定市供电局")
+        db.session.add(department)
+        db.session.commit()
+        rubbish = db.session.get(Opinion, office["rubbish"])
+        assignment = services.forward(user, rubbish, department)
+        today = services.today()
+        rubbish.close_due_on = add_working_days(today, 20)
+        assignment.due_on = today - timedelta(days=1)
+        db.session.commit()
+        assert services.is_overdue(rubbish, today)
+        assert queue.overdue_count(user, QueueFilters()) == 2
+    page = clerk.get("/staff/", query_string={"status": "all"})
+    assert re.search(r'class="overdue"[^>]*data-uuid="' + office["rubbish"], page.text)
+    assert set(listed(clerk.get("/staff/", query_string={"overdue": "1"}))) == {office["lamp"], office["rubbish"]}
+
+
 # --- bulk actions ----------------------------------------------------------------------------
 
 

@@ -763,7 +763,24 @@ def test_overdue_in_sql_matches_overdue_in_python(hub_app):
             assert services.is_overdue(opinion, today) is overdue, (status, accept_by, close_by)
             if overdue:
                 expected.add(opinion.uuid)
+        # A department late with its reply (L4), whatever the opinion's own dates say.
+        department = make_department("罗定市供电局")
+        for state, due_on, overdue in [
+            ("active", past, True),
+            ("active", today, False),
+            ("active", future, False),
+            ("returned", past, False),
+            ("replied", past, False),
+        ]:
+            opinion = receive_opinion()
+            opinion.status, opinion.accept_due_on, opinion.close_due_on = S.FORWARDED, past, future
+            db.session.add(Assignment(opinion_uuid=opinion.uuid, department_id=department.id, state=state,
+                                      due_on=due_on))  # fmt: skip
+            db.session.flush()
+            assert services.is_overdue(opinion, today) is overdue, (state, due_on)
+            if overdue:
+                expected.add(opinion.uuid)
         db.session.commit()
         found = set(db.session.scalars(select(Opinion.uuid).where(services.overdue_condition(today))))
         assert found == expected
-        assert len(found) == 4
+        assert len(found) == 5

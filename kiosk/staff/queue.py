@@ -346,6 +346,15 @@ def status_counts(user: User, filters: QueueFilters) -> dict[str, int]:
     return counts
 
 
+def overdue_uuids(rows: list[Opinion], today: date) -> set[str]:
+    """Which of a page's opinions are overdue: one query (the same condition as the filter)."""
+    uuids = [row.uuid for row in rows]
+    if not uuids:
+        return set()
+    query = select(Opinion.uuid).where(Opinion.uuid.in_(uuids), services.overdue_condition(today))
+    return set(db.session.scalars(query))
+
+
 def overdue_count(user: User, filters: QueueFilters, today: date | None = None) -> int:
     """Overdue opinions under ``filters``: the figure the clerk looks at first."""
     query = filtered(user, replace(filters, status=None, overdue=True), today)

@@ -69,15 +69,16 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
     today = services.today()
     bulk_form = extra.pop("bulk_form", None) or forms.BulkForm(formdata=None)
     bulk_form.department.choices = _department_choices()
+    results = queue.page(user, filters, after)
     return {
         "filters": filters,
         "after": after,
-        "results": queue.page(user, filters, after),
+        "results": results,
+        "overdue_rows": queue.overdue_uuids(results.rows, today),
         "counts": queue.status_counts(user, filters),
         "overdue": queue.overdue_count(user, filters, today),
         "extensions": queue.extension_count(user, filters),
         "today": today,
-        "is_overdue": services.is_overdue,
         "statuses": queue.STATUS_CHOICES,
         "orders": queue.ORDERS,
         "townships": list(db.session.scalars(select(Township).order_by(Township.id))) if user.is_city else [],

@@ -643,16 +643,26 @@ _AWAITING_ACCEPT = (S.RECEIVED, S.REOPENED)
 
 
 def is_overdue(opinion: Opinion, today: date) -> bool:
-    """Not finished, and past its accept-by date while awaiting 受理, or past its close-by date."""
+    """Not finished, and late somewhere.
+
+    Late: past its accept-by date while awaiting 受理, past its close-by date,
+    or with a department whose active assignment is past its due date.
+    """
     if opinion.status in FINISHED_STATUSES:
         return False
     if opinion.status in _AWAITING_ACCEPT and opinion.accept_due_on is not None and opinion.accept_due_on < today:
         return True
-    return opinion.close_due_on is not None and opinion.close_due_on < today
+    if opinion.close_due_on is not None and opinion.close_due_on < today:
+        return True
+    return bool(db.session.scalar(select(_late_assignment(today, opinion.uuid))))
 
 
 def overdue_condition(today: date):
-    """``is_overdue`` as a SQL condition on Opinion's columns (NULL dates never overdue)."""
+    """``is_overdue`` as a SQL condition on Opinion's columns (NULL dates never overdue).
+
+    The department's lateness is an EXISTS on assignments by opinion_uuid
+    (indexed): one index probe per opinion the other filters leave.
+    """
     return and_(
         not_(Opinion.status.in_([s.value for s in FINISHED_STATUSES])),
         or_(
@@ -661,7 +671,17 @@ def overdue_condition(today: date):
                 func.coalesce(Opinion.accept_due_on < today, False),
             ),
             func.coalesce(Opinion.close_due_on < today, False),
+            _late_assignment(today),
         ),
+    )
+
+
+def _late_assignment(today: date, opinion_uuid: str | None = None):
+    """The opinion (``opinion_uuid``, or correlated to Opinion) has an active assignment past its due date."""
+    return exists().where(
+        Assignment.opinion_uuid == (opinion_uuid if opinion_uuid is not None else Opinion.uuid),
+        Assignment.state == AssignmentState.ACTIVE.value,
+        Assignment.due_on < today,
     )
 
 
