@@ -405,3 +405,38 @@ def test_a_new_topic_is_made_and_attached_in_one_step(hub, chair, case):
         assert db.session.get(Opinion, case["uuid"]).topic_id == topic.id
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions[-2:] == ["create_topic", "attach_topic"]
+
+
+HUGE = "99999999999999999999"
+OUT_OF_RANGE = [
+    ("GET", "/staff/", {"date_from": "0001-01-01"}),
+    ("GET", "/staff/", {"date_to": "9999-12-31"}),
+    ("GET", "/staff/", {"date_from": "2015-01-01", "date_to": "9999-12-31"}),
+    ("GET", "/staff/", {"township": HUGE, "topic": HUGE}),
+    ("GET", "/staff/", {"township": "-1", "topic": "0"}),
+    ("GET", "/staff/find", {"day": "0001-01-01"}),
+    ("GET", "/staff/find", {"day": "9999-12-31"}),
+    ("POST", "/staff/find", {"day": "0001-01-01"}),
+    ("POST", "{opinion}/remind", {"remind-assignment": HUGE}),
+    ("POST", "{opinion}/reply", {"record_reply-assignment": "-1", "record_reply-reply": "好"}),
+    ("POST", "{opinion}/forward", {"forward-department": "{department}", "forward-due_on": "9999-12-31"}),
+    ("POST", "{opinion}/forward", {"forward-department": "{department}", "forward-due_on": "0001-01-01"}),
+    ("POST", "{opinion}/topic", {"attach_topic-topic": HUGE}),
+    ("GET", "/staff/assignments/1/slips.pdf", {"and": HUGE}),
+]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("method, path, values", OUT_OF_RANGE, ids=[f"{m}-{p}-{i}" for i, (m, p, _) in enumerate(OUT_OF_RANGE)])
+def test_out_of_range_input_is_never_a_500(hub, chair, case, method, path, values, htmx):
+    bring(hub, chair, case["uuid"], "accepted" if "forward" in path else "forwarded", case["department"])
+    path = path.replace("{opinion}", f"/staff/opinions/{case['uuid']}")
+    values = {k: v.replace("{department}", str(case["department"])) for k, v in values.items()}
+    if method == "GET":
+        answer = chair.get(path, htmx=htmx, query_string=values)
+    else:
+        answer = chair.post(path, values, htmx=htmx)
+    assert answer.status_code in (200, 302, 404), answer.status_code
+    if "forward" in path:
+        with hub.app_context():
+            assert db.session.get(Opinion, case["uuid"]).status == "accepted"

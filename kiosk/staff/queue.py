@@ -38,6 +38,7 @@ from ..models import (
     Topic,
     User,
 )
+from ..parsing import bounded_int, parse_day
 from ..text import mask_phone
 from . import services
 
@@ -53,21 +54,6 @@ PAGE_SIZE = 50
 TEXT_MAX = 100
 _STATION_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
 _CATEGORY_CODE = re.compile(r"^[a-z0-9_-]{1,24}$")
-
-
-def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
-
-
-def _date(value) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
 
 
 def _flag(value) -> bool:
@@ -99,18 +85,18 @@ class QueueFilters:
         status = (args.get("status") or "").strip()
         text = " ".join((args.get("text") or "").split())[:TEXT_MAX]
         order = (args.get("order") or "").strip()
-        date_from, date_to = _date(args.get("date_from")), _date(args.get("date_to"))
+        date_from, date_to = parse_day(args.get("date_from")), parse_day(args.get("date_to"))
         if date_from and date_to and date_from > date_to:
             date_from, date_to = date_to, date_from
         return cls(
-            township_id=_int(args.get("township")),
+            township_id=bounded_int(args.get("township")),
             station_code=station if _STATION_CODE.match(station) else None,
             category=category if _CATEGORY_CODE.match(category) else None,
             status=status if status in STATUS_CHOICES or status == ALL else None,
             overdue=_flag(args.get("overdue")),
             extension_requested=_flag(args.get("extension")),
             key_supervision=_flag(args.get("key_supervision")),
-            topic_id=_int(args.get("topic")),
+            topic_id=bounded_int(args.get("topic")),
             text=text or None,
             date_from=date_from,
             date_to=date_to,

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
-from ..parsing import bounded_int, parse_day
+from ..parsing import bounded_int
 from ..receipts import slips
 from ..stats.exports import may_see_contacts
 from . import bp, forms, queue, services
@@ -121,7 +121,7 @@ def bulk():
         if form.action.data == "accept":
             result = queue.apply_bulk(actor, ticked, lambda o: services.accept(actor, o))
         else:
-            department = db.session.get(Department, int(form.department.data))
+            department = db.session.get(Department, bounded_int(form.department.data))
             result = queue.apply_bulk(
                 actor, ticked, lambda o: services.forward(actor, o, department, due_on=form.due_on.data)
             )
@@ -248,7 +248,8 @@ def _confirmed(name: str, form, actor, opinion: Opinion) -> None:
 def _perform(name: str, actor, opinion: Opinion, form) -> str:
     """Call the service behind action ``name``; the flash message on success."""
     if isinstance(form, forms.AssignmentForm):
-        assignment = db.session.get(Assignment, _int(form.assignment.data))
+        assignment_id = bounded_int(form.assignment.data)
+        assignment = db.session.get(Assignment, assignment_id) if assignment_id else None
         if assignment is None or assignment.opinion_uuid != opinion.uuid:
             raise services.ActionRefused("找不到这次交办，请刷新页面。")
     if name != "merge":  # merge looks its original up first (a wrong number is the likelier mistake)
@@ -258,7 +259,7 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             services.accept(actor, opinion, form.note.data)
             return "已受理。"
         case "forward":
-            department = db.session.get(Department, int(form.department.data))
+            department = db.session.get(Department, bounded_int(form.department.data))
             made = services.forward(actor, opinion, department, form.due_on.data, form.instructions.data)
             return f"已转办{department.name}，答复期限 {made.due_on:%Y-%m-%d}。可打印交办单。"
         case "return_assignment":
@@ -315,13 +316,6 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             )
             return "已登记回访结果。"
     raise LookupError(name)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _act(name: str, uuid: str):
@@ -397,7 +391,7 @@ def assignment_slip(assignment_id):
 @staff_required()
 def assignment_slips(assignment_id):
     """The 交办单 of a bulk 转办 in one PDF, one slip per page: this one and each ``?and=<id>``."""
-    ids = list(dict.fromkeys([assignment_id, *(n for n in map(_int, request.args.getlist("and")[:200]) if n)]))
+    ids = list(dict.fromkeys([assignment_id, *(n for n in map(bounded_int, request.args.getlist("and")[:200]) if n)]))
     found = list(db.session.scalars(select(Assignment).where(Assignment.id.in_(ids))))
     if assignment_id not in {a.id for a in found}:
         abort(404)
