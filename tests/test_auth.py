@@ -423,7 +423,7 @@ def test_staff_pages_are_not_kept_in_the_browser_cache(client, clerk):
 def test_the_header_names_the_member_of_staff_and_their_township(client, clerk):
     sign_in(client, clerk)
     page = text(client.get("/staff/welcome"))
-    assert "罗城街道人大办" in page and "clerk（镇人大办）" in page
+    assert "罗城街道人大工委" in page and "罗城街道人大办" not in page and "clerk（镇人大办）" in page
 
 
 # --- CSRF ---------------------------------------------------------------------------------

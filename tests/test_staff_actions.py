@@ -440,3 +440,15 @@ def test_out_of_range_input_is_never_a_500(hub, chair, case, method, path, value
     if "forward" in path:
         with hub.app_context():
             assert db.session.get(Opinion, case["uuid"]).status == "accepted"
+
+
+def test_the_forward_form_lists_active_departments_in_the_order_added(hub, chair, case):
+    with hub.app_context():
+        for name, active in (("安监站", True), ("停用的局", False), ("城管局", True)):
+            db.session.add(Department(name=name, active=active))
+        db.session.commit()
+    bring(hub, chair, case["uuid"], "accepted", case["department"])
+    page = chair.get(f"/staff/opinions/{case['uuid']}").text
+    form = page[page.index('name="forward-department"'):]
+    form = form[: form.index("</select>")]
+    assert re.findall(r'<option value="\d+">([^<]+)</option>', form) == ["交通运输局", "安监站", "城管局"]

@@ -17,8 +17,10 @@ from kiosk.models import (
     OpinionStatus,
     Rating,
     RatingSource,
+    Station,
     SyncChange,
     Topic,
+    Township,
     utcnow,
 )
 from kiosk.staff import queue, services
@@ -167,6 +169,28 @@ def test_accepting_records_who_when_and_a_public_step(staff):
     assert db.session.scalar(select(func.count()).select_from(SyncChange).where(SyncChange.opinion_uuid == opinion.uuid))
 
 
+def test_public_steps_name_the_townships_own_office(staff, department):
+    """A 街道's office is its 人大工委, a 镇's its 人大办: never a generic 镇人大办."""
+    opinion, assignment = forwarded(staff, department)
+    services.return_assignment(staff, assignment, "不归我局")
+    services.forward(staff, opinion, department)
+    services.record_reply(staff, services.active_assignment(opinion), "已修复。")
+    services.close(staff, opinion, "路灯已修好。")
+    services.record_rating(opinion, "unsatisfied", "还是不亮")
+    notes = [e.note for e in db.session.scalars(
+        select(OpinionEvent).where(OpinionEvent.opinion_uuid == opinion.uuid).order_by(OpinionEvent.id))]  # fmt: skip
+    assert any((n or "").startswith("罗城街道人大工委已受理") for n in notes)
+    assert "原承办部门退回，罗城街道人大工委将重新安排办理。" in notes
+    assert "承办部门已答复，罗城街道人大工委正在审核。" in notes
+    assert "群众对办理结果不满意，已退回罗城街道人大工委重新办理。" in notes
+    assert not any("镇人大办" in (n or "") for n in notes)
+    town = db.session.scalar(select(Township).where(Township.kind == "镇").order_by(Township.id))
+    code = db.session.scalar(select(Station.code).where(Station.township_id == town.id).order_by(Station.code))
+    elsewhere = receive_opinion(code)
+    services.accept(make_user("city", username="city-wording"), elsewhere)
+    assert last_event(elsewhere).note.startswith(f"{town.name}人大办已受理")
+
+
 def test_accepting_twice_is_refused_and_changes_nothing(staff):
     opinion = accepted(staff)
     assert_refused_and_unchanged(opinion, services.accept, staff, opinion, match="已受理")
@@ -297,7 +321,7 @@ def test_the_township_withdraws_an_assignment_with_an_honest_public_note(staff, 
     assert assignment.state == "withdrawn" and assignment.returned_at is not None
     assert assignment.return_reason == "群众来电说已自行解决"
     note = last_event(opinion).note
-    assert note == services.WITHDRAWN_NOTE and "退回" not in note and "自行解决" not in note
+    assert note == "罗城街道人大工委已收回交办，将另行安排办理。" and "退回" not in note and "自行解决" not in note
     (row,) = audit_rows(opinion, "withdraw_assignment")
     assert row.before["assignment.state"] == "active" and row.after["assignment.state"] == "withdrawn"
     assert_refused_and_unchanged(opinion, services.withdraw_assignment, staff, assignment, "再撤一次")
@@ -347,6 +371,8 @@ def test_an_approved_extension_moves_both_due_dates(staff, chair, department):
     services.decide_extension(chair, assignment, True)
     assert assignment.extension_state == "approved"
     assert assignment.due_on == until and opinion.close_due_on == until
+    assert last_event(opinion).note == f"答复期限延至{until.year}年{until.month}月{until.day}日。"
+    assert last_event(opinion).status == S.FORWARDED
     (row,) = audit_rows(opinion, "decide_extension")
     assert row.username == "luocheng-chair"
     assert row.after == {"assignment.extension_state": "approved", "assignment.due_on": until.isoformat(),

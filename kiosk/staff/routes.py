@@ -45,7 +45,8 @@ def _categories() -> list[Category]:
 
 
 def _departments() -> list[Department]:
-    return list(db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.name)))
+    """The active departments in the order the set-up page lists them (the order added)."""
+    return list(db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.id)))
 
 
 def _topics(user, township_id=None) -> list[Topic]:

@@ -119,6 +119,12 @@ ALLOWED: dict[str, set[str]] = {
 _CHAIR_ONLY = {Action.SET_KEY_SUPERVISION, Action.DECIDE_EXTENSION}
 
 
+def office_name(opinion: Opinion) -> str:
+    """The office the opinion's public steps name: XX镇人大办, or XX街道人大工委."""
+    township = db.session.get(Township, opinion.township_id) if opinion.township_id is not None else None
+    return township.office_name if township is not None else "镇（街道）人大"
+
+
 def active_assignment(opinion: Opinion) -> Assignment | None:
     """The assignment a forwarded opinion is with (at most one at a time)."""
     return db.session.scalar(
@@ -163,7 +169,7 @@ def accept(actor: User, opinion: Opinion, note: str | None = None) -> None:
     moment = utcnow()
     before, after = _change(opinion, status=S.ACCEPTED, accepted_at=opinion.accepted_at or moment)
     due = f"，预计{_public_date(opinion.close_due_on)}前办结" if opinion.close_due_on else ""
-    _event(opinion, moment, f"镇人大办已受理{due}。")
+    _event(opinion, moment, f"{office_name(opinion)}已受理{due}。")
     _finish(actor, Action.ACCEPT, opinion, moment, before, after, note=note)
 
 
@@ -223,7 +229,7 @@ def return_assignment(actor: User, assignment: Assignment, reason: str) -> None:
     _change_assignment(
         assignment, before, after, state=AssignmentState.RETURNED, returned_at=moment, return_reason=reason
     )
-    _event(opinion, moment, "原承办部门退回，镇人大办将重新安排办理。")
+    _event(opinion, moment, f"原承办部门退回，{office_name(opinion)}将重新安排办理。")
     _finish(
         actor, Action.RETURN_ASSIGNMENT, opinion, moment, before, after, subject=_subject(assignment), note=reason
     )
@@ -245,14 +251,15 @@ def withdraw_assignment(actor: User, assignment: Assignment, reason: str) -> Non
     _change_assignment(
         assignment, before, after, state=AssignmentState.WITHDRAWN, returned_at=moment, return_reason=reason
     )
-    _event(opinion, moment, WITHDRAWN_NOTE)
+    _event(opinion, moment, withdrawn_note(opinion))
     _finish(
         actor, Action.WITHDRAW_ASSIGNMENT, opinion, moment, before, after, subject=_subject(assignment), note=reason
     )
 
 
-# The public step of a withdrawn assignment: what happened, in plain words.
-WITHDRAWN_NOTE = "镇人大办已收回交办，将另行安排办理。"
+def withdrawn_note(opinion: Opinion) -> str:
+    """The public step of a withdrawn assignment: what happened, in plain words."""
+    return f"{office_name(opinion)}已收回交办，将另行安排办理。"
 
 
 def _withdraw_active(opinion: Opinion, moment: datetime, before: dict, after: dict, why: str) -> None:
@@ -305,7 +312,8 @@ def decide_extension(actor: User, assignment: Assignment, approve: bool) -> None
     """Approve or refuse a requested 延期 (chair or city staff only).
 
     Approval moves the assignment's due date, and the opinion's close-by
-    date, to the requested date when that is later.
+    date, to the requested date when that is later, and adds a public step
+    with the new date.
     """
     opinion = _check_assignment(actor, assignment, Action.DECIDE_EXTENSION)
     if assignment.extension_state != ExtensionState.REQUESTED:
@@ -321,6 +329,7 @@ def decide_extension(actor: User, assignment: Assignment, approve: bool) -> None
             more_before, more_after = _change(opinion, close_due_on=until)
             before.update(more_before)
             after.update(more_after)
+        _event(opinion, moment, f"答复期限延至{_public_date(assignment.due_on)}。")
     else:
         _change_assignment(assignment, before, after, extension_state=ExtensionState.REFUSED)
     _finish(actor, Action.DECIDE_EXTENSION, opinion, moment, before, after, subject=_subject(assignment))
@@ -345,7 +354,7 @@ def record_reply(actor: User, assignment: Assignment, reply: str) -> None:
     moment = utcnow()
     before, after = _change(opinion, status=S.REPLIED)
     _change_assignment(assignment, before, after, state=AssignmentState.REPLIED, reply=reply, replied_at=moment)
-    _event(opinion, moment, "承办部门已答复，镇人大办正在审核。")
+    _event(opinion, moment, f"承办部门已答复，{office_name(opinion)}正在审核。")
     _finish(actor, Action.RECORD_REPLY, opinion, moment, before, after, subject=_subject(assignment))
 
 
@@ -362,7 +371,7 @@ def close(actor: User, opinion: Opinion, public_reply: str) -> None:
     public_reply = _public_text(opinion, public_reply, "请填写答复群众的内容。")
     moment = utcnow()
     before, after = _change(opinion, status=S.CLOSED, public_reply=public_reply, closed_at=moment)
-    _withdraw_active(opinion, moment, before, after, "镇人大办自行办结")
+    _withdraw_active(opinion, moment, before, after, f"{office_name(opinion)}自行办结")
     _event(opinion, moment, "已办结，答复已公开。")
     _finish(actor, Action.CLOSE, opinion, moment, before, after)
 
@@ -633,7 +642,7 @@ def _reopen(opinion: Opinion, moment: datetime) -> tuple[dict, dict]:
         changes["accept_due_on"] = add_working_days(start, category.accept_days)
         changes["close_due_on"] = add_working_days(start, category.answer_days)
     before, after = _change(opinion, **changes)
-    _event(opinion, moment, "群众对办理结果不满意，已退回镇人大办重新办理。")
+    _event(opinion, moment, f"群众对办理结果不满意，已退回{office_name(opinion)}重新办理。")
     return before, after
 
 

@@ -171,7 +171,7 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     expect(page).to_have_url(hub.url + "/staff/")
     expect(page.get_by_role("heading", name="意见办理")).to_be_visible()
     expect(page.get_by_test_id("signed-in-as")).to_have_text(f"{CLERK[1]}（镇人大办）")
-    expect(page.locator(".staff-header .brand")).to_contain_text("罗城街道人大办")
+    expect(page.locator(".staff-header .brand")).to_contain_text("罗城街道人大工委")
     rows = page.locator("#queue-results tbody tr")
     expect(rows).to_have_count(2)
     expect(count(page, "received")).to_have_text("2")
