@@ -24,23 +24,32 @@ def make_app(instance_path, **config):
     return create_app(settings)
 
 
-@pytest.fixture(scope="session")
-def demo_database(tmp_path_factory):
-    """A migrated station database with the demo data, made once and copied per test."""
-    instance = tmp_path_factory.mktemp("seed")
-    seed = make_app(instance)
+def seed_database(instance, role: str = "station"):
+    """A migrated SQLite database with the demo data for ``role``, in ``instance``."""
+    seed = make_app(instance, ROLE=role)
     with seed.app_context():
-        load_demo()
+        load_demo(role=role)
         db.engine.dispose()
     return instance / "kiosk.sqlite3"
 
 
+def copy_database(source, instance):
+    """A fresh instance folder holding a copy of the SQLite database ``source``."""
+    instance.mkdir()
+    with sqlite3.connect(source) as original, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
+        original.backup(copy)
+    return instance
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """A migrated station database with the demo data, made once and copied per test."""
+    return seed_database(tmp_path_factory.mktemp("seed"))
+
+
 @pytest.fixture
 def app(tmp_path, demo_database):
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    with sqlite3.connect(demo_database) as source, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
-        source.backup(copy)
+    instance = copy_database(demo_database, tmp_path / "instance")
     app = make_app(instance)
     yield app
     with app.app_context():
@@ -82,21 +91,13 @@ def postgres_url(postgres_admin_url):
 @pytest.fixture(scope="session")
 def hub_database(tmp_path_factory):
     """A migrated hub database with the demo data, made once and copied per test."""
-    instance = tmp_path_factory.mktemp("hub-demo")
-    seed = make_app(instance, ROLE="hub")
-    with seed.app_context():
-        load_demo(role="hub")
-        db.engine.dispose()
-    return instance / "kiosk.sqlite3"
+    return seed_database(tmp_path_factory.mktemp("hub-demo"), role="hub")
 
 
 @pytest.fixture
 def hub(tmp_path, hub_database):
     """A township hub on SQLite with the demo data and no opinions yet."""
-    instance = tmp_path / "hub-instance"
-    instance.mkdir()
-    with sqlite3.connect(hub_database) as source, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
-        source.backup(copy)
+    instance = copy_database(hub_database, tmp_path / "hub-instance")
     app = make_app(instance, ROLE="hub", PUBLIC_BASE_URL="https://rd.example.cn")
     yield app
     with app.app_context():

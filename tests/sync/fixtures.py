@@ -18,14 +18,9 @@ HUB_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
-def hub_seed_sqlite(tmp_path_factory):
+def hub_seed_sqlite(hub_database):
     """A migrated hub database with the demo data, made once and copied per test."""
-    instance = tmp_path_factory.mktemp("hub-seed")
-    seed = make_app(instance, ROLE="hub")
-    with seed.app_context():
-        load_demo(role="hub")
-        db.engine.dispose()
-    return instance / "kiosk.sqlite3"
+    return hub_database
 
 
 @pytest.fixture(scope="session")
