@@ -56,6 +56,19 @@ def opinion_or_404(user: User, uuid: str) -> Opinion:
     return opinion
 
 
+def opinion_by_number(user: User, number: str) -> Opinion | None:
+    """The opinion with this receipt number if ``user`` may see it, else None.
+
+    Another township's is treated as not found, and noted with a "denied"
+    audit row, as asking for it by its address would be.
+    """
+    opinion = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
+    if opinion is not None and not can_see_township(user, opinion.township_id):
+        record_denied(user, [opinion])
+        return None
+    return opinion
+
+
 def record_denied(user: User, opinions) -> None:
     """One "denied" audit row per opinion of another township that ``user`` asked for."""
     for opinion in opinions:

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from ..auth.scope import opinion_or_404, opinions_for, record_denied, staff_required, township_or_404
+from ..auth.scope import opinion_by_number, opinion_or_404, staff_required, township_or_404
 from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
@@ -288,11 +288,8 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             services.decline(actor, opinion, form.public_reason.data)
             return "已不予受理，理由已公开。"
         case "merge":
-            original = db.session.scalar(opinions_for(actor).where(Opinion.receipt_number == form.original.data))
+            original = opinion_by_number(actor, form.original.data)
             if original is None:
-                elsewhere = db.session.scalar(select(Opinion).where(Opinion.receipt_number == form.original.data))
-                if elsewhere is not None:
-                    record_denied(actor, [elsewhere])
                 raise services.ActionRefused(f"找不到回执编号为 {form.original.data} 的意见。")
             _confirmed(name, form, actor, opinion)
             services.merge(actor, opinion, original)
