@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, String, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
 from .. import audit
@@ -244,23 +244,13 @@ def _decode_cursor(after: str | None, order: str):
 
 
 def _created_before(moment: datetime, uuid: str, later: bool = False):
-    """(created_at, uuid) < (moment, uuid), or > with ``later``, as the index can use it.
+    """(created_at, uuid) < (moment, uuid), or > with ``later``: a row comparison the index walks.
 
-    PostgreSQL walks the index with a row comparison. SQLite stores what
-    the sync store wrote through the driver, which leaves ".000000" off a
-    whole second, beside what the ORM wrote with it: both spellings of the
-    moment are compared, so a page boundary on a whole second loses nothing.
+    Both databases store every time in one spelling (the sync store writes
+    SQLite times as the ORM does), so the comparison holds on a whole second too.
     """
-    if db.session.get_bind().dialect.name != "sqlite":
-        row = tuple_(Opinion.created_at, Opinion.uuid)
-        return row > (moment, uuid) if later else row < (moment, uuid)
-    naive = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    spellings = {naive.strftime("%Y-%m-%d %H:%M:%S.%f"), naive.isoformat(" ")}
-    low, high = min(spellings), max(spellings)
-    same = Opinion.created_at.in_([literal(s, String) for s in spellings])
-    if later:
-        return or_(Opinion.created_at > literal(high, String), and_(same, Opinion.uuid > uuid))
-    return or_(Opinion.created_at < literal(low, String), and_(same, Opinion.uuid < uuid))
+    row = tuple_(Opinion.created_at, Opinion.uuid)
+    return row > (moment, uuid) if later else row < (moment, uuid)
 
 
 def _after_condition(cursor, order: str):
