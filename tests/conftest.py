@@ -12,10 +12,26 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 
 from kiosk import create_app
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
+
+
+class ServerLikeClient(FlaskClient):
+    """Reads each response whole and closes it, as a WSGI server does.
+
+    Work the app hangs on a response's close (printing and syncing after a
+    submission) then runs as it does behind waitress, before the test goes on.
+    """
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+Flask.test_client_class = ServerLikeClient
 
 
 def make_app(instance_path, **config):

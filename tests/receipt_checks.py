@@ -1,7 +1,8 @@
-"""Looking at receipt PDFs with the tools a person would use: poppler and a QR reader."""
+"""Looking at receipt PDFs with the tools a person would use: poppler and two QR readers."""
 
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import zxingcpp
@@ -60,7 +61,24 @@ def blank_below_last_mark_mm(image: Image.Image, dpi: int = DPI) -> float:
 
 
 def qr_texts(image: Image.Image) -> list[str]:
-    return [result.text for result in zxingcpp.read_barcodes(image)]
+    """What the page's QR codes say, read by zxing-cpp and by zbar, who must agree.
+
+    The kiosk draws its codes with zxing-cpp's writer; zbar, a reader from
+    another project, keeps the check from being the writer reading itself.
+    """
+    by_zxing = [result.text for result in zxingcpp.read_barcodes(image)]
+    with tempfile.NamedTemporaryFile(suffix=".png") as png:
+        image.save(png.name)
+        found = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", png.name],
+            capture_output=True,
+            text=True,
+        )
+    # zbarimg exits 4 when it finds no code.
+    assert found.returncode in (0, 4), found.stderr
+    by_zbar = found.stdout.splitlines()
+    assert sorted(by_zbar) == sorted(by_zxing), f"zbar read {by_zbar}, zxing-cpp read {by_zxing}"
+    return by_zxing
 
 
 def difference(a: Image.Image, b: Image.Image) -> float:

@@ -1,5 +1,8 @@
 """Printing receipts on a real (private) CUPS with a cups-pdf printer."""
 
+import re
+import time
+
 import cups
 import pytest
 
@@ -14,8 +17,9 @@ from tests.cups import (  # noqa: F401  (fixtures)
     printed_files,
     wait_for_new_file,
 )
+from tests.crashes import Villager, copy_box
 from tests.factories import make_opinion
-from tests.servers import free_port
+from tests.servers import ServerProcess, free_port
 from tests.printing_checks import reprint_form, status_fragment, wait_for_state
 
 pytestmark = pytest.mark.cups
@@ -70,6 +74,33 @@ def test_a_receipt_really_prints_on_80_mm_paper(app, cups_server, tmp_path):
     on_paper = check.rasterise(printed, check.RESULTS / "printed-receipt.png", dpi=100)
     on_screen = check.rasterise(rendered, tmp_path / "rendered.png", dpi=100)
     assert check.difference(on_screen, on_paper) < 0.5  # about 0.2; blank boxes give over 1
+
+
+def test_a_tap_on_submit_prints_the_receipt_behind_a_real_server(tmp_path, demo_database, cups_server):
+    """The whole path as on a box: waitress, the submit route, the printer's thread, CUPS.
+
+    The job starts once the receipt screen has been sent; the screen's
+    status fragment then follows it to "printed".
+    """
+    instance = copy_box(demo_database, tmp_path / "instance")
+    box = ServerProcess(instance, {"PRINTER": cups_server.printer, "CUPS_SERVER": cups_server.server}).start()
+    try:
+        before = printed_files(cups_server)
+        villager = Villager(box.url)
+        villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
+        screen = villager.submit()
+        assert screen.receipt_number
+        poll = re.search(r'hx-get="(/print-jobs/[^"]+)"', screen.text).group(1)
+        deadline = time.monotonic() + 120
+        while 'data-state="printed"' not in (status := villager.get(poll).text):
+            assert "data-state=\"failed\"" not in status, status
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        assert "回执已打印" in status
+        printed = wait_for_new_file(cups_server, before)
+        assert check.page_size_mm(printed)[0] == pytest.approx(80, abs=0.5)
+    finally:
+        box.stop()
 
 
 def test_a_disabled_queue_fails_promptly_and_keeps_the_opinion(app, client, cups_server):

@@ -7,7 +7,7 @@ soon as a step is done; the browser keeps only the draft's id in the session.
 
 import logging
 
-from flask import current_app, g, request, session
+from flask import after_this_request, current_app, request, session
 
 from ..extensions import db
 from ..htmx import render
@@ -238,7 +238,7 @@ def submit():
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     url = receipt_url(submitted.opinion)
     services.crash_point("before_response")
-    g.submitted = (submitted, url)  # for start_after_response
+    once_sent(start_printing_and_sync, submitted, url)
     return receipt_screen(submitted.opinion, print_receipt(submitted, url), url)
 
 
@@ -262,21 +262,36 @@ def print_receipt(submitted, url: str):
         return None
 
 
-@bp.teardown_request
-def start_after_response(error=None):
-    """Start what a submission leaves to background threads, once its response is made.
+def once_sent(work, *args) -> None:
+    """Run ``work(*args)`` in the app's context once this request's response is sent.
+
+    Flask's teardown runs before the server writes the body; a WSGI server
+    closes the response after writing it. Work hung on that close takes
+    nothing from the screen the person is waiting for. Hung on the error
+    response too, should making the screen fail.
+    """
+    app = current_app._get_current_object()
+
+    def run():
+        with app.app_context():
+            work(*args)
+
+    @after_this_request
+    def hang_on_close(response):
+        response.call_on_close(run)
+        return response
+
+
+def start_printing_and_sync(submitted, url: str) -> None:
+    """Start what a submission leaves to background threads.
 
     The printer's thread renders the PDF, in Python, holding the
     interpreter while it works; the sync loop talks to the township.
-    Started any earlier, either would slow down the screen the person is
-    waiting for. Runs even when making the screen failed: the receipt
-    still prints.
+    Started before the receipt screen is on its way, either would slow it
+    down. The receipt still prints when making the screen failed.
     """
     from ..receipts import printing
 
-    submitted, url = g.pop("submitted", (None, None))
-    if submitted is None:
-        return
     if submitted.print_job is not None:
         try:
             printing.start_job(submitted.print_job, url)

@@ -1,10 +1,13 @@
 """The whole walk on a touch screen, in both shapes: anonymous and with consent."""
 
+import io
 import re
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
+from .. import receipt_checks
 from .conftest import screenshot
 from .helpers import (
     RECEIPT_NUMBER,
@@ -72,8 +75,12 @@ def test_an_anonymous_person_walks_from_home_to_a_receipt(kiosk, box):
     expect(number).to_have_text(RECEIPT_NUMBER)
     secret = page.get_by_test_id("receipt-secret").inner_text()
     assert re.fullmatch(r"[A-Z0-9]{6}", secret)
-    qr = page.get_by_test_id("receipt-qr").bounding_box()
-    assert qr["width"] >= 300 and qr["height"] >= 300
+    qr = page.get_by_test_id("receipt-qr")
+    box_of_qr = qr.bounding_box()
+    assert box_of_qr["width"] >= 300 and box_of_qr["height"] >= 300
+    # The code on the screen, as a phone's camera would see it, leads to this receipt.
+    on_screen = Image.open(io.BytesIO(qr.screenshot()))
+    assert receipt_checks.qr_texts(on_screen) == [f"{box.url}/r/{number.inner_text()}?k={secret}"]
     expect(page.get_by_test_id("print-status")).to_be_visible()
     screenshot(page, "07-receipt")
     receipt_number = number.inner_text()
