@@ -17,9 +17,15 @@ MESSAGES = {
 
 
 def init_app(app: Flask) -> None:
+    from .public.services import TooManyGuesses
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return _page(400, "页面已过期，请返回首页重新开始。")
+
+    @app.errorhandler(TooManyGuesses)
+    def too_many_guesses(error):
+        return _page(429, "验证码输错的次数太多了。为保护回执主人的信息，请 10 分钟后再试。")
 
     for status, message in MESSAGES.items():
         app.register_error_handler(status, _handler(status, message))

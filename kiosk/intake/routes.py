@@ -14,7 +14,7 @@ from ..htmx import render
 from ..models import RatingSource
 from ..public.forms import KioskRatingForm
 from ..public.routes import rating_context
-from ..public.services import RatingRefused, find_receipt, rate
+from ..public.services import RatingRefused, TooManyGuesses, find_receipt, rate
 from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services
@@ -246,7 +246,7 @@ def print_receipt(submitted, url: str):
     """The status of the saved opinion's receipt, for the screen.
 
     The first job was saved with the opinion; it starts once the response
-    is made (``start_after_response``). A repeated submit shows the job
+    is sent (``start_printing_and_sync``). A repeated submit shows the job
     the first one started. A submit that finds its opinion saved without a
     job (saved before jobs were saved with their opinions) starts it then.
     """
@@ -336,7 +336,12 @@ def lookup():
     form = LookupForm()
     if request.method == "GET":
         return screen("_lookup.html", form=LookupForm(formdata=None))
-    opinion = find_receipt(form.number.data, form.secret.data) if form.validate_on_submit() else None
+    if not form.validate_on_submit():
+        return lookup_result(form, None)
+    try:
+        opinion = find_receipt(form.number.data, form.secret.data)
+    except TooManyGuesses:
+        return lookup_result(form, None, locked=True)
     return lookup_result(form, opinion)
 
 
@@ -344,8 +349,11 @@ def lookup():
 def rate_opinion():
     """Rate a closed opinion from the look-up: 满意 / 基本满意 / 不满意."""
     rating_form = KioskRatingForm()
-    opinion = find_receipt(rating_form.number.data, rating_form.secret.data)
     form = LookupForm(formdata=None, number=rating_form.number.data, secret=rating_form.secret.data)
+    try:
+        opinion = find_receipt(rating_form.number.data, rating_form.secret.data)
+    except TooManyGuesses:
+        return lookup_result(form, None, locked=True)
     message = None
     if opinion is not None and rating_form.validate_on_submit():
         try:
@@ -355,9 +363,9 @@ def rate_opinion():
     return lookup_result(form, opinion, rating_form, message)
 
 
-def lookup_result(form, opinion, rating_form=None, message=None):
+def lookup_result(form, opinion, rating_form=None, message=None, locked=False):
     """The look-up's result: the status and, once closed, the rating."""
-    context = {"opinion": opinion}
+    context = {"opinion": opinion, "locked": locked}
     if opinion is not None:
         rating_form = rating_form or KioskRatingForm(
             formdata=None, number=opinion.receipt_number, secret=opinion.current_secret

@@ -1,6 +1,7 @@
 """Finding an opinion from what is printed on its receipt, what its holder
 may see of its progress, and the rating (满意度测评) they may give."""
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -54,47 +55,84 @@ def find_receipt(number: str | None, secret: str | None) -> Opinion | None:
     if not number or not secret:
         return None
     guesses = _guess_limiter()
-    guesses.check()
+    guesses.check(number)
     opinion = db.session.execute(select(Opinion).where(Opinion.receipt_number == number)).scalar_one_or_none()
     if opinion is None or not secrets.compare_digest(opinion.current_secret.encode(), secret.encode()):
-        guesses.record_failure()
+        guesses.record_failure(number)
         return None
     return opinion
 
 
+class TooManyGuesses(TooManyRequests):
+    """Too many wrong 验证码 for one receipt, or wrong look-ups from one address."""
+
+
 class GuessLimiter:
-    """Counts wrong look-ups per address over a sliding 10 minutes.
+    """Counts wrong look-ups over a sliding 10 minutes, per receipt number and per address.
+
+    Per number: one receipt's 验证码 cannot be guessed at any speed, from
+    anywhere, the kiosk's own screen included; the receipt opens again
+    after the wait (six characters from 23 is 148 million secrets, and 20
+    tries per 10 minutes is 200 years for a tenth of them). Per address:
+    nobody walks through many receipts from one phone or computer. Not for
+    the kiosk's own browser, which every villager shares (it connects from
+    this machine): one person's typing mistakes must not shut look-up for
+    the next, and a touchscreen is slow to guess on anyway.
 
     Kept in memory: it only has to make guessing slower than useful, and a
-    restart forgetting it costs nothing (six characters from 23 is 148
-    million secrets). Outside a request (commands, tests of services) it
-    does nothing.
+    restart forgetting it costs nothing. Outside a request (commands,
+    tests of services) it does nothing.
     """
 
     WINDOW_SECONDS = 600
+    # Keys are swept of stale counts once there are this many.
+    SWEEP_AT = 10_000
 
     def __init__(self):
-        self._failures: dict[str, deque] = defaultdict(deque)
+        self._failures: dict[tuple[str, str], deque] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def check(self) -> None:
+    def check(self, number: str) -> None:
         if not has_request_context():
             return
         limit = current_app.config["LOOKUP_FAILURES_PER_10_MINUTES"]
         with self._lock:
-            if len(self._recent(request.remote_addr)) >= limit:
-                raise TooManyRequests()
+            if any(len(self._recent(key)) >= limit for key in self._keys(number)):
+                raise TooManyGuesses()
 
-    def record_failure(self) -> None:
-        if has_request_context():
-            with self._lock:
-                self._recent(request.remote_addr).append(time.monotonic())
+    def record_failure(self, number: str) -> None:
+        if not has_request_context():
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) >= self.SWEEP_AT:
+                self._sweep()
+            for key in self._keys(number):
+                self._recent(key).append(now)
 
-    def _recent(self, address: str) -> deque:
-        failures = self._failures[address]
+    def _keys(self, number: str) -> list[tuple[str, str]]:
+        keys = [("number", number)]
+        if not _is_this_machine(request.remote_addr):
+            keys.append(("address", request.remote_addr or ""))
+        return keys
+
+    def _recent(self, key: tuple[str, str]) -> deque:
+        failures = self._failures[key]
         while failures and failures[0] < time.monotonic() - self.WINDOW_SECONDS:
             failures.popleft()
         return failures
+
+    def _sweep(self) -> None:
+        for key in list(self._failures):
+            if not self._recent(key):
+                del self._failures[key]
+
+
+def _is_this_machine(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _guess_limiter() -> GuessLimiter:

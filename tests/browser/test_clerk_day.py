@@ -267,7 +267,7 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     key(kiosk, "{done}").tap()
     expect(kiosk.get_by_test_id("lookup-secret")).to_be_focused()
     tap_keys(kiosk, secret)
-    tap(kiosk, "lookup-submit")
+    tap(kiosk, "lookup")
     result = kiosk.get_by_test_id("lookup-result")
     expect(result.get_by_test_id("status-label")).to_have_text("已办结")
     expect(result.get_by_test_id("status-reply")).to_have_text(PUBLIC_REPLY)

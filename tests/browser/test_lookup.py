@@ -22,7 +22,7 @@ def test_lookup_with_the_right_and_a_wrong_secret(kiosk, box):
     key(page, "{done}").tap()  # on to the 验证码
     expect(page.get_by_test_id("lookup-secret")).to_be_focused()
     tap_keys(page, secret)
-    tap(page, "lookup-submit")
+    tap(page, "lookup")
     result = page.get_by_test_id("lookup-result")
     expect(result).to_contain_text("已在联络站登记")
     expect(result).to_contain_text(number)
@@ -33,7 +33,7 @@ def test_lookup_with_the_right_and_a_wrong_secret(kiosk, box):
     page.get_by_test_id("lookup-secret").tap()
     key(page, "{bksp}").tap()
     tap_keys(page, "W" if secret[-1] != "W" else "X")
-    tap(page, "lookup-submit")
+    tap(page, "lookup")
     expect(result).to_contain_text("没有找到这张回执")
     expect(result).not_to_contain_text("道路交通")
     screenshot(page, "09-lookup-wrong")
