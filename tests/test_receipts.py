@@ -189,6 +189,22 @@ def test_no_printer_fails_promptly_and_keeps_the_opinion(app):
         assert db.session.get(Opinion, uuid) is not None
 
 
+def test_without_a_printer_the_receipt_screen_says_so_at_once(app, client):
+    """No "preparing" first, no polling, no reprint button that could not help."""
+    from tests.crashes import ClientVillager
+
+    villager = ClientVillager(client)
+    villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
+    screen = villager.submit().text
+    status = re.search(r'<div id="print-status".*?</div>', screen, re.S).group(0)
+    assert 'data-state="failed"' in status and printing.NO_PRINTER in status
+    assert "hx-get" not in status and 'data-testid="reprint"' not in status
+    assert "正在准备回执" not in screen
+    with app.app_context():
+        job = db.session.query(PrintJob).one()
+        assert (job.state, job.detail) == ("failed", printing.NO_PRINTER)
+
+
 def test_a_double_tap_prints_once(app):
     with app.app_context():
         opinion = make_opinion()
@@ -236,7 +252,15 @@ def test_status_fragment_polls_while_printing_and_stops_when_done(app, client):
     assert client.get("/print-jobs/no-such-job").status_code == 404
 
 
+def printer_without_cups(app):
+    """A printer is set, but no CUPS answers at its address: every job fails, and a reprint may help."""
+    from tests.servers import free_port
+
+    app.config.update(PRINTER="receipt", CUPS_SERVER=f"127.0.0.1:{free_port()}")
+
+
 def test_one_reprint_after_a_failure_then_a_polite_refusal(app, client):
+    printer_without_cups(app)
     with app.app_context():
         opinion = make_opinion()
         job_id = printing.start_printing(opinion).id
@@ -267,6 +291,7 @@ def test_one_reprint_after_a_failure_then_a_polite_refusal(app, client):
 
 
 def test_reprint_needs_the_secret_and_a_csrf_token(app, client):
+    printer_without_cups(app)
     with app.app_context():
         opinion = make_opinion()
         job_id = printing.start_printing(opinion).id

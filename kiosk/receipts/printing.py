@@ -113,10 +113,15 @@ def add_job(opinion: Opinion, kind: str = "first") -> PrintJob:
     costs one commit; the opinion is still committed before printing starts.
     """
     job = PrintJob(id=str(uuid.uuid4()), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
+    if not current_app.config.get("PRINTER"):
+        # Nothing to wait for: the screen says so at once, and the row
+        # still tells which receipts never came out on paper.
+        job.state, job.detail = "failed", NO_PRINTER
     job.opinion = opinion
-    # Claimed before it is committed, so that start-up recovery running in
-    # another request never takes it for a dead process's job.
-    printer_for(current_app._get_current_object()).claim(job.id)
+    if job.state in IN_PROGRESS:
+        # Claimed before it is committed, so that start-up recovery running
+        # in another request never takes it for a dead process's job.
+        printer_for(current_app._get_current_object()).claim(job.id)
     db.session.add(job)
     return job
 
@@ -132,6 +137,8 @@ def start_job(job: PrintJob, url: str) -> None:
     A job that cannot be handed over is marked failed, so that the screen
     polling it offers the reprint instead of waiting for nothing.
     """
+    if job.state in FINISHED:
+        return  # failed as it was made: this station has no printer
     printer = printer_for(current_app._get_current_object())
     log.info("print job %s (%s) for %s started", job.id, job.kind, job.opinion.receipt_number)
     try:

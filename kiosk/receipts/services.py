@@ -141,7 +141,11 @@ def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
         state=job.state,
         message=REPRINT_REFUSED if refused else (job.detail if failed and job.detail else STATE_MESSAGES[job.state]),
         in_progress=job.state in printing.IN_PROGRESS,
-        can_reprint=failed and not refused and printing.reprints_of(opinion) < MAX_KIOSK_REPRINTS,
+        # Printing again helps when the printer failed, not when there is none.
+        can_reprint=failed
+        and not refused
+        and job.detail != printing.NO_PRINTER
+        and printing.reprints_of(opinion) < MAX_KIOSK_REPRINTS,
         receipt_number=opinion.receipt_number,
         secret=opinion.current_secret,
         refused=refused,
