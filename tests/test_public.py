@@ -217,10 +217,23 @@ def test_the_kiosks_own_screen_is_never_shut_by_one_persons_mistakes(app, client
     assert "验证码已输错多次" in html and "10 分钟后再试" in html
 
 
+@pytest.mark.parametrize("typed", ["LCOO", "lcoo", "LcO0"])
+def test_a_station_code_typed_with_o_for_0_still_finds_the_receipt(client, token, receipt, typed):
+    """Station codes hold both letters and digits; LC00 read off paper is easily typed LCOO."""
+    number, secret = receipt
+    assert number.startswith("LC00-")
+    mistyped = typed + number[4:]
+    assert "已在联络站登记" in text(look_up(client, token, mistyped, secret))
+    assert client.get(f"/r/{mistyped}?k={secret}").status_code == 200
+    # A look-alike of no station stays unknown.
+    assert "没有找到这张回执" in text(look_up(client, token, "QQ" + number[2:], secret))
+
+
 def test_receipt_numbers_are_read_however_they_are_typed():
     from kiosk.public.services import normalise_receipt_number
 
-    for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001"):
+    for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001",
+                  "LC00-26112B-OOOI".replace("B", "8"), "LC0026112800O1", "lc00-261128-000l"):
         assert normalise_receipt_number(typed) == "LC00-261128-0001"
     assert normalise_receipt_number("LC00-261128-12345") == "LC00-261128-12345"
 

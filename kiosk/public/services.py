@@ -17,7 +17,7 @@ from sqlalchemy import exists, select
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
-from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, utcnow
+from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, Station, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +25,40 @@ log = logging.getLogger(__name__)
 UNHYPHENATED_NUMBER = re.compile(r"([A-Z0-9]{2,8})(\d{6})(\d{4})")
 
 
+# Letters read or typed for the digits they look like.
+AS_DIGITS = str.maketrans("OIL", "011")
+
+
 def normalise_receipt_number(number: str | None) -> str:
     """Upper case, without spaces, hyphens where they belong.
 
     People type numbers read off paper or over the phone: with or without
-    hyphens (some of them, or full-width ones), in lower case, with spaces.
+    hyphens (some of them, or full-width ones), in lower case, with spaces,
+    an O for a 0 or an I for a 1. Date and serial are digits, so letters
+    there are read as the digits they look like; the station code may hold
+    both (see ``_look_alike_number``).
     """
     value = re.sub(r"[－—–]", "-", re.sub(r"\s", "", number or "")).upper()
-    if value.count("-") == 2:
+    if value.count("-") != 2:
+        bare = value.replace("-", "")
+        head, tail = bare[:-10], bare[-10:].translate(AS_DIGITS)
+        if match := UNHYPHENATED_NUMBER.fullmatch(head + tail):
+            return "-".join(match.groups())
         return value
-    if match := UNHYPHENATED_NUMBER.fullmatch(value.replace("-", "")):
-        return "-".join(match.groups())
-    return value
+    code, day, serial = value.split("-")
+    return "-".join((code, day.translate(AS_DIGITS), serial.translate(AS_DIGITS)))
+
+
+def _look_alike_number(number: str) -> str | None:
+    """The number with its station code corrected, when one station's code
+    looks like what was typed (LCOO for LC00) and the typed one is no code."""
+    code, _, rest = number.partition("-")
+    codes = set(db.session.scalars(select(Station.code)))
+    if not rest or code in codes:
+        return None
+    folded = code.translate(AS_DIGITS)
+    matches = [c for c in codes if c.translate(AS_DIGITS) == folded]
+    return f"{matches[0]}-{rest}" if len(matches) == 1 else None
 
 
 def normalise_secret(secret: str | None) -> str:
@@ -56,11 +78,19 @@ def find_receipt(number: str | None, secret: str | None) -> Opinion | None:
         return None
     guesses = _guess_limiter()
     guesses.check(number)
-    opinion = db.session.execute(select(Opinion).where(Opinion.receipt_number == number)).scalar_one_or_none()
+    opinion = _by_number(number)
+    if opinion is None and (look_alike := _look_alike_number(number)):
+        number = look_alike
+        guesses.check(number)
+        opinion = _by_number(number)
     if opinion is None or not secrets.compare_digest(opinion.current_secret.encode(), secret.encode()):
         guesses.record_failure(number)
         return None
     return opinion
+
+
+def _by_number(number: str) -> Opinion | None:
+    return db.session.execute(select(Opinion).where(Opinion.receipt_number == number)).scalar_one_or_none()
 
 
 class TooManyGuesses(TooManyRequests):
