@@ -148,6 +148,23 @@ def test_receipt_url_without_a_hub_is_this_box_address(app):
         assert services.receipt_url(opinion).startswith("http://192.168.1.20:8080/r/")
 
 
+def test_qr_codes_only_this_machine_can_open_are_warned_of_once(app, caplog):
+    caplog.set_level("WARNING", logger="kiosk.receipts.services")
+    with app.app_context():
+        opinion = make_opinion()
+        services.receipt_url(opinion)
+        services.receipt_url(opinion)
+    warnings = [r.getMessage() for r in caplog.records if "phone cannot open" in r.getMessage()]
+    assert len(warnings) == 1 and "http://127.0.0.1:5000" in warnings[0] and "KIOSK_PUBLIC_BASE_URL" in warnings[0]
+
+    caplog.clear()
+    app.extensions.pop("loopback_qr_warned")
+    app.config["PUBLIC_BASE_URL"] = "https://lc.rd.example.cn"
+    with app.app_context():
+        services.receipt_url(db.session.get(Opinion, opinion.uuid))
+    assert not [r for r in caplog.records if "phone cannot open" in r.getMessage()]
+
+
 def test_screen_qr_is_the_same_code_as_the_paper(app):
     svg = qr_svg("http://127.0.0.1:5000/r/LC00-260101-0001?k=ABCDEF", data_testid="receipt-qr")
     assert svg.startswith("<svg") and 'data-testid="receipt-qr"' in svg

@@ -6,10 +6,12 @@ expect an answer and the township office's phone number. It never shows the
 person's name, and their phone number only masked.
 """
 
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
@@ -39,12 +41,32 @@ def receipt_url(opinion: Opinion) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL")
     if not base:
         base = request.host_url if has_request_context() else current_app.config["LOCAL_BASE_URL"]
+    _warn_if_only_this_machine(base)
     # Built from the route itself (bound without a request, as the printer
     # thread has none); the base may be another box, so no url_for(_external).
     path = current_app.url_map.bind("").build(
         "public.status", {"number": opinion.receipt_number, "k": opinion.current_secret}
     )
     return base.rstrip("/") + path
+
+
+def _warn_if_only_this_machine(base: str) -> None:
+    """Say once per process when QR codes lead where no phone can follow."""
+    app = current_app._get_current_object()
+    if app.extensions.get("loopback_qr_warned"):
+        return
+    host = urlsplit(base).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        app.extensions["loopback_qr_warned"] = True
+        log.warning(
+            "receipt QR codes lead to %s, which a villager's phone cannot open: "
+            "enrol this station with its township hub, or set KIOSK_PUBLIC_BASE_URL",
+            base,
+        )
 
 
 def excerpt(content: str, length: int = EXCERPT_LENGTH) -> str:
