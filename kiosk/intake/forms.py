@@ -1,6 +1,7 @@
 """Forms for each step of leaving an opinion. Messages are for villagers."""
 
 import re
+import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
@@ -12,6 +13,16 @@ from .services import CONTENT_MAX, CONTENT_MIN
 
 # ASCII digits only: Python's \d also matches ٨ or ８, which no phone can dial.
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+# Besides letters of any script: the 间隔号 in 阿卜杜拉·买买提 and its
+# look-alikes, spaces, and the hyphen and apostrophe of Latin names.
+NAME_PUNCTUATION = set(" ·•・‧.-'")
+
+
+def is_name(text: str) -> bool:
+    """Letters (汉字 or any other script) with the few marks names carry."""
+    return any(unicodedata.category(c).startswith("L") for c in text) and all(
+        unicodedata.category(c)[0] in "LM" or c in NAME_PUNCTUATION for c in text
+    )
 
 
 class CategoryForm(FlaskForm):
@@ -42,6 +53,8 @@ class ContactForm(FlaskForm):
                 raise ValidationError("请填写您的姓名，或选择“不留联系方式”。")
             if len(field.data) > 20:
                 raise ValidationError("姓名太长了，最多 20 个字。")
+            if not is_name(field.data):
+                raise ValidationError("姓名只能写汉字或字母（少数民族姓名可用间隔号“·”），请检查。")
 
     def validate_phone(self, field):
         if self.consent.data and not MOBILE.match(field.data or ""):
