@@ -1,5 +1,6 @@
-// The kiosk in the browser: the on-screen keyboard, the idle wipe, and the
-// contact step's consent switch.
+// The kiosk in the browser: the on-screen keyboard, the idle wipe, the
+// contact step's consent switch, and the guard against a second tap landing
+// on the screen that the first one brought.
 //
 // Nothing here keeps anything: no localStorage, no sessionStorage, no history
 // entries. Everything typed lives in the page until a step is sent to the
@@ -72,6 +73,9 @@ let keyboard = null; // the simple-keyboard of the current screen
 let keyboardPanel = null;
 let field = null; // the field it types into
 let writing = false; // true while the keyboard itself updates the field
+// Fields the pinyin keys have typed letters into: a letter there is pinyin
+// still waiting for its character (the keys make no other letters).
+const typedPinyin = new WeakSet();
 
 function destroyKeyboard() {
   if (keyboard) keyboard.destroy();
@@ -119,6 +123,40 @@ function useField(element) {
   panel.classList.add(`layout-${kind}`);
   panel.classList.toggle("no-candidates", kind !== "pinyin");
   panel.hidden = false;
+  reveal(element);
+}
+
+// The panel takes the lower part of the screen and the screen's body gets
+// shorter: scroll the field, and the messages under it, into what is left.
+// When both do not fit, the field wins.
+function reveal(element) {
+  const scroller = element.closest(".screen-body");
+  if (!scroller) return;
+  const messages = element.closest(".field, form")?.querySelectorAll(".message") ?? [];
+  const view = scroller.getBoundingClientRect();
+  const margin = 16;
+  const bottom = Math.max(...[element, ...messages].map((item) => item.getBoundingClientRect().bottom));
+  if (bottom + margin > view.bottom) scroller.scrollTop += bottom + margin - view.bottom;
+  const top = element.getBoundingClientRect().top;
+  if (top - margin < view.top) scroller.scrollTop -= view.top - (top - margin);
+}
+
+// Show the candidates again for pinyin left before the caret (after the
+// field was away, or after a 下一步 that waited for it).
+function showCandidates() {
+  if (!keyboard || !field || field.dataset.keyboard !== "pinyin") return;
+  const { candidateKey, candidateValue } = keyboard.getInputCandidates(field.value);
+  if (candidateKey && candidateValue) keyboard.showCandidatesBox(candidateKey, candidateValue, keyboard.keyboardDOM);
+}
+
+// Take the field back where it was: focused, caret at the end, candidates shown.
+function refocus(element) {
+  if (!element?.isConnected || element.disabled) return;
+  element.focus();
+  const end = element.value.length;
+  try { element.setSelectionRange(end, end); } catch { /* no caret */ }
+  if (keyboard && element === field) keyboard.setCaretPosition(end);
+  showCandidates();
 }
 
 function writeToField(input) {
@@ -134,6 +172,7 @@ function writeToField(input) {
 }
 
 function onKeyPress(button) {
+  if (field?.dataset.keyboard === "pinyin" && /^[a-z]$/.test(button)) typedPinyin.add(field);
   if (button === "{symbols}" || button === "{letters}") {
     keyboard.setOptions({ layoutName: button === "{symbols}" ? "symbols" : "default" });
   } else if (button === "{done}" || (button === "{enter}" && field && field.tagName !== "TEXTAREA")) {
@@ -158,14 +197,43 @@ document.addEventListener("input", (event) => {
   const element = event.target;
   if (!writing && keyboard && element === field) keyboard.setInput(element.value, element.id);
   if (element.dataset?.counter) updateCounter(element);
+  if (!pinyinLeft(element)) element.closest(".field, form")?.querySelector("[data-pinyin-message]")?.remove();
 });
+
+// ---------------------------------------------------------------- pinyin left over
+
+const PINYIN_LEFT = "还有拼音没有选字，请点上面一排里要的字，或删掉拼音。";
+
+function pinyinLeft(element) {
+  return typedPinyin.has(element) && !element.disabled && /[a-z]/.test(element.value);
+}
+
+// 下一步 with letters still waiting for their characters: stay, and say why.
+document.addEventListener("submit", (event) => {
+  const waiting = [...event.target.querySelectorAll('[data-keyboard="pinyin"]')].find(pinyinLeft);
+  if (!waiting) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  const place = waiting.closest(".field") || waiting.parentElement;
+  if (!place.querySelector("[data-pinyin-message]")) {
+    const message = Object.assign(document.createElement("p"), { className: "message error", role: "alert" });
+    message.dataset.pinyinMessage = "";
+    message.append(Object.assign(document.createElement("span"), { className: "sign", textContent: "!" }), ` ${PINYIN_LEFT}`);
+    message.firstChild.setAttribute("aria-hidden", "true");
+    waiting.after(message);
+  }
+  refocus(waiting);
+  reveal(waiting);
+}, true);
 
 // ---------------------------------------------------------------- counter
 
 function updateCounter(textarea) {
   const counter = document.getElementById(textarea.dataset.counter);
   if (!counter) return;
-  const count = [...textarea.value.trim()].length; // characters, not UTF-16 units
+  // Characters, not UTF-16 units; pinyin letters are not characters yet.
+  const text = typedPinyin.has(textarea) ? textarea.value.replace(/[a-z]/g, "") : textarea.value;
+  const count = [...text.trim()].length;
   const min = Number(counter.dataset.min);
   const max = Number(counter.dataset.max);
   counter.querySelector("[data-count]").textContent = count;
@@ -227,10 +295,10 @@ function forgetContact(screen) {
 const IDLE_MS = Number(settings.idleSeconds) * 1000;
 const COUNTDOWN_MS = Number(settings.countdownSeconds) * 1000;
 const overlay = document.getElementById("idle");
-const secondsLeft = overlay?.querySelector("[data-idle-seconds-left]");
 let lastTouch = Date.now();
 let countdownEnds = null;
 let wiping = false;
+let focusedBeforeCountdown = null; // the field to give back after "我还要继续"
 
 function touched(event) {
   lastTouch = Date.now();
@@ -247,7 +315,14 @@ function touched(event) {
 }
 
 function hideOverlay() {
-  if (countdownEnds === null && !wiping) overlay.hidden = true;
+  if (countdownEnds !== null || wiping || overlay.hidden) return;
+  overlay.hidden = true;
+  refocus(focusedBeforeCountdown);
+  focusedBeforeCountdown = null;
+}
+
+function showSecondsLeft(seconds) {
+  overlay.querySelectorAll("[data-idle-seconds-left]").forEach((place) => { place.textContent = seconds; });
 }
 
 for (const type of ["pointerdown", "touchstart", "keydown", "input"]) {
@@ -302,15 +377,112 @@ setInterval(() => {
   if (countdownEnds === null) {
     if (now - lastTouch >= IDLE_MS) {
       countdownEnds = now + COUNTDOWN_MS;
-      secondsLeft.textContent = Math.ceil(COUNTDOWN_MS / 1000);
+      showSecondsLeft(Math.ceil(COUNTDOWN_MS / 1000));
+      // After the receipt nothing is lost: the overlay says so, as a bar
+      // that leaves the number, the 验证码 and the QR code in view.
+      const saved = screen.dataset.idleNote === "saved";
+      overlay.classList.toggle("idle-saved", saved);
+      overlay.querySelectorAll("[data-idle-note]").forEach((note) => {
+        note.hidden = note.dataset.idleNote !== (saved ? "saved" : "draft");
+      });
+      const active = document.activeElement;
+      focusedBeforeCountdown = active?.matches?.("[data-keyboard]") ? active : null;
       overlay.hidden = false;
     }
     return;
   }
   const left = Math.max(0, Math.ceil((countdownEnds - now) / 1000));
-  secondsLeft.textContent = left;
+  showSecondsLeft(left);
   if (left === 0) wipe();
 }, 200);
+
+// ---------------------------------------------------------------- taps that come too soon
+
+// A new screen arrives under the finger, and a button on it may sit where
+// the one just tapped was: the second tap of a double tap must do nothing.
+// While a request is on its way, and for a moment after its answer is
+// shown, the screen takes no taps (body.taps-held, see kiosk.css). The
+// keyboard is left out, since typing goes on at full speed, except for a
+// tap on the very spot of the tap that asked for the new screen.
+const SETTLE_MS = 650;
+const LONGEST_HOLD_MS = 8000; // a request that hangs must not freeze the screen
+const BOUNCE_PX = 60;
+let requestsOnTheWay = 0;
+let heldUntil = 0;
+let holdTimer = null;
+let lastTap = null;
+let askingTap = null;
+
+function holdTaps(ms) {
+  heldUntil = Date.now() + ms;
+  body.classList.add("taps-held");
+  clearTimeout(holdTimer);
+  holdTimer = setTimeout(() => {
+    requestsOnTheWay = 0;
+    body.classList.remove("taps-held");
+  }, ms);
+}
+
+function screenRequest(detail) {
+  const id = detail.target?.id;
+  return id === "screen" || id === "lookup-result";
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!screenRequest(event.detail)) return;
+  requestsOnTheWay += 1;
+  askingTap = lastTap;
+  holdTaps(LONGEST_HOLD_MS);
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!screenRequest(event.detail)) return;
+  requestsOnTheWay = Math.max(0, requestsOnTheWay - 1);
+  if (requestsOnTheWay === 0) holdTaps(SETTLE_MS);
+});
+
+function bounce(event) {
+  if (!askingTap || Date.now() >= heldUntil) return false;
+  if (!event.target.closest?.("[data-keyboard-panel]")) return false;
+  return Math.hypot(event.clientX - askingTap.x, event.clientY - askingTap.y) < BOUNCE_PX;
+}
+
+for (const type of ["pointerdown", "click"]) {
+  window.addEventListener(type, (event) => {
+    if (bounce(event)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    } else if (type === "pointerdown") {
+      lastTap = { x: event.clientX, y: event.clientY };
+    }
+  }, true);
+}
+
+// ---------------------------------------------------------------- start over
+
+// Once something is typed or chosen, 重新开始 asks once before it wipes.
+function somethingGiven(screen) {
+  if (screen.querySelector("[data-restart][data-answers-given]")) return true;
+  return [...screen.querySelectorAll("[data-keyboard]")].some((input) => input.value.trim() !== "")
+    || Boolean(screen.querySelector('[data-consent-box] input[name="consent"]:checked'));
+}
+
+document.addEventListener("click", (event) => {
+  const screen = event.target.closest?.("#screen");
+  const confirm = screen?.querySelector("[data-restart-confirm]");
+  if (!confirm) return;
+  if (event.target.closest("[data-restart]")) {
+    if (!somethingGiven(screen)) return;
+    event.preventDefault();
+    focusedBeforeCountdown = null;
+    confirm.dataset.returnTo = document.activeElement?.id || "";
+    confirm.hidden = false;
+    holdTaps(SETTLE_MS); // the dialog, too, must not take the tap that opened it
+  } else if (event.target.closest("[data-restart-cancel]")) {
+    confirm.hidden = true;
+    refocus(document.getElementById(confirm.dataset.returnTo));
+  }
+});
 
 // ---------------------------------------------------------------- htmx
 

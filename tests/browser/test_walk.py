@@ -181,10 +181,41 @@ def test_start_over_is_there_on_every_step_and_wipes_the_draft(kiosk, box):
     # "restart" is on every step, so wait for the next step itself to arrive.
     expect(page.get_by_test_id("anonymous")).to_be_visible()
     drafts = box.count("drafts")
+    # Something is given: it asks once, and "继续填写" keeps it all.
     tap(page, "restart")
+    question = page.locator("[data-restart-confirm]")
+    expect(question).to_be_visible()
+    expect(question).to_contain_text("确定要全部重写吗？")
+    expect(question).to_contain_text("刚才填写的内容会清除。")
+    screenshot(page, "04-restart-question")
+    tap(page, "restart-cancel")
+    expect(question).to_be_hidden()
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
+    assert box.count("drafts") == drafts
+
+    tap(page, "restart")
+    tap(page, "restart-confirm")
     expect(page.get_by_test_id("start")).to_be_visible()
     assert box.count("drafts") == drafts - 1
     assert "这段话不应该留下来" not in page.content()
+
+
+def test_start_over_with_nothing_given_asks_nothing(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "restart")
+    expect(page.get_by_test_id("start")).to_be_visible()
+
+
+def test_start_over_asks_once_a_category_is_chosen(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "category-road")
+    tap(page, "back")
+    tap(page, "restart")
+    expect(page.get_by_test_id("restart-confirm")).to_be_visible()
+    tap(page, "restart-cancel")
+    expect(page.get_by_test_id("category-road")).to_have_attribute("aria-pressed", "true")
 
 
 def test_back_goes_one_step_back_with_the_answer_kept(kiosk, box):

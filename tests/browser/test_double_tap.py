@@ -1,0 +1,105 @@
+"""A double tap moves on one screen only: the second tap, landing on the
+screen the first one brought, does nothing."""
+
+import pytest
+from playwright.sync_api import expect
+
+from .helpers import RECEIPT_NUMBER, tap
+
+pytestmark = pytest.mark.browser
+
+CONTENT = "村口的路灯坏了三个月，晚上很黑。"
+# Long enough for a second tap to have acted, were it going to.
+AFTERWARDS_MS = 1_000
+
+
+def settled(page) -> None:
+    """Wait until the screen takes taps again (it holds them just after it arrives)."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.body.classList.contains('taps-held')")
+
+
+def double_tap(page, testid: str, gap_ms: int) -> None:
+    """Two taps of one finger on the same spot, ``gap_ms`` apart."""
+    settled(page)
+    box = page.get_by_test_id(testid).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.touchscreen.tap(x, y)
+    page.wait_for_timeout(gap_ms)
+    page.touchscreen.tap(x, y)
+    page.wait_for_timeout(AFTERWARDS_MS)
+
+
+def heading(page) -> str:
+    return page.locator("#screen h1").first.inner_text()
+
+
+# Gaps between the two taps, one per double tap below, from a bounce to a
+# deliberate second tap.
+GAPS = {"quick first": [50, 150, 300, 400, 500, 50], "slow first": [500, 400, 300, 150, 50, 500]}
+
+
+@pytest.mark.parametrize("gaps", list(GAPS.values()), ids=list(GAPS))
+def test_a_double_tap_moves_on_one_screen_only(kiosk, box, gaps):
+    page = kiosk
+    gap = iter(gaps)
+    page.goto(box.url)
+
+    # 我要提意见: the category step, with no category picked for her.
+    double_tap(page, "start", next(gap))
+    assert heading(page) == "您的意见是关于哪方面的？"
+    expect(page.locator('#screen [aria-pressed="true"]')).to_have_count(0)
+
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill(CONTENT)
+    tap(page, "next")
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
+    tap(page, "back")
+    expect(page.get_by_test_id("content")).to_have_value(CONTENT)
+    tap(page, "back")
+    expect(page.get_by_test_id("category-road")).to_have_attribute("aria-pressed", "true")
+
+    # 下一步 on each step: the next step, never the one after it.
+    double_tap(page, "next", next(gap))
+    assert heading(page) == "请写下您的意见或建议"
+    double_tap(page, "next", next(gap))
+    assert heading(page) == "要不要留下联系方式？"
+    double_tap(page, "next", next(gap))
+    assert heading(page) == "想请哪位代表跟进？"
+    before = box.count("opinions")
+    double_tap(page, "next", next(gap))
+    assert heading(page) == "请核对一下"
+    assert box.count("opinions") == before
+
+    # 提交: the receipt, and it stays up.
+    double_tap(page, "submit", next(gap))
+    expect(page.get_by_test_id("receipt-number")).to_have_text(RECEIPT_NUMBER)
+    page.wait_for_timeout(AFTERWARDS_MS)
+    expect(page.get_by_test_id("receipt-secret")).to_be_visible()
+    assert box.count("opinions") == before + 1
+
+
+def test_done_is_not_where_submit_was(kiosk, box):
+    page = kiosk
+    page.goto(box.url)
+    tap(page, "start")
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill(CONTENT)
+    tap(page, "next")
+    tap(page, "next")
+    tap(page, "deputy-none")
+    submit = page.get_by_test_id("submit").bounding_box()
+    tap(page, "submit")
+    done = page.get_by_test_id("done").bounding_box()
+    assert done["x"] > submit["x"] + submit["width"] or done["x"] + done["width"] < submit["x"]
+
+
+def test_keys_take_fast_taps_right_after_a_new_screen(kiosk, box):
+    page = kiosk
+    page.goto(box.url)
+    tap(page, "start")
+    tap(page, "category-road")
+    # No pause at all: the keyboard is not held with the rest of the screen.
+    for name in "cun":
+        page.locator(f'[data-keyboard-panel] .hg-button[data-skbtn="{name}"]').tap(no_wait_after=True)
+    expect(page.get_by_test_id("content")).to_have_value("cun")
