@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import screenshot
-from .helpers import key, start, tap, type_chinese
+from .helpers import key, start, tap, tap_keys, type_chinese
 
 pytestmark = pytest.mark.browser
 
@@ -40,3 +40,109 @@ def test_a_chinese_sentence_typed_by_tapping_keys_and_candidates(kiosk, box):
     tap(page, "next")
     tap(page, "deputy-none")
     expect(page.get_by_test_id("review-content")).to_have_text("村口路灯坏了，晚上很黑。")
+
+
+# The field, the messages under it, the keyboard panel and the visible part
+# of the screen's body, as rectangles.
+RECTANGLES = """
+(field) => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  const messages = field.closest(".field, form").querySelectorAll(".message");
+  return {
+    field: box(field),
+    messages: [...messages].map(box),
+    panel: box(document.querySelector("[data-keyboard-panel]")),
+    body: box(field.closest(".screen-body")),
+  };
+}
+"""
+
+
+def overlaps(a, b) -> bool:
+    return a["top"] < b["bottom"] and b["top"] < a["bottom"] and a["left"] < b["right"] and b["left"] < a["right"]
+
+
+def assert_typed_in_view(page, testid: str) -> None:
+    """The focused field and its messages are in view, above the open keyboard."""
+    field = page.get_by_test_id(testid)
+    expect(field).to_be_focused()
+    expect(page.locator("[data-keyboard-panel]")).to_be_visible()
+    page.wait_for_timeout(100)
+    boxes = field.evaluate(RECTANGLES)
+    for part in [boxes["field"], *boxes["messages"]]:
+        assert not overlaps(part, boxes["panel"]), (testid, part, boxes["panel"])
+        assert boxes["body"]["top"] <= part["top"] and part["bottom"] <= boxes["body"]["bottom"], (testid, part, boxes)
+
+
+def test_the_field_being_typed_into_stays_above_the_keyboard(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "category-road")
+    assert_typed_in_view(page, "content")
+    page.get_by_test_id("content").fill("短")
+    tap(page, "next")
+    expect(page.get_by_text("请至少写 5 个字")).to_be_visible()
+    assert_typed_in_view(page, "content")
+    page.get_by_test_id("content").fill("村口的路灯坏了三个月。")
+    tap(page, "next")
+
+    tap(page, "consent")  # the name field takes the focus
+    assert_typed_in_view(page, "name")
+    type_chinese(page, "chen", "陈")
+    page.get_by_test_id("phone").tap()
+    assert_typed_in_view(page, "phone")
+    screenshot(page, "04-contact-phone-typing")
+    page.get_by_test_id("name").tap()
+    assert_typed_in_view(page, "name")
+    screenshot(page, "04-contact-name-typing")
+
+    page.goto(box.url)
+    tap(page, "lookup")
+    assert_typed_in_view(page, "lookup-number")
+    key(page, "{done}").tap()
+    assert_typed_in_view(page, "lookup-secret")
+
+
+PINYIN_LEFT = "还有拼音没有选字，请点上面一排里要的字，或删掉拼音。"
+
+
+def test_next_waits_for_pinyin_left_without_its_character(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "category-road")
+    content = page.get_by_test_id("content")
+    for pinyin, character in (("lu", "路"), ("huai", "坏"), ("le", "了"), ("hen", "很")):
+        type_chinese(page, pinyin, character)
+    tap_keys(page, "weixian")
+    # Letters are not characters yet: the counter does not count them.
+    expect(page.locator("#content-counter [data-count]")).to_have_text("4")
+
+    tap(page, "next")
+    expect(page.get_by_text(PINYIN_LEFT)).to_be_visible()
+    expect(content).to_be_visible()
+    expect(page.get_by_test_id("anonymous")).to_have_count(0)
+    assert_typed_in_view(page, "content")
+    screenshot(page, "03-content-pinyin-left")
+
+    # The candidates are there again: pick one, clear the rest, and go on.
+    expect(page.locator("[data-keyboard-panel] .hg-candidate-box")).to_be_visible()
+    page.locator("li.hg-candidate-box-list-item").filter(has_text="险").first.tap()
+    expect(content).to_have_value("路坏了很wei险")
+    key(page, "{bksp}").tap()
+    tap_keys(page, ["{bksp}"] * 3)
+    type_chinese(page, "wei", "危")
+    type_chinese(page, "xian", "险")
+    expect(content).to_have_value("路坏了很危险")
+    expect(page.get_by_text(PINYIN_LEFT)).to_have_count(0)
+    tap(page, "next")
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
+
+    # The name, too.
+    tap(page, "consent")
+    tap_keys(page, "huang")
+    page.get_by_test_id("phone").tap()
+    tap_keys(page, "13812345678")
+    tap(page, "next")
+    expect(page.get_by_text(PINYIN_LEFT)).to_be_visible()
+    expect(page.get_by_test_id("name")).to_be_focused()
+    expect(page.get_by_test_id("name")).to_have_value("huang")
