@@ -147,3 +147,51 @@ def test_messages_are_large_and_plain(kiosk, box):
     tap(page, "next")
     expect(page.get_by_text("请至少写 5 个字")).to_be_visible()
     assert measure(page, "content message") == []
+
+
+def test_the_start_over_question_and_the_saved_countdown_are_large_and_plain(kiosk, quick_idle_box):
+    page = kiosk
+    walk_to_review(page, quick_idle_box.url)
+    tap(page, "restart")
+    expect(page.get_by_test_id("restart-confirm")).to_be_visible()
+    problems = measure(page, "start over question")
+    tap(page, "restart-cancel")
+    tap(page, "submit")
+    expect(page.get_by_test_id("idle-countdown")).to_be_visible(timeout=8_000)
+    problems += measure(page, "receipt countdown")
+    assert problems == []
+
+
+def boxes_of(locator) -> list[dict]:
+    return [element.bounding_box() for element in locator.all()]
+
+
+def overlap(a, b) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def test_the_chosen_badge_covers_no_words(kiosk, box):
+    page = kiosk
+    walk_to_review(page, box.url)
+    tap(page, "edit-deputy")
+    chosen = page.get_by_test_id("deputy-none")
+    expect(chosen.locator(".badge")).to_be_visible()
+    badge = chosen.locator(".badge").bounding_box()
+    for words in boxes_of(chosen.locator(".tile-label, .tile-note")):
+        assert not overlap(badge, words), (badge, words)
+
+
+def test_the_network_problem_note_leaves_the_keys_free(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill("村口的路灯坏了三个月。")
+    page.route("**/opinion/content", lambda route: route.abort())
+    tap(page, "next")
+    note = page.locator(".toast")
+    expect(note).to_be_visible()
+    panel = page.locator("[data-keyboard-panel]").bounding_box()
+    assert not overlap(note.bounding_box(), panel)
+    nav = page.get_by_test_id("next").bounding_box()
+    assert not overlap(note.bounding_box(), nav)
