@@ -441,22 +441,32 @@ document.addEventListener("htmx:afterRequest", (event) => {
   if (requestsOnTheWay === 0) holdTaps(SETTLE_MS);
 });
 
+// Only the first tap after the one that asked can be its bounce.
 function bounce(event) {
   if (!askingTap || Date.now() >= heldUntil) return false;
   if (!event.target.closest?.("[data-keyboard-panel]")) return false;
   return Math.hypot(event.clientX - askingTap.x, event.clientY - askingTap.y) < BOUNCE_PX;
 }
 
-for (const type of ["pointerdown", "click"]) {
-  window.addEventListener(type, (event) => {
-    if (bounce(event)) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    } else if (type === "pointerdown") {
-      lastTap = { x: event.clientX, y: event.clientY };
-    }
-  }, true);
-}
+let bounced = false;
+window.addEventListener("pointerdown", (event) => {
+  bounced = bounce(event);
+  askingTap = null;
+  if (bounced) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  } else {
+    lastTap = { x: event.clientX, y: event.clientY };
+  }
+}, true);
+
+// The candidates answer to the click that follows.
+window.addEventListener("click", (event) => {
+  if (!bounced) return;
+  bounced = false;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+}, true);
 
 // ---------------------------------------------------------------- start over
 

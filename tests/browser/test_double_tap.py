@@ -103,3 +103,34 @@ def test_keys_take_fast_taps_right_after_a_new_screen(kiosk, box):
     for name in "cun":
         page.locator(f'[data-keyboard-panel] .hg-button[data-skbtn="{name}"]').tap(no_wait_after=True)
     expect(page.get_by_test_id("content")).to_have_value("cun")
+
+
+def test_a_double_tap_does_not_type_on_the_keypad_that_arrives_under_it(kiosk, box):
+    page = kiosk
+    # Find a key of the look-up keypad that sits where the home screen's 查询回执 tile is.
+    page.goto(box.url)
+    tile = page.get_by_test_id("lookup").bounding_box()
+    tap(page, "lookup")
+    keys = page.locator("[data-keyboard-panel] .hg-button")
+    expect(keys.first).to_be_visible()
+    spots = [b for b in boxes(keys) if tile["y"] < b["y"] + b["height"] / 2 < tile["y"] + tile["height"]
+             and tile["x"] < b["x"] + b["width"] / 2 < tile["x"] + tile["width"]]
+    assert spots, "no key under the tile"
+    spot = spots[0]
+    x, y = spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2
+
+    page.goto(box.url)
+    settled(page)
+    page.touchscreen.tap(x, y)
+    page.wait_for_timeout(200)
+    page.touchscreen.tap(x, y)
+    page.wait_for_timeout(AFTERWARDS_MS)
+    expect(page.get_by_test_id("lookup-number")).to_have_value("")
+    # Typing then goes on at full speed.
+    page.touchscreen.tap(x, y)
+    page.touchscreen.tap(x, y)
+    expect(page.get_by_test_id("lookup-number")).not_to_have_value("")
+
+
+def boxes(locator) -> list[dict]:
+    return [element.bounding_box() for element in locator.all()]
