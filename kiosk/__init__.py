@@ -74,6 +74,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(demo_cli.demo)
     app.cli.add_command(auth_cli.users)
 
+    if app.config["ROLE"] == "station":
+        from .memory import limit_malloc_arenas
+
+        limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:
         with app.app_context():
             upgrade_database()

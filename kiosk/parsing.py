@@ -7,6 +7,7 @@ through these, so an odd value is simply "not given" (or a 404 for ids in a
 path), never a 500.
 """
 
+import ipaddress
 from datetime import date
 
 from werkzeug.routing import IntegerConverter
@@ -46,3 +47,13 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (an address or a name) is this machine itself."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False

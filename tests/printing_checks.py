@@ -8,6 +8,13 @@ from kiosk.models import PrintJob
 from kiosk.receipts import printing
 
 
+def printer_without_cups(app):
+    """A printer is set, but no CUPS answers at its address: every job fails, and a reprint may help."""
+    from tests.servers import free_port
+
+    app.config.update(PRINTER="receipt", CUPS_SERVER=f"127.0.0.1:{free_port()}")
+
+
 def wait_for_state(app, job_id, states=printing.FINISHED, timeout=60):
     """The job once it reaches one of ``states``; generous, for a busy machine."""
     deadline = time.monotonic() + timeout

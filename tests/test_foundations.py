@@ -107,3 +107,16 @@ def test_demo_load_command_sets_the_box_station(runner, app):
         assert this_station().name == "太平镇人大代表中心联络站"
     bad = runner.invoke(args=["demo", "load", "--station", "NOPE"])
     assert bad.exit_code != 0 and "NOPE" in bad.output
+
+
+def test_a_station_caps_its_malloc_arenas_unless_the_operator_chose(monkeypatch):
+    from kiosk.memory import limit_malloc_arenas
+
+    for name in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES"):
+        monkeypatch.delenv(name, raising=False)
+    assert limit_malloc_arenas() is True  # glibc, as on Debian
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=4")
+    assert limit_malloc_arenas() is False

@@ -199,6 +199,40 @@ def test_walking_through_receipts_from_one_address_is_stopped(app):
     assert neighbour.get(f"/r/{number}?k={secret}", environ_base={"REMOTE_ADDR": "10.0.0.10"}).status_code == 200
 
 
+def test_at_a_hub_this_machines_address_counts_like_any_other(hub):
+    """Behind a reverse proxy on the hub itself every visitor comes from 127.0.0.1: still limited."""
+    hub.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
+    walker = hub.test_client()
+    for serial in (7001, 7002, 7003):
+        assert walker.get(f"/r/LC00-260101-{serial}?k=ABCDEF").status_code == 404
+    assert walker.get("/r/LC00-260101-7004?k=ABCDEF").status_code == 429
+
+
+def test_an_ipv6_household_is_one_address(app):
+    app.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
+    for serial, host in ((7001, "2001:db8:1:2::a"), (7002, "2001:db8:1:2::b"), (7003, "2001:db8:1:2:ffff::1")):
+        page = app.test_client().get(f"/r/LC00-260101-{serial}?k=ABCDEF", environ_base={"REMOTE_ADDR": host})
+        assert page.status_code == 404
+    elsewhere = {"REMOTE_ADDR": "2001:db8:1:3::a"}
+    assert app.test_client().get("/r/LC00-260101-7004?k=ABCDEF", environ_base=elsewhere).status_code == 404
+    same = {"REMOTE_ADDR": "2001:db8:1:2::c"}
+    assert app.test_client().get("/r/LC00-260101-7004?k=ABCDEF", environ_base=same).status_code == 429
+
+
+def test_the_guess_counts_stay_bounded(app):
+    """Many addresses and numbers guessing at once: the counts stay capped, the oldest go first."""
+    from kiosk.public.services import GuessLimiter
+
+    limiter = GuessLimiter()
+    limiter.MAX_KEYS = 2_000
+    for i in range(6_000):
+        with app.test_request_context(environ_base={"REMOTE_ADDR": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"}):
+            limiter.record_failure(f"LC00-260101-{i:04d}")
+    assert len(limiter._failures) <= 2_000
+    assert ("number", "LC00-260101-5999") in limiter._failures
+    assert ("number", "LC00-260101-0000") not in limiter._failures
+
+
 def test_the_kiosks_own_screen_is_never_shut_by_one_persons_mistakes(app, client, token, receipt):
     """Every villager's look-up comes from this machine: typing mistakes on many receipts
     never stop the next person, and one receipt guessed at says so in plain words."""
@@ -233,7 +267,7 @@ def test_receipt_numbers_are_read_however_they_are_typed():
     from kiosk.public.services import normalise_receipt_number
 
     for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001",
-                  "LC00-26112B-OOOI".replace("B", "8"), "LC0026112800O1", "lc00-261128-000l"):
+                  "LC00-261128-OOOI", "LC0026112800O1", "lc00-261128-000l", "ＬＣ００－２６１１２８－０００１"):
         assert normalise_receipt_number(typed) == "LC00-261128-0001"
     assert normalise_receipt_number("LC00-261128-12345") == "LC00-261128-12345"
 

@@ -12,7 +12,7 @@ from kiosk.models import Opinion, PrintJob, utcnow
 from kiosk.receipts import fonts, printing, services
 from kiosk.receipts.qr import qr_path, qr_svg
 from tests import receipt_checks as check
-from tests.printing_checks import reprint_form, status_fragment, wait_for_state
+from tests.printing_checks import printer_without_cups, reprint_form, status_fragment, wait_for_state
 from tests.factories import make_opinion
 
 NAME = "欧阳秀英"
@@ -222,6 +222,32 @@ def test_without_a_printer_the_receipt_screen_says_so_at_once(app, client):
         assert (job.state, job.detail) == ("failed", printing.NO_PRINTER)
 
 
+@pytest.mark.parametrize("propagate", [False, True])
+def test_the_receipt_prints_even_when_making_the_screen_fails(app, client, monkeypatch, propagate):
+    """With an error page, or with no response at all (an error propagated, as under a debugger)."""
+    from kiosk.intake import routes
+    from tests.crashes import ClientVillager
+
+    printer_without_cups(app)
+    app.config["PROPAGATE_EXCEPTIONS"] = propagate
+
+    def broken_screen(*args, **kwargs):
+        raise RuntimeError("the screen could not be made")
+
+    monkeypatch.setattr(routes, "receipt_screen", broken_screen)
+    villager = ClientVillager(client)
+    villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
+    if propagate:
+        with pytest.raises(RuntimeError):
+            villager.submit()
+    else:
+        assert villager.submit().status == 500
+    with app.app_context():
+        job_id = db.session.query(PrintJob).one().id
+    # Started: it leaves "rendering" (no CUPS answers, so it fails and a reprint is offered).
+    assert wait_for_state(app, job_id).detail == printing.UNAVAILABLE
+
+
 def test_a_double_tap_prints_once(app):
     with app.app_context():
         opinion = make_opinion()
@@ -267,13 +293,6 @@ def test_status_fragment_polls_while_printing_and_stops_when_done(app, client):
     page = client.get(f"/print-jobs/{job_id}").get_data(as_text=True)
     assert "<html" in page and 'data-testid="print-status"' in page and number in page
     assert client.get("/print-jobs/no-such-job").status_code == 404
-
-
-def printer_without_cups(app):
-    """A printer is set, but no CUPS answers at its address: every job fails, and a reprint may help."""
-    from tests.servers import free_port
-
-    app.config.update(PRINTER="receipt", CUPS_SERVER=f"127.0.0.1:{free_port()}")
 
 
 def test_one_reprint_after_a_failure_then_a_polite_refusal(app, client):

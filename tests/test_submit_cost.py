@@ -141,10 +141,9 @@ def test_the_wait_screen_writes_nothing(app, client):
 def test_printing_starts_once_the_opinion_and_its_job_are_committed_and_the_screen_is_rendered(
     app, villager, monkeypatch
 ):
-    from tests.servers import free_port
+    from tests.printing_checks import printer_without_cups
 
-    # A printer is set (no CUPS answers there: only the order of things is looked at).
-    app.config.update(PRINTER="receipt", CUPS_SERVER=f"127.0.0.1:{free_port()}")
+    printer_without_cups(app)  # only the order of things is looked at
     happened = []
     submit, receipt_screen = printing.ReceiptPrinter.submit, intake_routes.receipt_screen
 

@@ -7,7 +7,7 @@ soon as a step is done; the browser keeps only the draft's id in the session.
 
 import logging
 
-from flask import after_this_request, current_app, request, session
+from flask import after_this_request, current_app, g, request, session
 
 from ..extensions import db
 from ..htmx import render
@@ -268,18 +268,34 @@ def once_sent(work, *args) -> None:
     Flask's teardown runs before the server writes the body; a WSGI server
     closes the response after writing it. Work hung on that close takes
     nothing from the screen the person is waiting for. Hung on the error
-    response too, should making the screen fail.
+    page too, should making the screen fail; and when an error leaves no
+    response at all (propagated, as under a debugger), run at teardown.
     """
     app = current_app._get_current_object()
+    pending = {"hung": False}
 
     def run():
-        with app.app_context():
-            work(*args)
+        try:
+            with app.app_context():
+                work(*args)
+        except Exception:
+            log.exception("work after the response (%s) failed", getattr(work, "__name__", work))
 
     @after_this_request
     def hang_on_close(response):
         response.call_on_close(run)
+        pending["hung"] = True
         return response
+
+    g.setdefault("unsent", []).append((pending, run))
+
+
+@bp.teardown_request
+def run_unsent(error=None):
+    """Work ``once_sent`` could not hang on a response: there was none."""
+    for pending, run in g.pop("unsent", []):
+        if not pending["hung"]:
+            run()
 
 
 def start_printing_and_sync(submitted, url: str) -> None:

@@ -138,6 +138,7 @@ def save_answers(draft: Draft, **answers) -> dict:
 def discard_draft(draft_id: str | None) -> None:
     """Wipe a draft (start over, idle timeout). Missing is fine."""
     if draft_id:
+        # ORM-enabled: a draft this session holds goes from it too.
         db.session.execute(db.delete(Draft).where(Draft.id == draft_id))
         db.session.commit()
 
@@ -243,9 +244,11 @@ def _remove_draft(draft: Draft) -> None:
     """Delete the submitted draft in this transaction, with one statement.
 
     Not through the session's unit of work: a second flush at commit
-    would cost more than the statement itself.
+    would cost more than the statement itself. On the session's
+    connection, so no autoflush: the opinion was flushed just before.
     """
-    db.session.connection().execute(delete(Draft.__table__).where(Draft.__table__.c.id == draft.id))
+    drafts = Draft.__table__
+    db.session.connection().execute(delete(drafts).where(drafts.c.id == draft.id))
     db.session.expunge(draft)
 
 
@@ -311,7 +314,8 @@ def _next_receipt_number(station_code: str, now: datetime) -> str:
     """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction."""
     day = to_local(now).strftime("%y%m%d")
     # Core statements on the session's connection: the ORM's bulk-update
-    # machinery would only add work to a one-row counter.
+    # machinery would only add work to a one-row counter. (No autoflush
+    # there: nothing is pending yet when the number is taken.)
     counters = ReceiptCounter.__table__
     connection = db.session.connection()
     serial = connection.scalar(

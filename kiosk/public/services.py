@@ -7,16 +7,18 @@ import re
 import secrets
 import threading
 import time
+import unicodedata
 import uuid as uuid_module
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
+from ..parsing import is_loopback
 from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, Station, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,9 @@ def normalise_receipt_number(number: str | None) -> str:
     there are read as the digits they look like; the station code may hold
     both (see ``_look_alike_number``).
     """
-    value = re.sub(r"[－—–]", "-", re.sub(r"\s", "", number or "")).upper()
+    # NFKC: full-width letters, digits and hyphens, as a phone's input method types them.
+    value = unicodedata.normalize("NFKC", number or "")
+    value = re.sub(r"[—–]", "-", re.sub(r"\s", "", value)).upper()
     if value.count("-") != 2:
         bare = value.replace("-", "")
         head, tail = bare[:-10], bare[-10:].translate(AS_DIGITS)
@@ -53,11 +57,14 @@ def _look_alike_number(number: str) -> str | None:
     """The number with its station code corrected, when one station's code
     looks like what was typed (LCOO for LC00) and the typed one is no code."""
     code, _, rest = number.partition("-")
-    codes = set(db.session.scalars(select(Station.code)))
-    if not rest or code in codes:
+    if not rest or db.session.get(Station, code) is not None:
         return None
-    folded = code.translate(AS_DIGITS)
-    matches = [c for c in codes if c.translate(AS_DIGITS) == folded]
+    folded_code = Station.code
+    for letter, digit in (("O", "0"), ("I", "1"), ("L", "1")):
+        folded_code = func.replace(folded_code, letter, digit)
+    matches = db.session.scalars(
+        select(Station.code).where(folded_code == code.translate(AS_DIGITS)).limit(2)
+    ).all()
     return f"{matches[0]}-{rest}" if len(matches) == 1 else None
 
 
@@ -103,23 +110,26 @@ class GuessLimiter:
     Per number: one receipt's 验证码 cannot be guessed at any speed, from
     anywhere, the kiosk's own screen included; the receipt opens again
     after the wait (six characters from 23 is 148 million secrets, and 20
-    tries per 10 minutes is 200 years for a tenth of them). Per address:
-    nobody walks through many receipts from one phone or computer. Not for
-    the kiosk's own browser, which every villager shares (it connects from
-    this machine): one person's typing mistakes must not shut look-up for
-    the next, and a touchscreen is slow to guess on anyway.
+    tries per 10 minutes is 200 years for a tenth of them). Per address
+    (IPv6 by its /64, what one household or phone is given): nobody walks
+    through many receipts from one phone or computer. At a station, not
+    for the kiosk's own browser, which every villager shares (it connects
+    from this machine): one person's typing mistakes must not shut look-up
+    for the next, and a touchscreen is slow to guess on anyway. At a hub
+    every address counts, this machine's too (a reverse proxy in front).
 
-    Kept in memory: it only has to make guessing slower than useful, and a
-    restart forgetting it costs nothing. Outside a request (commands,
-    tests of services) it does nothing.
+    Kept in memory, and bounded: it only has to make guessing slower than
+    useful, and a restart forgetting it costs nothing. Keys are kept in
+    the order of their last failure, so the stale ones are dropped from the
+    front as new failures come, and the oldest go first past ``MAX_KEYS``.
+    Outside a request (commands, tests of services) it does nothing.
     """
 
     WINDOW_SECONDS = 600
-    # Keys are swept of stale counts once there are this many.
-    SWEEP_AT = 10_000
+    MAX_KEYS = 50_000
 
     def __init__(self):
-        self._failures: dict[tuple[str, str], deque] = defaultdict(deque)
+        self._failures: OrderedDict[tuple[str, str], deque] = OrderedDict()
         self._lock = threading.Lock()
 
     def check(self, number: str) -> None:
@@ -135,34 +145,44 @@ class GuessLimiter:
             return
         now = time.monotonic()
         with self._lock:
-            if len(self._failures) >= self.SWEEP_AT:
-                self._sweep()
             for key in self._keys(number):
-                self._recent(key).append(now)
+                failures = self._failures.setdefault(key, deque())
+                failures.append(now)
+                self._failures.move_to_end(key)
+            self._drop_old(now)
 
     def _keys(self, number: str) -> list[tuple[str, str]]:
         keys = [("number", number)]
-        if not _is_this_machine(request.remote_addr):
-            keys.append(("address", request.remote_addr or ""))
-        return keys
+        address = request.remote_addr or ""
+        if current_app.config["ROLE"] == "station" and is_loopback(address):
+            return keys  # the kiosk's own screen
+        return keys + [("address", _household(address))]
 
     def _recent(self, key: tuple[str, str]) -> deque:
-        failures = self._failures[key]
+        failures = self._failures.get(key, deque())
         while failures and failures[0] < time.monotonic() - self.WINDOW_SECONDS:
             failures.popleft()
         return failures
 
-    def _sweep(self) -> None:
-        for key in list(self._failures):
-            if not self._recent(key):
-                del self._failures[key]
+    def _drop_old(self, now: float) -> None:
+        """Drop keys whose last failure left the window, and the oldest past the cap."""
+        while self._failures:
+            key, failures = next(iter(self._failures.items()))
+            fresh = failures and failures[-1] >= now - self.WINDOW_SECONDS
+            if fresh and len(self._failures) <= self.MAX_KEYS:
+                return
+            del self._failures[key]
 
 
-def _is_this_machine(address: str | None) -> bool:
+def _household(address: str) -> str:
+    """An IPv4 address as it is; an IPv6 address by its /64."""
     try:
-        return ipaddress.ip_address(address or "").is_loopback
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def _guess_limiter() -> GuessLimiter:

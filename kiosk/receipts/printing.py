@@ -19,8 +19,6 @@ After a restart, jobs left in progress are picked up again on the first
 request: followed in CUPS if they had reached it, failed if not.
 """
 
-import ctypes
-import ctypes.util
 import logging
 import math
 import os
@@ -247,39 +245,14 @@ def printer_for(app: Flask) -> ReceiptPrinter:
     return printer
 
 
-# glibc's mallopt parameter for the number of malloc arenas.
-M_ARENA_MAX = -8
-# Arenas a station process may use: the web threads and the printer's
-# threads otherwise each get one, and what WeasyPrint leaves in each stays
-# resident (a printing station went over 150 MB with the default).
-STATION_MALLOC_ARENAS = 2
-
-
-def limit_malloc_arenas(arenas: int = STATION_MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas for threads started from now on.
-
-    ``MALLOC_ARENA_MAX`` in the environment, when set, wins. Elsewhere than
-    glibc this does nothing. True when the cap was set here.
-    """
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False
-
-
 def init_app(app: Flask) -> None:
     """On the first request of a station process: recover orphaned jobs, warm up.
 
     Not at app creation: the database may not be migrated yet then, and
-    ``flask`` commands create the app too without serving anything. The
-    malloc cap is set at app creation, before the server starts its threads.
+    ``flask`` commands create the app too without serving anything.
     """
     if app.config["ROLE"] != "station":
         return
-    limit_malloc_arenas()
 
     @app.before_request
     def _start_printing_service():

@@ -6,7 +6,6 @@ expect an answer and the township office's phone number. It never shows the
 person's name, and their phone number only masked.
 """
 
-import ipaddress
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from flask import current_app, has_request_context, request
 
 from ..extensions import db
 from ..localtime import format_local
+from ..parsing import is_loopback
 from ..models import Opinion, PrintJob, utcnow
 from ..text import mask_phone
 from . import pdf, printing
@@ -51,16 +51,11 @@ def receipt_url(opinion: Opinion) -> str:
 
 
 def _warn_if_only_this_machine(base: str) -> None:
-    """Say once per process when QR codes lead where no phone can follow."""
+    """Say once per station process when QR codes lead where no phone can follow."""
     app = current_app._get_current_object()
-    if app.extensions.get("loopback_qr_warned"):
+    if app.config["ROLE"] != "station" or app.extensions.get("loopback_qr_warned"):
         return
-    host = urlsplit(base).hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if loopback:
+    if is_loopback(urlsplit(base).hostname):
         app.extensions["loopback_qr_warned"] = True
         log.warning(
             "receipt QR codes lead to %s, which a villager's phone cannot open: "
@@ -166,7 +161,7 @@ def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
         # Printing again helps when the printer failed, not when there is none.
         can_reprint=failed
         and not refused
-        and job.detail != printing.NO_PRINTER
+        and bool(current_app.config.get("PRINTER"))
         and printing.reprints_of(opinion) < MAX_KIOSK_REPRINTS,
         receipt_number=opinion.receipt_number,
         secret=opinion.current_secret,
