@@ -54,7 +54,7 @@ class ContactForm(FlaskForm):
             if len(field.data) > 20:
                 raise ValidationError("姓名太长了，最多 20 个字。")
             if not is_name(field.data):
-                raise ValidationError("姓名只能写汉字或字母（少数民族姓名可用间隔号“·”），请检查。")
+                raise ValidationError("姓名只能写汉字或字母，请检查。")
 
     def validate_phone(self, field):
         if self.consent.data and not MOBILE.match(field.data or ""):

@@ -119,6 +119,9 @@ function useField(element) {
     maxLength: element.maxLength > 0 ? element.maxLength : 0,
   });
   keyboard.setInput(element.value, element.id);
+  // The keyboard's caret belongs to the field it left: put it at this field's end,
+  // so that ⌫ deletes here (after 完成 moved on from the receipt number, say).
+  keyboard.setCaretPosition(element.value.length);
   panel.classList.remove("layout-pinyin", "layout-digits", "layout-code");
   panel.classList.add(`layout-${kind}`);
   panel.classList.toggle("no-candidates", kind !== "pinyin");
@@ -404,7 +407,8 @@ setInterval(() => {
 // shown, the screen takes no taps (body.taps-held, see kiosk.css). The
 // keyboard is left out, since typing goes on at full speed, except for a
 // tap on the very spot of the tap that asked for the new screen.
-const SETTLE_MS = 650;
+// Long enough for the second tap of an unsure hand, a second after the first.
+const SETTLE_MS = 1200;
 const LONGEST_HOLD_MS = 8000; // a request that hangs must not freeze the screen
 const BOUNCE_PX = 60;
 let requestsOnTheWay = 0;

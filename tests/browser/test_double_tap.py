@@ -36,7 +36,11 @@ def heading(page) -> str:
 
 # Gaps between the two taps, one per double tap below, from a bounce to a
 # deliberate second tap.
-GAPS = {"quick first": [50, 150, 300, 400, 500, 50], "slow first": [500, 400, 300, 150, 50, 500]}
+GAPS = {
+    "quick first": [50, 150, 300, 400, 500, 50],
+    "slow first": [500, 400, 300, 150, 50, 500],
+    "an unsure hand": [900, 1100, 800, 1000, 900, 1100],
+}
 
 
 @pytest.mark.parametrize("gaps", list(GAPS.values()), ids=list(GAPS))

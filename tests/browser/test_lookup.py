@@ -37,3 +37,12 @@ def test_lookup_with_the_right_and_a_wrong_secret(kiosk, box):
     expect(result).to_contain_text("没有找到这张回执")
     expect(result).not_to_contain_text("道路交通")
     screenshot(page, "09-lookup-wrong")
+
+    # Back in the number, 完成 moves on to the 验证码: ⌫ deletes its last letter there.
+    wrong = page.get_by_test_id("lookup-secret").input_value()
+    field.tap()
+    key(page, "{done}").tap()
+    expect(page.get_by_test_id("lookup-secret")).to_be_focused()
+    key(page, "{bksp}").tap()
+    expect(page.get_by_test_id("lookup-secret")).to_have_value(wrong[:-1])
+    expect(field).to_have_value(number)
