@@ -44,6 +44,18 @@ def start(page, url: str) -> None:
     expect(page.get_by_test_id("category-road")).to_be_visible()
 
 
+def two_steps_and_back(page, content: str) -> None:
+    """Road, the text, on to the contact step, then back twice: each answer is still there."""
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill(content)
+    tap(page, "next")
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
+    tap(page, "back")
+    expect(page.get_by_test_id("content")).to_have_value(content)
+    tap(page, "back")
+    expect(page.get_by_test_id("category-road")).to_have_attribute("aria-pressed", "true")
+
+
 def walk_to_review(page, url: str, content: str = "村口的路灯坏了三个月，晚上很黑。") -> None:
     """An anonymous walk up to the review screen (typing done by fill: the keyboard has its own test)."""
     start(page, url)

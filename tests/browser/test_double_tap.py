@@ -4,7 +4,7 @@ screen the first one brought, does nothing."""
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import RECEIPT_NUMBER, tap
+from .helpers import RECEIPT_NUMBER, tap, two_steps_and_back
 
 pytestmark = pytest.mark.browser
 
@@ -54,14 +54,7 @@ def test_a_double_tap_moves_on_one_screen_only(kiosk, box, gaps):
     assert heading(page) == "您的意见是关于哪方面的？"
     expect(page.locator('#screen [aria-pressed="true"]')).to_have_count(0)
 
-    tap(page, "category-road")
-    page.get_by_test_id("content").fill(CONTENT)
-    tap(page, "next")
-    expect(page.get_by_test_id("anonymous")).to_be_visible()
-    tap(page, "back")
-    expect(page.get_by_test_id("content")).to_have_value(CONTENT)
-    tap(page, "back")
-    expect(page.get_by_test_id("category-road")).to_have_attribute("aria-pressed", "true")
+    two_steps_and_back(page, CONTENT)
 
     # 下一步 on each step: the next step, never the one after it.
     double_tap(page, "next", next(gap))

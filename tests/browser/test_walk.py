@@ -17,6 +17,7 @@ from .helpers import (
     submit_by_fetch,
     tap,
     tap_keys,
+    two_steps_and_back,
     type_chinese,
     walk_to_review,
 )
@@ -221,12 +222,5 @@ def test_start_over_asks_once_a_category_is_chosen(kiosk, box):
 def test_back_goes_one_step_back_with_the_answer_kept(kiosk, box):
     page = kiosk
     start(page, box.url)
-    tap(page, "category-road")
-    page.get_by_test_id("content").fill(CONTENT)
-    tap(page, "next")
-    expect(page.get_by_test_id("anonymous")).to_be_visible()
-    tap(page, "back")
-    expect(page.get_by_test_id("content")).to_have_value(CONTENT)
-    tap(page, "back")
-    expect(page.get_by_test_id("category-road")).to_have_attribute("aria-pressed", "true")
+    two_steps_and_back(page, CONTENT)
     expect(page.get_by_test_id("next")).to_be_visible()
