@@ -2,7 +2,8 @@
 // and what it types (keyboard, pinyin-left, counter), the contact step's
 // consent switch (contact), the idle wipe (idle), the guard against a second
 // tap landing on the screen that the first one brought (tap-guard), the
-// start-over dialog (start-over) and the set-up of each new screen (swaps).
+// start-over dialog (start-over), the set-up of each new screen (swaps) and
+// the receipt's QR code (receipt-qr).
 // No build step: the browser loads these files as they are, after htmx.
 //
 // Nothing here keeps anything: no localStorage, no sessionStorage, no history
@@ -18,6 +19,7 @@ import "./idle.js";
 import "./tap-guard.js";
 import "./start-over.js";
 import "./swaps.js";
+import "./receipt-qr.js";
 
 // htmx notes the page's path in sessionStorage when it loads, for a history
 // it will never use here (historyEnabled is off): nothing stays.
