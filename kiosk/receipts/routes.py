@@ -1,4 +1,4 @@
-"""Receipt PDFs and print status."""
+"""Receipt PDFs, the receipt screen's QR code, and print status."""
 
 from flask import abort, make_response, request
 
@@ -8,6 +8,11 @@ from ..models import PrintJob
 from ..public.services import find_receipt
 from . import bp, services
 from .forms import ReprintForm
+from .qr import qr_svg
+
+# A receipt's code never changes (a new 验证码 is a new address), so the
+# kiosk's browser keeps it while the receipt screen can be up, and only there.
+QR_MAX_AGE_SECONDS = 600
 
 
 @bp.get("/print-jobs/<job_id>")
@@ -36,6 +41,18 @@ def receipt_pdf(number):
     response.headers["Content-Disposition"] = f'inline; filename="{opinion.receipt_number}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/receipts/<number>/qr.svg")
+def receipt_qr(number):
+    """The receipt's QR code as an SVG image, for the receipt screen."""
+    opinion = find_receipt(number, request.args.get("k")) or abort(404)
+    response = make_response(qr_svg(services.receipt_url(opinion)))
+    response.mimetype = "image/svg+xml"
+    response.cache_control.private = True
+    response.cache_control.max_age = QR_MAX_AGE_SECONDS
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def _status_response(status: services.PrintStatus):
