@@ -10,11 +10,6 @@ from . import bp, services
 from .forms import ReprintForm
 from .qr import qr_svg
 
-# A receipt's code never changes (a new 验证码 is a new address), so the
-# kiosk's browser keeps it while the receipt screen can be up, and only there.
-QR_MAX_AGE_SECONDS = 600
-
-
 @bp.get("/print-jobs/<job_id>")
 def print_status(job_id):
     """Where printing a receipt has got to; polls itself while in progress."""
@@ -49,10 +44,10 @@ def receipt_qr(number):
     opinion = find_receipt(number, request.args.get("k")) or abort(404)
     response = make_response(qr_svg(services.receipt_url(opinion)))
     response.mimetype = "image/svg+xml"
-    response.cache_control.private = True
-    response.cache_control.max_age = QR_MAX_AGE_SECONDS
-    response.add_etag()
-    return response.make_conditional(request)
+    # Its address holds the 验证码: the kiosk's browser keeps nothing of a receipt
+    # for the next person (the code itself is cached in the process, qr_path).
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _status_response(status: services.PrintStatus):
