@@ -1,9 +1,10 @@
 """Store-and-forward sync between station boxes and the township hub.
 
 Hub: the API blueprint (``api``), stations and enrolment (``hub``), the
-change log (``changes``). Station: the client (``client``), its admin
-screen (``routes``). Both: signing, the wire format, record types, bundles
-and the command-line groups (``cli``).
+change log (``changes``). Station: its enrolment with the hub
+(``enrolment``), one sync (``station``), when to sync (``loop``), the
+client (``client``), its admin screen (``routes``). Both: signing, the wire
+format, record types, bundles and the command-line groups (``cli``).
 """
 
 from flask import Flask
@@ -20,10 +21,10 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(cli.stations)
         app.cli.add_command(cli.hub_sync)
     else:
-        from . import station
+        from . import loop
         from .routes import bp as admin_bp
 
-        station.init_app(app)
+        loop.init_app(app)
         app.register_blueprint(admin_bp)
         app.cli.add_command(cli.station)
         app.cli.add_command(cli.station_sync)
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
 def request_sync() -> None:
     """Ask for a sync soon; returns at once. Intake calls this after a
     submission has committed (never before: save first, send second)."""
-    from .station import request_sync as _request
+    from .loop import request_sync as _request
 
     _request()
 

@@ -69,14 +69,15 @@ def _read(path: str, kind: str) -> tuple[dict, bytes, str]:
 def export_bundle(path: str, progress=lambda n: None) -> int:
     """Write every unacknowledged record to a signed bundle; return how many."""
     from . import station
+    from .enrolment import enrolment, private_key, sync_state
 
-    link = station.enrolment()
+    link = enrolment()
     if link is None:
         raise BundleRefused("本站还没有登记到镇人大办")
     records = [
         {"type": t.name, "data": data} for t in RECORD_TYPES.values() for data in t.pending(10**9)
     ]
-    state = station._state()
+    state = sync_state()
     payload = {
         "station_code": link.station_code,
         "nonce": secrets.token_urlsafe(18),
@@ -85,7 +86,7 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         "records": records,
         "station": station.report(),
     }
-    _write(path, "station", payload, station.private_key())
+    _write(path, "station", payload, private_key())
     db.session.rollback()
     progress(1)
     log.info("exported %d records to %s", len(records), path)
@@ -95,8 +96,9 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
 def import_answer(path: str) -> dict:
     """Apply the hub's answer bundle: acknowledgements, refusals, updates."""
     from . import station
+    from .enrolment import enrolment
 
-    link = station.enrolment()
+    link = enrolment()
     if link is None:
         raise BundleRefused("本站还没有登记到镇人大办")
     payload, body, signature = _read(path, "answer")

@@ -133,11 +133,11 @@ def station():
 @with_appcontext
 def enroll(hub_url, token):
     """Make this box's key pair and register it with the hub."""
-    from . import station as station_sync
+    from . import enrolment
 
     try:
-        link = station_sync.enroll(hub_url, token)
-    except station_sync.EnrolmentRefused as error:
+        link = enrolment.enroll(hub_url, token)
+    except enrolment.EnrolmentRefused as error:
         raise click.ClickException(str(error))
     click.echo(f"本机已登记为 {link.station_code}，镇人大办: {link.hub_url}，回执二维码地址: {link.public_base_url}")
 
@@ -152,9 +152,9 @@ def station_sync():
 @with_appcontext
 def once(no_wait):
     """One push and pull; prints counts; exit status 1 on failure, 75 if busy."""
-    from . import station as s
+    from . import station
 
-    result = s.sync_once(wait=0 if no_wait else None, progress=lambda m: click.echo(m, err=True))
+    result = station.sync_once(wait=0 if no_wait else None, progress=lambda m: click.echo(m, err=True))
     if result.busy:
         click.echo("另一次同步正在进行，本次没有同步。")
         sys.exit(75)
@@ -171,9 +171,9 @@ def once(no_wait):
 @with_appcontext
 def run():
     """Sync on a timer, with back-off up to 30 minutes while the link fails (for a service manager)."""
-    from . import station as s
+    from .loop import SyncLoop
 
-    loop = s.SyncLoop(current_app._get_current_object())
+    loop = SyncLoop(current_app._get_current_object())
     click.echo("sync loop started; Ctrl-C stops it")
     try:
         while True:
@@ -188,9 +188,9 @@ def run():
 @with_appcontext
 def show_status():
     """Records waiting, last success, last error, records set aside, clock offset."""
-    from . import station as s
+    from . import station
 
-    st = s.status()
+    st = station.status()
     when = lambda m: format_local(m) if m else "从未"  # noqa: E731
     if st.enrolled is None:
         click.echo("本站还没有登记到镇人大办 (not enrolled)")

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, sess
 
 from ..htmx import render
 from .forms import EmptyForm, PinForm
-from . import station as station_sync
+from . import loop, station
 
 bp = Blueprint("sync_admin", __name__, url_prefix="/admin/sync")
 
@@ -67,7 +67,7 @@ def sync_now():
     if not _unlocked():
         return redirect(url_for(".show"))
     if EmptyForm().validate_on_submit():
-        station_sync.start_manual_sync(current_app._get_current_object())
+        loop.start_manual_sync(current_app._get_current_object())
     return _page()
 
 
@@ -75,7 +75,7 @@ def _page():
     return render(
         "sync/admin.html",
         "sync/_status.html",
-        sync=station_sync.status(),
-        progress=station_sync.manual_progress(current_app._get_current_object()),
+        sync=station.status(),
+        progress=loop.manual_progress(current_app._get_current_object()),
         form=EmptyForm(),
     )
