@@ -133,7 +133,7 @@ def test_enrolment_raises_receipt_counters_to_what_the_hub_has_seen(station_app,
         db.session.execute(db.delete(Opinion))
         db.session.commit()
     with hub_app.app_context():
-        from kiosk.sync import hub
+        from kiosk.sync import registry as hub
 
         token = hub.issue_token("LC00")
     with station_app.app_context():

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, OpinionEvent, OpinionStatus, SyncConflict, utcnow
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
 from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import LinkDown

@@ -1,7 +1,8 @@
 """Store-and-forward sync between station boxes and the township hub.
 
-Hub: the API blueprint (``api``), stations and enrolment (``hub``), the
-change log (``changes``). Station: its enrolment with the hub
+Hub: the API blueprint (``api``), signed requests, push and pull
+(``hub``), its register of stations, their keys and enrolment
+(``registry``), the change log (``changes``). Station: its enrolment with the hub
 (``enrolment``), one sync (``station``), when to sync (``loop``), the
 client (``client``), its admin screen (``routes``). Both: signing, the wire
 format, record types, bundles and the command-line groups (``cli``).

@@ -133,7 +133,7 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     """Ingest a station bundle like a push, then write the signed answer.
 
     ``decision``: (who, why) when a person accepts a revoked station's bundle."""
-    from . import hub
+    from . import hub, registry
 
     payload, body, signature = _read(path, "station")
     code = payload.get("station_code")
@@ -165,7 +165,7 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
         raise BundleRefused("文件内容不完整 (cursor)")
     try:
         push = hub.push(link, {"records": payload.get("records"), "station": payload.get("station")})
-    except hub.SyncError as error:
+    except registry.SyncError as error:
         db.session.rollback()
         raise BundleRefused(f"文件内容不对: {error.message}")
     pull = hub.changes_since(link.station, cursor, limit=10**9)
@@ -177,7 +177,7 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
         "pull": pull,
         "hub_time": to_millis(now()),
     }
-    _write(answer_path, "answer", answer, hub.hub_key())
+    _write(answer_path, "answer", answer, registry.hub_key())
     progress(1)
     return {"station": code, "acknowledged": len(push["acks"]), "refused": len(push["refused"])}
 

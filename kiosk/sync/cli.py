@@ -26,10 +26,10 @@ def stations():
 @with_appcontext
 def add_station(code, name, township, level):
     """Register a station; the last line printed is its one-time enrolment token (24 h)."""
-    from . import hub
+    from . import registry
 
     try:
-        token = hub.register_station(code, name, township, level)
+        token = registry.register_station(code, name, township, level)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(f"已登记 {code} {name}。把下面的登记码交给该站，24 小时内有效，只能用一次：")
@@ -41,10 +41,10 @@ def add_station(code, name, township, level):
 @with_appcontext
 def token(code):
     """Print a fresh one-time enrolment token for a registered station (a new or replaced box)."""
-    from . import hub
+    from . import registry
 
     try:
-        value = hub.issue_token(code)
+        value = registry.issue_token(code)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(f"{code} 的登记码，24 小时内有效，只能用一次：")
@@ -56,10 +56,10 @@ def token(code):
 @with_appcontext
 def revoke(code):
     """Refuse this station's key from now on (a stolen or retired box)."""
-    from . import hub
+    from . import registry
 
     try:
-        hub.revoke_station(code)
+        registry.revoke_station(code)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(f"已吊销 {code} 的密钥。该站的记录仍保留；新机器需要新的登记码。")
@@ -70,9 +70,9 @@ def revoke(code):
 @with_appcontext
 def list_stations(show_all):
     """Every station: last contact, reported backlog, software version, printer."""
-    from . import hub
+    from . import registry
 
-    rows = [r for r in hub.station_overview() if show_all or r.state != "未登记"]
+    rows = [r for r in registry.station_overview() if show_all or r.state != "未登记"]
     click.echo(f"{'code':<8} {'state':<6} {'last contact':<17} {'backlog':>7}  {'version':<12} {'printer':<12} name")
     for r in rows:
         last = format_local(r.last_contact_at) if r.last_contact_at else "从未联系"

@@ -28,7 +28,7 @@ def hub_box(instance: Path, database_url: str | None = None, **settings) -> Serv
 
 
 def hub_token(hub: ServerProcess, code: str) -> str:
-    from kiosk.sync import hub as hub_services
+    from kiosk.sync import registry as hub_services
 
     return read(hub.instance, lambda: hub_services.issue_token(code), **hub.settings)
 

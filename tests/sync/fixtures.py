@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
 from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
 from tests.conftest import make_app
