@@ -12,6 +12,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    # Not at the top: every kiosk.sync.* import runs this file, and these import intake, which imports it.
     from . import changes  # noqa: F401  (the hub's change listener)
     from . import cli
 
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
 def request_sync() -> None:
     """Ask for a sync soon; returns at once. Intake calls this after a
     submission has committed (never before: save first, send second)."""
+    # Not at the top, as in init_app: the loop imports the whole station side.
     from .loop import request_sync as _request
 
     _request()

@@ -235,6 +235,7 @@ def note_contact(link: SyncStation, report) -> None:
 
 
 def reference_for(station: Station) -> dict:
+    # Not at the top: kiosk.roster's forms import the set-up forms, which import this module.
     from ..roster.services import local_today, shifts_for_pull
 
     township = station.township

@@ -43,7 +43,15 @@ from ..models import (
 )
 from . import client, wire
 from .clock import now, parse_iso
-from .enrolment import SOFTWARE_VERSION, Enrolment, NotEnrolled, apply_station, enrolment, private_key, sync_state
+from .enrolment import (
+    SOFTWARE_VERSION,
+    Enrolment,
+    NotEnrolled,
+    apply_station,
+    enrolment,
+    private_key,
+    sync_state,
+)
 from .records import RECORD_TYPES, waiting_count
 
 log = logging.getLogger(__name__)
@@ -420,6 +428,7 @@ def _apply_reference(reference: dict) -> None:
         )
     station.deputies = deputies
     if reference.get("duty_shifts") is not None:
+        # Not at the top: it would load the hub's roster and set-up pages into every station process.
         from ..roster.services import apply_pulled_shifts
 
         db.session.flush()
