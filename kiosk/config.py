@@ -79,7 +79,7 @@ class DefaultConfig:
     SYNC_CA_FILE = None
     # Station: run the sync loop inside the kiosk process.
     SYNC_BACKGROUND = True
-    # Station: PIN of the admin screen (/admin/sync); None disables the screen.
+    # Station: PIN of the sync admin screen (/admin/sync); None disables the screen.
     ADMIN_PIN = None
     # Tests may also set SYNC_CLOCK, a callable returning the current UTC time
     # (kiosk/sync/clock.py); it has no default and no environment form.

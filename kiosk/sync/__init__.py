@@ -2,10 +2,12 @@
 
 Hub: the API blueprint (``api``), signed requests, push and pull
 (``hub``), its register of stations, their keys and enrolment
-(``registry``), the change log (``changes``). Station: its enrolment with the hub
-(``enrolment``), one sync (``station``), when to sync (``loop``), the
-client (``client``), its admin screen (``routes``). Both: signing, the wire
-format, record types, bundles and the command-line groups (``cli``).
+(``registry``), the change log (``changes``).
+Station: its enrolment with the hub (``enrolment``), one sync
+(``station``), when to sync (``loop``), the client (``client``), the
+station sync admin screen (``routes``, at /admin/sync/).
+Both: signing, the wire format, record types, bundles and the
+command-line groups (``cli``).
 """
 
 from flask import Flask
@@ -24,10 +26,10 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(cli.hub_sync)
     else:
         from . import loop
-        from .routes import bp as admin_bp
+        from .routes import bp as sync_admin_bp
 
         loop.init_app(app)
-        app.register_blueprint(admin_bp)
+        app.register_blueprint(sync_admin_bp)
         app.cli.add_command(cli.station)
         app.cli.add_command(cli.station_sync)
 

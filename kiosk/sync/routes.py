@@ -1,4 +1,10 @@
-"""The station's sync admin screen, behind the PIN set in ADMIN_PIN."""
+"""The station sync admin screen: the station keeper's page at /admin/sync/.
+
+Behind the PIN set in ADMIN_PIN (no PIN, no screen): records waiting, the
+last sync and its error, records set aside, and a button that syncs now.
+Station boxes only; the hub's set-up pages for city staff (/staff/admin/)
+are another package.
+"""
 
 import secrets
 import time
@@ -9,7 +15,7 @@ from ..htmx import render
 from .forms import EmptyForm, PinForm
 from . import loop, station
 
-bp = Blueprint("sync_admin", __name__, url_prefix="/admin/sync")
+bp = Blueprint("station_sync_admin", __name__, url_prefix="/admin/sync")
 
 # An unlocked screen locks itself again after this long.
 UNLOCKED_SECONDS = 15 * 60
