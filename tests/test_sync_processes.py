@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncConflict
-from kiosk.sync import station as station_sync
+from kiosk.sync import enrolment as station_sync
 from tests.servers import ROOT, ServerProcess, _env
-from kiosk.sync.station import EnrolmentRefused
+from kiosk.sync.enrolment import EnrolmentRefused
 from tests.sync.boxes import bulk_opinions, enrolled_station, hub_token, read, run, submit_opinions
 from tests.sync.fixtures import HUB_DATABASES, hub_database_url, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 from tests.sync.proxy import FaultyProxy

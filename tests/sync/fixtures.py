@@ -8,7 +8,8 @@ import pytest
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
+from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
 from tests.conftest import make_app
 from tests.sync.boxes import new_postgres_database
@@ -76,7 +77,7 @@ def station_app(app, hub_app, transport):
     with hub_app.app_context():
         token = hub_services.issue_token("LC00")
     with app.app_context():
-        station_sync.enroll("http://hub.test", token, transport=transport)
+        enrolment.enroll("http://hub.test", token, transport=transport)
     return app
 
 
