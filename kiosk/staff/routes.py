@@ -13,14 +13,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from ..auth.scope import opinion_by_number, opinion_or_404, staff_required, township_or_404
+from ..auth.scope import may_see_contacts, opinion_by_number, opinion_or_404, staff_required, township_or_404
 from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
 from ..parsing import bounded_int
 from ..receipts import slips
-from ..stats.exports import may_see_contacts
 from . import bp, forms, queue, services
 from .queue import QueueFilters
 

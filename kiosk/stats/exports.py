@@ -4,7 +4,7 @@ Rules:
 - The rows are exactly the queue's for the same filters
   (``kiosk.staff.queue.filtered``), so township scoping holds as in the queue.
 - Contact details (name, phone) are columns only for roles that may see
-  them: ``may_see_contacts``, the policy every other place follows too.
+  them: ``kiosk.auth.scope.may_see_contacts``, the policy every other place follows too.
 - Rows stream from the database in batches (``yield_per``: a server-side
   cursor on PostgreSQL), so a city's year of opinions never sits in memory.
 - A cell that a spreadsheet would take for a formula (text starting with
@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import audit
+from ..auth.scope import may_see_contacts
 from ..extensions import db
 from ..localtime import to_local
 from ..models import (
@@ -35,7 +36,6 @@ from ..models import (
     Department,
     Opinion,
     OpinionStatus,
-    Role,
     Satisfaction,
     Station,
     Township,
@@ -68,29 +68,6 @@ COLUMNS = [
 CONTACT_COLUMNS = ["联系人", "联系电话"]
 BATCH = 1000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-# The roles that see constituents' names and phone numbers: ``may_see_contacts``.
-CONTACT_ROLES = frozenset({Role.TOWNSHIP, Role.CHAIR})
-
-
-def may_see_contacts(user) -> bool:
-    """The contact-details policy: whether ``user`` sees the constituents' names and phone numbers.
-
-    This is the one rule; every page, file or slip that could show contact
-    details asks it (import it from here).
-
-    - Township staff and chairs: yes. They call people back (回访) about
-      their own township's opinions, and scoping gives them nothing else.
-    - City staff: no. They oversee figures across all townships and do no
-      casework by phone; a city-wide file of names and phone numbers is the
-      largest leak the system could make, and the Personal Information
-      Protection Law asks for the minimum necessary.
-    - Anyone else (not signed in, no staff role, an inactive account): no.
-    """
-    if user is None or getattr(user, "is_anonymous", False) or getattr(user, "active", None) is False:
-        return False
-    return getattr(user, "role", None) in CONTACT_ROLES
 
 
 def filters_from_args(args) -> QueueFilters:
