@@ -182,7 +182,7 @@ def test_unknown_format_is_404(hub):
 def test_exports_are_named_in_chinese_with_an_ascii_fallback(hub, role, query, scope):
     from urllib.parse import quote
 
-    from kiosk.localtime import to_local
+    from kiosk.clock import to_local
     from kiosk.models import utcnow
 
     client = signed_in(hub, role)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.localtime import to_local
+from kiosk.clock import to_local
 from kiosk.intake.services import SECRET_ALPHABET, make_secret
 from kiosk.models import (
     Assignment,

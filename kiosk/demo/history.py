@@ -30,8 +30,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select, update
 
+from ..clock import iso, zone
 from ..extensions import db
-from ..localtime import zone
 from ..models import (
     Assignment,
     AssignmentState,
@@ -48,7 +48,6 @@ from ..models import (
     Township,
 )
 from ..sync import records as sync_records
-from ..sync.clock import iso
 from ..workdays import add_working_days
 
 log = logging.getLogger(__name__)

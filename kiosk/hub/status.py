@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from ..clock import to_local
 from ..extensions import db
-from ..localtime import to_local
 from ..models import Opinion, Station, SyncStation, utcnow
 
 NUMBER_RE = re.compile(r"^([A-Z0-9]{2,8})-(\d{6})-(\d{4,6})$")

@@ -9,6 +9,7 @@ import logging
 
 from flask import after_this_request, current_app, g, request, session
 
+from ..clock import today
 from ..extensions import db
 from ..htmx import render
 from ..models import RatingSource
@@ -133,9 +134,9 @@ def home():
 
 
 def home_screen():
-    from ..roster.services import local_today, on_duty
+    from ..roster.services import on_duty
 
-    return screen("_home.html", on_duty=on_duty(services.this_station().code, local_today()))
+    return screen("_home.html", on_duty=on_duty(services.this_station().code, today()))
 
 
 @bp.post("/opinion/start")

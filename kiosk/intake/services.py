@@ -22,8 +22,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import to_local
 from ..extensions import db
-from ..localtime import to_local
 from ..models import (
     BoxIdentity,
     Category,

@@ -18,8 +18,8 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from ..clock import to_local, zone
 from ..extensions import db
-from ..localtime import to_local, zone
 from ..models import (
     FINISHED_STATUSES,
     Category,

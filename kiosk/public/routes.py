@@ -2,7 +2,7 @@
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
-from ..localtime import format_local
+from ..clock import format_local
 from ..models import RatingSource
 from . import bp
 from .forms import CHOICES, RatingForm

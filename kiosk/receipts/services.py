@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
+from ..clock import format_local
 from ..extensions import db
-from ..localtime import format_local
 from ..parsing import is_loopback
 from ..models import Opinion, PrintJob, utcnow
 from ..text import mask_phone

@@ -17,8 +17,8 @@ from flask import render_template
 
 from .. import audit
 from ..auth.scope import may_see_contacts
+from ..clock import format_local
 from ..extensions import db
-from ..localtime import format_local
 from ..models import Assignment, Opinion, User
 from . import pdf
 from . import services as receipts

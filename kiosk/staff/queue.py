@@ -20,9 +20,8 @@ from sqlalchemy.orm import joinedload, load_only
 
 from .. import audit
 from ..auth.scope import opinions_for, record_denied
+from ..clock import format_local, today as local_today, zone
 from ..extensions import db
-from ..localtime import format_local, zone
-from ..localtime import today as local_today
 from ..models import (
     FINISHED_STATUSES,
     Assignment,

@@ -13,10 +13,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from .. import clock
 from ..auth.scope import may_see_contacts, opinion_by_number, opinion_or_404, staff_required, township_or_404
+from ..clock import format_local
 from ..extensions import db
 from ..htmx import is_fragment_request, render
-from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
 from ..parsing import bounded_int
 from ..receipts import slips
@@ -66,7 +67,7 @@ def _department_choices():
 
 def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
     user = current_user
-    today = services.today()
+    today = clock.today()
     bulk_form = extra.pop("bulk_form", None) or forms.BulkForm(formdata=None)
     bulk_form.department.choices = _department_choices()
     results = queue.page(user, filters, after)
@@ -209,7 +210,7 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
         "assignments": assignments,
         "history": queue.history(opinion),
         "duplicates": queue.duplicates_of(opinion),
-        "overdue": services.is_overdue(opinion, services.today()),
+        "overdue": services.is_overdue(opinion, clock.today()),
         "show_contact": may_see_contacts(current_user),
         "slip_contacts": slip_contacts,
         "slip_contacts_label": forms.SLIP_CONTACTS_LABEL,

@@ -26,9 +26,9 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 
 from .. import audit
 from ..auth.scope import can_see_township
+from ..clock import today
 from ..extensions import db
 from ..intake.services import make_secret
-from ..localtime import today  # noqa: F401 (the one today(); callers use services.today)
 from ..models import (
     FINISHED_STATUSES,
     Assignment,

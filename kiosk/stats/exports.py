@@ -29,8 +29,8 @@ from sqlalchemy.orm import aliased
 
 from .. import audit
 from ..auth.scope import may_see_contacts
+from ..clock import to_local
 from ..extensions import db
-from ..localtime import to_local
 from ..models import (
     Category,
     Department,

@@ -12,8 +12,8 @@ import time
 
 from flask import render_template
 
+from ..clock import format_local
 from ..extensions import db
-from ..localtime import format_local
 from ..models import utcnow
 from ..receipts import pdf
 from . import services

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..clock import now, to_millis
 from ..extensions import db
 from ..models import BoxIdentity, SyncAudit, SyncStation
 from . import signing, wire
-from .clock import now, to_millis
 from .records import RECORD_TYPES
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from sqlalchemy import Row, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..clock import iso, now, to_millis, today
 from ..extensions import db
 from ..models import (
     Category,
@@ -34,7 +35,6 @@ from ..models import (
 )
 from ..public.services import followed, progress
 from . import signing, wire
-from .clock import iso, now, to_millis
 from .records import RECORD_TYPES, BadRecord, digest
 
 log = logging.getLogger(__name__)
@@ -533,11 +533,11 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
 
 
 def reference_for(station: Station) -> dict:
-    from ..roster.services import local_today, shifts_for_pull
+    from ..roster.services import shifts_for_pull
 
     township = station.township
     # The duty roster from the hub's today on; stations that predate it ignore both keys.
-    duty_from = local_today()
+    duty_from = today()
     return {
         "station": {
             "code": station.code,

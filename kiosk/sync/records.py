@@ -37,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 
+from ..clock import iso, parse_iso
 from ..extensions import db
 from ..models import (
     Category,
@@ -52,7 +53,6 @@ from ..models import (
 )
 from ..workdays import due_dates
 from . import wire
-from .clock import iso, parse_iso
 
 log = logging.getLogger(__name__)
 

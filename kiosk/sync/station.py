@@ -30,6 +30,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import delete, func, select
 
+from ..clock import now, parse_iso, to_millis
 from ..extensions import db
 from ..models import (
     BoxIdentity,
@@ -49,7 +50,6 @@ from ..models import (
     Township,
 )
 from . import client, signing, wire
-from .clock import now, parse_iso, to_millis
 from .records import RECORD_TYPES
 
 log = logging.getLogger(__name__)

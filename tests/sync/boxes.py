@@ -109,7 +109,7 @@ def bulk_opinions(instance: Path, n: int, code: str = "LC00", days: int = 14, se
     from datetime import timedelta
 
     from kiosk.intake.services import format_receipt_number, make_secret
-    from kiosk.localtime import to_local
+    from kiosk.clock import to_local
     from kiosk.models import Opinion, OpinionEvent, ReceiptCounter, utcnow
 
     rng = random.Random(seed)
