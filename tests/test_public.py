@@ -264,7 +264,7 @@ def test_a_station_code_typed_with_o_for_0_still_finds_the_receipt(client, token
 
 
 def test_receipt_numbers_are_read_however_they_are_typed():
-    from kiosk.public.services import normalise_receipt_number
+    from kiosk.receipts.numbers import normalise_receipt_number
 
     for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001",
                   "LC00-261128-OOOI", "LC0026112800O1", "lc00-261128-000l", "ＬＣ００－２６１１２８－０００１"):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.clock import to_local
-from kiosk.intake.services import SECRET_ALPHABET, make_secret
+from kiosk.receipts.numbers import SECRET_ALPHABET, make_secret
 from kiosk.models import (
     Assignment,
     AuditEntry,

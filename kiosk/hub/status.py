@@ -8,7 +8,6 @@ got in touch. The secret cannot be checked for a record the hub does not
 have, so this page shows nothing about the opinion itself.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,8 +16,7 @@ from sqlalchemy import select
 from ..clock import to_local
 from ..extensions import db
 from ..models import Opinion, Station, SyncStation, utcnow
-
-NUMBER_RE = re.compile(r"^([A-Z0-9]{2,8})-(\d{6})-(\d{4,6})$")
+from ..receipts.numbers import NUMBER
 
 NOT_YET_SENT = "联络站还没有把这条意见送到镇人大办"
 
@@ -41,7 +39,7 @@ def pending_receipt(number: str | None) -> PendingReceipt | None:
     and the caller's ordinary "not found" page is the truthful one).
     """
     number = (number or "").strip().upper()
-    match = NUMBER_RE.match(number)
+    match = NUMBER.match(number)
     if match is None:
         return None
     code, day, _serial = match.groups()

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
-from ..public.services import normalise_receipt_number, normalise_secret
+from ..receipts.numbers import normalise_receipt_number, normalise_secret
 from ..text import clean_text
 from .services import CONTENT_MAX, CONTENT_MIN
 

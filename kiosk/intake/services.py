@@ -11,7 +11,6 @@ second tap, or a retry after a crash, finds the opinion the first made.
 import json
 import logging
 import os
-import secrets
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,12 +36,9 @@ from ..models import (
     Station,
     utcnow,
 )
+from ..receipts.numbers import format_receipt_number, make_secret
 
 log = logging.getLogger(__name__)
-
-# Easy to read aloud and to type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
-SECRET_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
-SECRET_LENGTH = 6
 
 CONTENT_MIN = 5
 CONTENT_MAX = 2000
@@ -330,14 +326,6 @@ def _next_receipt_number(station_code: str, now: datetime) -> str:
         connection.execute(insert(counters).values(station_code=station_code, day=day, last_serial=serial))
     crash_point("after_counter")
     return format_receipt_number(station_code, day, serial)
-
-
-def format_receipt_number(station_code: str, day: str, serial: int) -> str:
-    return f"{station_code}-{day}-{serial:04d}"
-
-
-def make_secret() -> str:
-    return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
 
 
 def submissions_in_last_minute(station_code: str, now: datetime | None = None) -> int:

@@ -31,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from ..parsing import EARLIEST_DAY, LATEST_DAY
-from ..public.services import normalise_receipt_number
+from ..receipts.numbers import normalise_receipt_number
 
 MAX_REQUESTS = 1000
 WINDOW = timedelta(days=90)

@@ -3,11 +3,9 @@ may see of its progress, and the rating (满意度测评) they may give."""
 
 import ipaddress
 import logging
-import re
 import secrets
 import threading
 import time
-import unicodedata
 import uuid as uuid_module
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -20,38 +18,9 @@ from werkzeug.exceptions import TooManyRequests
 from ..extensions import db
 from ..parsing import is_loopback
 from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, Station, utcnow
+from ..receipts.numbers import AS_DIGITS, LOOK_ALIKES, normalise_receipt_number, normalise_secret
 
 log = logging.getLogger(__name__)
-
-# Station code, local date YYMMDD, four-digit daily serial, typed without hyphens.
-UNHYPHENATED_NUMBER = re.compile(r"([A-Z0-9]{2,8})(\d{6})(\d{4})")
-
-
-# Letters read or typed for the digits they look like.
-AS_DIGITS = str.maketrans("OIL", "011")
-
-
-def normalise_receipt_number(number: str | None) -> str:
-    """Upper case, without spaces, hyphens where they belong.
-
-    People type numbers read off paper or over the phone: with or without
-    hyphens (some of them, or full-width ones), in lower case, with spaces,
-    an O for a 0 or an I for a 1. Date and serial are digits, so letters
-    there are read as the digits they look like; the station code may hold
-    both (see ``_look_alike_number``).
-    """
-    # NFKC: full-width letters, digits and hyphens, as a phone's input method types them.
-    value = unicodedata.normalize("NFKC", number or "")
-    value = re.sub(r"[—–]", "-", re.sub(r"\s", "", value)).upper()
-    if value.count("-") != 2:
-        bare = value.replace("-", "")
-        head, tail = bare[:-10], bare[-10:].translate(AS_DIGITS)
-        if match := UNHYPHENATED_NUMBER.fullmatch(head + tail):
-            return "-".join(match.groups())
-        return value
-    code, day, serial = value.split("-")
-    return "-".join((code, day.translate(AS_DIGITS), serial.translate(AS_DIGITS)))
-
 
 def _look_alike_number(number: str) -> str | None:
     """The number with its station code corrected, when one station's code
@@ -60,16 +29,12 @@ def _look_alike_number(number: str) -> str | None:
     if not rest or db.session.get(Station, code) is not None:
         return None
     folded_code = Station.code
-    for letter, digit in (("O", "0"), ("I", "1"), ("L", "1")):
+    for letter, digit in LOOK_ALIKES:
         folded_code = func.replace(folded_code, letter, digit)
     matches = db.session.scalars(
         select(Station.code).where(folded_code == code.translate(AS_DIGITS)).limit(2)
     ).all()
     return f"{matches[0]}-{rest}" if len(matches) == 1 else None
-
-
-def normalise_secret(secret: str | None) -> str:
-    return re.sub(r"\s", "", secret or "").upper()
 
 
 def find_receipt(number: str | None, secret: str | None) -> Opinion | None:

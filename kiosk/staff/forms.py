@@ -14,7 +14,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from ..models import Satisfaction
 from ..parsing import in_range
-from ..public.services import normalise_receipt_number
+from ..receipts.numbers import normalise_receipt_number
 from ..text import clean_text
 
 TEXT_MAX = 2000

@@ -28,7 +28,6 @@ from .. import audit
 from ..auth.scope import can_see_township
 from ..clock import today
 from ..extensions import db
-from ..intake.services import make_secret
 from ..models import (
     FINISHED_STATUSES,
     Assignment,
@@ -47,6 +46,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..receipts.numbers import make_secret
 from ..text import personal_data_in
 from ..workdays import add_working_days, is_working_day
 

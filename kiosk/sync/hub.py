@@ -34,12 +34,12 @@ from ..models import (
     Township,
 )
 from ..public.services import followed, progress
+from ..receipts.numbers import STATION_CODE
 from . import signing, wire
 from .records import RECORD_TYPES, BadRecord, digest
 
 log = logging.getLogger(__name__)
 
-STATION_CODE_RE = re.compile(r"^[A-Z0-9]{2,8}$")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 ENROLMENT_TTL = timedelta(hours=24)
 SILENT_AFTER = timedelta(days=1)
@@ -73,7 +73,7 @@ def hub_public_key() -> str:
 
 def register_station(code: str, name: str, township_name: str, level: str, address: str | None = None) -> str:
     """Register a station and return a one-time enrolment token. Commits."""
-    if not STATION_CODE_RE.match(code or ""):
+    if not STATION_CODE.match(code or ""):
         raise ValueError("站点代码须为 2 到 8 位大写字母或数字 (station code: 2 to 8 capital letters or digits)")
     if level not in {lv.value for lv in StationLevel}:
         raise ValueError(f"level must be one of {', '.join(lv.value for lv in StationLevel)}")
@@ -250,7 +250,7 @@ def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
         raise SyncError(401, "unsigned", "request is not signed")
     if not NONCE_RE.match(nonce) or not timestamp.isdigit() or len(timestamp) > 15:
         raise SyncError(401, "bad_signature", "nonce or timestamp is malformed")
-    link = db.session.get(SyncStation, code) if STATION_CODE_RE.match(code) else None
+    link = db.session.get(SyncStation, code) if STATION_CODE.match(code) else None
     if link is None or link.public_key is None:
         raise SyncError(401, "unknown_station", "这个联络站没有在镇人大办登记 (unknown station)")
     if link.revoked_at is not None:

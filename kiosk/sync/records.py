@@ -13,7 +13,6 @@ same digest: acknowledge again) from a conflict (same UUID, other content:
 refused with 409 and kept aside on both sides).
 """
 
-import functools
 import hashlib
 import json
 import logging
@@ -51,18 +50,13 @@ from ..models import (
     SetAsideRecord,
     Station,
 )
+from ..receipts.numbers import SECRET, station_number
 from ..workdays import due_dates
 from . import wire
 
 log = logging.getLogger(__name__)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SECRET_RE = re.compile(r"^[0-9A-Z]{4,8}$")
-
-
-@functools.lru_cache(maxsize=512)
-def _receipt_number_re(station_code: str) -> re.Pattern:
-    return re.compile(rf"^{re.escape(station_code)}-\d{{6}}-\d{{4,6}}$")
 
 
 class BadRecord(ValueError):
@@ -265,8 +259,8 @@ class OpinionRecords(RecordType):
         _text(data, "station_code", 8)
         if data["station_code"] != station_code:
             raise BadRecord(f"opinion {data['uuid']} belongs to another station")
-        _text(data, "receipt_number", 24, pattern=_receipt_number_re(station_code))
-        _text(data, "secret", 8, pattern=SECRET_RE)
+        _text(data, "receipt_number", 24, pattern=station_number(station_code))
+        _text(data, "secret", 8, pattern=SECRET)
         _text(data, "category", 24)
         _text(data, "content", CONTENT_MAX)
         _text(data, "consent_version", 16, optional=True)
