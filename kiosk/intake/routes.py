@@ -10,9 +10,10 @@ import logging
 from flask import after_this_request, current_app, g, request, session
 
 from ..clock import today
+from ..crash import crash_point
 from ..extensions import db
 from ..htmx import render
-from ..models import RatingSource
+from ..models import CONTENT_MAX, RatingSource
 from ..public.forms import KioskRatingForm
 from ..public.routes import rating_context
 from ..public.services import RatingRefused, TooManyGuesses, find_receipt, rate
@@ -98,7 +99,7 @@ def show_step(step: str, draft, form=None, message: str | None = None):
         context["categories"] = services.active_categories()
     elif step == "content":
         context["form"] = form or ContentForm(formdata=None, content=answers.get("content", ""))
-        context.update(content_min=services.CONTENT_MIN, content_max=services.CONTENT_MAX)
+        context.update(content_min=services.CONTENT_MIN, content_max=CONTENT_MAX)
     elif step == "contact":
         context["form"] = form or ContactForm(
             formdata=None,
@@ -238,7 +239,7 @@ def submit():
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     url = receipt_url(submitted.opinion)
-    services.crash_point("before_response")
+    crash_point("before_response")
     once_sent(start_printing_and_sync, submitted, url)
     return receipt_screen(submitted.opinion, print_receipt(submitted, url), url)
 

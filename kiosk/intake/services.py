@@ -10,18 +10,18 @@ second tap, or a retry after a crash, finds the opinion the first made.
 
 import json
 import logging
-import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, g, has_request_context
+from flask import g, has_request_context
 from sqlalchemy.orm import joinedload
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import to_local
+from ..crash import crash_point
 from ..extensions import db
 from ..models import (
     BoxIdentity,
@@ -41,7 +41,6 @@ from ..receipts.numbers import format_receipt_number, make_secret
 log = logging.getLogger(__name__)
 
 CONTENT_MIN = 5
-CONTENT_MAX = 2000
 
 
 class DraftMissing(Exception):
@@ -80,13 +79,6 @@ def this_station() -> Station:
     if has_request_context():
         g.this_station = station
     return station
-
-
-def crash_point(name: str) -> None:
-    """Test-only: die here, as a power cut would, if configured to."""
-    if current_app.config.get("CRASH_POINT") == name:
-        log.warning("crash point %s reached: exiting", name)
-        os._exit(70)
 
 
 # --- drafts -----------------------------------------------------------------

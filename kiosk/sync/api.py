@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..clock import now, to_millis
+from ..crash import crash_point
 from ..extensions import csrf, db
-from ..intake.services import crash_point
 from . import hub, signing, wire
 
 log = logging.getLogger(__name__)

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from ..clock import iso, parse_iso
 from ..extensions import db
 from ..models import (
+    CONTENT_MAX,
     Category,
     Deputy,
     Opinion,
@@ -252,8 +253,6 @@ class OpinionRecords(RecordType):
     # --- hub --------------------------------------------------------------
 
     def clean(self, data, station_code: str) -> dict:
-        from ..intake.services import CONTENT_MAX
-
         self._check_fields(data)
         _text(data, "uuid", 36, pattern=UUID_RE)
         _text(data, "station_code", 8)

@@ -31,6 +31,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, select
 
 from ..clock import now, parse_iso, to_millis
+from ..crash import crash_point
 from ..extensions import db
 from ..models import (
     BoxIdentity,
@@ -320,7 +321,6 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     then records the answer to the previous one: the two machines work at
     once, the hub waits for nothing but the network, and it still sees one
     request after another."""
-    from ..intake.services import crash_point
 
     size = current_app.config["SYNC_BATCH_SIZE"]
     keys: dict = {}
