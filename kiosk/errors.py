@@ -17,7 +17,7 @@ MESSAGES = {
 
 
 def init_app(app: Flask) -> None:
-    from .public.services import TooManyGuesses
+    from .public.lookup import TooManyGuesses
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

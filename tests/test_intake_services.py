@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from kiosk.extensions import db
 from kiosk.intake import services as intake
 from kiosk.models import Draft, Opinion, OpinionEvent
-from kiosk.public.services import find_receipt
+from kiosk.public.lookup import find_receipt
 from kiosk.receipts.numbers import SECRET_ALPHABET
 from kiosk.text import clean_text, mask_phone
 

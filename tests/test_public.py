@@ -71,7 +71,7 @@ def test_a_wrong_secret_and_an_unknown_number_look_the_same(client, receipt):
 def test_replies_and_notes_are_shown_escaped(app, client, receipt):
     number, secret = receipt
     with app.app_context():
-        from kiosk.public.services import find_receipt
+        from kiosk.public.lookup import find_receipt
 
         opinion = find_receipt(number, secret)
         opinion.status = OpinionStatus.CLOSED
@@ -221,7 +221,7 @@ def test_an_ipv6_household_is_one_address(app):
 
 def test_the_guess_counts_stay_bounded(app):
     """Many addresses and numbers guessing at once: the counts stay capped, the oldest go first."""
-    from kiosk.public.services import GuessLimiter
+    from kiosk.public.lookup import GuessLimiter
 
     limiter = GuessLimiter()
     limiter.MAX_KEYS = 2_000

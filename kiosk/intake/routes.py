@@ -15,8 +15,9 @@ from ..extensions import db
 from ..htmx import render
 from ..models import CONTENT_MAX, RatingSource
 from ..public.forms import KioskRatingForm
+from ..public.lookup import TooManyGuesses, find_receipt
+from ..public.rating import RatingRefused, rate
 from ..public.routes import rating_context
-from ..public.services import RatingRefused, TooManyGuesses, find_receipt, rate
 from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services

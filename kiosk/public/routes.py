@@ -6,7 +6,9 @@ from ..clock import format_local
 from ..models import RatingSource
 from . import bp
 from .forms import CHOICES, RatingForm
-from .services import COMMENT_MAX, RatingRefused, can_rate, find_receipt, progress, rate, rating_note
+from .lookup import find_receipt
+from .progress import progress
+from .rating import COMMENT_MAX, RatingRefused, can_rate, rate, rating_note
 
 
 @bp.app_template_filter("local_time")

@@ -5,7 +5,7 @@ from flask import abort, make_response, request
 from ..extensions import db
 from ..htmx import render
 from ..models import PrintJob
-from ..public.services import find_receipt
+from ..public.lookup import find_receipt
 from . import bp, services
 from .forms import ReprintForm
 

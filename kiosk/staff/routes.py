@@ -20,6 +20,7 @@ from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
 from ..parsing import bounded_int
+from ..ratings import GivenRating
 from ..receipts import slips
 from . import bp, forms, queue, services
 from .queue import QueueFilters
@@ -309,9 +310,8 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             services.replace_receipt(actor, opinion)
             return "已生成新的验证码，原回执作废。请打印新回执交给群众。"
         case "record_rating":
-            services.record_rating(
-                opinion, form.value.data, form.comment.data, source=RatingSource.FOLLOW_UP, actor=actor
-            )
+            given = GivenRating(form.value.data, form.comment.data, RatingSource.FOLLOW_UP)
+            services.record_rating(opinion, given, actor)
             return "已登记回访结果。"
     raise LookupError(name)
 

@@ -33,7 +33,8 @@ from ..models import (
     SyncStation,
     Township,
 )
-from ..public.services import followed, progress
+from ..public.progress import progress
+from ..ratings import followed
 from ..receipts.numbers import STATION_CODE
 from . import signing, wire
 from .records import RECORD_TYPES, BadRecord, digest
@@ -495,7 +496,7 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
     """What a station may know of an opinion's progress: public fields only.
 
     Status, public reply and history are the receipt's public progress
-    (kiosk.public.services.progress): for a merged duplicate, its original's,
+    (kiosk.public.progress): for a merged duplicate, its original's,
     sent under the duplicate's own UUID, so the station needs nothing else.
     The rating round and ``satisfaction`` are those of the followed opinion
     too (a rating on a duplicate's receipt rates its original);

@@ -479,7 +479,7 @@ class RatingRecords(RecordType):
     def store(self, records, station_code, received_at):
         """Rate through ``record_rating`` without committing (the batch's
         transaction commits); return refusals by UUID."""
-        from ..public.services import followed
+        from ..ratings import GivenRating, followed
         from ..staff.services import ActionRefused, record_rating
 
         refusals: dict[str, Refusal] = {}
@@ -497,16 +497,15 @@ class RatingRecords(RecordType):
                 try:
                     # A savepoint: a refused rating leaves nothing behind in the batch.
                     with db.session.begin_nested():
-                        rating = record_rating(
-                            opinion,
+                        given = GivenRating(
                             data["value"],
                             data["comment"],
-                            source=data["source"],
+                            data["source"],
                             station_code=station_code,
                             uuid=data["uuid"],
                             created_at=data["created_at"],
-                            commit=False,
                         )
+                        rating = record_rating(opinion, given, commit=False)
                 except ActionRefused as refused:
                     log.info(
                         "rating %s of %s kept, not counted: %s", data["uuid"], opinion.receipt_number, refused.message
