@@ -254,11 +254,10 @@ def print_receipt(submitted, url: str):
     job (saved before jobs were saved with their opinions) starts it then.
     """
     from ..receipts import printing
-    from ..receipts.services import print_status
 
     try:
         job = submitted.print_job or printing.latest_job(submitted.opinion)
-        return print_status(job or printing.start_printing(submitted.opinion, url=url))
+        return printing.print_status(job or printing.start_printing(submitted.opinion, url=url))
     except Exception:  # the opinion is safe; the screen shows its number and QR anyway
         log.exception("could not start printing %s", submitted.opinion.receipt_number)
         db.session.rollback()
