@@ -110,22 +110,24 @@ def _instance_secret(path: Path) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .public import bp as public_bp
-    from .receipts import bp as receipts_bp
+    # Imported here: a station never loads the hub's areas, nor the hub the kiosk's.
+    # Each area's views are in its routes module, which adds them to the area's ``bp``.
+    from .public.routes import bp as public_bp
+    from .receipts.routes import bp as receipts_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(receipts_bp)
     if app.config["ROLE"] == "station":
-        from .intake import bp as intake_bp
+        from .intake.routes import bp as intake_bp
 
         app.register_blueprint(intake_bp)
     else:
-        from .admin import bp as admin_bp
-        from .auth import bp as auth_bp
-        from .open311 import bp as open311_bp
-        from .roster import bp as roster_bp
-        from .staff import bp as staff_bp
-        from .stats import bp as stats_bp
+        from .admin.routes import bp as admin_bp
+        from .auth.routes import bp as auth_bp
+        from .open311.routes import bp as open311_bp
+        from .roster.routes import bp as roster_bp
+        from .staff.routes import bp as staff_bp
+        from .stats.routes import bp as stats_bp
 
         for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, admin_bp, open311_bp):
             app.register_blueprint(blueprint)

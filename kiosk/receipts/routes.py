@@ -10,6 +10,11 @@ from . import bp, printing, services
 from .forms import ReprintForm
 
 
+@bp.record_once
+def _set_up_printing(state):
+    printing.init_app(state.app)
+
+
 @bp.get("/print-jobs/<job_id>")
 def print_status(job_id):
     """Where printing a receipt has got to; polls itself while in progress."""
