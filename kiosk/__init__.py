@@ -6,10 +6,14 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_migrate import upgrade
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection rules)
 from .config import DefaultConfig
 from .extensions import csrf, db, login_manager, migrate
+from .memory import limit_malloc_arenas
+from .parsing import IdConverter
 
 ROLES = ("station", "hub")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,8 +42,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take the client's address (login throttling,
         # audit rows) and scheme from the proxy's headers, and only from it.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -49,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
+    # The areas are imported as an app is built, not at the top: every module of
+    # kiosk imports this package first, and must not load the whole app with it.
     from .auth import cli as auth_cli
     from .auth import navigation
     from .auth import services as _auth_services  # noqa: F401  (the session loader)
@@ -60,8 +64,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)
     htmx.init_app(app)
     errors.init_app(app)
-    from .parsing import IdConverter
-
     app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
 
@@ -75,8 +77,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(auth_cli.users)
 
     if app.config["ROLE"] == "station":
-        from .memory import limit_malloc_arenas
-
         limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:
         with app.app_context():
@@ -135,7 +135,5 @@ def _register_blueprints(app: Flask) -> None:
 
 def upgrade_database() -> None:
     """Apply pending migrations; quiet unless something happens."""
-    from flask_migrate import upgrade
-
     logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(directory=str(MIGRATIONS))

@@ -18,6 +18,10 @@ from ..public.forms import KioskRatingForm
 from ..public.lookup import TooManyGuesses, find_receipt
 from ..public.rating import RatingRefused, rate
 from ..public.routes import rating_context
+from ..receipts import printing
+from ..receipts.qr import qr_svg
+from ..receipts.services import receipt_url
+from ..roster.services import on_duty
 from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services
@@ -136,8 +140,6 @@ def home():
 
 
 def home_screen():
-    from ..roster.services import on_duty
-
     return screen("_home.html", on_duty=on_duty(services.this_station().code, today()))
 
 
@@ -227,8 +229,6 @@ def review():
 @bp.post("/opinion/submit")
 def submit():
     """Save the opinion once (a second tap finds the first), then print."""
-    from ..receipts.services import receipt_url
-
     # Read in the saving transaction, so the receipt screen needs no other.
     services.this_station()
     try:
@@ -253,8 +253,6 @@ def print_receipt(submitted, url: str):
     the first one started. A submit that finds its opinion saved without a
     job (saved before jobs were saved with their opinions) starts it then.
     """
-    from ..receipts import printing
-
     try:
         job = submitted.print_job or printing.latest_job(submitted.opinion)
         return printing.print_status(job or printing.start_printing(submitted.opinion, url=url))
@@ -308,8 +306,6 @@ def start_printing_and_sync(submitted, url: str) -> None:
     Started before the receipt screen is on its way, either would slow it
     down. The receipt still prints when making the screen failed.
     """
-    from ..receipts import printing
-
     if submitted.print_job is not None:
         try:
             printing.start_job(submitted.print_job, url)
@@ -321,8 +317,6 @@ def start_printing_and_sync(submitted, url: str) -> None:
 
 
 def receipt_screen(opinion, print_status, url: str):
-    from ..receipts.qr import qr_svg
-
     qr = qr_svg(url, data_testid="receipt-qr")
     return screen("_receipt.html", opinion=opinion, qr=qr, print_status=print_status)
 

@@ -36,6 +36,7 @@ from ..models import (
     Station,
     utcnow,
 )
+from ..receipts import printing
 from ..receipts.numbers import format_receipt_number, make_secret
 
 log = logging.getLogger(__name__)
@@ -241,16 +242,11 @@ def _remove_draft(draft: Draft) -> None:
 
 
 def _add_print_job(opinion: Opinion) -> PrintJob:
-    # Imported here: the hub imports this module too, and has no printer.
-    from ..receipts import printing
-
     return printing.add_job(opinion)
 
 
 def _forget_print_job(job: PrintJob | None) -> None:
     if job is not None:
-        from ..receipts import printing
-
         printing.forget_job(job)
 
 

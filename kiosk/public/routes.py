@@ -3,6 +3,7 @@
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from ..clock import format_local
+from ..hub.status import pending_receipt
 from ..models import RatingSource
 from . import bp
 from .forms import CHOICES, RatingForm
@@ -76,6 +77,4 @@ def _private(response):
 
 
 def _pending_receipt(number):
-    from ..hub.status import pending_receipt
-
     return pending_receipt(number)

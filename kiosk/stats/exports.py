@@ -221,6 +221,7 @@ def _csv(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
 
 def _xlsx(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
     """Written to a temporary file row by row (constant memory), then streamed from it."""
+    # Imported here: only an XLSX export needs it (about 40 ms to import).
     import xlsxwriter
 
     handle, path = tempfile.mkstemp(suffix=".xlsx")

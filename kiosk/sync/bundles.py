@@ -24,7 +24,7 @@ from sqlalchemy import select
 from ..clock import now, to_millis
 from ..extensions import db
 from ..models import BoxIdentity, SyncAudit, SyncStation
-from . import signing, wire
+from . import hub, signing, station, wire
 from .records import RECORD_TYPES
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,6 @@ def _read(path: str, kind: str) -> tuple[dict, bytes, str]:
 
 def export_bundle(path: str, progress=lambda n: None) -> int:
     """Write every unacknowledged record to a signed bundle; return how many."""
-    from . import station
-
     link = station.enrolment()
     if link is None:
         raise BundleRefused("本站还没有登记到镇人大办")
@@ -94,8 +92,6 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
 
 def import_answer(path: str) -> dict:
     """Apply the hub's answer bundle: acknowledgements, refusals, updates."""
-    from . import station
-
     link = station.enrolment()
     if link is None:
         raise BundleRefused("本站还没有登记到镇人大办")
@@ -131,8 +127,6 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     """Ingest a station bundle like a push, then write the signed answer.
 
     ``decision``: (who, why) when a person accepts a revoked station's bundle."""
-    from . import hub
-
     payload, body, signature = _read(path, "station")
     code = payload.get("station_code")
     link = db.session.get(SyncStation, code) if isinstance(code, str) else None

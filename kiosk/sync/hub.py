@@ -36,6 +36,7 @@ from ..models import (
 from ..public.progress import progress
 from ..ratings import followed
 from ..receipts.numbers import STATION_CODE
+from ..roster.services import shifts_for_pull
 from . import signing, wire
 from .records import RECORD_TYPES, BadRecord, digest
 
@@ -534,8 +535,6 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
 
 
 def reference_for(station: Station) -> dict:
-    from ..roster.services import shifts_for_pull
-
     township = station.township
     # The duty roster from the hub's today on; stations that predate it ignore both keys.
     duty_from = today()

@@ -51,7 +51,9 @@ from ..models import (
     SetAsideRecord,
     Station,
 )
+from ..ratings import GivenRating, followed
 from ..receipts.numbers import SECRET, station_number
+from ..staff.services import ActionRefused, record_rating
 from ..workdays import due_dates
 from . import wire
 
@@ -479,9 +481,6 @@ class RatingRecords(RecordType):
     def store(self, records, station_code, received_at):
         """Rate through ``record_rating`` without committing (the batch's
         transaction commits); return refusals by UUID."""
-        from ..ratings import GivenRating, followed
-        from ..staff.services import ActionRefused, record_rating
-
         refusals: dict[str, Refusal] = {}
         wanted = {data["opinion_uuid"] for data, _ in records}
         opinions = {o.uuid: o for o in db.session.scalars(select(Opinion).where(Opinion.uuid.in_(wanted)))}

@@ -50,6 +50,7 @@ from ..models import (
     SyncState,
     Township,
 )
+from ..roster.services import apply_pulled_shifts
 from . import client, signing, wire
 from .records import RECORD_TYPES
 
@@ -572,8 +573,6 @@ def _apply_reference(reference: dict) -> None:
         )
     station.deputies = deputies
     if reference.get("duty_shifts") is not None:
-        from ..roster.services import apply_pulled_shifts
-
         db.session.flush()
         apply_pulled_shifts(station, reference.get("duty_from"), reference["duty_shifts"])
 
