@@ -42,11 +42,11 @@ class Progress:
 def progress(opinion: Opinion) -> Progress:
     """What the receipt's holder sees of ``opinion``.
 
-    At the hub a merged duplicate follows its original, live: its own first
-    steps, a line naming the original's receipt and the original's steps
-    (before the merge and after, but for its own arrival), in time order,
-    under the original's status and public reply. A
-    station holds what the hub last sent (``kiosk.sync.hub.opinion_state``
+    At the hub a merged duplicate follows its original (the rule of
+    ``kiosk.ratings.followed``), live: its own first steps, a line naming the
+    original's receipt and the original's steps (before the merge and after,
+    but for its own arrival), in time order, under the original's status and
+    public reply. A station holds what the hub last sent (``kiosk.sync.hub.opinion_state``
     sends this same progress), so there the stored fields are the progress,
     and a "merged" line in the history marks a duplicate.
     """
