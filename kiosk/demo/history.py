@@ -30,6 +30,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select, update
 
+from .. import clock
 from ..clock import iso, zone
 from ..extensions import db
 from ..models import (
@@ -138,7 +139,7 @@ DEPARTMENT_PHONE = "0766-0000000"
 
 def load_history(year: int = 2019) -> dict[str, int]:
     """Make ``year``'s demo opinions at the hub (missing ones only); return counts."""
-    today = datetime.now(zone()).date()
+    today = clock.today()
     if year >= today.year:
         raise ValueError(f"{year} 年还没有结束：演示历史只能生成已过去的年份。")
     townships = list(db.session.scalars(select(Township).order_by(Township.id)))

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..clock import to_local
+from ..clock import today
 from ..extensions import db
-from ..models import Opinion, Station, SyncStation, utcnow
+from ..models import Opinion, Station, SyncStation
 from ..receipts.numbers import NUMBER
 
 NOT_YET_SENT = "联络站还没有把这条意见送到镇人大办"
@@ -47,7 +47,7 @@ def pending_receipt(number: str | None) -> PendingReceipt | None:
         issued = datetime.strptime(day, "%y%m%d").date()
     except ValueError:
         return None
-    if issued > to_local(utcnow() + timedelta(days=1)).date():
+    if issued > today() + timedelta(days=1):
         return None
     station = db.session.get(Station, code)
     if station is None:

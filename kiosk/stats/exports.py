@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 
 from .. import audit
 from ..auth.scope import may_see_contacts
-from ..clock import to_local
+from ..clock import now, to_local
 from ..extensions import db
 from ..models import (
     Category,
@@ -40,7 +40,6 @@ from ..models import (
     Station,
     Township,
     User,
-    utcnow,
 )
 from ..parsing import parse_day
 from ..staff.queue import QueueFilters, filtered
@@ -120,7 +119,7 @@ def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
     # The query is built now, while the request's user is at hand; the rows
     # are read as the response streams, in a context of their own.
     rows = _rows(_query(user, filters, contacts), user.username)
-    moment = to_local(utcnow())
+    moment = to_local(now())
     filename = f"{scope_name(user, filters)}-意见-{moment:%Y-%m-%d}.{kind}"
     ascii_filename = f"opinions-{moment:%Y-%m-%d-%H%M}.{kind}"
     chunks = _xlsx(header, rows) if kind == "xlsx" else _csv(header, rows)
