@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from .extensions import db
-from .models import Opinion, Rating, RatingSource
+from .models import Opinion, OpinionStatus, Rating, RatingSource
 
 # How far a chain of merges (A into B, B into C) is followed.
 MERGE_DEPTH = 5
@@ -82,6 +82,12 @@ def already_rated(opinion: Opinion) -> bool:
         target = followed(opinion)
         return has_rating(target, target.reopen_count)
     return opinion.satisfaction is not None or has_rating(opinion, opinion.reopen_count, counted_only=False)
+
+
+def awaiting_rating(opinion: Opinion) -> bool:
+    """Whether a rating given on this receipt now would count: closed (办结) as
+    the receipt shows it, and not rated yet this round."""
+    return followed(opinion).status == OpinionStatus.CLOSED and not already_rated(opinion)
 
 
 def rating_source(opinion: Opinion, round_: int) -> str | None:

@@ -10,7 +10,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, utcnow
-from ..ratings import GivenRating, already_rated, followed, rating_source
+from ..ratings import GivenRating, already_rated, awaiting_rating, followed, rating_source
 from ..staff.services import ActionRefused, record_rating
 from ..sync import request_sync
 
@@ -52,11 +52,6 @@ def rating_note(opinion: Opinion) -> str | None:
     return None
 
 
-def can_rate(opinion: Opinion) -> bool:
-    """Closed (办结) as the receipt shows it, and not rated yet this round."""
-    return followed(opinion).status == OpinionStatus.CLOSED and not already_rated(opinion)
-
-
 def rate(opinion: Opinion, value: str, comment: str | None, source: str) -> Rating:
     """Take the receipt holder's rating of a closed opinion, once per round.
 
@@ -70,7 +65,7 @@ def rate(opinion: Opinion, value: str, comment: str | None, source: str) -> Rati
         raise RatingRefused("请点选满意、基本满意或不满意。")
     if already_rated(opinion):
         raise RatingRefused("这张回执本轮已经评价过了，谢谢。")
-    if not can_rate(opinion):
+    if not awaiting_rating(opinion):
         raise RatingRefused("意见办结后才能评价。")
     comment = comment or None
     if current_app.config["ROLE"] == "hub":

@@ -5,11 +5,12 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 from ..clock import format_local
 from ..hub.status import pending_receipt
 from ..models import RatingSource
+from ..ratings import awaiting_rating
 from . import bp
 from .forms import CHOICES, RatingForm
 from .lookup import find_receipt
 from .progress import progress
-from .rating import COMMENT_MAX, RatingRefused, can_rate, rate, rating_note
+from .rating import COMMENT_MAX, RatingRefused, rate, rating_note
 
 
 @bp.app_template_filter("local_time")
@@ -62,7 +63,7 @@ def rating_context(opinion, form, message=None) -> dict:
     """What the status and its rating part show, on the status page and at the kiosk."""
     return {
         "opinion": opinion,
-        "rating_form": form if can_rate(opinion) else None,
+        "rating_form": form if awaiting_rating(opinion) else None,
         "rating_note": rating_note(opinion),
         "rating_message": message,
         "rating_choices": CHOICES,

@@ -46,7 +46,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..ratings import GivenRating, followed, has_rating
+from ..ratings import GivenRating, awaiting_rating, followed, has_rating
 from ..receipts.numbers import make_secret
 from ..text import personal_data_in
 from ..workdays import add_working_days, is_working_day
@@ -521,12 +521,6 @@ def replace_receipt(actor: User, opinion: Opinion) -> str:
 
 
 # --- 回访: satisfaction ratings -------------------------------------------
-
-
-def awaiting_rating(opinion: Opinion) -> bool:
-    """Whether a rating given on this receipt now would count (closed, none counted this round)."""
-    target = followed(opinion)
-    return target.status == S.CLOSED and not has_rating(target, target.reopen_count)
 
 
 def record_rating(
