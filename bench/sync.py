@@ -43,6 +43,7 @@ import sqlalchemy as sa  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from common import median, ms, report  # noqa: E402
+from kiosk.clock import iso  # noqa: E402
 from kiosk.demo import data as demo_data  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Opinion, utcnow  # noqa: E402
@@ -50,7 +51,6 @@ from kiosk.sync import registry as hub_services  # noqa: E402
 from kiosk.sync import signing  # noqa: E402
 from kiosk.sync import station as station_sync  # noqa: E402
 from kiosk.sync.client import HttpTransport, HubClient  # noqa: E402
-from kiosk.sync.clock import iso  # noqa: E402
 from tests.sync.boxes import CONTENT_CHARS, bulk_opinions, enrolled_station, hub_box, new_postgres_database, read  # noqa: E402
 
 BACKLOG = 10_000

@@ -6,10 +6,14 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_migrate import upgrade
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection rules)
 from .config import DefaultConfig
 from .extensions import csrf, db, login_manager, migrate
+from .memory import limit_malloc_arenas
+from .parsing import IdConverter
 
 ROLES = ("station", "hub")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,8 +42,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy: take the client's address (login throttling,
         # audit rows) and scheme from the proxy's headers, and only from it.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -49,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
+    # The areas are imported as an app is built, not at the top: every module of
+    # kiosk imports this package first, and must not load the whole app with it.
     from .auth import cli as auth_cli
     from .auth import navigation
     from .auth import services as _auth_services  # noqa: F401  (the session loader)
@@ -60,8 +64,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)
     htmx.init_app(app)
     errors.init_app(app)
-    from .parsing import IdConverter
-
     app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
 
@@ -75,8 +77,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(auth_cli.users)
 
     if app.config["ROLE"] == "station":
-        from .memory import limit_malloc_arenas
-
         limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:
         with app.app_context():
@@ -110,22 +110,24 @@ def _instance_secret(path: Path) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .public import bp as public_bp
-    from .receipts import bp as receipts_bp
+    # Imported here: a station never loads the hub's areas, nor the hub the kiosk's.
+    # Each area's views are in its routes module, which adds them to the area's ``bp``.
+    from .public.routes import bp as public_bp
+    from .receipts.routes import bp as receipts_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(receipts_bp)
     if app.config["ROLE"] == "station":
-        from .intake import bp as intake_bp
+        from .intake.routes import bp as intake_bp
 
         app.register_blueprint(intake_bp)
     else:
-        from .admin import bp as admin_bp
-        from .auth import bp as auth_bp
-        from .open311 import bp as open311_bp
-        from .roster import bp as roster_bp
-        from .staff import bp as staff_bp
-        from .stats import bp as stats_bp
+        from .admin.routes import bp as admin_bp
+        from .auth.routes import bp as auth_bp
+        from .open311.routes import bp as open311_bp
+        from .roster.routes import bp as roster_bp
+        from .staff.routes import bp as staff_bp
+        from .stats.routes import bp as stats_bp
 
         for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, admin_bp, open311_bp):
             app.register_blueprint(blueprint)
@@ -133,7 +135,5 @@ def _register_blueprints(app: Flask) -> None:
 
 def upgrade_database() -> None:
     """Apply pending migrations; quiet unless something happens."""
-    from flask_migrate import upgrade
-
     logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(directory=str(MIGRATIONS))

@@ -4,6 +4,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
 from .auth.navigation import is_staff_page
+from .public.lookup import TooManyGuesses
 
 MESSAGES = {
     400: "请求有误，请返回首页重新开始。",
@@ -17,8 +18,6 @@ MESSAGES = {
 
 
 def init_app(app: Flask) -> None:
-    from .public.services import TooManyGuesses
-
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return _page(400, "页面已过期，请返回首页重新开始。")

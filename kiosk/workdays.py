@@ -30,7 +30,7 @@ from pathlib import Path
 import chinese_calendar
 from flask import current_app, has_app_context
 
-from .localtime import to_local
+from .clock import to_local
 
 log = logging.getLogger(__name__)
 

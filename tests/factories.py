@@ -12,7 +12,7 @@ from kiosk.extensions import db
 from kiosk.intake import services as intake
 from kiosk.models import Opinion, Role, Township, User, utcnow
 from kiosk.sync import records as sync_records
-from kiosk.sync.clock import iso
+from kiosk.clock import iso
 
 
 def make_draft(station_code: str = "LC00", **answers):

@@ -26,7 +26,7 @@ from kiosk.models import (
 )
 from kiosk.sync import registry as sync_hub
 from kiosk.sync import signing
-from kiosk.sync.clock import now
+from kiosk.clock import now
 from tests.factories import make_user, sign_in
 from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, Role, User
-from kiosk.stats.exports import may_see_contacts, safe_cell
+from kiosk.auth.scope import may_see_contacts
+from kiosk.stats.exports import safe_cell
 from tests.factories import receive_opinion
 from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 from tests.test_stats import load_small_year, local, signed_in
@@ -181,7 +182,7 @@ def test_unknown_format_is_404(hub):
 def test_exports_are_named_in_chinese_with_an_ascii_fallback(hub, role, query, scope):
     from urllib.parse import quote
 
-    from kiosk.localtime import to_local
+    from kiosk.clock import to_local
     from kiosk.models import utcnow
 
     client = signed_in(hub, role)

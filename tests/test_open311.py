@@ -13,6 +13,7 @@ from sqlalchemy import insert
 
 from kiosk.extensions import db
 from kiosk.models import Category, Department, Opinion, OpinionStatus, Satisfaction, User, utcnow
+from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
 
 from .factories import make_user, receive_opinion
@@ -304,7 +305,7 @@ def test_closed_declined_and_merged_all_count_as_closed(client, hub, clerk):
 def test_a_reopened_opinion_is_open_again_and_the_rating_comment_stays_private(client, hub, clerk):
     number = closed_with(hub, clerk, "路灯已修好。")
     with hub.app_context():
-        staff.record_rating(in_hub(hub, number), Satisfaction.UNSATISFIED, comment="根本没有修，还是黑的")
+        staff.record_rating(in_hub(hub, number), GivenRating(Satisfaction.UNSATISFIED, comment="根本没有修，还是黑的"))
         assert in_hub(hub, number).status == OpinionStatus.REOPENED
     body = client.get(f"{API}/requests/{number}.json").get_data(as_text=True)
     assert json.loads(body)[0]["status"] == "open"
@@ -322,7 +323,7 @@ def test_a_reopened_opinion_shows_neither_the_old_reply_nor_the_old_department(c
         assignment = staff.forward(as_user(clerk), opinion, lights)
         staff.record_reply(as_user(clerk), assignment, "已更换灯泡。")
         staff.close(as_user(clerk), opinion, "路灯已修好。")
-        staff.record_rating(opinion, Satisfaction.UNSATISFIED, comment="还是黑的")
+        staff.record_rating(opinion, GivenRating(Satisfaction.UNSATISFIED, comment="还是黑的"))
         number = opinion.receipt_number
 
     def now() -> dict:

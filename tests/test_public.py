@@ -71,7 +71,7 @@ def test_a_wrong_secret_and_an_unknown_number_look_the_same(client, receipt):
 def test_replies_and_notes_are_shown_escaped(app, client, receipt):
     number, secret = receipt
     with app.app_context():
-        from kiosk.public.services import find_receipt
+        from kiosk.public.lookup import find_receipt
 
         opinion = find_receipt(number, secret)
         opinion.status = OpinionStatus.CLOSED
@@ -221,7 +221,7 @@ def test_an_ipv6_household_is_one_address(app):
 
 def test_the_guess_counts_stay_bounded(app):
     """Many addresses and numbers guessing at once: the counts stay capped, the oldest go first."""
-    from kiosk.public.services import GuessLimiter
+    from kiosk.public.lookup import GuessLimiter
 
     limiter = GuessLimiter()
     limiter.MAX_KEYS = 2_000
@@ -264,7 +264,7 @@ def test_a_station_code_typed_with_o_for_0_still_finds_the_receipt(client, token
 
 
 def test_receipt_numbers_are_read_however_they_are_typed():
-    from kiosk.public.services import normalise_receipt_number
+    from kiosk.receipts.numbers import normalise_receipt_number
 
     for typed in ("lc00-261128-0001", "LC002611280001", "LC00261128-0001", " LC00 - 261128 - 0001 ", "LC00－261128－0001",
                   "LC00-261128-OOOI", "LC0026112800O1", "lc00-261128-000l", "ＬＣ００－２６１１２８－０００１"):

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, OpinionEvent, OpinionStatus, Rating, RatingSource, utcnow
+from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
 from kiosk.sync import station as station_sync
 
@@ -148,7 +149,7 @@ def test_a_follow_up_call_rating_says_staff_recorded_it(hub, closed):
     number, secret = closed
     with hub.app_context():
         opinion = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
-        staff.record_rating(opinion, "satisfied", source=RatingSource.FOLLOW_UP, actor=make_user(username="caller"))
+        staff.record_rating(opinion, GivenRating("satisfied", source=RatingSource.FOLLOW_UP), actor=make_user(username="caller"))
     page = text(hub.test_client().get(f"/r/{number}?k={secret}"))
     assert "工作人员已电话回访" in page and "谢谢，您的评价已记录" not in page
     assert 'data-testid="rating-form"' not in page
@@ -158,7 +159,7 @@ def test_an_unsatisfied_follow_up_call_says_staff_recorded_it_and_the_work_is_re
     number, secret = closed
     with hub.app_context():
         opinion = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
-        staff.record_rating(opinion, "unsatisfied", "还是不亮", source=RatingSource.FOLLOW_UP,
+        staff.record_rating(opinion, GivenRating("unsatisfied", "还是不亮", source=RatingSource.FOLLOW_UP),
                             actor=make_user(username="caller"))
     page = text(hub.test_client().get(f"/r/{number}?k={secret}"))
     assert "工作人员已电话回访" in page and "正在重新办理" in page and "谢谢，您的评价已记录" not in page

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.localtime import to_local
+from kiosk.clock import to_local
 from kiosk.models import AuditEntry, Department, Opinion, Station, Topic, Township, User
 from kiosk.staff import queue, services
 from kiosk.staff.queue import QueueFilters

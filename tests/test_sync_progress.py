@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, OpinionStatus, Rating, RatingSource, SetAsideRecord, SyncConflict, utcnow
+from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
 from kiosk.sync import station as station_sync
 from tests.factories import make_opinion, make_user
@@ -182,7 +183,7 @@ def test_a_rating_on_a_phone_stops_the_kiosk_asking(station_app, hub_app, transp
     client = station_app.test_client()
     assert 'data-testid="rating-form"' in look_up(client, number, secret)
     with hub_app.app_context():
-        staff.record_rating(db.session.get(Opinion, uuid), "basic")
+        staff.record_rating(db.session.get(Opinion, uuid), GivenRating("basic"))
     assert sync(station_app, transport).ok
     html = look_up(client, number, secret)
     assert "谢谢，您的评价已记录" in html and 'data-testid="rating-form"' not in html
@@ -194,7 +195,7 @@ def test_a_kiosk_rating_of_the_same_round_after_a_phone_is_kept_but_not_counted(
     assert sync(station_app, transport).ok
     rate_at_kiosk(station_app.test_client(), number, secret, "unsatisfied")
     with hub_app.app_context():
-        staff.record_rating(db.session.get(Opinion, uuid), "satisfied")
+        staff.record_rating(db.session.get(Opinion, uuid), GivenRating("satisfied"))
     result = sync(station_app, transport)
     assert result.ok and result.acknowledged == 1
     with hub_app.app_context():
@@ -290,7 +291,7 @@ def test_a_kiosk_rating_on_a_merged_duplicate_rates_its_original(station_app, hu
 
 def follow_up_call(value):
     """A clerk's follow-up call (回访) recording ``value``, as an action for ``at_hub``."""
-    return lambda clerk, opinion: staff.record_rating(opinion, value, source=RatingSource.FOLLOW_UP, actor=clerk)
+    return lambda clerk, opinion: staff.record_rating(opinion, GivenRating(value, source=RatingSource.FOLLOW_UP), actor=clerk)
 
 
 def test_a_follow_up_call_is_named_at_the_station_and_stays_the_hubs(station_app, hub_app, transport):
@@ -328,7 +329,7 @@ def test_a_phone_rating_still_thanks_the_holder_at_the_station(station_app, hub_
     uuid, number, secret = submitted(station_app, transport)
     at_hub(hub_app, close, uuid)
     with hub_app.app_context():
-        staff.record_rating(db.session.get(Opinion, uuid), "basic")
+        staff.record_rating(db.session.get(Opinion, uuid), GivenRating("basic"))
     assert sync(station_app, transport).ok
     assert "谢谢，您的评价已记录" in look_up(station_app.test_client(), number, secret)
     with station_app.app_context():

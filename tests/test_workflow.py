@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.localtime import to_local
-from kiosk.intake.services import SECRET_ALPHABET, make_secret
+from kiosk.clock import to_local
+from kiosk.receipts.numbers import SECRET_ALPHABET, make_secret
 from kiosk.models import (
     Assignment,
     AuditEntry,
@@ -23,6 +23,7 @@ from kiosk.models import (
     Township,
     utcnow,
 )
+from kiosk.ratings import GivenRating
 from kiosk.staff import queue, services
 from kiosk.staff.services import ActionRefused
 from kiosk.workdays import add_working_days, is_working_day
@@ -176,7 +177,7 @@ def test_public_steps_name_the_townships_own_office(staff, department):
     services.forward(staff, opinion, department)
     services.record_reply(staff, services.active_assignment(opinion), "已修复。")
     services.close(staff, opinion, "路灯已修好。")
-    services.record_rating(opinion, "unsatisfied", "还是不亮")
+    services.record_rating(opinion, GivenRating("unsatisfied", "还是不亮"))
     notes = [e.note for e in db.session.scalars(
         select(OpinionEvent).where(OpinionEvent.opinion_uuid == opinion.uuid).order_by(OpinionEvent.id))]  # fmt: skip
     assert any((n or "").startswith("罗城街道人大工委已受理") for n in notes)
@@ -598,12 +599,12 @@ def test_a_merged_duplicate_can_get_a_replacement_receipt(staff):
 
 def test_a_rating_counts_once_per_round(staff):
     opinion = closed(staff)
-    first = services.record_rating(opinion, "satisfied", "修得很快")
+    first = services.record_rating(opinion, GivenRating("satisfied", "修得很快"))
     assert (first.counted, first.round, first.source) == (True, 0, "status_page")
     assert opinion.satisfaction == "satisfied"
     assert not services.awaiting_rating(opinion)
 
-    second = services.record_rating(opinion, "unsatisfied", "其实又坏了", source=RatingSource.KIOSK, station_code="LC00")
+    second = services.record_rating(opinion, GivenRating("unsatisfied", "其实又坏了", source=RatingSource.KIOSK, station_code="LC00"))
     assert second.counted is False
     assert opinion.status == S.CLOSED and opinion.satisfaction == "satisfied" and opinion.reopen_count == 0
     assert db.session.scalar(select(func.count()).select_from(Rating)) == 2
@@ -612,7 +613,7 @@ def test_a_rating_counts_once_per_round(staff):
 
 def test_unsatisfied_reopens_with_the_comment_for_staff_only(staff):
     opinion = closed(staff)
-    rating = services.record_rating(opinion, "unsatisfied", "路灯还是不亮")
+    rating = services.record_rating(opinion, GivenRating("unsatisfied", "路灯还是不亮"))
 
     assert rating.counted and opinion.status == S.REOPENED
     assert opinion.reopen_count == 1 and opinion.closed_at is None
@@ -629,7 +630,7 @@ def test_unsatisfied_reopens_with_the_comment_for_staff_only(staff):
     assert services.allowed_actions(staff, opinion)[:1] == ["accept"]
     services.accept(staff, opinion)
     services.close(staff, opinion, "已更换灯具并复查。")
-    again = services.record_rating(opinion, "basic")
+    again = services.record_rating(opinion, GivenRating("basic"))
     assert (again.counted, again.round, opinion.satisfaction) == (True, 1, "basic")
 
 
@@ -638,7 +639,7 @@ def test_unsatisfied_clears_the_last_rounds_department(staff, department):
     services.record_reply(staff, _assignment, "已更换灯泡。")
     services.close(staff, opinion, "路灯已修好。")
     assert opinion.department_id == department.id
-    services.record_rating(opinion, "unsatisfied", "还是不亮")
+    services.record_rating(opinion, GivenRating("unsatisfied", "还是不亮"))
     assert opinion.status == S.REOPENED and opinion.department_id is None
     row = audit_rows(opinion, "record_rating")[-1]
     assert row.before["department_id"] == department.id and row.after["department_id"] is None
@@ -646,22 +647,22 @@ def test_unsatisfied_clears_the_last_rounds_department(staff, department):
 
 def test_ratings_wait_for_closing(staff):
     opinion = accepted(staff)
-    assert_refused_and_unchanged(opinion, services.record_rating, opinion, "satisfied", match="办结后")
+    assert_refused_and_unchanged(opinion, services.record_rating, opinion, GivenRating("satisfied"), match="办结后")
     # A kiosk rating made offline while the station showed it closed is kept, not counted.
-    late = services.record_rating(opinion, "unsatisfied", source=RatingSource.KIOSK, station_code="LC00",
-                                  uuid="7f1c1a36-8a8e-4c39-9c66-0d6b6c3e1f10")
+    late = services.record_rating(opinion, GivenRating("unsatisfied", source=RatingSource.KIOSK, station_code="LC00",
+                                                       uuid="7f1c1a36-8a8e-4c39-9c66-0d6b6c3e1f10"))
     assert (late.uuid, late.counted) == ("7f1c1a36-8a8e-4c39-9c66-0d6b6c3e1f10", False)
     assert opinion.status == S.ACCEPTED and opinion.satisfaction is None
 
 
 def test_follow_up_calls_are_recorded_by_staff_of_the_township(staff, outsider):
     opinion = closed(staff)
-    assert_refused_and_unchanged(opinion, services.record_rating, opinion, "satisfied", source=RatingSource.FOLLOW_UP)
+    assert_refused_and_unchanged(opinion, services.record_rating, opinion, GivenRating("satisfied", source=RatingSource.FOLLOW_UP))
     assert_refused_and_unchanged(
-        opinion, services.record_rating, opinion, "satisfied", source=RatingSource.FOLLOW_UP, actor=outsider
+        opinion, services.record_rating, opinion, GivenRating("satisfied", source=RatingSource.FOLLOW_UP), actor=outsider
     )
-    assert_refused_and_unchanged(opinion, services.record_rating, opinion, "very", actor=staff)
-    rating = services.record_rating(opinion, "basic", "电话回访", source=RatingSource.FOLLOW_UP, actor=staff)
+    assert_refused_and_unchanged(opinion, services.record_rating, opinion, GivenRating("very"), actor=staff)
+    rating = services.record_rating(opinion, GivenRating("basic", "电话回访", source=RatingSource.FOLLOW_UP), actor=staff)
     assert (rating.user_id, rating.counted) == (staff.id, True)
     assert audit_rows(opinion, "record_rating")[0].username == "luocheng-clerk"
 
@@ -669,12 +670,12 @@ def test_follow_up_calls_are_recorded_by_staff_of_the_township(staff, outsider):
 def test_a_merged_duplicates_receipt_rates_its_original(staff):
     original, duplicate = receive_opinion(), receive_opinion()
     services.merge(staff, duplicate, original)
-    assert_refused_and_unchanged(duplicate, services.record_rating, duplicate, "satisfied")
+    assert_refused_and_unchanged(duplicate, services.record_rating, duplicate, GivenRating("satisfied"))
     services.accept(staff, original)
     services.close(staff, original, "已统一处理。")
     assert services.awaiting_rating(duplicate)
 
-    rating = services.record_rating(duplicate, "unsatisfied", "没有解决")
+    rating = services.record_rating(duplicate, GivenRating("unsatisfied", "没有解决"))
     assert rating.opinion_uuid == original.uuid and rating.counted
     assert original.status == S.REOPENED and duplicate.status == S.MERGED
     assert duplicate.receipt_number in audit_rows(original, "record_rating")[0].note
@@ -682,7 +683,7 @@ def test_a_merged_duplicates_receipt_rates_its_original(staff):
 
 def test_a_rating_can_leave_the_commit_to_the_caller(staff):
     opinion = closed(staff)
-    services.record_rating(opinion, "satisfied", source=RatingSource.KIOSK, station_code="LC00", commit=False)
+    services.record_rating(opinion, GivenRating("satisfied", source=RatingSource.KIOSK, station_code="LC00"), commit=False)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Rating)) == 0
     assert db.session.get(Opinion, opinion.uuid).satisfaction is None
@@ -708,7 +709,7 @@ def test_allowed_actions_follow_status_role_and_assignment(staff, chair, departm
     services.record_reply(staff, assignment, "已办")
     services.close(staff, opinion, "已办结。")
     assert services.allowed_actions(staff, opinion) == ["attach_topic", "replace_receipt", "record_rating"]
-    services.record_rating(opinion, "satisfied")
+    services.record_rating(opinion, GivenRating("satisfied"))
     assert "record_rating" not in services.allowed_actions(staff, opinion)
 
 

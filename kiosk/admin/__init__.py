@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
-
-from . import routes  # noqa: E402,F401

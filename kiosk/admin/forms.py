@@ -19,7 +19,7 @@ from wtforms.validators import (
 
 from ..auth.services import PASSWORD_MIN_LENGTH as MIN_PASSWORD_LENGTH
 from ..models import Role, StationLevel
-from ..sync.registry import STATION_CODE_RE
+from ..receipts.numbers import STATION_CODE
 
 TOWNSHIP_KINDS = [SelectChoice("镇"), SelectChoice("街道")]
 LEVELS = [SelectChoice(level.value, level.label) for level in StationLevel]
@@ -196,7 +196,7 @@ class StationForm(StationEditForm):
         description="2 到 8 位大写字母或数字，如 LC07；印在每张回执上，建好后不能改",
         validators=[
             DataRequired("请填写站点代码。"),
-            Regexp(STATION_CODE_RE, message="站点代码须为 2 到 8 位大写字母或数字。"),
+            Regexp(STATION_CODE, message="站点代码须为 2 到 8 位大写字母或数字。"),
         ],
     )
     township_id = ChoiceField("所属镇街", coerce=int, validators=[InputRequired("请选择镇街。")])

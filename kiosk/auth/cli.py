@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..localtime import format_local
+from ..clock import format_local
 from ..models import Role
 from . import services
 

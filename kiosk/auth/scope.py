@@ -3,7 +3,8 @@
 City staff see every township; chairs and township staff only their own.
 Every page, fragment, export and API that shows opinions starts from
 ``opinions_for``; asking for another township's opinion is a 404 (the
-opinion's existence is not confirmed) and an audit row.
+opinion's existence is not confirmed) and an audit row. Who sees
+constituents' contact details is decided here too (``may_see_contacts``).
 """
 
 from functools import wraps
@@ -27,6 +28,29 @@ def visible_township_ids(user: User) -> set[int] | None:
 def can_see_township(user: User, township_id: int | None) -> bool:
     ids = visible_township_ids(user)
     return ids is None or township_id in ids
+
+
+# The roles that see constituents' names and phone numbers: ``may_see_contacts``.
+CONTACT_ROLES = frozenset({Role.TOWNSHIP, Role.CHAIR})
+
+
+def may_see_contacts(user) -> bool:
+    """The contact-details policy: whether ``user`` sees the constituents' names and phone numbers.
+
+    This is the one rule; every page, file or slip that could show contact
+    details asks it.
+
+    - Township staff and chairs: yes. They call people back (回访) about
+      their own township's opinions, and scoping gives them nothing else.
+    - City staff: no. They oversee figures across all townships and do no
+      casework by phone; a city-wide file of names and phone numbers is the
+      largest leak the system could make, and the Personal Information
+      Protection Law asks for the minimum necessary.
+    - Anyone else (not signed in, no staff role, an inactive account): no.
+    """
+    if user is None or getattr(user, "is_anonymous", False) or getattr(user, "active", None) is False:
+        return False
+    return getattr(user, "role", None) in CONTACT_ROLES
 
 
 def opinions_for(user: User) -> Select:

@@ -4,6 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .history import load_history
 from .services import load_demo
 
 
@@ -29,8 +30,6 @@ def load(station_code):
 @with_appcontext
 def history(year):
     """Make a year of opinions at the hub with the Luoding report's figures (safe to repeat)."""
-    from .history import load_history
-
     if current_app.config["ROLE"] != "hub":
         raise click.ClickException("演示历史只在镇人大办（hub）生成。")
     try:

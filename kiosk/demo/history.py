@@ -30,8 +30,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select, update
 
+from .. import clock
+from ..clock import iso, zone
 from ..extensions import db
-from ..localtime import zone
 from ..models import (
     Assignment,
     AssignmentState,
@@ -48,7 +49,6 @@ from ..models import (
     Township,
 )
 from ..sync import records as sync_records
-from ..sync.clock import iso
 from ..workdays import add_working_days
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ DEPARTMENT_PHONE = "0766-0000000"
 
 def load_history(year: int = 2019) -> dict[str, int]:
     """Make ``year``'s demo opinions at the hub (missing ones only); return counts."""
-    today = datetime.now(zone()).date()
+    today = clock.today()
     if year >= today.year:
         raise ValueError(f"{year} 年还没有结束：演示历史只能生成已过去的年份。")
     townships = list(db.session.scalars(select(Township).order_by(Township.id)))

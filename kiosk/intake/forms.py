@@ -7,9 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
-from ..public.services import normalise_receipt_number, normalise_secret
+from ..models import CONTENT_MAX
+from ..receipts.numbers import normalise_receipt_number, normalise_secret
 from ..text import clean_text
-from .services import CONTENT_MAX, CONTENT_MIN
+from .services import CONTENT_MIN
 
 # ASCII digits only: Python's \d also matches ٨ or ８, which no phone can dial.
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")

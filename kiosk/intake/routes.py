@@ -9,12 +9,18 @@ import logging
 
 from flask import after_this_request, current_app, g, request, session
 
+from ..clock import today
+from ..crash import crash_point
 from ..extensions import db
 from ..htmx import render
-from ..models import RatingSource
+from ..models import CONTENT_MAX, RatingSource
 from ..public.forms import KioskRatingForm
+from ..public.lookup import TooManyGuesses, find_receipt
+from ..public.rating import RatingRefused, rate
 from ..public.routes import rating_context
-from ..public.services import RatingRefused, TooManyGuesses, find_receipt, rate
+from ..receipts import printing
+from ..receipts.services import receipt_url
+from ..roster.services import on_duty
 from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services
@@ -97,7 +103,7 @@ def show_step(step: str, draft, form=None, message: str | None = None):
         context["categories"] = services.active_categories()
     elif step == "content":
         context["form"] = form or ContentForm(formdata=None, content=answers.get("content", ""))
-        context.update(content_min=services.CONTENT_MIN, content_max=services.CONTENT_MAX)
+        context.update(content_min=services.CONTENT_MIN, content_max=CONTENT_MAX)
     elif step == "contact":
         context["form"] = form or ContactForm(
             formdata=None,
@@ -133,9 +139,7 @@ def home():
 
 
 def home_screen():
-    from ..roster.services import local_today, on_duty
-
-    return screen("_home.html", on_duty=on_duty(services.this_station().code, local_today()))
+    return screen("_home.html", on_duty=on_duty(services.this_station().code, today()))
 
 
 @bp.post("/opinion/start")
@@ -224,8 +228,6 @@ def review():
 @bp.post("/opinion/submit")
 def submit():
     """Save the opinion once (a second tap finds the first), then print."""
-    from ..receipts.services import receipt_url
-
     # Read in the saving transaction, so the receipt screen needs no other.
     services.this_station()
     try:
@@ -237,7 +239,7 @@ def submit():
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     url = receipt_url(submitted.opinion)
-    services.crash_point("before_response")
+    crash_point("before_response")
     once_sent(start_printing_and_sync, submitted, url)
     return receipt_screen(submitted.opinion, print_receipt(submitted, url))
 
@@ -250,12 +252,9 @@ def print_receipt(submitted, url: str):
     the first one started. A submit that finds its opinion saved without a
     job (saved before jobs were saved with their opinions) starts it then.
     """
-    from ..receipts import printing
-    from ..receipts.services import print_status
-
     try:
         job = submitted.print_job or printing.latest_job(submitted.opinion)
-        return print_status(job or printing.start_printing(submitted.opinion, url=url))
+        return printing.print_status(job or printing.start_printing(submitted.opinion, url=url))
     except Exception:  # the opinion is safe; the screen shows its number and QR anyway
         log.exception("could not start printing %s", submitted.opinion.receipt_number)
         db.session.rollback()
@@ -306,8 +305,6 @@ def start_printing_and_sync(submitted, url: str) -> None:
     Started before the receipt screen is on its way, either would slow it
     down. The receipt still prints when making the screen failed.
     """
-    from ..receipts import printing
-
     if submitted.print_job is not None:
         try:
             printing.start_job(submitted.print_job, url)

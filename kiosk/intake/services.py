@@ -10,20 +10,19 @@ second tap, or a retry after a crash, finds the opinion the first made.
 
 import json
 import logging
-import os
-import secrets
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, g, has_request_context
+from flask import g, has_request_context
 from sqlalchemy.orm import joinedload
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import to_local
+from ..crash import crash_point
 from ..extensions import db
-from ..localtime import to_local
 from ..models import (
     BoxIdentity,
     Category,
@@ -37,15 +36,12 @@ from ..models import (
     Station,
     utcnow,
 )
+from ..receipts import printing
+from ..receipts.numbers import format_receipt_number, make_secret
 
 log = logging.getLogger(__name__)
 
-# Easy to read aloud and to type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
-SECRET_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
-SECRET_LENGTH = 6
-
 CONTENT_MIN = 5
-CONTENT_MAX = 2000
 
 
 class DraftMissing(Exception):
@@ -84,13 +80,6 @@ def this_station() -> Station:
     if has_request_context():
         g.this_station = station
     return station
-
-
-def crash_point(name: str) -> None:
-    """Test-only: die here, as a power cut would, if configured to."""
-    if current_app.config.get("CRASH_POINT") == name:
-        log.warning("crash point %s reached: exiting", name)
-        os._exit(70)
 
 
 # --- drafts -----------------------------------------------------------------
@@ -253,16 +242,11 @@ def _remove_draft(draft: Draft) -> None:
 
 
 def _add_print_job(opinion: Opinion) -> PrintJob:
-    # Imported here: the hub imports this module too, and has no printer.
-    from ..receipts import printing
-
     return printing.add_job(opinion)
 
 
 def _forget_print_job(job: PrintJob | None) -> None:
     if job is not None:
-        from ..receipts import printing
-
         printing.forget_job(job)
 
 
@@ -330,14 +314,6 @@ def _next_receipt_number(station_code: str, now: datetime) -> str:
         connection.execute(insert(counters).values(station_code=station_code, day=day, last_serial=serial))
     crash_point("after_counter")
     return format_receipt_number(station_code, day, serial)
-
-
-def format_receipt_number(station_code: str, day: str, serial: int) -> str:
-    return f"{station_code}-{day}-{serial:04d}"
-
-
-def make_secret() -> str:
-    return "".join(secrets.choice(SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
 
 
 def submissions_in_last_minute(station_code: str, now: datetime | None = None) -> int:

@@ -4,6 +4,7 @@ from .casework import Assignment, AssignmentState, Department, ExtensionState, R
 from .duty import DutyShift
 from .kiosk_state import Draft, PrintJob
 from .opinions import (
+    CONTENT_MAX,
     FINISHED_STATUSES,
     Category,
     Opinion,
@@ -29,6 +30,7 @@ from .sync import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "CONTENT_MAX",
     "FINISHED_STATUSES",
     "Assignment",
     "AssignmentState",

@@ -95,6 +95,11 @@ class Category(db.Model):
     accept_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
+# The longest opinion, in characters: the kiosk's form and the hub's check of
+# a pushed record both hold to it (the column itself is unbounded text).
+CONTENT_MAX = 2000
+
+
 class Opinion(db.Model):
     __tablename__ = "opinions"
     __table_args__ = (

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-
-from . import routes  # noqa: E402,F401

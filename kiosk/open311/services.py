@@ -18,8 +18,8 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from ..clock import to_local, zone
 from ..extensions import db
-from ..localtime import to_local, zone
 from ..models import (
     FINISHED_STATUSES,
     Category,
@@ -31,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from ..parsing import EARLIEST_DAY, LATEST_DAY
-from ..public.services import normalise_receipt_number
+from ..receipts.numbers import normalise_receipt_number
 
 MAX_REQUESTS = 1000
 WINDOW = timedelta(days=90)

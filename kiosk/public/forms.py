@@ -6,7 +6,8 @@ from wtforms.validators import AnyOf, DataRequired, Length
 
 from ..models import Satisfaction
 from ..text import clean_text
-from .services import COMMENT_MAX, normalise_receipt_number, normalise_secret
+from ..receipts.numbers import normalise_receipt_number, normalise_secret
+from .rating import COMMENT_MAX
 
 CHOICES = [(s.value, s.label) for s in Satisfaction]
 

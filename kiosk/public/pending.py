@@ -8,17 +8,15 @@ got in touch. The secret cannot be checked for a record the hub does not
 have, so this page shows nothing about the opinion itself.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from ..clock import today
 from ..extensions import db
-from ..localtime import to_local
-from ..models import Opinion, Station, SyncStation, utcnow
-
-NUMBER_RE = re.compile(r"^([A-Z0-9]{2,8})-(\d{6})-(\d{4,6})$")
+from ..models import Opinion, Station, SyncStation
+from ..receipts.numbers import NUMBER
 
 NOT_YET_SENT = "联络站还没有把这条意见送到镇人大办"
 
@@ -41,7 +39,7 @@ def pending_receipt(number: str | None) -> PendingReceipt | None:
     and the caller's ordinary "not found" page is the truthful one).
     """
     number = (number or "").strip().upper()
-    match = NUMBER_RE.match(number)
+    match = NUMBER.match(number)
     if match is None:
         return None
     code, day, _serial = match.groups()
@@ -49,7 +47,7 @@ def pending_receipt(number: str | None) -> PendingReceipt | None:
         issued = datetime.strptime(day, "%y%m%d").date()
     except ValueError:
         return None
-    if issued > to_local(utcnow() + timedelta(days=1)).date():
+    if issued > today() + timedelta(days=1):
         return None
     station = db.session.get(Station, code)
     if station is None:

@@ -2,11 +2,15 @@
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
-from ..localtime import format_local
+from ..clock import format_local
 from ..models import RatingSource
+from ..ratings import awaiting_rating
 from . import bp
 from .forms import CHOICES, RatingForm
-from .services import COMMENT_MAX, RatingRefused, can_rate, find_receipt, progress, rate, rating_note
+from .lookup import find_receipt
+from .pending import pending_receipt
+from .progress import progress
+from .rating import COMMENT_MAX, RatingRefused, rate, rating_note
 
 
 @bp.app_template_filter("local_time")
@@ -32,7 +36,7 @@ def status(number):
         # The same plain page for an unknown number and a wrong secret, so the
         # page never tells which receipts exist. A hub can say more about a
         # number it has never received: its station has not sent it yet.
-        pending = _pending_receipt(number) if current_app.config["ROLE"] == "hub" else None
+        pending = pending_receipt(number) if current_app.config["ROLE"] == "hub" else None
         response = make_response(render_template("public/not_found.html", pending=pending), 404)
     else:
         form = RatingForm(formdata=None, secret=opinion.current_secret)
@@ -59,7 +63,7 @@ def rating_context(opinion, form, message=None) -> dict:
     """What the status and its rating part show, on the status page and at the kiosk."""
     return {
         "opinion": opinion,
-        "rating_form": form if can_rate(opinion) else None,
+        "rating_form": form if awaiting_rating(opinion) else None,
         "rating_note": rating_note(opinion),
         "rating_message": message,
         "rating_choices": CHOICES,
@@ -72,8 +76,3 @@ def _private(response):
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
-
-def _pending_receipt(number):
-    from .pending import pending_receipt
-
-    return pending_receipt(number)

@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .. import PROJECT_ROOT
+from ..demo import data
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ def _place_name_characters() -> set[str]:
     Place names use characters GB2312 lacks (榃 of 榃滨镇); every one the
     demo data knows is kept in the cut, not left to the fallback.
     """
-    from ..demo import data
-
     names = [t[0] for t in data.TOWNSHIPS] + [c[1] for c in data.CATEGORIES]
     text = "".join(names) + data.SURNAMES + data.GIVEN + data.VILLAGE_FIRST + data.VILLAGE_SECOND
     text += "".join(data.OCCUPATIONS)
@@ -97,6 +96,7 @@ def _digest(chars: str) -> str:
 
 def _face_index(path: Path) -> int:
     """Index of the Simplified Chinese face inside a Noto CJK collection."""
+    # fontTools is needed only to cut the fonts (a build step), not to serve.
     from fontTools.ttLib import TTCollection
 
     collection = TTCollection(str(path), lazy=True)
@@ -107,6 +107,7 @@ def _face_index(path: Path) -> int:
 
 
 def _cut(source: Path, target: Path, chars: str, weight: str) -> None:
+    # fontTools is needed only to cut the fonts (a build step), not to serve.
     from fontTools import subset
     from fontTools.ttLib import TTFont
 

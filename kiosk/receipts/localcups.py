@@ -18,6 +18,7 @@ Command line (the demo uses it)::
     python -m kiosk.receipts.localcups stop DIR
 """
 
+import ctypes
 import hashlib
 import os
 import signal
@@ -27,6 +28,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import cups
 
 CUPSD = "/usr/sbin/cupsd"
 LPADMIN = "/usr/sbin/lpadmin"
@@ -103,8 +106,6 @@ class LocalCups:
         libcups looks queues up on the default server when printing a file,
         whatever server the connection goes to.
         """
-        import cups
-
         cups.setServer("127.0.0.1")
         cups.setPort(self.port)
         return cups.Connection()
@@ -286,8 +287,6 @@ LogType 3
 
 
 def _die_with_parent() -> None:
-    import ctypes
-
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 

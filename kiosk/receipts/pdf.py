@@ -11,6 +11,7 @@ a lock, because Pango's font map is not safe to share between threads.
 """
 
 import atexit
+import ctypes.util
 import logging
 import sys
 import threading
@@ -67,8 +68,6 @@ def _libraries_found_by_ldconfig():
     at 0.45 s of a cold start on a busy two-core box. Debian's libraries are
     all in ldconfig's cache.
     """
-    import ctypes.util
-
     quick = getattr(ctypes.util, "_findSoname_ldconfig", None)
     if quick is None or sys.platform != "linux":
         yield

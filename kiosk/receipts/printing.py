@@ -16,7 +16,8 @@ for the screen. A job given up on is cancelled in CUPS, so that a queue
 enabled later does not print a receipt the screen already called failed.
 
 After a restart, jobs left in progress are picked up again on the first
-request: followed in CUPS if they had reached it, failed if not.
+request: followed in CUPS if they had reached it, failed if not. What the
+screen shows of a job, and the one reprint it offers: ``print_status``.
 """
 
 import logging
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import cups
@@ -35,6 +37,7 @@ from sqlalchemy import func, inspect, select
 
 from ..extensions import db
 from ..models import Opinion, PrintJob, utcnow
+from .services import receipt_pdf, receipt_url, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +83,6 @@ def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None
     Idempotent for the first print: a second tap on "submit" that finds
     the opinion already saved gets the job the first tap started.
     """
-    from .services import receipt_url
-
     state = inspect(opinion)
     if not state.persistent or state.modified:
         raise RuntimeError("commit the opinion before printing its receipt")
@@ -159,6 +160,73 @@ def latest_job(opinion: Opinion) -> PrintJob | None:
     return db.session.scalars(
         select(PrintJob).where(PrintJob.opinion_uuid == opinion.uuid).order_by(PrintJob.created_at.desc()).limit(1)
     ).first()
+
+
+# --- print status, for the screen -------------------------------------------
+
+# One reprint from the kiosk; more needs a deputy (a later screen).
+MAX_KIOSK_REPRINTS = 1
+
+STATE_MESSAGES = {
+    "rendering": "正在准备回执……",
+    "queued": "回执正在排队打印……",
+    "printing": "正在打印回执……",
+    "printed": "回执已打印，请从打印机取走。",
+    "failed": UNAVAILABLE,
+}
+REPRINT_REFUSED = "这张回执已经补打过一次，不能再打印了。请用手机拍下屏幕上的二维码，或记下回执编号和验证码。"
+
+
+@dataclass(frozen=True)
+class PrintStatus:
+    """What the screen shows about a print job: no personal data."""
+
+    job_id: str
+    state: str
+    message: str
+    in_progress: bool
+    can_reprint: bool
+    receipt_number: str
+    # The 验证码, for the reprint form only; it is on the screen already.
+    secret: str
+    refused: bool = False
+
+
+def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
+    opinion = job.opinion
+    failed = job.state == "failed"
+    return PrintStatus(
+        job_id=job.id,
+        state=job.state,
+        message=REPRINT_REFUSED if refused else (job.detail if failed and job.detail else STATE_MESSAGES[job.state]),
+        in_progress=job.state in IN_PROGRESS,
+        # Printing again helps when the printer failed, not when there is none.
+        can_reprint=failed
+        and not refused
+        and bool(current_app.config.get("PRINTER"))
+        and reprints_of(opinion) < MAX_KIOSK_REPRINTS,
+        receipt_number=opinion.receipt_number,
+        secret=opinion.current_secret,
+        refused=refused,
+    )
+
+
+def reprint(opinion: Opinion) -> PrintStatus:
+    """Print the receipt again: at most once per opinion from the kiosk.
+
+    While a job for it is still in progress (a double tap), that job's
+    status comes back instead of a second job. On SQLite the count and the
+    new job share one transaction (BEGIN IMMEDIATE), so two taps at once
+    cannot both pass the limit.
+    """
+    latest = latest_job(opinion)
+    if latest is not None and latest.state in IN_PROGRESS:
+        return print_status(latest)
+    if reprints_of(opinion) >= MAX_KIOSK_REPRINTS:
+        db.session.rollback()
+        log.info("reprint of %s refused: already reprinted", opinion.receipt_number)
+        return print_status(latest, refused=True)
+    return print_status(start_printing(opinion, kind="reprint"))
 
 
 # --- the background workers -----------------------------------------------------
@@ -266,11 +334,9 @@ def init_app(app: Flask) -> None:
 
 
 def _warm_up(app: Flask) -> None:
-    from . import services
-
     try:
         with app.app_context():
-            services.warm_up()
+            warm_up()
     except Exception:
         # A broken renderer shows on the first receipt, with its own message.
         log.exception("warming up the receipt renderer failed")
@@ -307,8 +373,6 @@ def run_job(job_id: str, url: str | None) -> None:
 
 
 def _send(job: PrintJob, printer: str, url: str | None) -> int:
-    from .services import receipt_pdf
-
     job_id, number = job.id, job.opinion.receipt_number
     # receipt_pdf ends the transaction: nothing below, CUPS included, holds
     # the database while a villager submits.

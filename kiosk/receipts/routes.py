@@ -5,16 +5,21 @@ from flask import abort, make_response, request
 from ..extensions import db
 from ..htmx import render
 from ..models import PrintJob
-from ..public.services import find_receipt
-from . import bp, services
+from ..public.lookup import find_receipt
+from . import bp, printing, services
 from .forms import ReprintForm
 from .qr import qr_svg
+
+@bp.record_once
+def _set_up_printing(state):
+    printing.init_app(state.app)
+
 
 @bp.get("/print-jobs/<job_id>")
 def print_status(job_id):
     """Where printing a receipt has got to; polls itself while in progress."""
     job = db.session.get(PrintJob, job_id) or abort(404)
-    return _status_response(services.print_status(job))
+    return _status_response(printing.print_status(job))
 
 
 @bp.post("/receipts/<number>/reprint")
@@ -24,7 +29,7 @@ def reprint(number):
     if not form.validate_on_submit():
         abort(400)
     opinion = find_receipt(number, form.secret.data) or abort(404)
-    return _status_response(services.reprint(opinion))
+    return _status_response(printing.reprint(opinion))
 
 
 @bp.get("/receipts/<number>.pdf")
@@ -50,7 +55,7 @@ def receipt_qr(number):
     return response
 
 
-def _status_response(status: services.PrintStatus):
+def _status_response(status: printing.PrintStatus):
     response = render("receipts/print_status.html", "receipts/_print_status.html", print_status=status)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,18 +8,17 @@ person's name, and their phone number only masked.
 
 import logging
 import time
-from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request
 
+from ..clock import format_local
 from ..extensions import db
-from ..localtime import format_local
 from ..parsing import is_loopback
-from ..models import Opinion, PrintJob, utcnow
+from ..models import Opinion, utcnow
 from ..text import mask_phone
-from . import pdf, printing
+from . import pdf
 from .qr import qr_path, qr_svg
 
 log = logging.getLogger(__name__)
@@ -118,70 +117,3 @@ def warm_up() -> None:
     receipt_pdf(sample, receipt_url(sample))
     _warmed_up = True
     log.info("receipt renderer warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
-
-
-# --- print status, for the screen -------------------------------------------
-
-# One reprint from the kiosk; more needs a deputy (a later screen).
-MAX_KIOSK_REPRINTS = 1
-
-STATE_MESSAGES = {
-    "rendering": "正在准备回执……",
-    "queued": "回执正在排队打印……",
-    "printing": "正在打印回执……",
-    "printed": "回执已打印，请从打印机取走。",
-    "failed": printing.UNAVAILABLE,
-}
-REPRINT_REFUSED = "这张回执已经补打过一次，不能再打印了。请用手机拍下屏幕上的二维码，或记下回执编号和验证码。"
-
-
-@dataclass(frozen=True)
-class PrintStatus:
-    """What the screen shows about a print job: no personal data."""
-
-    job_id: str
-    state: str
-    message: str
-    in_progress: bool
-    can_reprint: bool
-    receipt_number: str
-    # The 验证码, for the reprint form only; it is on the screen already.
-    secret: str
-    refused: bool = False
-
-
-def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
-    opinion = job.opinion
-    failed = job.state == "failed"
-    return PrintStatus(
-        job_id=job.id,
-        state=job.state,
-        message=REPRINT_REFUSED if refused else (job.detail if failed and job.detail else STATE_MESSAGES[job.state]),
-        in_progress=job.state in printing.IN_PROGRESS,
-        # Printing again helps when the printer failed, not when there is none.
-        can_reprint=failed
-        and not refused
-        and bool(current_app.config.get("PRINTER"))
-        and printing.reprints_of(opinion) < MAX_KIOSK_REPRINTS,
-        receipt_number=opinion.receipt_number,
-        secret=opinion.current_secret,
-        refused=refused,
-    )
-
-
-def reprint(opinion: Opinion) -> PrintStatus:
-    """Print the receipt again: at most once per opinion from the kiosk.
-
-    While a job for it is still in progress (a double tap), that job's
-    status comes back instead of a second job. On SQLite the count and the
-    new job share one transaction (BEGIN IMMEDIATE), so two taps at once
-    cannot both pass the limit.
-    """
-    latest = printing.latest_job(opinion)
-    if latest is not None and latest.state in printing.IN_PROGRESS:
-        return print_status(latest)
-    if printing.reprints_of(opinion) >= MAX_KIOSK_REPRINTS:
-        db.session.rollback()
-        log.info("reprint of %s refused: already reprinted", opinion.receipt_number)
-        return print_status(latest, refused=True)
-    return print_status(printing.start_printing(opinion, kind="reprint"))

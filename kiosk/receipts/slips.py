@@ -5,7 +5,7 @@ no account: an A4 page with the opinion, what the township asks, by when,
 and room for the department's written reply and signature. The
 constituent's name and phone go on it only when the clerk asks for them
 (a tick box, off by default) and may see them at all
-(``kiosk.stats.exports.may_see_contacts``, the one policy). Every paper
+(``kiosk.auth.scope.may_see_contacts``, the one policy). Every paper
 printed writes an audit row ("slip": who, which, with or without contact
 details): it takes the opinion out of the system. Both papers use the
 receipt fonts through ``pdf.render_document`` / ``services.receipt_pdf``.
@@ -16,10 +16,10 @@ import logging
 from flask import render_template
 
 from .. import audit
+from ..auth.scope import may_see_contacts
+from ..clock import format_local
 from ..extensions import db
-from ..localtime import format_local
 from ..models import Assignment, Opinion, User
-from ..stats.exports import may_see_contacts
 from . import pdf
 from . import services as receipts
 

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("roster", __name__, url_prefix="/staff/roster")
-
-from . import routes  # noqa: E402,F401

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import clock
 from ..auth.scope import staff_required, township_or_404, visible_township_ids
 from ..extensions import db
 from ..models import DutyShift, Station, Township
@@ -47,7 +48,7 @@ def _with_deputies(form, station: Station):
 
 def _month_page(station: Station, first: date, shift_form=None, repeat_form=None):
     """The month page; with a form given, that form as submitted (its errors shown)."""
-    today = services.local_today()
+    today = clock.today()
     if shift_form is None:
         shift_form = ShiftForm(formdata=None, on=max(first, today))
     if repeat_form is None:
@@ -85,7 +86,7 @@ def index():
         if township_id not in {t.id for t in townships}:
             township_id = None
     stations = services.stations_for(current_user, township_id)
-    today = services.local_today()
+    today = clock.today()
     counts = services.shift_counts([s.code for s in stations], today, today + timedelta(days=29))
     return render_template(
         "roster/index.html", stations=stations, counts=counts, townships=townships, township_id=township_id
@@ -97,7 +98,7 @@ def index():
 def station(code):
     """One station's shifts in one month (``?month=YYYY-MM``), with the forms to add and repeat."""
     station = _station_or_404(code)
-    return _month_page(station, _month(request.args.get("month"), services.local_today()))
+    return _month_page(station, _month(request.args.get("month"), clock.today()))
 
 
 @bp.post("/<code>/shifts")
@@ -122,7 +123,7 @@ def add(code):
         else:
             flash(f"已安排 {shift.deputy.name} {shift.on:%Y年%m月%d日} 在本站值班。", "success")
             return redirect(url_for(".station", code=station.code, month=f"{shift.on:%Y-%m}"))
-    month = form.on.data if isinstance(form.on.data, date) else services.local_today()
+    month = form.on.data if isinstance(form.on.data, date) else clock.today()
     return _month_page(station, services.month_start(month), shift_form=form)
 
 
@@ -179,4 +180,4 @@ def repeat(code):
                 message += f"其中 {len(result.already)} 天原来已有安排，未重复添加。"
             flash(message, "success")
             return redirect(url_for(".station", code=station.code, month=f"{first:%Y-%m}"))
-    return _month_page(station, services.month_start(services.local_today()), repeat_form=form)
+    return _month_page(station, services.month_start(clock.today()), repeat_form=form)

@@ -31,8 +31,8 @@ from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth.scope import visible_township_ids
+from ..clock import today as local_today
 from ..extensions import db
-from ..localtime import today as local_today
 from ..models import Deputy, DutyShift, Station, User
 from ..workdays import add_working_days, is_working_day
 

@@ -14,7 +14,7 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from ..models import Satisfaction
 from ..parsing import in_range
-from ..public.services import normalise_receipt_number
+from ..receipts.numbers import NUMBER, normalise_receipt_number
 from ..text import clean_text
 
 TEXT_MAX = 2000
@@ -157,7 +157,7 @@ class MergeForm(ActionForm):
     def validate_original(self, field):
         if not field.data:
             raise ValidationError("请填写原意见的回执编号。")
-        if not re.fullmatch(r"[A-Z0-9]{2,8}-\d{6}-\d{4}", field.data):
+        if not NUMBER.match(field.data):
             raise ValidationError("回执编号的格式是 联络站代码-年月日-序号，例如 LC00-260302-0001。")
 
 

@@ -20,9 +20,8 @@ from sqlalchemy.orm import joinedload, load_only
 
 from .. import audit
 from ..auth.scope import opinions_for, record_denied
+from ..clock import format_local, today as local_today, zone
 from ..extensions import db
-from ..localtime import format_local, zone
-from ..localtime import today as local_today
 from ..models import (
     FINISHED_STATUSES,
     Assignment,
@@ -39,6 +38,7 @@ from ..models import (
     User,
 )
 from ..parsing import bounded_int, parse_day
+from ..receipts.numbers import STATION_CODE
 from ..text import mask_phone
 from . import services
 
@@ -52,7 +52,6 @@ STATUS_CHOICES = {"open": "未办结", **{s.value: s.label for s in OpinionStatu
 ALL = "all"
 PAGE_SIZE = 50
 TEXT_MAX = 100
-_STATION_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
 _CATEGORY_CODE = re.compile(r"^[a-z0-9_-]{1,24}$")
 
 
@@ -90,7 +89,7 @@ class QueueFilters:
             date_from, date_to = date_to, date_from
         return cls(
             township_id=bounded_int(args.get("township")),
-            station_code=station if _STATION_CODE.match(station) else None,
+            station_code=station if STATION_CODE.match(station) else None,
             category=category if _CATEGORY_CODE.match(category) else None,
             status=status if status in STATUS_CHOICES or status == ALL else None,
             overdue=_flag(args.get("overdue")),

@@ -13,14 +13,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from ..auth.scope import opinion_by_number, opinion_or_404, staff_required, township_or_404
+from .. import clock
+from ..auth.scope import may_see_contacts, opinion_by_number, opinion_or_404, staff_required, township_or_404
+from ..clock import format_local
 from ..extensions import db
 from ..htmx import is_fragment_request, render
-from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
 from ..parsing import bounded_int
+from ..ratings import GivenRating
 from ..receipts import slips
-from ..stats.exports import may_see_contacts
 from . import bp, forms, queue, services
 from .queue import QueueFilters
 
@@ -67,7 +68,7 @@ def _department_choices():
 
 def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
     user = current_user
-    today = services.today()
+    today = clock.today()
     bulk_form = extra.pop("bulk_form", None) or forms.BulkForm(formdata=None)
     bulk_form.department.choices = _department_choices()
     results = queue.page(user, filters, after)
@@ -210,7 +211,7 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
         "assignments": assignments,
         "history": queue.history(opinion),
         "duplicates": queue.duplicates_of(opinion),
-        "overdue": services.is_overdue(opinion, services.today()),
+        "overdue": services.is_overdue(opinion, clock.today()),
         "show_contact": may_see_contacts(current_user),
         "slip_contacts": slip_contacts,
         "slip_contacts_label": forms.SLIP_CONTACTS_LABEL,
@@ -309,9 +310,8 @@ def _perform(name: str, actor, opinion: Opinion, form) -> str:
             services.replace_receipt(actor, opinion)
             return "已生成新的验证码，原回执作废。请打印新回执交给群众。"
         case "record_rating":
-            services.record_rating(
-                opinion, form.value.data, form.comment.data, source=RatingSource.FOLLOW_UP, actor=actor
-            )
+            given = GivenRating(form.value.data, form.comment.data, RatingSource.FOLLOW_UP)
+            services.record_rating(opinion, given, actor)
             return "已登记回访结果。"
     raise LookupError(name)
 

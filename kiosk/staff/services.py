@@ -26,9 +26,8 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 
 from .. import audit
 from ..auth.scope import can_see_township
+from ..clock import today
 from ..extensions import db
-from ..intake.services import make_secret
-from ..localtime import today  # noqa: F401 (the one today(); callers use services.today)
 from ..models import (
     FINISHED_STATUSES,
     Assignment,
@@ -47,6 +46,8 @@ from ..models import (
     User,
     utcnow,
 )
+from ..ratings import GivenRating, awaiting_rating, followed, has_rating
+from ..receipts.numbers import make_secret
 from ..text import personal_data_in
 from ..workdays import add_working_days, is_working_day
 
@@ -522,39 +523,15 @@ def replace_receipt(actor: User, opinion: Opinion) -> str:
 # --- 回访: satisfaction ratings -------------------------------------------
 
 
-def rated_opinion(opinion: Opinion) -> Opinion:
-    """The opinion a rating given on ``opinion``'s receipt is about.
-
-    A merged duplicate's receipt shows its original's progress, so a rating
-    given there rates the original: one outcome, one rating per round.
-    """
-    if opinion.status == S.MERGED and opinion.merged_into is not None:
-        return opinion.merged_into
-    return opinion
-
-
-def awaiting_rating(opinion: Opinion) -> bool:
-    """Whether a rating given on this receipt now would count (closed, none counted this round)."""
-    target = rated_opinion(opinion)
-    return target.status == S.CLOSED and not _rated_this_round(target)
-
-
 def record_rating(
-    opinion: Opinion,
-    value: str,
-    comment: str | None = None,
-    source: str = RatingSource.STATUS_PAGE,
-    actor: User | None = None,
-    station_code: str | None = None,
-    uuid: str | None = None,
-    created_at: datetime | None = None,
-    commit: bool = True,
+    opinion: Opinion, given: GivenRating, actor: User | None = None, *, commit: bool = True
 ) -> Rating:
     """满意度测评 of a closed opinion: once per receipt and round.
 
-    A rating on a merged duplicate's receipt rates its original (see
-    ``rated_opinion``); the Rating row belongs to the original. The first
-    rating of a round counts: it sets the opinion's ``satisfaction``, and
+    A rating on a merged duplicate's receipt rates its original (the one
+    rule: ``kiosk.ratings.followed``); the Rating row belongs to the
+    original. The first rating of a round counts: it sets the opinion's
+    ``satisfaction``, and
     不满意 reopens the opinion (new round, new due dates counted from today,
     the comment kept for staff in the audit note). A later rating of the same
     round is stored with ``counted=False`` and changes nothing else.
@@ -565,35 +542,36 @@ def record_rating(
     always stored, counted only if the opinion is still closed and unrated.
     ``commit=False`` leaves the commit to the caller (the sync store's batch).
     """
-    target = rated_opinion(opinion)
+    target = followed(opinion)
     if actor is not None:
         _check_actor(actor)
         if not can_see_township(actor, target.township_id):
             raise ActionRefused("无权处理其他镇街的意见。")
     try:
-        value = Satisfaction(value)
+        value = Satisfaction(given.value)
     except ValueError:
         raise ActionRefused("请选择满意、基本满意或不满意。") from None
+    source = given.source
     if source not in set(RatingSource):
         raise ActionRefused("评价来源不正确。")
     if source == RatingSource.FOLLOW_UP and actor is None:
         raise ActionRefused("回访评价须由工作人员登记。")
-    comment = _optional_text(comment, "评价意见")
+    comment = _optional_text(given.comment, "评价意见")
     closed = target.status == S.CLOSED
     if not closed and source != RatingSource.KIOSK:
         raise ActionRefused("意见办结后才能评价。")
-    counted = closed and not _rated_this_round(target)
+    counted = closed and not has_rating(target, target.reopen_count)
     moment = utcnow()
     rating = Rating(
-        uuid=uuid or str(uuid_module.uuid4()),
+        uuid=given.uuid or str(uuid_module.uuid4()),
         opinion_uuid=target.uuid,
         round=target.reopen_count,
         value=value.value,
         comment=comment,
         source=source,
-        station_code=station_code,
+        station_code=given.station_code,
         user_id=actor.id if actor is not None else None,
-        created_at=created_at or moment,
+        created_at=given.created_at or moment,
         counted=counted,
     )
     db.session.add(rating)
@@ -620,16 +598,6 @@ def record_rating(
     if commit:
         _commit()
     return rating
-
-
-def _rated_this_round(opinion: Opinion) -> bool:
-    return bool(
-        db.session.scalar(
-            select(exists().where(
-                Rating.opinion_uuid == opinion.uuid, Rating.round == opinion.reopen_count, Rating.counted.is_(True)
-            ))
-        )
-    )
 
 
 def _reopen(opinion: Opinion, moment: datetime) -> tuple[dict, dict]:

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("stats", __name__, url_prefix="/staff/stats")
-
-from . import routes  # noqa: E402,F401

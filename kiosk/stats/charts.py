@@ -9,12 +9,10 @@ same figures as a table, so nothing is told by colour or shape alone.
 
 from dataclasses import dataclass
 from itertools import count
-from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
 
-if TYPE_CHECKING:
-    from .services import Figures
+from .services import TOP_STATIONS, Figures
 
 _ids = count(1)
 
@@ -121,8 +119,6 @@ def dashboard_charts(figures: "Figures") -> dict[str, Markup]:
 
     Each title says whose figures and which period, as the page's heading does.
     """
-    from .services import TOP_STATIONS
-
     scope, period = figures.scope_label, figures.period.label
     charts = {
         "month": columns(f"{scope}{period}各月意见办理情况", bars_of(figures.by_month)),

@@ -4,7 +4,7 @@ Rules:
 - The rows are exactly the queue's for the same filters
   (``kiosk.staff.queue.filtered``), so township scoping holds as in the queue.
 - Contact details (name, phone) are columns only for roles that may see
-  them: ``may_see_contacts``, the policy every other place follows too.
+  them: ``kiosk.auth.scope.may_see_contacts``, the policy every other place follows too.
 - Rows stream from the database in batches (``yield_per``: a server-side
   cursor on PostgreSQL), so a city's year of opinions never sits in memory.
 - A cell that a spreadsheet would take for a formula (text starting with
@@ -28,19 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import audit
+from ..auth.scope import may_see_contacts
+from ..clock import now, to_local
 from ..extensions import db
-from ..localtime import to_local
 from ..models import (
     Category,
     Department,
     Opinion,
     OpinionStatus,
-    Role,
     Satisfaction,
     Station,
     Township,
     User,
-    utcnow,
 )
 from ..parsing import parse_day
 from ..staff.queue import QueueFilters, filtered
@@ -68,29 +67,6 @@ COLUMNS = [
 CONTACT_COLUMNS = ["联系人", "联系电话"]
 BATCH = 1000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-# The roles that see constituents' names and phone numbers: ``may_see_contacts``.
-CONTACT_ROLES = frozenset({Role.TOWNSHIP, Role.CHAIR})
-
-
-def may_see_contacts(user) -> bool:
-    """The contact-details policy: whether ``user`` sees the constituents' names and phone numbers.
-
-    This is the one rule; every page, file or slip that could show contact
-    details asks it (import it from here).
-
-    - Township staff and chairs: yes. They call people back (回访) about
-      their own township's opinions, and scoping gives them nothing else.
-    - City staff: no. They oversee figures across all townships and do no
-      casework by phone; a city-wide file of names and phone numbers is the
-      largest leak the system could make, and the Personal Information
-      Protection Law asks for the minimum necessary.
-    - Anyone else (not signed in, no staff role, an inactive account): no.
-    """
-    if user is None or getattr(user, "is_anonymous", False) or getattr(user, "active", None) is False:
-        return False
-    return getattr(user, "role", None) in CONTACT_ROLES
 
 
 def filters_from_args(args) -> QueueFilters:
@@ -143,7 +119,7 @@ def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
     # The query is built now, while the request's user is at hand; the rows
     # are read as the response streams, in a context of their own.
     rows = _rows(_query(user, filters, contacts), user.username)
-    moment = to_local(utcnow())
+    moment = to_local(now())
     filename = f"{scope_name(user, filters)}-意见-{moment:%Y-%m-%d}.{kind}"
     ascii_filename = f"opinions-{moment:%Y-%m-%d-%H%M}.{kind}"
     chunks = _xlsx(header, rows) if kind == "xlsx" else _csv(header, rows)
@@ -244,6 +220,7 @@ def _csv(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
 
 def _xlsx(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
     """Written to a temporary file row by row (constant memory), then streamed from it."""
+    # Imported here: only an XLSX export needs it (about 40 ms to import).
     import xlsxwriter
 
     handle, path = tempfile.mkstemp(suffix=".xlsx")

@@ -12,9 +12,8 @@ import time
 
 from flask import render_template
 
+from ..clock import format_local, now
 from ..extensions import db
-from ..localtime import format_local
-from ..models import utcnow
 from ..receipts import pdf
 from . import services
 
@@ -27,7 +26,7 @@ def report_html(figures: services.Figures) -> str:
         figures=figures,
         percent=services.percent,
         min_rated=services.MIN_RATED,
-        generated=format_local(utcnow(), "%Y年%m月%d日"),
+        generated=format_local(now(), "%Y年%m月%d日"),
     )
 
 

@@ -5,12 +5,12 @@ from urllib.parse import quote
 from flask import Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user
 
+from .. import clock
 from ..auth.scope import staff_required, township_or_404
 from ..extensions import db
 from ..htmx import render
 from ..models import Township, User
 from ..parsing import bounded_int
-from ..staff import services as staff_services
 from . import bp, exports, services
 from .charts import dashboard_charts
 from .report import annual_report_pdf
@@ -33,7 +33,7 @@ def chosen_township(user: User, args) -> int | None:
 @staff_required()
 def dashboard():
     """The figures of the year (or dates) for the user's township or the city."""
-    today = staff_services.today()
+    today = clock.today()
     township_id = chosen_township(current_user, request.args)
     period, period_notice = services.period_from_args(request.args, today)
     figures = services.figures(township_id, period, today)
@@ -82,7 +82,7 @@ def export():
 @staff_required()
 def report(year: int):
     """The annual report as an A4 PDF, for the user's township or (city staff) the city or one township."""
-    if not services.FIRST_YEAR <= year <= staff_services.today().year:
+    if not services.FIRST_YEAR <= year <= clock.today().year:
         abort(404)
     township_id = chosen_township(current_user, request.args)
     township = db.session.get(Township, township_id) if township_id is not None else None

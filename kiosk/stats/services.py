@@ -31,8 +31,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import case, func, literal, literal_column, null, or_, select, tuple_, union_all
 
+from .. import clock
 from ..extensions import db
-from ..localtime import zone
 from ..models import Category, Opinion, OpinionStatus, Satisfaction, Station, StationLevel, Township
 from ..parsing import bounded_int, parse_day
 from ..staff import services as staff_services
@@ -89,7 +89,7 @@ class Period:
 
 
 def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone())
+    return datetime.combine(day, time(), tzinfo=clock.zone())
 
 
 @dataclass
@@ -205,7 +205,7 @@ def figures(township_id: int | None, period: Period, today: date | None = None) 
     The caller has checked that the user may see ``township_id``
     (``kiosk.auth.scope.township_or_404``).
     """
-    today = today or staff_services.today()
+    today = today or clock.today()
     township = db.session.get(Township, township_id) if township_id is not None else None
     stations = {
         code: (name, tid)

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from ..clock import now, to_millis
+from ..crash import crash_point
 from ..extensions import csrf, db
-from ..intake.services import crash_point
 from . import hub, registry, signing, wire
-from .clock import now, to_millis
 
 log = logging.getLogger(__name__)
 

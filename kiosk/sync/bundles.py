@@ -21,10 +21,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..clock import now, to_millis
 from ..extensions import db
 from ..models import BoxIdentity, SyncAudit, SyncStation
 from . import hub, registry, signing, station, wire
-from .clock import now, to_millis
 from .enrolment import enrolment, private_key, sync_state
 from .records import RECORD_TYPES
 

@@ -19,6 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from ..clock import now
 from ..models import (
     Category,
     Deputy,
@@ -30,7 +31,6 @@ from ..models import (
     SyncSequence,
     Township,
 )
-from .clock import now
 
 # What a station holds of an opinion's hub-owned fields (kiosk.sync.hub.opinion_state).
 OPINION_FIELDS = ("status", "public_reply", "replacement_secret", "satisfaction", "reopen_count", "merged_into_uuid")

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..localtime import format_local
+from ..clock import format_local
 from . import bundles, enrolment, registry
 from .loop import SyncLoop
 from .station import status as station_status

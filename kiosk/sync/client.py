@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Callable, Protocol
 from urllib.parse import urlsplit
 
+from ..clock import to_millis
 from . import signing, wire
-from .clock import to_millis
 
 API = "/api/v1/sync"
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from ..clock import now, to_millis
 from ..extensions import db
 from ..models import BoxIdentity, ReceiptCounter, Station, SyncState, Township
 from . import client, signing
-from .clock import now, to_millis
 from .records import waiting_count
 
 log = logging.getLogger(__name__)

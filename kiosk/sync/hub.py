@@ -15,13 +15,15 @@ from sqlalchemy import Row, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..clock import iso, now, to_millis
 from ..extensions import db
 from ..models import Opinion, Rating, Station, SyncChange, SyncConflict, SyncNonce, SyncStation
-from ..public.services import followed, progress
+from ..public.progress import progress
+from ..ratings import followed
 from . import signing, wire
-from .clock import iso, now, to_millis
 from .records import RECORD_TYPES, BadRecord, digest
-from .registry import STATION_CODE_RE, SyncError, note_contact, reference_for
+from ..receipts.numbers import STATION_CODE
+from .registry import SyncError, note_contact, reference_for
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
         raise SyncError(401, "unsigned", "request is not signed")
     if not NONCE_RE.match(nonce) or not timestamp.isdigit() or len(timestamp) > 15:
         raise SyncError(401, "bad_signature", "nonce or timestamp is malformed")
-    link = db.session.get(SyncStation, code) if STATION_CODE_RE.match(code) else None
+    link = db.session.get(SyncStation, code) if STATION_CODE.match(code) else None
     if link is None or link.public_key is None:
         raise SyncError(401, "unknown_station", "这个联络站没有在镇人大办登记 (unknown station)")
     if link.revoked_at is not None:
@@ -267,7 +269,7 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
     """What a station may know of an opinion's progress: public fields only.
 
     Status, public reply and history are the receipt's public progress
-    (kiosk.public.services.progress): for a merged duplicate, its original's,
+    (kiosk.public.progress): for a merged duplicate, its original's,
     sent under the duplicate's own UUID, so the station needs nothing else.
     The rating round and ``satisfaction`` are those of the followed opinion
     too (a rating on a duplicate's receipt rates its original);

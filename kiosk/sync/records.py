@@ -13,7 +13,6 @@ same digest: acknowledge again) from a conflict (same UUID, other content:
 refused with 409 and kept aside on both sides).
 """
 
-import functools
 import hashlib
 import json
 import logging
@@ -37,8 +36,10 @@ from sqlalchemy import (
     update,
 )
 
+from ..clock import iso, parse_iso
 from ..extensions import db
 from ..models import (
+    CONTENT_MAX,
     Category,
     Deputy,
     Opinion,
@@ -50,19 +51,15 @@ from ..models import (
     SetAsideRecord,
     Station,
 )
+from ..ratings import GivenRating, followed
+from ..receipts.numbers import SECRET, station_number
+from ..staff.services import ActionRefused, record_rating
 from ..workdays import due_dates
 from . import wire
-from .clock import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SECRET_RE = re.compile(r"^[0-9A-Z]{4,8}$")
-
-
-@functools.lru_cache(maxsize=512)
-def _receipt_number_re(station_code: str) -> re.Pattern:
-    return re.compile(rf"^{re.escape(station_code)}-\d{{6}}-\d{{4,6}}$")
 
 
 class BadRecord(ValueError):
@@ -258,15 +255,13 @@ class OpinionRecords(RecordType):
     # --- hub --------------------------------------------------------------
 
     def clean(self, data, station_code: str) -> dict:
-        from ..intake.services import CONTENT_MAX
-
         self._check_fields(data)
         _text(data, "uuid", 36, pattern=UUID_RE)
         _text(data, "station_code", 8)
         if data["station_code"] != station_code:
             raise BadRecord(f"opinion {data['uuid']} belongs to another station")
-        _text(data, "receipt_number", 24, pattern=_receipt_number_re(station_code))
-        _text(data, "secret", 8, pattern=SECRET_RE)
+        _text(data, "receipt_number", 24, pattern=station_number(station_code))
+        _text(data, "secret", 8, pattern=SECRET)
         _text(data, "category", 24)
         _text(data, "content", CONTENT_MAX)
         _text(data, "consent_version", 16, optional=True)
@@ -486,9 +481,6 @@ class RatingRecords(RecordType):
     def store(self, records, station_code, received_at):
         """Rate through ``record_rating`` without committing (the batch's
         transaction commits); return refusals by UUID."""
-        from ..public.services import followed
-        from ..staff.services import ActionRefused, record_rating
-
         refusals: dict[str, Refusal] = {}
         wanted = {data["opinion_uuid"] for data, _ in records}
         opinions = {o.uuid: o for o in db.session.scalars(select(Opinion).where(Opinion.uuid.in_(wanted)))}
@@ -504,16 +496,15 @@ class RatingRecords(RecordType):
                 try:
                     # A savepoint: a refused rating leaves nothing behind in the batch.
                     with db.session.begin_nested():
-                        rating = record_rating(
-                            opinion,
+                        given = GivenRating(
                             data["value"],
                             data["comment"],
-                            source=data["source"],
+                            data["source"],
                             station_code=station_code,
                             uuid=data["uuid"],
                             created_at=data["created_at"],
-                            commit=False,
                         )
+                        rating = record_rating(opinion, given, commit=False)
                 except ActionRefused as refused:
                     log.info(
                         "rating %s of %s kept, not counted: %s", data["uuid"], opinion.receipt_number, refused.message

@@ -14,7 +14,6 @@ and so do the push and pull in ``hub``.
 
 import hashlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,14 +22,15 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from ..clock import now, to_millis
 from ..extensions import db
 from ..models import Category, EnrolmentToken, Opinion, Station, StationLevel, SyncStation, Township
+from ..receipts.numbers import STATION_CODE
+from ..roster.services import local_today, shifts_for_pull
 from . import signing
-from .clock import now, to_millis
 
 log = logging.getLogger(__name__)
 
-STATION_CODE_RE = re.compile(r"^[A-Z0-9]{2,8}$")
 ENROLMENT_TTL = timedelta(hours=24)
 SILENT_AFTER = timedelta(days=1)
 
@@ -58,7 +58,7 @@ def hub_public_key() -> str:
 
 def register_station(code: str, name: str, township_name: str, level: str, address: str | None = None) -> str:
     """Register a station and return a one-time enrolment token. Commits."""
-    if not STATION_CODE_RE.match(code or ""):
+    if not STATION_CODE.match(code or ""):
         raise ValueError("站点代码须为 2 到 8 位大写字母或数字 (station code: 2 to 8 capital letters or digits)")
     if level not in {lv.value for lv in StationLevel}:
         raise ValueError(f"level must be one of {', '.join(lv.value for lv in StationLevel)}")
@@ -235,9 +235,6 @@ def note_contact(link: SyncStation, report) -> None:
 
 
 def reference_for(station: Station) -> dict:
-    # Not at the top: kiosk.roster's forms import the set-up forms, which import this module.
-    from ..roster.services import local_today, shifts_for_pull
-
     township = station.township
     # The duty roster from the hub's today on; stations that predate it ignore both keys.
     duty_from = local_today()

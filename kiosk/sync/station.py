@@ -27,6 +27,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select
 
+from ..clock import now, parse_iso
+from ..crash import crash_point
 from ..extensions import db
 from ..models import (
     Category,
@@ -41,8 +43,8 @@ from ..models import (
     SetAsideRecord,
     SyncState,
 )
+from ..roster.services import apply_pulled_shifts
 from . import client, wire
-from .clock import now, parse_iso
 from .enrolment import (
     SOFTWARE_VERSION,
     Enrolment,
@@ -193,7 +195,6 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     then records the answer to the previous one: the two machines work at
     once, the hub waits for nothing but the network, and it still sees one
     request after another."""
-    from ..intake.services import crash_point
 
     size = current_app.config["SYNC_BATCH_SIZE"]
     keys: dict = {}
@@ -428,9 +429,6 @@ def _apply_reference(reference: dict) -> None:
         )
     station.deputies = deputies
     if reference.get("duty_shifts") is not None:
-        # Not at the top: it would load the hub's roster and set-up pages into every station process.
-        from ..roster.services import apply_pulled_shifts
-
         db.session.flush()
         apply_pulled_shifts(station, reference.get("duty_from"), reference["duty_shifts"])
 

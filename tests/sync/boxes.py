@@ -108,8 +108,8 @@ def bulk_opinions(instance: Path, n: int, code: str = "LC00", days: int = 14, se
     import uuid as uuidlib
     from datetime import timedelta
 
-    from kiosk.intake.services import format_receipt_number, make_secret
-    from kiosk.localtime import to_local
+    from kiosk.receipts.numbers import format_receipt_number, make_secret
+    from kiosk.clock import to_local
     from kiosk.models import Opinion, OpinionEvent, ReceiptCounter, utcnow
 
     rng = random.Random(seed)

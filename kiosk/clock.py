@@ -1,16 +1,40 @@
-"""The time sync uses, replaceable in tests so back-off and expiry need no waiting."""
+"""The time: one clock for the whole app, and local dates for people.
 
-from datetime import datetime, timezone
+``now()`` is this box's clock in UTC and the one place a test may shift it
+(``SYNC_CLOCK``, a callable), so due dates, duty rosters, queues and sync
+agree on what time it is. People read dates and times in the local zone
+(``TIMEZONE``, Asia/Shanghai); the wire spells times in UTC with a Z.
+"""
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
-from ..models import utcnow
+from .models import utcnow
 
 
 def now() -> datetime:
     """This box's clock (UTC), or the ``SYNC_CLOCK`` callable a test configured."""
     clock = current_app.config.get("SYNC_CLOCK") if has_app_context() else None
     return clock() if clock else utcnow()
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.astimezone(zone())
+
+
+def format_local(moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    return to_local(moment).strftime(pattern)
+
+
+def today() -> date:
+    """Today's local date: the calendar due dates, duty rosters and queues count in."""
+    return to_local(now()).date()
 
 
 def to_millis(moment: datetime) -> int:
