@@ -8,13 +8,14 @@ changed.
 
 from urllib.parse import quote
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ..auth.scope import opinion_by_number, opinion_or_404, staff_required, township_or_404
 from ..extensions import db
+from .. import htmx
 from ..htmx import is_fragment_request, render
 from ..localtime import format_local
 from ..models import Assignment, Category, Department, Opinion, RatingSource, Satisfaction, Station, Topic, Township
@@ -128,7 +129,7 @@ def bulk():
             )
     if result is not None and not is_fragment_request():
         _flash_bulk(form, result)
-        return redirect(url_for("staff.queue", **filters.to_args()))
+        return htmx.vary(redirect(url_for("staff.queue", **filters.to_args())))
     # A mistake in the form: shown with the rows still ticked and the choices kept.
     context = _queue_context(filters, bulk_form=form, bulk_result=result, ticked=set(ticked) if result is None else set())
     return render("staff/queue.html", "staff/_queue_results.html", **context)
@@ -334,17 +335,13 @@ def _act(name: str, uuid: str):
             # 转办 with "print the contact details" ticked: the new slip's box comes ticked.
             slip_contacts = name == "forward" and bool(form.print_contacts.data)
             if not is_fragment_request():
-                return redirect(url_for("staff.opinion", uuid=found.uuid, **({"slip_contacts": 1} if slip_contacts else {})))
+                url = url_for("staff.opinion", uuid=found.uuid, **({"slip_contacts": 1} if slip_contacts else {}))
+                return htmx.vary(redirect(url))
             context = _opinion_context(found, slip_contacts=slip_contacts)
-            response = make_response(render_template("staff/_opinion.html", **context))
-            response.headers["HX-Retarget"] = "#opinion"
             # The window back at its top: the menu, the message and the new status in view.
-            response.headers["HX-Reswap"] = "outerHTML show:window:top"
-            return response
-    if is_fragment_request():
-        context = _opinion_context(found, failed=(name, form))
-        return render_template("staff/_action.html", name=name, form=form, **context)
-    return render_template("staff/opinion.html", **_opinion_context(found, failed=(name, form)))
+            return htmx.render_elsewhere("staff/_opinion.html", "#opinion", "outerHTML show:window:top", **context)
+    context = _opinion_context(found, failed=(name, form))
+    return render("staff/opinion.html", "staff/_action.html", name=name, form=form, **context)
 
 
 def _register_action(name: str, path: str) -> None:
