@@ -22,7 +22,7 @@ from ..models import Assignment, Category, Department, Opinion, RatingSource, Sa
 from ..parsing import bounded_int
 from ..receipts import slips
 from ..stats.exports import may_see_contacts
-from . import bp, forms, queue, services
+from . import bp, bulk as bulk_actions, find, forms, history, queue, services
 from .queue import QueueFilters
 
 @bp.app_template_filter("local_format")
@@ -121,10 +121,10 @@ def bulk():
     if form.validate_on_submit():
         actor = current_user._get_current_object()
         if form.action.data == "accept":
-            result = queue.apply_bulk(actor, ticked, lambda o: services.accept(actor, o))
+            result = bulk_actions.apply_bulk(actor, ticked, lambda o: services.accept(actor, o))
         else:
             department = db.session.get(Department, bounded_int(form.department.data))
-            result = queue.apply_bulk(
+            result = bulk_actions.apply_bulk(
                 actor, ticked, lambda o: services.forward(actor, o, department, due_on=form.due_on.data)
             )
     if result is not None and not is_fragment_request():
@@ -139,7 +139,7 @@ def _flash_bulk(form, result) -> None:
     flash(_bulk_summary(form.action.data, result), "success" if result.done else "error")
 
 
-def _bulk_summary(action: str, result: queue.BulkResult) -> str:
+def _bulk_summary(action: str, result: bulk_actions.BulkResult) -> str:
     verb = "受理" if action == "accept" else "转办"
     text = f"已{verb} {result.done} 条。"
     if result.items:
@@ -209,15 +209,15 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
         "action_paths": {name: path for name, (_, path) in ACTION_FORMS.items()},
         "current_assignment": services.active_assignment(opinion),
         "assignments": assignments,
-        "history": queue.history(opinion),
-        "duplicates": queue.duplicates_of(opinion),
+        "history": history.history(opinion),
+        "duplicates": history.duplicates_of(opinion),
         "overdue": services.is_overdue(opinion, services.today()),
         "show_contact": may_see_contacts(current_user),
         "slip_contacts": slip_contacts,
         "slip_contacts_label": forms.SLIP_CONTACTS_LABEL,
         "satisfaction": Satisfaction(opinion.satisfaction).label if opinion.satisfaction else None,
-        "assignment_states": queue.ASSIGNMENT_STATE_LABELS,
-        "extension_states": queue.EXTENSION_STATE_LABELS,
+        "assignment_states": history.ASSIGNMENT_STATE_LABELS,
+        "extension_states": history.EXTENSION_STATE_LABELS,
     }
 
 
@@ -431,10 +431,10 @@ def find_receipt():
     searched = request.method == "POST" or bool(form.station.data or form.day.raw_data or form.category.data)
     results = None
     if searched and form.validate():
-        results = queue.find_receipts(
+        results = find.find_receipts(
             current_user, form.station.data, form.day.data, form.category.data, form.phone.data
         )
         if request.method == "POST":
-            queue.record_find(current_user, form.station.data, form.day.data, form.category.data,
+            find.record_find(current_user, form.station.data, form.day.data, form.category.data,
                               form.phone.data, len(results))  # fmt: skip
     return render("staff/find.html", "staff/_find_results.html", form=form, results=results, searched=searched)
