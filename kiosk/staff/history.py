@@ -12,24 +12,22 @@ from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..localtime import format_local
-from ..models import AssignmentState, AuditEntry, Department, ExtensionState, Opinion, OpinionStatus, Satisfaction, Topic, User
+from ..models import (
+    AssignmentState,
+    AuditEntry,
+    Department,
+    ExtensionState,
+    Opinion,
+    OpinionStatus,
+    Satisfaction,
+    Topic,
+    User,
+)
+from .actions import ACTIONS
 
+# What each audit row is called: every staff action's own label, and the rows that are no action.
 AUDIT_LABELS = {
-    "accept": "受理",
-    "forward": "转办",
-    "return_assignment": "回退",
-    "withdraw_assignment": "撤回转办",
-    "request_extension": "申请延期",
-    "decide_extension": "审批延期",
-    "remind": "催办",
-    "record_reply": "登记部门答复",
-    "close": "办结",
-    "decline": "不予受理",
-    "merge": "合并",
-    "set_key_supervision": "重点督办",
-    "attach_topic": "归入专题",
-    "replace_receipt": "补打回执",
-    "record_rating": "满意度测评",
+    **{name: spec.audit_label for name, spec in ACTIONS.items()},
     "denied": "越权查看（已拒绝）",
     "slip": "打印",
     "find": "找回执查询",
