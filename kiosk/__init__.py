@@ -55,10 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     navigation.init_app(app)
 
-    from . import assets, errors, htmx
+    from . import errors, templating
 
-    assets.init_app(app)
-    htmx.init_app(app)
+    templating.init_app(app)
     errors.init_app(app)
     from .parsing import IdConverter
 

@@ -6,7 +6,7 @@ else than the request said; each sets ``Vary: HX-Request``, since the same
 URL answers differently with and without it.
 """
 
-from flask import Flask, Response, make_response, render_template, request
+from flask import Response, make_response, render_template, request
 
 
 def is_htmx_request() -> bool:
@@ -61,6 +61,3 @@ def redirect_page(url: str, status: int = 200) -> Response:
     response.headers["HX-Redirect"] = url
     return response
 
-
-def init_app(app: Flask) -> None:
-    app.jinja_env.globals["is_fragment_request"] = is_fragment_request

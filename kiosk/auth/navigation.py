@@ -61,11 +61,6 @@ def is_staff_page() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["staff_nav"] = staff_nav
-    app.jinja_env.globals["staff_home_url"] = staff_home_url
-    app.jinja_env.globals["current_menu_entry"] = current_menu_entry
-    app.jinja_env.filters["role_label"] = lambda role: Role(role).label
-
     @app.after_request
     def _no_store(response):
         # Staff pages carry contact details: no copy in the browser's cache

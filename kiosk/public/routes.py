@@ -2,20 +2,10 @@
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
-from ..localtime import format_local
 from ..models import RatingSource
 from . import bp
 from .forms import CHOICES, RatingForm
 from .services import COMMENT_MAX, RatingRefused, can_rate, find_receipt, progress, rate, rating_note
-
-
-@bp.app_template_filter("local_time")
-def local_time(moment):
-    """A UTC datetime as people read it here: local date and time."""
-    return format_local(moment) if moment else ""
-
-
-bp.add_app_template_global(progress, "progress")
 
 
 @bp.get("/healthz")
@@ -59,6 +49,7 @@ def rating_context(opinion, form, message=None) -> dict:
     """What the status and its rating part show, on the status page and at the kiosk."""
     return {
         "opinion": opinion,
+        "progress": progress(opinion),
         "rating_form": form if can_rate(opinion) else None,
         "rating_note": rating_note(opinion),
         "rating_message": message,

@@ -17,7 +17,6 @@ from .. import htmx
 from ..auth.scope import opinion_or_404, staff_required, township_or_404
 from ..extensions import db
 from ..htmx import is_fragment_request, render
-from ..localtime import format_local
 from ..models import Assignment, Department, Opinion, Satisfaction, Township
 from ..parsing import bounded_int
 from ..receipts import slips
@@ -25,12 +24,6 @@ from ..stats.exports import may_see_contacts
 from . import actions, bp, choices, find, forms, history, queue, services
 from . import bulk as bulk_actions
 from .queue import QueueFilters
-
-
-@bp.app_template_filter("local_format")
-def local_format(moment, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC datetime in local time, as ``pattern`` says; empty for None."""
-    return format_local(moment, pattern) if moment else ""
 
 
 # --- the queue -------------------------------------------------------------------------------
