@@ -119,14 +119,14 @@ def _register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(intake_bp)
     else:
-        from .admin import bp as admin_bp
+        from .setup import bp as setup_bp
         from .auth import bp as auth_bp
         from .open311 import bp as open311_bp
         from .roster import bp as roster_bp
         from .staff import bp as staff_bp
         from .stats import bp as stats_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, admin_bp, open311_bp):
+        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp):
             app.register_blueprint(blueprint)
 
 
