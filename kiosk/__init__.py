@@ -59,10 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     navigation.init_app(app)
 
-    from . import assets, errors, htmx
+    from . import errors, templating
 
-    assets.init_app(app)
-    htmx.init_app(app)
+    templating.init_app(app)
     errors.init_app(app)
     app.url_map.converters["int"] = IdConverter
     _register_blueprints(app)
@@ -122,14 +121,14 @@ def _register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(intake_bp)
     else:
-        from .admin.routes import bp as admin_bp
+        from .setup.routes import bp as setup_bp
         from .auth.routes import bp as auth_bp
         from .open311.routes import bp as open311_bp
         from .roster.routes import bp as roster_bp
         from .staff.routes import bp as staff_bp
         from .stats.routes import bp as stats_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, admin_bp, open311_bp):
+        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp):
             app.register_blueprint(blueprint)
 
 

@@ -8,7 +8,7 @@ kiosk can cache them forever.
 import json
 from functools import cache
 
-from flask import Flask, url_for
+from flask import url_for
 
 from . import PROJECT_ROOT
 
@@ -23,6 +23,3 @@ def vendor_url(package: str, filename: str) -> str:
     version = vendor_versions()[package]
     return url_for("static", filename=f"vendor/{package}-{version}/{filename}")
 
-
-def init_app(app: Flask) -> None:
-    app.jinja_env.globals["vendor_url"] = vendor_url

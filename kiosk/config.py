@@ -85,7 +85,7 @@ class DefaultConfig:
     # Station: PIN of the sync admin screen (/admin/sync); None disables the screen.
     ADMIN_PIN = None
     # Tests may also set SYNC_CLOCK, a callable returning the current UTC time
-    # (kiosk/sync/clock.py); it has no default and no environment form.
+    # (kiosk/clock.py); it has no default and no environment form.
 
     # Flask and extensions.
     # hide_parameters: a failed statement's log line must never carry the

@@ -1,8 +1,9 @@
 """Error pages: plain Chinese, never a stack trace."""
 
-from flask import Flask, render_template
+from flask import Flask, make_response, render_template
 from flask_wtf.csrf import CSRFError
 
+from . import htmx
 from .auth.navigation import is_staff_page
 from .public.lookup import TooManyGuesses
 
@@ -40,5 +41,6 @@ def _handler(status: int, message: str):
 def _page(status: int, message: str):
     # Staff pages keep the staff layout (menu, sign-out) around the message.
     # Not for 500: the staff layout asks the database who is signed in.
+    # The template is the screen fragment alone for htmx (see error.html).
     template = "auth/error.html" if status != 500 and is_staff_page() else "error.html"
-    return render_template(template, status=status, message=message), status
+    return htmx.vary(make_response(render_template(template, status=status, message=message), status))

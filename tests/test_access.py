@@ -62,7 +62,7 @@ B_MARKERS = ("素龙独有的意见：水渠堵塞", "黄小梅")
 # Staff pages live under /staff (whatever their blueprint); these are open without signing in.
 STAFF_PREFIX = "/staff"
 # The city's set-up: for city staff only.
-CITY_BLUEPRINTS = {"admin"}
+CITY_BLUEPRINTS = {"setup"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
 TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report"}

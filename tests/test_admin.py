@@ -31,32 +31,32 @@ from tests.factories import make_user, sign_in
 from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
 
 PAGES = [
-    ("admin.index", {}),
-    ("admin.fleet", {}),
-    ("admin.townships", {}),
-    ("admin.new_township", {}),
-    ("admin.edit_township", {"township_id": 1}),
-    ("admin.categories", {}),
-    ("admin.new_category", {}),
-    ("admin.edit_category", {"code": "road"}),
-    ("admin.departments", {}),
-    ("admin.new_department", {}),
-    ("admin.stations", {}),
-    ("admin.register_station", {}),
-    ("admin.edit_station", {"code": "LC00"}),
-    ("admin.revoke_station", {"code": "LC00"}),
-    ("admin.users", {}),
-    ("admin.new_user", {}),
+    ("setup.index", {}),
+    ("setup.fleet", {}),
+    ("setup.townships", {}),
+    ("setup.new_township", {}),
+    ("setup.edit_township", {"township_id": 1}),
+    ("setup.categories", {}),
+    ("setup.new_category", {}),
+    ("setup.edit_category", {"code": "road"}),
+    ("setup.departments", {}),
+    ("setup.new_department", {}),
+    ("setup.stations", {}),
+    ("setup.register_station", {}),
+    ("setup.edit_station", {"code": "LC00"}),
+    ("setup.revoke_station", {"code": "LC00"}),
+    ("setup.users", {}),
+    ("setup.new_user", {}),
 ]
 
 WRITES = [
-    ("admin.new_township", {}),
-    ("admin.edit_category", {"code": "road"}),
-    ("admin.set_department_active", {"department_id": 1, "change": "deactivate"}),
-    ("admin.issue_token", {"code": "LC00"}),
-    ("admin.revoke_station", {"code": "LC00"}),
-    ("admin.set_user_active", {"user_id": 1, "change": "deactivate"}),
-    ("admin.reset_password", {"user_id": 1}),
+    ("setup.new_township", {}),
+    ("setup.edit_category", {"code": "road"}),
+    ("setup.set_department_active", {"department_id": 1, "change": "deactivate"}),
+    ("setup.issue_token", {"code": "LC00"}),
+    ("setup.revoke_station", {"code": "LC00"}),
+    ("setup.set_user_active", {"user_id": 1, "change": "deactivate"}),
+    ("setup.reset_password", {"user_id": 1}),
 ]
 
 
@@ -66,7 +66,7 @@ def path(app, endpoint, **values):
 
 
 def csrf_token(client) -> str:
-    page = client.get(path(client.application, "admin.index")).get_data(as_text=True)
+    page = client.get(path(client.application, "setup.index")).get_data(as_text=True)
     return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
 
 
@@ -165,21 +165,21 @@ def test_anonymous_visitors_are_sent_to_sign_in(hub, endpoint, values):
 
 
 def test_the_index_links_every_area(city):
-    page = text(city.get(path(city.application, "admin.index")))
+    page = text(city.get(path(city.application, "setup.index")))
     for endpoint in (
-        "admin.fleet",
-        "admin.townships",
-        "admin.categories",
-        "admin.departments",
-        "admin.stations",
-        "admin.users",
+        "setup.fleet",
+        "setup.townships",
+        "setup.categories",
+        "setup.departments",
+        "setup.stations",
+        "setup.users",
     ):
         assert f'href="{path(city.application, endpoint)}"' in page
 
 
 def test_a_form_without_its_csrf_token_is_refused(city):
     hub = city.application
-    response = city.post(path(hub, "admin.new_department"), data={"name": "市交通运输局"})
+    response = city.post(path(hub, "setup.new_department"), data={"name": "市交通运输局"})
     assert response.status_code == 400
     assert count(hub, Department) == 0
     assert audit_rows(hub) == []
@@ -191,7 +191,7 @@ def test_a_form_without_its_csrf_token_is_refused(city):
 def test_adding_a_township(city):
     hub = city.application
     response = post(
-        city, "admin.new_township", {"name": "新城镇", "kind": "镇", "office_phone": "0766-1234567"}
+        city, "setup.new_township", {"name": "新城镇", "kind": "镇", "office_phone": "0766-1234567"}
     )
     assert response.status_code == 302
     page = text(city.get(response.headers["Location"]))
@@ -212,7 +212,7 @@ def test_changing_a_township_is_audited_and_flows_to_its_stations(city):
         old_phone = db.session.get(Township, 1).office_phone
     response = post(
         city,
-        "admin.edit_township",
+        "setup.edit_township",
         {"name": "罗城街道", "kind": "街道", "office_phone": "0766-7654321"},
         township_id=1,
     )
@@ -230,7 +230,7 @@ def test_saving_a_township_unchanged_writes_nothing(city):
     with hub.app_context():
         t = db.session.get(Township, 1)
         data = {"name": t.name, "kind": t.kind, "office_phone": t.office_phone}
-    assert post(city, "admin.edit_township", data, township_id=1).status_code == 302
+    assert post(city, "setup.edit_township", data, township_id=1).status_code == 302
     assert audit_rows(hub) == []
 
 
@@ -244,12 +244,12 @@ def test_saving_a_township_unchanged_writes_nothing(city):
     ],
 )
 def test_a_bad_township_is_explained_and_nothing_changes(city, data, message):
-    refused(city, "admin.new_township", data, message, Township)
+    refused(city, "setup.new_township", data, message, Township)
 
 
 def test_renaming_a_township_to_another_townships_name_is_refused(city):
     hub = city.application
-    response = post(city, "admin.edit_township", {"name": "罗城街道", "kind": "镇"}, township_id=2)
+    response = post(city, "setup.edit_township", {"name": "罗城街道", "kind": "镇"}, township_id=2)
     assert response.status_code == 200
     assert "已有名为“罗城街道”的镇街。" in text(response)
     with hub.app_context():
@@ -279,7 +279,7 @@ def test_adding_a_category(city):
         "accept_days": "2",
         "answer_days": "20",
     }
-    response = post(city, "admin.new_category", data)
+    response = post(city, "setup.new_category", data)
     assert response.status_code == 302
     with hub.app_context():
         category = db.session.get(Category, "housing")
@@ -307,7 +307,7 @@ def test_editing_a_category_notes_one_change_for_the_stations(city):
     hub = city.application
     with hub.app_context():
         high = db.session.scalar(select(func.max(SyncChange.id)))
-    response = post(city, "admin.edit_category", {**ROAD, "answer_days": "10", "active": ""}, code="road")
+    response = post(city, "setup.edit_category", {**ROAD, "answer_days": "10", "active": ""}, code="road")
     assert response.status_code == 302
     with hub.app_context():
         road = db.session.get(Category, "road")
@@ -321,11 +321,11 @@ def test_editing_a_category_notes_one_change_for_the_stations(city):
 
 
 def test_the_category_form_offers_the_icons_on_disk(city):
-    page = text(city.get(path(city.application, "admin.new_category")))
+    page = text(city.get(path(city.application, "setup.new_category")))
     for icon in ("road", "water", "leaf", "dots"):
         assert f'<option value="{icon}"' in page
     assert 'name="code"' in page
-    edit = text(city.get(path(city.application, "admin.edit_category", code="road")))
+    edit = text(city.get(path(city.application, "setup.edit_category", code="road")))
     assert 'name="code"' not in edit  # the code never changes
 
 
@@ -344,7 +344,7 @@ def test_the_category_form_offers_the_icons_on_disk(city):
 )
 def test_a_bad_category_is_explained_and_nothing_changes(city, changes, message):
     hub = city.application
-    refused(city, "admin.edit_category", {**ROAD, **changes}, message, code="road")
+    refused(city, "setup.edit_category", {**ROAD, **changes}, message, code="road")
     with hub.app_context():
         road = db.session.get(Category, "road")
         assert (road.name, road.icon, road.accept_days, road.answer_days) == ("道路交通", "road", 1, 15)
@@ -355,7 +355,7 @@ def test_a_bad_category_is_explained_and_nothing_changes(city, changes, message)
     [("road", "代码 road 已被使用。"), ("Road!", "代码须为 2 到 24 位小写字母、数字或连字符，以字母开头。")],
 )
 def test_a_new_category_needs_a_fresh_well_formed_code(city, code, message):
-    refused(city, "admin.new_category", {**ROAD, "name": "新类别", "code": code}, message, Category)
+    refused(city, "setup.new_category", {**ROAD, "name": "新类别", "code": code}, message, Category)
 
 
 # --- departments --------------------------------------------------------------
@@ -363,7 +363,7 @@ def test_a_new_category_needs_a_fresh_well_formed_code(city, code, message):
 
 def add_department(client, name="市交通运输局", person="李明", phone="0766-2222222"):
     return post(
-        client, "admin.new_department", {"name": name, "contact_person": person, "contact_phone": phone}
+        client, "setup.new_department", {"name": name, "contact_person": person, "contact_phone": phone}
     )
 
 
@@ -381,22 +381,22 @@ def test_adding_editing_and_deactivating_a_department(city):
         department_id = department.id
     edited = post(
         city,
-        "admin.edit_department",
+        "setup.edit_department",
         {"name": "市交通运输局", "contact_person": "", "contact_phone": "0766-3333333"},
         department_id=department_id,
     )
     assert edited.status_code == 302
     assert (
         post(
-            city, "admin.set_department_active", department_id=department_id, change="deactivate"
+            city, "setup.set_department_active", department_id=department_id, change="deactivate"
         ).status_code
         == 302
     )
-    page = text(city.get(path(hub, "admin.departments")))
+    page = text(city.get(path(hub, "setup.departments")))
     assert "已停用" in page and "0766-3333333" in page
     assert (
         post(
-            city, "admin.set_department_active", department_id=department_id, change="reactivate"
+            city, "setup.set_department_active", department_id=department_id, change="reactivate"
         ).status_code
         == 302
     )
@@ -438,7 +438,7 @@ def test_a_department_name_is_unique_whatever_its_case(city):
 
 def test_a_department_needs_a_name(city):
     refused(
-        city, "admin.new_department", {"name": "  ", "contact_person": "李明"}, "请填写部门名称。", Department
+        city, "setup.new_department", {"name": "  ", "contact_person": "李明"}, "请填写部门名称。", Department
     )
 
 
@@ -470,7 +470,7 @@ def shown_token(response) -> str:
 
 def test_registering_a_station_shows_its_token_once_with_the_command(city):
     hub = city.application
-    response = post(city, "admin.register_station", {**NEW_STATION, "code": "lc99"})
+    response = post(city, "setup.register_station", {**NEW_STATION, "code": "lc99"})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     token = shown_token(response)
@@ -501,7 +501,7 @@ def test_registering_a_station_shows_its_token_once_with_the_command(city):
 )
 def test_a_bad_station_is_explained_and_nothing_is_registered(city, changes, message):
     response = refused(
-        city, "admin.register_station", {**NEW_STATION, **changes}, message, Station, EnrolmentToken
+        city, "setup.register_station", {**NEW_STATION, **changes}, message, Station, EnrolmentToken
     )
     assert 'data-testid="token"' not in text(response)
 
@@ -513,7 +513,7 @@ def test_editing_a_station_is_audited_and_flows_to_its_township(city):
         name = db.session.get(Station, "LC00").name
     response = post(
         city,
-        "admin.edit_station",
+        "setup.edit_station",
         {"name": name, "level": "center", "address": "罗城街道人大办一楼"},
         code="LC00",
     )
@@ -528,18 +528,18 @@ def test_editing_a_station_is_audited_and_flows_to_its_township(city):
 
 def test_a_new_token_for_a_replaced_box_and_revoking_the_old_key(city):
     hub = city.application
-    first = post(city, "admin.issue_token", code="LC00")
+    first = post(city, "setup.issue_token", code="LC00")
     assert first.headers["Cache-Control"] == "no-store"
     enrol_a_box(hub, shown_token(first))
 
-    unconfirmed = post(city, "admin.revoke_station", {"reason": "机器被盗"}, code="LC00")
+    unconfirmed = post(city, "setup.revoke_station", {"reason": "机器被盗"}, code="LC00")
     assert unconfirmed.status_code == 200 and "请勾选确认。" in text(unconfirmed)
-    no_reason = post(city, "admin.revoke_station", {"reason": "", "confirm": "y"}, code="LC00")
+    no_reason = post(city, "setup.revoke_station", {"reason": "", "confirm": "y"}, code="LC00")
     assert "请写明吊销的原因。" in text(no_reason)
     with hub.app_context():
         assert db.session.get(SyncStation, "LC00").revoked_at is None
 
-    revoked = post(city, "admin.revoke_station", {"reason": "机器被盗", "confirm": "y"}, code="LC00")
+    revoked = post(city, "setup.revoke_station", {"reason": "机器被盗", "confirm": "y"}, code="LC00")
     assert revoked.status_code == 302
     assert "已吊销联络站 LC00 的密钥" in text(city.get(revoked.headers["Location"]))
     with hub.app_context():
@@ -549,7 +549,7 @@ def test_a_new_token_for_a_replaced_box_and_revoking_the_old_key(city):
         ("station.revoke", "station:LC00", "机器被盗"),
     ]
     # A new box enrols with a new token and works again.
-    second = shown_token(post(city, "admin.issue_token", code="LC00"))
+    second = shown_token(post(city, "setup.issue_token", code="LC00"))
     enrol_a_box(hub, second)
     with hub.app_context():
         assert db.session.get(SyncStation, "LC00").revoked_at is None
@@ -559,7 +559,7 @@ def test_revoking_a_station_that_never_enrolled_is_explained(city):
     message = "联络站 LC01 还没有登记过机器，没有可吊销的密钥。"
     refused(
         city,
-        "admin.revoke_station",
+        "setup.revoke_station",
         {"reason": "登记错了", "confirm": "y"},
         message,
         SyncStation,
@@ -569,13 +569,13 @@ def test_revoking_a_station_that_never_enrolled_is_explained(city):
 
 def test_stations_are_listed_by_township(city):
     hub = city.application
-    page = text(city.get(path(hub, "admin.stations", township=1)))
+    page = text(city.get(path(hub, "setup.stations", township=1)))
     with hub.app_context():
         codes = db.session.scalars(
             select(Station.code).where(Station.township_id == 1).order_by(Station.code)
         ).all()
     assert re.findall(r'<tr data-code="([^"]+)"', page) == codes
-    everything = text(city.get(path(hub, "admin.stations", township="nonsense")))
+    everything = text(city.get(path(hub, "setup.stations", township="nonsense")))
     assert len(re.findall(r"<tr data-code=", everything)) == count(hub, Station)
 
 
@@ -593,7 +593,7 @@ ACCOUNT = {
 
 def test_adding_an_account(city):
     hub = city.application
-    response = post(city, "admin.new_user", ACCOUNT)
+    response = post(city, "setup.new_user", ACCOUNT)
     assert response.status_code == 302
     assert "已添加账号 zhangmin" in text(city.get(response.headers["Location"]))
     with hub.app_context():
@@ -620,7 +620,7 @@ def test_adding_an_account(city):
     ],
 )
 def test_a_bad_account_is_explained_and_nothing_changes(city, changes, message):
-    refused(city, "admin.new_user", {**ACCOUNT, **changes}, message, User)
+    refused(city, "setup.new_user", {**ACCOUNT, **changes}, message, User)
 
 
 def test_deactivating_an_account_ends_its_sessions_and_reactivating_it(city):
@@ -629,7 +629,7 @@ def test_deactivating_an_account_ends_its_sessions_and_reactivating_it(city):
     assert clerk.get("/staff/admin/").status_code == 403  # signed in, just not city staff
     with hub.app_context():
         clerk_id = db.session.scalar(select(User.id).where(User.role == "township"))
-    assert post(city, "admin.set_user_active", user_id=clerk_id, change="deactivate").status_code == 302
+    assert post(city, "setup.set_user_active", user_id=clerk_id, change="deactivate").status_code == 302
     with hub.app_context():
         assert db.session.get(User, clerk_id).active is False
         live = db.session.scalar(
@@ -639,7 +639,7 @@ def test_deactivating_an_account_ends_its_sessions_and_reactivating_it(city):
         )
         assert live == 0
     assert clerk.get("/staff/admin/").status_code == 302  # signed out
-    assert post(city, "admin.set_user_active", user_id=clerk_id, change="reactivate").status_code == 302
+    assert post(city, "setup.set_user_active", user_id=clerk_id, change="reactivate").status_code == 302
     with hub.app_context():
         assert db.session.get(User, clerk_id).active is True
     assert [r.action for r in audit_rows(hub)] == ["user.deactivate", "user.activate"]
@@ -649,7 +649,7 @@ def test_nobody_deactivates_their_own_account(city):
     hub = city.application
     with hub.app_context():
         me = db.session.scalar(select(User.id).where(User.username == "city-admin"))
-    response = post(city, "admin.set_user_active", user_id=me, change="deactivate")
+    response = post(city, "setup.set_user_active", user_id=me, change="deactivate")
     assert "不能停用自己正在使用的账号。" in text(city.get(response.headers["Location"]))
     with hub.app_context():
         assert db.session.get(User, me).active is True
@@ -662,14 +662,14 @@ def test_resetting_a_password(city):
         clerk_id = make_user("township", username="clerk").id
     mismatch = post(
         city,
-        "admin.reset_password",
+        "setup.reset_password",
         {"password": "brand new pass", "password_again": "brand new pas"},
         user_id=clerk_id,
     )
     assert mismatch.status_code == 200 and "两次输入的密码不一样。" in text(mismatch)
     response = post(
         city,
-        "admin.reset_password",
+        "setup.reset_password",
         {"password": "brand new pass", "password_again": "brand new pass"},
         user_id=clerk_id,
     )
@@ -687,14 +687,14 @@ def test_resetting_a_password(city):
 
 def test_the_fleet_shows_the_rows_of_stations_list(city):
     hub = city.application
-    token = shown_token(post(city, "admin.issue_token", code="LC00"))
+    token = shown_token(post(city, "setup.issue_token", code="LC00"))
     enrol_a_box(hub, token)
     with hub.app_context():
         link = db.session.get(SyncStation, "LC00")
         sync_hub.note_contact(link, {"backlog": 7, "version": "2.4.1", "printer": "缺纸"})
         db.session.commit()
         overview = sync_hub.station_overview()
-    page = text(city.get(path(hub, "admin.fleet")))
+    page = text(city.get(path(hub, "setup.fleet")))
     # Every station, the enrolled one first.
     codes = re.findall(r'<tr data-code="([^"]+)"', page)
     assert codes[0] == "LC00" and sorted(codes) == sorted(row.code for row in overview)
@@ -706,11 +706,11 @@ def test_the_fleet_shows_the_rows_of_stations_list(city):
 
 def test_the_fleet_marks_stations_silent_for_more_than_a_day(city):
     hub = city.application
-    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC00")))
+    enrol_a_box(hub, shown_token(post(city, "setup.issue_token", code="LC00")))
     with hub.app_context():
         db.session.get(SyncStation, "LC00").last_contact_at = now() - timedelta(days=3)
         db.session.commit()
-    page = text(city.get(path(hub, "admin.fleet", township=1)))
+    page = text(city.get(path(hub, "setup.fleet", township=1)))
     assert re.search(r'<tr data-code="LC00" class="silent"', page)
     assert "已登记的站点中 1 个超过一天没有联系" in page
 
@@ -720,7 +720,7 @@ def test_the_fleet_filters_by_township_and_answers_htmx_with_the_table_alone(cit
     with hub.app_context():
         township = db.session.get(Township, 2)
         codes = [row.code for row in sync_hub.station_overview() if row.township == township.name]
-    fragment = city.get(path(hub, "admin.fleet", township=2), headers={"HX-Request": "true"})
+    fragment = city.get(path(hub, "setup.fleet", township=2), headers={"HX-Request": "true"})
     body = text(fragment)
     assert "<html" not in body and body.lstrip().startswith('<div id="fleet">')
     assert re.findall(r'<tr data-code="([^"]+)"', body) == codes
@@ -734,17 +734,17 @@ def test_duplicates_and_changes_behave_alike_on_sqlite_and_postgresql(hub_app): 
     city = signed_in(hub_app, "city", township=None, username="city-admin")
     refused(
         city,
-        "admin.new_township",
+        "setup.new_township",
         {"name": "罗城街道", "kind": "街道"},
         "已有名为“罗城街道”的镇街。",
         Township,
     )
     refused(
-        city, "admin.register_station", NEW_STATION | {"code": "LC00"}, "站点代码 LC00 已被使用。", Station
+        city, "setup.register_station", NEW_STATION | {"code": "LC00"}, "站点代码 LC00 已被使用。", Station
     )
     with hub_app.app_context():
         high = db.session.scalar(select(func.max(SyncChange.id)))
-    assert post(city, "admin.edit_category", ROAD | {"accept_days": "2"}, code="road").status_code == 302
+    assert post(city, "setup.edit_category", ROAD | {"accept_days": "2"}, code="road").status_code == 302
     with hub_app.app_context():
         assert db.session.scalar(select(func.count()).where(SyncChange.id > high)) == 1
     assert [row.subject for row in audit_rows(hub_app)] == ["category:road"]
@@ -756,14 +756,14 @@ def test_duplicates_and_changes_behave_alike_on_sqlite_and_postgresql(hub_app): 
 def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
     """235 stations without a box are 未登记, not silent; one enrolled and never heard from is counted."""
     hub = city.application
-    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC00")))
-    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC01")))
+    enrol_a_box(hub, shown_token(post(city, "setup.issue_token", code="LC00")))
+    enrol_a_box(hub, shown_token(post(city, "setup.issue_token", code="LC01")))
     with hub.app_context():
         db.session.get(SyncStation, "LC00").last_contact_at = now()
         db.session.get(SyncStation, "LC01").last_contact_at = None
         db.session.commit()
         total = db.session.scalar(select(func.count()).select_from(Station))
-    page = text(city.get(path(hub, "admin.fleet")))
+    page = text(city.get(path(hub, "setup.fleet")))
     summary = re.search(r'data-testid="fleet-summary">(.*?)</p>', page, re.DOTALL).group(1)
     summary = re.sub(r"<[^>]+>|\s+", "", summary)
     assert summary == f"共{total}个站点：已登记2个，未登记{total - 2}个。已登记的站点中1个超过一天没有联系（其中1个登记后从未联系）。"
@@ -774,13 +774,13 @@ def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
     lc01 = re.search(r'<tr data-code="LC01".*?</tr>', page, re.DOTALL).group(0)
     assert "登记后从未联系" in lc01
     # Filters: enrolled, not enrolled, silent.
-    enrolled = text(city.get(path(hub, "admin.fleet", show="enrolled")))
+    enrolled = text(city.get(path(hub, "setup.fleet", show="enrolled")))
     assert sorted(re.findall(r'<tr data-code="([^"]+)"', enrolled)) == ["LC00", "LC01"]
-    silent = text(city.get(path(hub, "admin.fleet", show="silent")))
+    silent = text(city.get(path(hub, "setup.fleet", show="silent")))
     assert re.findall(r'<tr data-code="([^"]+)"', silent) == ["LC01"]
-    unenrolled = text(city.get(path(hub, "admin.fleet", show="unenrolled", township=1)))
+    unenrolled = text(city.get(path(hub, "setup.fleet", show="unenrolled", township=1)))
     assert "LC00" not in re.findall(r'<tr data-code="([^"]+)"', unenrolled)
-    assert city.get(path(hub, "admin.fleet", show="nonsense")).status_code == 200
+    assert city.get(path(hub, "setup.fleet", show="nonsense")).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -788,17 +788,17 @@ def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
 )
 def test_the_fleet_says_the_printer_state_in_chinese(city, sent, shown):
     hub = city.application
-    enrol_a_box(hub, shown_token(post(city, "admin.issue_token", code="LC00")))
+    enrol_a_box(hub, shown_token(post(city, "setup.issue_token", code="LC00")))
     with hub.app_context():
         sync_hub.note_contact(db.session.get(SyncStation, "LC00"), {"backlog": 0, "version": "2.4.1", "printer": sent})
         db.session.commit()
-    lc00 = re.search(r'<tr data-code="LC00".*?</tr>', text(city.get(path(hub, "admin.fleet"))), re.DOTALL).group(0)
+    lc00 = re.search(r'<tr data-code="LC00".*?</tr>', text(city.get(path(hub, "setup.fleet"))), re.DOTALL).group(0)
     assert f"<td>{shown}</td>" in lc00 and sent not in lc00
 
 
 def test_icons_are_named_in_chinese_and_codes_stay_out_of_headings(city):
     hub = city.application
-    form = text(city.get(path(hub, "admin.edit_category", code="environment")))
+    form = text(city.get(path(hub, "setup.edit_category", code="environment")))
     assert "<h1>修改类别：环境卫生</h1>" in form and "（environment）" not in form
     assert '代码 <code>environment</code>' in form
     for icon, name in (("road", "道路"), ("leaf", "环境"), ("school", "教育"), ("briefcase", "就业")):
@@ -806,7 +806,7 @@ def test_icons_are_named_in_chinese_and_codes_stay_out_of_headings(city):
         assert f"<figcaption>{name}</figcaption>" in form
     for english in ("briefcase", "handshake", "dots"):
         assert f">{english}<" not in form
-    listing = text(city.get(path(hub, "admin.categories")))
+    listing = text(city.get(path(hub, "setup.categories")))
     assert re.search(r'icons/road\.svg" alt=""> 道路</td>', listing)
 
 
@@ -817,16 +817,16 @@ def nav_current(page: str) -> list[str]:
 
 def test_one_main_menu_entry_is_current_on_the_set_up_pages(city):
     hub = city.application
-    assert nav_current(text(city.get(path(hub, "admin.fleet")))) == ["联络站运行"]
-    for endpoint, values in (("admin.index", {}), ("admin.departments", {}), ("admin.stations", {}),
-                             ("admin.edit_station", {"code": "LC00"}), ("admin.new_user", {})):
+    assert nav_current(text(city.get(path(hub, "setup.fleet")))) == ["联络站运行"]
+    for endpoint, values in (("setup.index", {}), ("setup.departments", {}), ("setup.stations", {}),
+                             ("setup.edit_station", {"code": "LC00"}), ("setup.new_user", {})):
         assert nav_current(text(city.get(path(hub, endpoint, **values)))) == ["设置"], endpoint
     # 联络站 is not named twice: the fleet has the main menu, station set-up is 联络站登记.
-    settings = text(city.get(path(hub, "admin.index")))
+    settings = text(city.get(path(hub, "setup.index")))
     assert ">联络站<" not in settings and ">联络站登记<" in settings
-    fleet = text(city.get(path(hub, "admin.fleet")))
+    fleet = text(city.get(path(hub, "setup.fleet")))
     assert 'class="admin-nav"' not in fleet
-    sub = re.search(r'<nav class="admin-nav".*?</nav>', text(city.get(path(hub, "admin.edit_station", code="LC00"))), re.DOTALL)
+    sub = re.search(r'<nav class="admin-nav".*?</nav>', text(city.get(path(hub, "setup.edit_station", code="LC00"))), re.DOTALL)
     assert re.findall(r'aria-current="page">([^<]+)<', sub.group(0)) == ["联络站登记"]
 
 
@@ -834,13 +834,13 @@ def test_departments_are_listed_in_the_order_they_were_added(city):
     hub = city.application
     for name in ("罗城街道城建办", "市交通运输局", "市水务局", "罗城街道派出所"):
         assert add_department(city, name=name).status_code == 302
-    page = text(city.get(path(hub, "admin.departments")))
+    page = text(city.get(path(hub, "setup.departments")))
     names = re.findall(r'<tr data-testid="department-\d+"[^>]*>\s*<td>([^<]+)</td>', page)
     assert names == ["罗城街道城建办", "市交通运输局", "市水务局", "罗城街道派出所"]
 
 
 def test_a_department_needs_a_contact_phone(city):
     refused(
-        city, "admin.new_department", {"name": "市交通运输局", "contact_person": "李明", "contact_phone": " "},
+        city, "setup.new_department", {"name": "市交通运输局", "contact_person": "李明", "contact_phone": " "},
         "请填写部门的联系电话（交办单上要印）。", Department,
     )

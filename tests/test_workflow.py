@@ -24,7 +24,7 @@ from kiosk.models import (
     utcnow,
 )
 from kiosk.ratings import GivenRating
-from kiosk.staff import queue, services
+from kiosk.staff import bulk, services
 from kiosk.staff.services import ActionRefused
 from kiosk.workdays import add_working_days, is_working_day
 from tests.factories import make_user, receive_opinion
@@ -726,7 +726,7 @@ def test_bulk_accept_counts_only_what_it_could_accept(staff):
     fresh = [receive_opinion(), receive_opinion()]
     already = accepted(staff)
     elsewhere = receive_opinion("SL00")
-    result = queue.apply_bulk(staff, [o.uuid for o in (*fresh, already, elsewhere)], lambda o: services.accept(staff, o))
+    result = bulk.apply_bulk(staff, [o.uuid for o in (*fresh, already, elsewhere)], lambda o: services.accept(staff, o))
     assert result.done == 2
     assert [number for number, _ in result.skipped] == ["", already.receipt_number]
     assert [o.status for o in fresh] == [S.ACCEPTED, S.ACCEPTED]
@@ -743,11 +743,11 @@ def test_bulk_forward_counts_only_what_it_could_forward(staff, department):
     def forward(due_on):
         return lambda opinion: services.forward(staff, opinion, department, due_on=due_on)
 
-    result = queue.apply_bulk(staff, [o.uuid for o in (*ready, not_yet)], forward(due))
+    result = bulk.apply_bulk(staff, [o.uuid for o in (*ready, not_yet)], forward(due))
     assert result.done == 2 and len(result.assignment_ids) == 2
     assert {a.due_on for a in db.session.scalars(select(Assignment))} == {due}
     assert not_yet.status == S.RECEIVED
-    assert queue.apply_bulk(staff, [o.uuid for o in ready], forward(services.today())).done == 0
+    assert bulk.apply_bulk(staff, [o.uuid for o in ready], forward(services.today())).done == 0
 
 
 def test_one_today_for_due_dates_queues_and_rosters(office):

@@ -11,12 +11,12 @@ MENU = (
     ("staff.queue", "意见办理", ()),
     ("stats.dashboard", "统计", ()),
     ("roster.index", "值班安排", ()),
-    ("admin.fleet", "联络站运行", (Role.CITY,)),
-    ("admin.index", "设置", (Role.CITY,)),
+    ("setup.fleet", "联络站运行", (Role.CITY,)),
+    ("setup.index", "设置", (Role.CITY,)),
 )
 # A blueprint with several menu entries: the entry its other pages belong to
 # (the fleet page is 联络站运行; every other set-up page is 设置).
-SECTION_ENTRY = {"admin": "admin.index"}
+SECTION_ENTRY = {"setup": "setup.index"}
 STAFF_PREFIX = "/staff"
 
 
@@ -33,7 +33,7 @@ def staff_nav() -> list[tuple[str, str]]:
 def current_menu_entry(endpoint: str | None) -> str | None:
     """The menu entry a page belongs to: its own endpoint if it is one, else its blueprint's.
 
-    Only one entry is ever current, so 联络站运行 and 设置 (both of the admin
+    Only one entry is ever current, so 联络站运行 and 设置 (both of the setup
     blueprint) never light up together.
     """
     if not endpoint:
@@ -61,11 +61,6 @@ def is_staff_page() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["staff_nav"] = staff_nav
-    app.jinja_env.globals["staff_home_url"] = staff_home_url
-    app.jinja_env.globals["current_menu_entry"] = current_menu_entry
-    app.jinja_env.filters["role_label"] = lambda role: Role(role).label
-
     @app.after_request
     def _no_store(response):
         # Staff pages carry contact details: no copy in the browser's cache

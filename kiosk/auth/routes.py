@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
+from .. import htmx
 from ..extensions import login_manager
 from . import bp, services
 from .forms import LoginForm
@@ -35,12 +36,13 @@ def login():
             user = services.authenticate(form.username.data, form.password.data, request.remote_addr)
         except services.LoginRefused as refused:
             form.form_errors.append(refused.message)
-            if refused.throttled and request.headers.get("HX-Request") != "true":
+            if refused.throttled and not htmx.is_htmx_request():
                 status = 429
         else:
             _begin_session(user)
             return redirect(target or staff_home_url())
-    return render_template("auth/login.html", form=form, next=target), status
+    # The status says "wait" to a plain browser; htmx would not swap a 429 in.
+    return htmx.vary(make_response(render_template("auth/login.html", form=form, next=target), status))
 
 
 def _begin_session(user) -> None:
@@ -80,17 +82,15 @@ def unauthorized():
     """
     flash(login_manager.login_message, "warning")
     login_url = url_for("auth.login", next=_return_path())
-    if request.headers.get("HX-Request") == "true":
-        response = make_response("", 401)
-        response.headers["HX-Redirect"] = login_url
-        return response
-    return redirect(login_url)
+    if htmx.is_htmx_request():
+        return htmx.redirect_page(login_url, 401)
+    return htmx.vary(redirect(login_url))
 
 
 def _return_path() -> str | None:
     """The page to come back to after signing in: for htmx, the page shown, not the fragment."""
-    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Current-URL"):
-        current = urlsplit(request.headers["HX-Current-URL"])
+    if shown := htmx.current_url():
+        current = urlsplit(shown)
         if current.netloc != request.host:
             return None
         return safe_next(current.path + (f"?{current.query}" if current.query else ""))

@@ -2,7 +2,6 @@
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
-from ..clock import format_local
 from ..models import RatingSource
 from ..ratings import awaiting_rating
 from . import bp
@@ -11,15 +10,6 @@ from .lookup import find_receipt
 from .pending import pending_receipt
 from .progress import progress
 from .rating import COMMENT_MAX, RatingRefused, rate, rating_note
-
-
-@bp.app_template_filter("local_time")
-def local_time(moment):
-    """A UTC datetime as people read it here: local date and time."""
-    return format_local(moment) if moment else ""
-
-
-bp.add_app_template_global(progress, "progress")
 
 
 @bp.get("/healthz")
@@ -63,6 +53,7 @@ def rating_context(opinion, form, message=None) -> dict:
     """What the status and its rating part show, on the status page and at the kiosk."""
     return {
         "opinion": opinion,
+        "progress": progress(opinion),
         "rating_form": form if awaiting_rating(opinion) else None,
         "rating_note": rating_note(opinion),
         "rating_message": message,

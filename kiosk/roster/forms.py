@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..admin.forms import ChoiceField, WholeNumber
+from ..setup.forms import ChoiceField, WholeNumber
 from .services import MONTHS_MAX, NOTE_MAX
 
 BAD_TIME = "请按“时:分”填写时间，如 09:00。"

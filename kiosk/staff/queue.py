@@ -10,7 +10,6 @@ ix_opinions_township_due), so a page over a million opinions reads about a
 page of index entries.
 """
 
-import logging
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -18,31 +17,23 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
-from .. import audit
-from ..auth.scope import opinions_for, record_denied
-from ..clock import format_local, today as local_today, zone
+from ..auth.scope import opinions_for
+from ..clock import today as local_today, zone
 from ..extensions import db
 from ..models import (
     FINISHED_STATUSES,
     Assignment,
     AssignmentState,
-    AuditEntry,
     Category,
-    Department,
     ExtensionState,
     Opinion,
     OpinionStatus,
-    Satisfaction,
     Station,
-    Topic,
     User,
 )
 from ..parsing import bounded_int, parse_day
 from ..receipts.numbers import STATION_CODE
-from ..text import mask_phone
 from . import services
-
-log = logging.getLogger(__name__)
 
 ORDERS = {"newest": "最新在前", "urgent": "期限最近在前"}
 # Statuses with work left for the township; "open" in the status filter.
@@ -340,266 +331,3 @@ def extension_count(user: User, filters: QueueFilters) -> int:
     """Opinions under ``filters`` whose 延期 request awaits a decision (a chair's tab)."""
     query = filtered(user, replace(filters, status=None, extension_requested=True))
     return db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-
-
-def opinions_by_uuid(user: User, uuids: list[str]) -> list[Opinion]:
-    """The opinions among ``uuids`` that ``user`` may see, in the order given."""
-    wanted = [u for u in dict.fromkeys(uuids) if isinstance(u, str) and 0 < len(u) <= 36][:PAGE_SIZE * 4]
-    if not wanted:
-        return []
-    found = {o.uuid: o for o in db.session.scalars(opinions_for(user).where(Opinion.uuid.in_(wanted)))}
-    if missing := [u for u in wanted if u not in found]:
-        # Another township's opinions are skipped like unknown ones, and noted.
-        record_denied(user, db.session.scalars(select(Opinion).where(Opinion.uuid.in_(missing))).all())
-    return [found[u] for u in wanted if u in found]
-
-
-# --- bulk actions ----------------------------------------------------------------------------
-
-
-@dataclass
-class BulkDone:
-    uuid: str
-    receipt_number: str
-    # The assignment a bulk 转办 made (for its slip); None for 受理.
-    assignment_id: int | None = None
-
-
-@dataclass
-class BulkResult:
-    done: int
-    # (receipt number or "", why it was skipped), in the order ticked.
-    skipped: list[tuple[str, str]]
-    # What was done, in the order ticked.
-    items: list[BulkDone] = field(default_factory=list)
-
-    @property
-    def assignment_ids(self) -> list[int]:
-        return [item.assignment_id for item in self.items if item.assignment_id is not None]
-
-
-def apply_bulk(user: User, uuids: list[str], action, not_found: str = "找不到这条意见，或无权处理。") -> BulkResult:
-    """Apply ``action(opinion)`` to each ticked opinion ``user`` may see.
-
-    Each opinion is its own transaction (the services commit), so one that
-    is refused (its status moved on, say) leaves the others done; the
-    refusals come back with their Chinese reasons.
-    """
-    opinions = opinions_by_uuid(user, uuids)
-    skipped = [("", not_found)] * (len(set(uuids)) - len(opinions))
-    items = []
-    for opinion in opinions:
-        try:
-            made = action(opinion)
-        except services.ActionRefused as refused:
-            skipped.append((opinion.receipt_number, refused.message))
-        else:
-            assignment_id = made.id if isinstance(made, Assignment) else None
-            items.append(BulkDone(opinion.uuid, opinion.receipt_number, assignment_id))
-    log.info("bulk by %s: %d done, %d skipped", user.username, len(items), len(skipped))
-    return BulkResult(len(items), skipped, items)
-
-
-# --- finding a lost receipt ------------------------------------------------------------------
-
-FIND_LIMIT = 50
-
-
-def find_receipts(
-    user: User, station_code: str | None, day: date | None, category: str | None, phone_digits: str | None
-) -> list[Opinion]:
-    """Opinions matching what a person remembers of a lost receipt, newest first.
-
-    The phone number matches on its digits anywhere in the number held (so
-    the last four or more digits are enough; it is held only when given
-    with consent); the date is the local submission date.
-    """
-    filters = QueueFilters(station_code=station_code or None, category=category or None, date_from=day, date_to=day)
-    query = filtered(user, filters)
-    if phone_digits:
-        query = query.where(Opinion.contact_phone.contains(phone_digits, autoescape=True))
-    query = query.options(joinedload(Opinion.station), joinedload(Opinion.category))
-    return list(db.session.scalars(query.order_by(Opinion.created_at.desc(), Opinion.uuid.desc()).limit(FIND_LIMIT)))
-
-
-def record_find(
-    user: User, station_code: str | None, day: date | None, category: str | None, phone_digits: str | None, found: int
-) -> None:
-    """The audit row of a 找回执 search: what was asked (the phone number masked) and how many were found."""
-    asked = {
-        "station": station_code or None,
-        "day": day.isoformat() if day else None,
-        "category": category or None,
-        "phone": mask_phone(phone_digits) or None,
-        "found": found,
-    }
-    audit.record("find", actor=user, after=asked, note="找回执查询")
-    db.session.commit()
-    log.info("find by %s: phone %s, %d found", user.username, asked["phone"] or "-", found)
-
-
-# --- the opinion page: its history -----------------------------------------------------------
-
-AUDIT_LABELS = {
-    "accept": "受理",
-    "forward": "转办",
-    "return_assignment": "回退",
-    "withdraw_assignment": "撤回转办",
-    "request_extension": "申请延期",
-    "decide_extension": "审批延期",
-    "remind": "催办",
-    "record_reply": "登记部门答复",
-    "close": "办结",
-    "decline": "不予受理",
-    "merge": "合并",
-    "set_key_supervision": "重点督办",
-    "attach_topic": "归入专题",
-    "replace_receipt": "补打回执",
-    "record_rating": "满意度测评",
-    "denied": "越权查看（已拒绝）",
-    "slip": "打印",
-    "find": "找回执查询",
-}
-FIELD_LABELS = {
-    "status": "状态",
-    "department_id": "承办部门",
-    "due_on": "答复期限",
-    "accepted_at": "受理时间",
-    "closed_at": "办结时间",
-    "public_reply": "公开答复",
-    "merged_into_uuid": "合并到",
-    "key_supervision": "重点督办",
-    "topic_id": "专题",
-    "replacement_secret": "验证码",
-    "satisfaction": "满意度",
-    "reopen_count": "重办次数",
-    "accept_due_on": "受理期限",
-    "close_due_on": "办结期限",
-    "rating": "评价",
-    "counted": "计入统计",
-    "round": "轮次",
-    "contacts": "印出联系人",
-    "assignment.state": "交办状态",
-    "assignment.due_on": "答复期限",
-    "assignment.return_reason": "退回或撤回原因",
-    "assignment.returned_at": "退回或撤回时间",
-    "assignment.extension_state": "延期申请",
-    "assignment.extension_until": "延期至",
-    "assignment.extension_reason": "延期理由",
-    "assignment.reminder_count": "催办次数",
-    "assignment.last_reminded_at": "催办时间",
-    "assignment.reply": "部门答复",
-    "assignment.replied_at": "答复时间",
-}
-# What an assignment's state and its 延期 request are called (the opinion page and its history).
-ASSIGNMENT_STATE_LABELS = {
-    AssignmentState.ACTIVE: "办理中",
-    AssignmentState.RETURNED: "已退回",
-    AssignmentState.WITHDRAWN: "已撤回",
-    AssignmentState.REPLIED: "已答复",
-}
-EXTENSION_STATE_LABELS = {
-    ExtensionState.REQUESTED: "待审批",
-    ExtensionState.APPROVED: "已同意",
-    ExtensionState.REFUSED: "未同意",
-}
-_VALUE_LABELS = {
-    **{s.value: s.label for s in OpinionStatus},
-    **{state.value: label for state, label in ASSIGNMENT_STATE_LABELS.items()},
-    **{state.value: label for state, label in EXTENSION_STATE_LABELS.items()},
-    **{s.value: s.label for s in Satisfaction},
-    True: "是",
-    False: "否",
-    None: "—",
-}
-# Audit fields not shown in the history: bookkeeping (the rating's round and
-# whether it counted) and the rating itself, which the entry's note names.
-HIDDEN_FIELDS = {"round", "rating", "counted"}
-
-
-@dataclass
-class HistoryEntry:
-    at: datetime
-    # "public": a step of the public status history; "audit": a staff action.
-    kind: str
-    title: str
-    who: str | None = None
-    note: str | None = None
-    changes: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def _shown(value, names: dict | None = None) -> str:
-    if names and value in names:
-        return names[value]
-    if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
-        try:  # a moment, stored in UTC: shown in local time
-            return format_local(datetime.fromisoformat(value))
-        except ValueError:
-            pass
-    try:
-        return _VALUE_LABELS[value]
-    except (KeyError, TypeError):
-        return str(value)
-
-
-def _names_of(rows) -> dict[str, dict]:
-    """Department, topic and opinion names for the ids the audit rows hold."""
-    ids: dict[str, set] = {"department_id": set(), "topic_id": set(), "merged_into_uuid": set()}
-    for row in rows:
-        for values in (row.before or {}, row.after or {}):
-            for name, found in ids.items():
-                if values.get(name) is not None:
-                    found.add(values[name])
-    lookups = {
-        "department_id": (Department.id, Department.name),
-        "topic_id": (Topic.id, Topic.title),
-        "merged_into_uuid": (Opinion.uuid, Opinion.receipt_number),
-    }
-    names: dict[str, dict] = {}
-    for name, (key, label) in lookups.items():
-        found = ids[name]
-        names[name] = dict(db.session.execute(select(key, label).where(key.in_(found))).all()) if found else {}
-    return names
-
-
-def _people(rows) -> dict[int, str]:
-    """Each acting account's display name (its username when it has none)."""
-    ids = {row.user_id for row in rows if row.user_id is not None}
-    if not ids:
-        return {}
-    found = db.session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(ids)))
-    return {user_id: display or username for user_id, display, username in found}
-
-
-def duplicates_of(opinion: Opinion) -> list[Opinion]:
-    """The opinions merged into ``opinion`` (its duplicates), oldest first."""
-    return list(
-        db.session.scalars(
-            select(Opinion)
-            .where(Opinion.merged_into_uuid == opinion.uuid)
-            .options(load_only(Opinion.uuid, Opinion.receipt_number, Opinion.created_at))
-            .order_by(Opinion.created_at, Opinion.uuid)
-        )
-    )
-
-
-def history(opinion: Opinion) -> list[HistoryEntry]:
-    """The public status history and the audit rows of ``opinion``, oldest first."""
-    entries = [HistoryEntry(e.at, "public", e.status_label, note=e.note) for e in opinion.events]
-    rows = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.opinion_uuid == opinion.uuid).order_by(AuditEntry.at, AuditEntry.id)
-    ).all()
-    names = _names_of(rows)
-    people = _people(rows)
-    for row in rows:
-        before, after = row.before or {}, row.after or {}
-        changes = [
-            (FIELD_LABELS.get(name, name), _shown(before.get(name), names.get(name)),
-             _shown(after.get(name), names.get(name)))  # fmt: skip
-            for name in dict.fromkeys([*before, *after])
-            if name not in HIDDEN_FIELDS and before.get(name) != after.get(name)
-        ]
-        who = people.get(row.user_id) or row.username
-        entries.append(HistoryEntry(row.at, "audit", AUDIT_LABELS.get(row.action, row.action), who, row.note, changes))
-    # Stable: an action's public step comes before its audit row.
-    return sorted(entries, key=lambda e: e.at)

@@ -72,21 +72,31 @@ class ActionRefused(Exception):
 
 
 class Action(StrEnum):
-    ACCEPT = "accept"
-    FORWARD = "forward"
-    RETURN_ASSIGNMENT = "return_assignment"
-    WITHDRAW_ASSIGNMENT = "withdraw_assignment"
-    REQUEST_EXTENSION = "request_extension"
-    DECIDE_EXTENSION = "decide_extension"
-    REMIND = "remind"
-    RECORD_REPLY = "record_reply"
-    CLOSE = "close"
-    DECLINE = "decline"
-    MERGE = "merge"
-    SET_KEY_SUPERVISION = "set_key_supervision"
-    ATTACH_TOPIC = "attach_topic"
-    REPLACE_RECEIPT = "replace_receipt"
-    RECORD_RATING = "record_rating"
+    """A lifecycle action; its ``label`` is the verb a refusal names (不能受理)."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str):
+        action = str.__new__(cls, value)
+        action._value_ = value
+        action.label = label
+        return action
+
+    ACCEPT = "accept", "受理"
+    FORWARD = "forward", "转办"
+    RETURN_ASSIGNMENT = "return_assignment", "回退"
+    WITHDRAW_ASSIGNMENT = "withdraw_assignment", "撤回转办"
+    REQUEST_EXTENSION = "request_extension", "申请延期"
+    DECIDE_EXTENSION = "decide_extension", "审批延期"
+    REMIND = "remind", "催办"
+    RECORD_REPLY = "record_reply", "登记答复"
+    CLOSE = "close", "办结"
+    DECLINE = "decline", "不予受理"
+    MERGE = "merge", "合并"
+    SET_KEY_SUPERVISION = "set_key_supervision", "设置重点督办"
+    ATTACH_TOPIC = "attach_topic", "归入专题"
+    REPLACE_RECEIPT = "replace_receipt", "补打回执"
+    RECORD_RATING = "record_rating", "评价"
 
 
 S = OpinionStatus
@@ -682,7 +692,7 @@ def _check(actor: User, opinion: Opinion, action: Action) -> None:
     if action in _CHAIR_ONLY and not _is_chair(actor):
         raise ActionRefused("此操作须由镇人大主席、副主席或市人大常委会办理。")
     if action not in ALLOWED.get(opinion.status, set()):
-        raise ActionRefused(f"意见目前为“{opinion.status_label}”，不能{_ACTION_LABELS[action]}。")
+        raise ActionRefused(f"意见目前为“{opinion.status_label}”，不能{action.label}。")
 
 
 def _check_assignment(actor: User, assignment: Assignment, action: Action) -> Opinion:
@@ -691,25 +701,6 @@ def _check_assignment(actor: User, assignment: Assignment, action: Action) -> Op
     if assignment.state != AssignmentState.ACTIVE:
         raise ActionRefused("该交办已结束。")
     return opinion
-
-
-_ACTION_LABELS = {
-    Action.ACCEPT: "受理",
-    Action.FORWARD: "转办",
-    Action.RETURN_ASSIGNMENT: "回退",
-    Action.WITHDRAW_ASSIGNMENT: "撤回转办",
-    Action.REQUEST_EXTENSION: "申请延期",
-    Action.DECIDE_EXTENSION: "审批延期",
-    Action.REMIND: "催办",
-    Action.RECORD_REPLY: "登记答复",
-    Action.CLOSE: "办结",
-    Action.DECLINE: "不予受理",
-    Action.MERGE: "合并",
-    Action.SET_KEY_SUPERVISION: "设置重点督办",
-    Action.ATTACH_TOPIC: "归入专题",
-    Action.REPLACE_RECEIPT: "补打回执",
-    Action.RECORD_RATING: "评价",
-}
 
 
 def _check_future_working_day(day: date, what: str) -> None:

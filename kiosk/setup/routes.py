@@ -47,7 +47,7 @@ def _data(form) -> dict:
 
 
 def _form_page(form, title, back, submit, **context):
-    return render_template("admin/form.html", form=form, title=title, back=back, submit=submit, **context)
+    return render_template("setup/form.html", form=form, title=title, back=back, submit=submit, **context)
 
 
 def _add_or_change(form, write, *, saved: str, back: str, title: str, submit: str = "保存", **context):
@@ -73,7 +73,7 @@ def _township_filter():
 @city_only
 def index():
     """Links to each set-up area."""
-    return render_template("admin/index.html")
+    return render_template("setup/index.html")
 
 
 # --- townships --------------------------------------------------------------
@@ -83,7 +83,7 @@ def index():
 @city_only
 def townships():
     """Every township with its kind and office phone."""
-    return render_template("admin/townships.html", townships=_townships())
+    return render_template("setup/townships.html", townships=_townships())
 
 
 @bp.route("/townships/new", methods=["GET", "POST"])
@@ -124,7 +124,7 @@ def edit_township(township_id):
 def categories():
     """Every category with its icon, order and time limits."""
     rows = db.session.scalars(select(Category).order_by(Category.position, Category.code)).all()
-    return render_template("admin/categories.html", categories=rows, icon_label=icon_label)
+    return render_template("setup/categories.html", categories=rows, icon_label=icon_label)
 
 
 @bp.route("/categories/new", methods=["GET", "POST"])
@@ -172,7 +172,7 @@ def departments():
     order the city entered them in does.
     """
     rows = db.session.scalars(select(Department).order_by(Department.active.desc(), Department.id)).all()
-    return render_template("admin/departments.html", departments=rows, form=EmptyForm())
+    return render_template("setup/departments.html", departments=rows, form=EmptyForm())
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])
@@ -228,7 +228,7 @@ def stations():
     if township is not None:
         query = query.where(Station.township_id == township.id)
     return render_template(
-        "admin/stations.html",
+        "setup/stations.html",
         stations=db.session.scalars(query).all(),
         townships=_townships(),
         township=township,
@@ -286,7 +286,7 @@ def issue_token(code):
 def _token_page(station, token, registered=False):
     # Shown once: the hub keeps only its hash, so no cache may keep the page.
     page = render_template(
-        "admin/station_token.html",
+        "setup/station_token.html",
         station=station,
         token=token,
         registered=registered,
@@ -323,7 +323,7 @@ def revoke_station(code):
 def users():
     """Every staff account with its role and township."""
     rows = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.username)).all()
-    return render_template("admin/users.html", users=rows, form=EmptyForm())
+    return render_template("setup/users.html", users=rows, form=EmptyForm())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -397,8 +397,8 @@ def fleet():
         show = ""
     overview = services.fleet(township)
     return render(
-        "admin/fleet.html",
-        "admin/_fleet.html",
+        "setup/fleet.html",
+        "setup/_fleet.html",
         rows=services.fleet_filtered(overview, show),
         summary=services.fleet_summary(overview),
         townships=_townships(),
