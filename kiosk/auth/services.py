@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import audit
 from ..extensions import db, login_manager
 from ..models import LoginAttempt, Role, StaffSession, Township, User, utcnow
+from ..refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,11 @@ THROTTLED = "登录失败次数过多，请 {minutes} 分钟后再试。忘记�
 INACTIVE = "此账号已停用。如需恢复，请联系市人大常委会。"
 
 
-class LoginRefused(Exception):
+class LoginRefused(Refused):
     """A sign-in that did not succeed; ``message`` is for the form (Chinese)."""
 
     def __init__(self, message: str, throttled: bool = False):
         super().__init__(message)
-        self.message = message
         self.throttled = throttled
 
 
@@ -204,12 +204,8 @@ PASSWORD_MIN_LENGTH = 10
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,39}")
 
 
-class AccountRefused(Exception):
+class AccountRefused(Refused):
     """An account change that was not made; ``message`` says why (Chinese)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def check_password(password: str | None) -> None:

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..parsing import EARLIEST_DAY, LATEST_DAY
 from ..receipts.numbers import normalise_receipt_number
+from ..refusals import Refused
 
 MAX_REQUESTS = 1000
 WINDOW = timedelta(days=90)
@@ -42,12 +43,8 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-28T00:00:00+08:00"
 
 
-class BadParameter(ValueError):
+class BadParameter(Refused, ValueError):
     """A query parameter the API cannot answer; ``message`` says which and why (Chinese)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 # W3C date and time (https://www.w3.org/TR/NOTE-datetime): a year, a month,

@@ -11,6 +11,7 @@ from flask import current_app
 from ..extensions import db
 from ..models import Opinion, OpinionStatus, Rating, RatingSource, Satisfaction, utcnow
 from ..ratings import GivenRating, already_rated, awaiting_rating, followed, rating_source
+from ..refusals import Refused
 from ..staff.services import ActionRefused, record_rating
 from ..sync import request_sync
 
@@ -22,12 +23,8 @@ THANKS = "谢谢，您的评价已记录。"
 FOLLOW_UP_THANKS = "工作人员已电话回访，并记录了您对办理结果的评价。"
 
 
-class RatingRefused(Exception):
+class RatingRefused(Refused):
     """A rating that cannot be taken; ``message`` is shown (Chinese)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def rating_note(opinion: Opinion) -> str | None:

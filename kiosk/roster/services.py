@@ -34,6 +34,7 @@ from ..auth.scope import visible_township_ids
 from ..clock import today as local_today
 from ..extensions import db
 from ..models import Deputy, DutyShift, Station, User
+from ..refusals import Refused
 from ..workdays import add_working_days, is_working_day
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,8 @@ WEEKDAYS = "一二三四五六日"
 LEVEL_ORDER = {"center": 0, "station": 1, "point": 2}
 
 
-class RosterRefused(Exception):
+class RosterRefused(Refused):
     """A roster change the rules do not allow; ``field`` names the form field at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = message, field
 
 
 def weekday_label(day: date) -> str:

@@ -20,17 +20,10 @@ from .. import audit
 from ..auth import services as accounts
 from ..extensions import db
 from ..models import Category, Department, Station, Township, User
+from ..refusals import Refused
 from ..sync import registry
 
 log = logging.getLogger(__name__)
-
-
-class Refused(Exception):
-    """A write the rules do not allow; ``field`` names the form field at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = message, field
 
 
 def _values(obj, fields) -> dict:

@@ -48,6 +48,7 @@ from ..models import (
 )
 from ..ratings import GivenRating, awaiting_rating, followed, has_rating
 from ..receipts.numbers import make_secret
+from ..refusals import Refused
 from ..text import personal_data_in
 from ..workdays import add_working_days, is_working_day
 
@@ -63,12 +64,8 @@ FORWARD_DAYS = 10
 LONGEST_DUE_WORKING_DAYS = 60
 
 
-class ActionRefused(Exception):
+class ActionRefused(Refused):
     """An action that is not allowed; ``message`` is shown to staff (Chinese)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class Action(StrEnum):
