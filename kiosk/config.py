@@ -29,6 +29,9 @@ class DefaultConfig:
     # Idle time on the kiosk before the countdown starts; then 15 s more.
     IDLE_SECONDS = 90
     IDLE_COUNTDOWN_SECONDS = 15
+    # After a new kiosk screen arrives it takes no taps for this long, so the
+    # second tap of a double tap (an unsure hand's, a second later) does nothing.
+    TAP_SETTLE_MS = 1200
     # Submissions per minute at one station before the polite wait screen.
     SUBMIT_PER_MINUTE = 6
     TIMEZONE = "Asia/Shanghai"

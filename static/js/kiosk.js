@@ -407,8 +407,9 @@ setInterval(() => {
 // shown, the screen takes no taps (body.taps-held, see kiosk.css). The
 // keyboard is left out, since typing goes on at full speed, except for a
 // tap on the very spot of the tap that asked for the new screen.
-// Long enough for the second tap of an unsure hand, a second after the first.
-const SETTLE_MS = 1200;
+// Long enough for the second tap of an unsure hand, a second after the first
+// (the TAP_SETTLE_MS setting).
+const SETTLE_MS = Number(document.body.dataset.tapSettleMs);
 const LONGEST_HOLD_MS = 8000; // a request that hangs must not freeze the screen
 const BOUNCE_PX = 60;
 let requestsOnTheWay = 0;
