@@ -46,7 +46,7 @@ from kiosk.models import (
 )
 from kiosk.staff import services
 from kiosk.workdays import add_working_days
-from tests.factories import make_opinion, make_user, receive_opinion, sign_in
+from tests.support.factories import make_opinion, make_user, receive_opinion, sign_in
 
 HTMX = {"HX-Request": "true"}
 STAFF_TOKEN = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')

@@ -4,12 +4,12 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Department, Opinion, OpinionEvent
+from kiosk.models import AuditEntry, Opinion, OpinionEvent
 from kiosk.staff import services
 from kiosk.staff.services import ActionRefused
 from kiosk.text import personal_data_in
-from tests.factories import make_user, receive_opinion
-from tests.test_staff_queue import Desk
+from tests.support.desk import Desk
+from tests.support.factories import make_user, receive_opinion
 
 NAME, PHONE = "陈大文", "13800138000"
 HINT = "将在互联网上公开，请勿填写姓名、电话等个人信息"

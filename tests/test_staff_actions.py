@@ -8,11 +8,20 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.models import Assignment, AuditEntry, Department, Opinion, OpinionEvent, OpinionStatus, Rating, Topic
+from kiosk.models import (
+    Assignment,
+    AuditEntry,
+    Department,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    Rating,
+    Topic,
+)
 from kiosk.staff import services
 from kiosk.workdays import add_working_days
-from tests.factories import receive_opinion
-from tests.test_staff_queue import Desk, station_of
+from tests.support.desk import Desk, station_of
+from tests.support.factories import receive_opinion
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncState
-from tests.crashes import Villager
-from tests.servers import ServerProcess
-from tests.sync.boxes import enrolled_station, read
+from tests.support.boxes import enrolled_station, read
+from tests.support.crashes import Villager
+from tests.support.servers import ServerProcess
 
 
 def wait_for(fn, timeout: float = 30):

@@ -16,8 +16,8 @@ from kiosk.sync import signing, wire
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import Reply
 from kiosk.sync.clock import to_millis
-from tests.factories import make_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, sync, transport  # noqa: F401
+from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
 
 
 def signed_headers(key, path, body, station="LC00", timestamp=None, nonce=None, digest=None):

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.localtime import to_local
 from kiosk.intake.services import SECRET_ALPHABET, make_secret
+from kiosk.localtime import to_local
 from kiosk.models import (
     Assignment,
     AuditEntry,
@@ -26,8 +26,7 @@ from kiosk.models import (
 from kiosk.staff import queue, services
 from kiosk.staff.services import ActionRefused
 from kiosk.workdays import add_working_days, is_working_day
-from tests.factories import make_user, receive_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
+from tests.support.factories import make_user, receive_opinion
 
 S = OpinionStatus
 # Every opinion the hub holds starts with these public steps.

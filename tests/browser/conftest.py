@@ -9,11 +9,10 @@ office's desk browser (``screens("desk")``); screenshots go to
 
 import sqlite3
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, station_box
+from tests.support.servers import ROOT, station_box
 
 SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
@@ -125,11 +124,3 @@ def screens(browser, pytestconfig):
         page.context.close()
     errors = [error for page in pages for error in page.js_errors]
     assert not errors, errors
-
-
-def screenshot(page, name: str) -> Path:
-    """Save what the screen shows now, named after the step and the shape."""
-    page.screenshots.mkdir(parents=True, exist_ok=True)
-    path = page.screenshots / f"{name}-{page.shape}.png"
-    page.screenshot(path=path)
-    return path

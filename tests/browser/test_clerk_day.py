@@ -18,12 +18,9 @@ import pytest
 from playwright.sync_api import expect
 
 from kiosk.models import OpinionStatus
-from tests.servers import ROOT, ServerProcess, _env
-from tests.sync.boxes import enrolled_station, new_postgres_database, run
-from tests.sync.fixtures import hub_seed_postgres  # noqa: F401
-
-from .conftest import screenshot
-from .helpers import key, submit_over_http, tap, tap_keys
+from tests.support.boxes import enrolled_station, new_postgres_database, run
+from tests.support.servers import ROOT, ServerProcess, _env
+from tests.support.touch import key, screenshot, submit_over_http, tap, tap_keys
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 

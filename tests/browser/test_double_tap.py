@@ -4,7 +4,7 @@ screen the first one brought, does nothing."""
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import RECEIPT_NUMBER, tap, two_steps_and_back
+from tests.support.touch import RECEIPT_NUMBER, tap, two_steps_and_back
 
 pytestmark = pytest.mark.browser
 

@@ -14,12 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from kiosk.extensions import db
-from kiosk.models import Department, User
+from kiosk.models import Department
 from kiosk.staff import services
-from tests.factories import make_user, receive_opinion
-from tests.servers import ServerProcess
-
-from .conftest import screenshot
+from tests.support.factories import make_user, receive_opinion
+from tests.support.servers import ServerProcess
+from tests.support.touch import screenshot
 
 pytestmark = pytest.mark.browser
 

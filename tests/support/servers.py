@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -70,7 +70,7 @@ class ServerProcess:
         raise RuntimeError(f"server did not start: {self.log_text()[-2000:]}")
 
     def launch(self):
-        """The server's process, started (``tests/crashes.py`` forks it instead)."""
+        """The server's process, started (``tests/support/crashes.py`` forks it instead)."""
         log = open(self.instance / "server.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{self.port}", "--threads", "8", "wsgi:app"],

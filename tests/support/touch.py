@@ -1,7 +1,8 @@
-"""What a villager does at the screen, as Playwright touch actions."""
+"""What a villager does at the screen, as Playwright touch actions, and screenshots of it."""
 
 import re
 from http.cookiejar import CookieJar
+from pathlib import Path
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
@@ -116,3 +117,11 @@ def submit_by_fetch(page, times: int) -> list[str]:
         }""",
         times,
     )
+
+
+def screenshot(page, name: str) -> Path:
+    """Save what the screen shows now, named after the step and the shape."""
+    page.screenshots.mkdir(parents=True, exist_ok=True)
+    path = page.screenshots / f"{name}-{page.shape}.png"
+    page.screenshot(path=path)
+    return path
