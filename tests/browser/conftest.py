@@ -13,6 +13,7 @@ from contextlib import closing
 import pytest
 
 from tests.support.servers import ROOT, station_box
+from tests.support.touch import QUICK_SETTLE_MS
 
 SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
@@ -58,21 +59,35 @@ class Box:
         return self.query(f"SELECT count(*) FROM {table}")[0][0]
 
 
+def _box(folder, seed, **settings):
+    server = station_box(folder, seed=seed, SUBMIT_PER_MINUTE=1000, **settings).start()
+    return server, Box(server)
+
+
 @pytest.fixture(scope="session")
-def box(tmp_path_factory):
+def box(tmp_path_factory, demo_database):
     """One station box for the walk tests (no submit limit to trip over)."""
-    server = station_box(tmp_path_factory.mktemp("browser-box"), SUBMIT_PER_MINUTE=1000).start()
-    yield Box(server)
+    server, box = _box(tmp_path_factory.mktemp("browser-box"), demo_database, TAP_SETTLE_MS=QUICK_SETTLE_MS)
+    yield box
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def quick_idle_box(tmp_path_factory):
+def tap_guard_box(tmp_path_factory, demo_database):
+    """A box that holds taps after a new screen as long as a box in the field does."""
+    server, box = _box(tmp_path_factory.mktemp("tap-guard-box"), demo_database)
+    yield box
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def quick_idle_box(tmp_path_factory, demo_database):
     """A box whose idle timer runs out in seconds, not minutes."""
-    server = station_box(
-        tmp_path_factory.mktemp("idle-box"), IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, SUBMIT_PER_MINUTE=1000
-    ).start()
-    yield Box(server)
+    server, box = _box(
+        tmp_path_factory.mktemp("idle-box"), demo_database,
+        IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, TAP_SETTLE_MS=QUICK_SETTLE_MS,
+    )
+    yield box
     server.stop()
 
 

@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.apps import copy_database
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -97,8 +99,12 @@ class ServerProcess:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def station_box(instance: Path, station_code: str | None = None, **settings) -> ServerProcess:
-    """A station box with demo data, not yet started."""
+def station_box(instance: Path, station_code: str | None = None, seed: Path | None = None, **settings) -> ServerProcess:
+    """A station box with demo data, not yet started: a copy of ``seed`` (a demo
+    station database) when given, else loaded by ``flask demo load`` as an installer would."""
+    if seed is not None:
+        copy_database(seed, instance)
+        return ServerProcess(instance, settings)
     instance.mkdir(parents=True, exist_ok=True)
     args = ["demo", "load"] + (["--station", station_code] if station_code else [])
     result = flask_command(instance, *args, env=settings)
