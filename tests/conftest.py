@@ -27,6 +27,11 @@ from tests.support.boxes import new_postgres_database
 from tests.support.inprocess import HUB_DATABASES, AppTransport, hub_database_url
 
 
+# The apps below open copies of seed databases that are migrated already:
+# checking for pending migrations again costs every test for nothing.
+COPY = {"AUTO_MIGRATE": False}
+
+
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory):
     """A migrated station database with the demo data, made once and copied per test."""
@@ -36,7 +41,7 @@ def demo_database(tmp_path_factory):
 @pytest.fixture
 def app(tmp_path, demo_database):
     instance = copy_database(demo_database, tmp_path / "instance")
-    app = make_app(instance)
+    app = make_app(instance, **COPY)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -84,7 +89,7 @@ def hub_database(tmp_path_factory):
 def hub(tmp_path, hub_database):
     """A township hub on SQLite with the demo data and no opinions yet."""
     instance = copy_database(hub_database, tmp_path / "hub-instance")
-    app = make_app(instance, ROLE="hub", PUBLIC_BASE_URL="https://rd.example.cn")
+    app = make_app(instance, ROLE="hub", PUBLIC_BASE_URL="https://rd.example.cn", **COPY)
     yield app
     with app.app_context():
         db.session.remove()
@@ -121,7 +126,7 @@ def hub_app(request, tmp_path):
     settings = {"ROLE": "hub", "PUBLIC_BASE_URL": "https://rd.example.cn"}
     if url:
         settings["DATABASE_URL"] = url
-    app = make_app(instance, **settings)
+    app = make_app(instance, **settings, **COPY)
     yield app
     with app.app_context():
         db.session.remove()
