@@ -22,6 +22,12 @@ $(STAMP)/python: requirements.txt $(STAMP)/system
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# The test and benchmark tools, installed with the run-time packages so pip
+# resolves both files together.
+$(STAMP)/python-dev: requirements.txt requirements-dev.txt $(STAMP)/python
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
 $(STAMP)/node: package.json package-lock.json $(STAMP)/system scripts/vendor
 	npm ci --no-audit --no-fund --loglevel=error
 	bash scripts/vendor
@@ -34,10 +40,10 @@ $(STAMP)/fonts: $(STAMP)/python kiosk/receipts/fonts.py
 run: setup
 	bash scripts/run-demo
 
-test: setup
+test: setup $(STAMP)/python-dev
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup $(STAMP)/python-dev
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) bash bench/run
 
 clean:
