@@ -91,7 +91,8 @@ def last_event(opinion):
 
 def snapshot(opinion):
     """Everything an action could change, read back from the database."""
-    return {**opinion_state(opinion.uuid), "events": len(event_statuses(opinion)), **row_counts(AuditEntry, Rating)}
+    state = opinion_state(opinion.uuid)
+    return {**state, "events": len(event_statuses(opinion)), **row_counts(AuditEntry, Rating)}
 
 
 def refused(action, *args, match=None, **kwargs):

@@ -99,7 +99,9 @@ class ServerProcess:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def station_box(instance: Path, station_code: str | None = None, seed: Path | None = None, **settings) -> ServerProcess:
+def station_box(
+    instance: Path, station_code: str | None = None, seed: Path | None = None, **settings
+) -> ServerProcess:
     """A station box with demo data, not yet started: a copy of ``seed`` (a demo
     station database) when given, else loaded by ``flask demo load`` as an installer would."""
     if seed is not None:

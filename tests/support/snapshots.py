@@ -8,14 +8,16 @@ from kiosk.models import Assignment, Opinion
 
 
 def opinion_state(uuid: str) -> dict:
-    """An opinion's columns, and its assignments' columns under "assignments", as the database holds them now."""
+    """An opinion's columns, and its assignments' columns under "assignments",
+    as the database holds them now."""
     db.session.expire_all()
     opinion = db.session.get(Opinion, uuid)
     assignments = select(Assignment).where(Assignment.opinion_uuid == uuid).order_by(Assignment.id)
     return {
         **{c.key: getattr(opinion, c.key) for c in Opinion.__table__.columns},
         "assignments": [
-            {c.key: getattr(a, c.key) for c in Assignment.__table__.columns} for a in db.session.scalars(assignments)
+            {c.key: getattr(a, c.key) for c in Assignment.__table__.columns}
+            for a in db.session.scalars(assignments)
         ],
     }
 
