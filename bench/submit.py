@@ -7,7 +7,8 @@ machine's mood touches both alike. The bare route is the app's own
 ``/healthz``: Flask and waitress, no database, no template. So the ratio is
 what the product adds to a request the kiosk's browser makes anyway: the
 rate check, the transaction (SQLite fsyncs on commit, ``synchronous=FULL``),
-the print job record, and the receipt screen with its QR code. In-process
+the print job record, and the receipt screen (its QR code is an image the
+screen fetches afterwards, not timed here). In-process
 through Flask's test client the bare route costs a fraction of one fsync,
 which would make 8x a measure of the disk, not of the code.
 

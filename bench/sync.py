@@ -46,7 +46,7 @@ from common import median, ms, report  # noqa: E402
 from kiosk.demo import data as demo_data  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Opinion, utcnow  # noqa: E402
-from kiosk.sync import hub as hub_services  # noqa: E402
+from kiosk.sync import registry as hub_services  # noqa: E402
 from kiosk.sync import signing  # noqa: E402
 from kiosk.sync import station as station_sync  # noqa: E402
 from kiosk.sync.client import HttpTransport, HubClient  # noqa: E402

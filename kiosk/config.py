@@ -29,8 +29,8 @@ class DefaultConfig:
     # Idle time on the kiosk before the countdown starts; then 15 s more.
     IDLE_SECONDS = 90
     IDLE_COUNTDOWN_SECONDS = 15
-    # After a new kiosk screen arrives it takes no taps for this long, so the
-    # second tap of a double tap (an unsure hand's, a second later) does nothing.
+    # After a new kiosk screen arrives, taps on it are held this long, so the
+    # second tap of an unsure double tap (a second later) does nothing.
     TAP_SETTLE_MS = 1200
     # Submissions per minute at one station before the polite wait screen.
     SUBMIT_PER_MINUTE = 6
@@ -63,6 +63,29 @@ class DefaultConfig:
     # Reverse proxies in front of the hub (e.g. 1 for nginx on the same box).
     # 0: none; the client's address is the connection's.
     TRUSTED_PROXIES = 0
+
+    # Sync. Hub: how far a signed request's timestamp may be from the hub clock.
+    SYNC_CLOCK_WINDOW_SECONDS = 300
+    # Hub: most records in one pushed batch, and the largest request body.
+    SYNC_MAX_BATCH = 2000
+    SYNC_MAX_BODY = 16 * 1024 * 1024
+    # Station: records per pushed batch.
+    SYNC_BATCH_SIZE = 2000
+    # Station: seconds between syncs while the link works; back-off doubles
+    # from SYNC_RETRY_SECONDS up to SYNC_MAX_BACKOFF_SECONDS while it fails.
+    SYNC_INTERVAL_SECONDS = 300
+    SYNC_RETRY_SECONDS = 15
+    SYNC_MAX_BACKOFF_SECONDS = 1800
+    # Station: seconds before a request to the hub is given up.
+    SYNC_TIMEOUT_SECONDS = 60
+    # Station: CA bundle for the hub's HTTPS certificate (None: the system's).
+    SYNC_CA_FILE = None
+    # Station: run the sync loop inside the kiosk process.
+    SYNC_BACKGROUND = True
+    # Station: PIN of the sync admin screen (/admin/sync); None disables the screen.
+    ADMIN_PIN = None
+    # Tests may also set SYNC_CLOCK, a callable returning the current UTC time
+    # (kiosk/sync/clock.py); it has no default and no environment form.
 
     # Flask and extensions.
     # hide_parameters: a failed statement's log line must never carry the

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
-from kiosk.sync import hub as hub_services
-from kiosk.sync import station as station_sync
+from kiosk.sync import enrolment
+from kiosk.sync import registry as hub_services
 from tests.support import cups
 from tests.support.apps import copy_database, make_app, seed_database
 from tests.support.boxes import new_postgres_database
@@ -144,7 +144,7 @@ def station_app(app, hub_app, transport):
     with hub_app.app_context():
         token = hub_services.issue_token("LC00")
     with app.app_context():
-        station_sync.enroll("http://hub.test", token, transport=transport)
+        enrolment.enroll("http://hub.test", token, transport=transport)
     return app
 
 

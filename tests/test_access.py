@@ -756,7 +756,7 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             assert CSRF_REFUSAL in answer.text, f"{method} {path}"
             checked.append(rule.endpoint)
     assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "receipts.reprint",
-            "sync_admin.unlock", "sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
+            "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 
 

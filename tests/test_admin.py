@@ -22,7 +22,7 @@ from kiosk.models import (
     Township,
     User,
 )
-from kiosk.sync import hub as sync_hub
+from kiosk.sync import registry as sync_hub
 from kiosk.sync import signing
 from kiosk.sync.clock import now
 from tests.support import web

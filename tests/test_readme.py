@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from kiosk.config import DefaultConfig
-from kiosk.sync import DEFAULTS as SYNC_DEFAULTS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 FLASK_INTERNALS = {"SQLALCHEMY_ENGINE_OPTIONS", "WTF_CSRF_TIME_LIMIT", "SESSION_COOKIE_HTTPONLY",
@@ -17,6 +16,5 @@ def test_readme_opens_with_the_two_commands():
 
 def test_every_setting_is_documented():
     settings = [name for name in vars(DefaultConfig) if name.isupper() and name not in FLASK_INTERNALS]
-    settings += [name for name in SYNC_DEFAULTS if name != "SYNC_CLOCK"]  # SYNC_CLOCK: tests inject a callable
     missing = [name for name in settings if f"`KIOSK_{name}`" not in README]
     assert missing == []

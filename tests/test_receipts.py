@@ -192,6 +192,35 @@ def test_pdf_address_needs_the_right_secret(app, client, tmp_path):
     assert client.get(f"/receipts/LC00-000000-9999.pdf?k={secret}").status_code == 404
 
 
+def test_the_receipt_screen_fetches_its_qr_code_with_the_secret_and_keeps_nothing(app, client):
+    with app.app_context():
+        opinion = make_opinion()
+        number, secret = opinion.receipt_number, opinion.secret
+    response = client.get(f"/receipts/{number}/qr.svg?k={secret.lower()}")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    # The same code as on the paper.
+    assert response.text == qr_svg(f"http://localhost/r/{number}?k={secret}")
+    # The address holds the 验证码: nothing of it stays in the kiosk's browser.
+    assert response.headers["Cache-Control"] == "no-store"
+
+    for query in (f"?k={'X' * len(secret)}", "", "?k="):
+        assert client.get(f"/receipts/{number}/qr.svg{query}").status_code == 404
+    assert client.get(f"/receipts/LC00-000000-9999/qr.svg?k={secret}").status_code == 404
+
+
+def test_the_receipt_screen_shows_the_code_of_its_own_receipt(app, client):
+    from tests.support.crashes import ClientVillager
+
+    villager = ClientVillager(client)
+    villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
+    page = villager.submit()
+    number, secret = page.receipt_number, page.receipt_secret
+    [source] = re.findall(r'<img src="([^"]+)"[^>]*data-testid="receipt-qr"', page.text)
+    assert source == f"/receipts/{number}/qr.svg?k={secret}"
+    assert client.get(source).text == qr_svg(f"http://localhost/r/{number}?k={secret}")
+
+
 # --- print status and reprint, without a printer --------------------------------------
 
 

@@ -13,7 +13,7 @@ from kiosk.extensions import db
 from kiosk.models import AuditEntry, Deputy, DutyShift, Station, SyncChange, User
 from kiosk.roster import services as roster
 from kiosk.roster.services import RosterRefused
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
 from kiosk.sync import station as station_sync
 from tests.support import web
 from tests.support.desk import signed_in

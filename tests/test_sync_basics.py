@@ -3,15 +3,8 @@
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.models import (
-    BoxIdentity,
-    Opinion,
-    OpinionEvent,
-    OpinionStatus,
-    ReceiptCounter,
-    SetAsideRecord,
-    SyncConflict,
-)
+from kiosk.models import BoxIdentity, Opinion, OpinionEvent, OpinionStatus, ReceiptCounter, SetAsideRecord, SyncConflict
+from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
 from tests.support.factories import make_opinion
 from tests.support.inprocess import sync
@@ -133,11 +126,11 @@ def test_enrolment_raises_receipt_counters_to_what_the_hub_has_seen(station_app,
         db.session.execute(db.delete(Opinion))
         db.session.commit()
     with hub_app.app_context():
-        from kiosk.sync import hub
+        from kiosk.sync import registry as hub
 
         token = hub.issue_token("LC00")
     with station_app.app_context():
-        station_sync.enroll("http://hub.test", token, transport=transport)
+        enrolment.enroll("http://hub.test", token, transport=transport)
         assert db.session.scalar(select(ReceiptCounter.last_serial).where(ReceiptCounter.day == day)) == 3
         assert db.session.get(BoxIdentity, 1).station_code == "LC00"
     (uuid,) = submit(station_app)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncAudit, SyncConflict
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
 from kiosk.sync import station as station_sync
 from tests.support.factories import make_opinion
 

@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from kiosk.extensions import db
 from kiosk.models import Opinion, OpinionEvent, utcnow
 from kiosk.sync import hub as hub_services
+from kiosk.sync import loop
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import HttpTransport, LinkDown
 from tests.support.boxes import enrolled_station, run
@@ -49,7 +50,7 @@ def test_token_revoke_and_list(station_app, hub_app, transport):
 
 def test_back_off_doubles_up_to_thirty_minutes():
     rng = random.Random(1)
-    delays = [station_sync.backoff_seconds(n, 15, 1800, rng) for n in range(0, 12)]
+    delays = [loop.backoff_seconds(n, 15, 1800, rng) for n in range(0, 12)]
     assert delays[0] == 0
     assert 12 <= delays[1] <= 15 and 24 <= delays[2] <= 30 and 48 <= delays[3] <= 60
     assert all(1440 <= d <= 1800 for d in delays[9:])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kiosk.hub.status import NOT_YET_SENT, pending_receipt
+from kiosk.public.pending import NOT_YET_SENT, pending_receipt
 from kiosk.localtime import to_local
 from kiosk.models import utcnow
 from tests.support.factories import make_opinion

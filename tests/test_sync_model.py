@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, OpinionEvent, OpinionStatus, SyncConflict, utcnow
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
+from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import LinkDown
 from tests.support.apps import make_app
@@ -54,7 +55,7 @@ class SyncModel(RuleBasedStateMachine):
         with self.hub.app_context():
             token = hub_services.issue_token("LC00")
         with self.station.app_context():
-            station_sync.enroll("http://hub.test", token, transport=self.transport)
+            enrolment.enroll("http://hub.test", token, transport=self.transport)
 
     def _box(self, name, seed, **config):
         instance = self.folder / name

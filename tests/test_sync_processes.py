@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncConflict
-from kiosk.sync import station as station_sync
-from kiosk.sync.station import EnrolmentRefused
+from kiosk.sync import enrolment as station_sync
+from kiosk.sync.enrolment import EnrolmentRefused
 from tests.support.boxes import bulk_opinions, enrolled_station, hub_token, read, run, submit_opinions
 from tests.support.inprocess import HUB_DATABASES, hub_database_url
 from tests.support.proxy import FaultyProxy

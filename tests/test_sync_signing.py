@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncNonce, utcnow
-from kiosk.sync import hub as hub_services
+from kiosk.sync import registry as hub_services
 from kiosk.sync import signing, wire
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import Reply

@@ -19,7 +19,7 @@ from wtforms.validators import (
 
 from ..auth.services import PASSWORD_MIN_LENGTH as MIN_PASSWORD_LENGTH
 from ..models import Role, StationLevel
-from ..sync.hub import STATION_CODE_RE
+from ..sync.registry import STATION_CODE_RE
 
 TOWNSHIP_KINDS = [SelectChoice("镇"), SelectChoice("街道")]
 LEVELS = [SelectChoice(level.value, level.label) for level in StationLevel]

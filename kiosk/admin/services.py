@@ -20,7 +20,7 @@ from .. import audit
 from ..auth import services as accounts
 from ..extensions import db
 from ..models import Category, Department, Station, Township, User
-from ..sync import hub
+from ..sync import registry
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ def register_station(
     after = {"code": code, "name": name, "level": level, "township_id": township.id, "address": address}
     audit.record("station.register", actor=actor, subject=f"station:{code}", after=after)
     try:
-        return hub.register_station(code, name, township.name, level, address=address)
+        return registry.register_station(code, name, township.name, level, address=address)
     except (ValueError, IntegrityError) as error:
         db.session.rollback()
         raise Refused(
@@ -210,7 +210,7 @@ def issue_token(actor: User, station: Station) -> str:
     Earlier tokens still work until used or expired (24 hours).
     """
     audit.record("station.token", actor=actor, subject=_station_subject(station))
-    return hub.issue_token(station.code)
+    return registry.issue_token(station.code)
 
 
 def revoke_station(actor: User, station: Station, reason: str) -> None:
@@ -220,7 +220,7 @@ def revoke_station(actor: User, station: Station, reason: str) -> None:
     """
     audit.record("station.revoke", actor=actor, subject=_station_subject(station), note=reason)
     try:
-        hub.revoke_station(station.code)
+        registry.revoke_station(station.code)
     except ValueError:
         db.session.rollback()
         raise Refused(f"联络站 {station.code} 还没有登记过机器，没有可吊销的密钥。")
@@ -247,8 +247,8 @@ def set_user_active(actor: User, user: User, active: bool) -> None:
 # --- fleet ------------------------------------------------------------------
 
 
-def fleet(township: Township | None = None) -> list[tuple[hub.StationRow, str]]:
-    """The rows of ``stations list --all`` (hub.station_overview), each with its station's level.
+def fleet(township: Township | None = None) -> list[tuple[registry.StationRow, str]]:
+    """The rows of ``stations list --all`` (registry.station_overview), each with its station's level.
 
     With ``township``, only that township's stations. Enrolled stations come
     first (a working box matters more than the many not yet set up), then by
@@ -256,7 +256,7 @@ def fleet(township: Township | None = None) -> list[tuple[hub.StationRow, str]]:
     """
     levels = dict(db.session.execute(select(Station.code, Station.level)).all())
     townships = dict(db.session.execute(select(Township.name, Township.id)).all())
-    rows = hub.station_overview()
+    rows = registry.station_overview()
     if township is not None:
         rows = [row for row in rows if row.township == township.name]
     rows.sort(key=lambda row: (_FLEET_ORDER.get(row.state, 3), townships.get(row.township, 0), row.code))

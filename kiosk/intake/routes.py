@@ -239,7 +239,7 @@ def submit():
     url = receipt_url(submitted.opinion)
     services.crash_point("before_response")
     once_sent(start_printing_and_sync, submitted, url)
-    return receipt_screen(submitted.opinion, print_receipt(submitted, url), url)
+    return receipt_screen(submitted.opinion, print_receipt(submitted, url))
 
 
 def print_receipt(submitted, url: str):
@@ -318,11 +318,10 @@ def start_printing_and_sync(submitted, url: str) -> None:
         request_sync()
 
 
-def receipt_screen(opinion, print_status, url: str):
-    from ..receipts.qr import qr_svg
-
-    qr = qr_svg(url, data_testid="receipt-qr")
-    return screen("_receipt.html", opinion=opinion, qr=qr, print_status=print_status)
+def receipt_screen(opinion, print_status):
+    # The QR code is an image of its own (receipts.receipt_qr): encoding it
+    # takes a few milliseconds the tap on 提交 need not wait for.
+    return screen("_receipt.html", opinion=opinion, print_status=print_status)
 
 
 @bp.post("/opinion/restart")

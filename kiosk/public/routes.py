@@ -74,6 +74,6 @@ def _private(response):
 
 
 def _pending_receipt(number):
-    from ..hub.status import pending_receipt
+    from .pending import pending_receipt
 
     return pending_receipt(number)

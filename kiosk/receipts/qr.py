@@ -1,48 +1,53 @@
 """QR codes as vector SVG, for the printed receipt and for the screen.
 
 Both come from one function so the screen and the paper always carry the
-same code. The modules come from zxing-cpp's writer (C++, about a tenth of
-a millisecond for a receipt's URL, where pure-Python encoders take most of
-a millisecond of the submit the villager waits for); the SVG is drawn
-here. The path draws each row's run of dark modules as one stroke a module
-thick: two path commands per run instead of one rectangle per module, which
-keeps the receipt PDF small and quick to draw (WeasyPrint parses SVG paths
-in Python).
+same code. The modules come from the ``qrcode`` package (pure Python, the
+encoder the product's design names); the SVG is drawn here. The path draws
+each row's run of dark modules as one stroke a module thick: two path
+commands per run instead of one rectangle per module, which keeps the
+receipt PDF small and quick to draw (WeasyPrint parses SVG paths in Python).
+
+Encoding takes a few milliseconds, so the submit does not wait for it: the
+receipt screen fetches its code as an SVG of its own (``receipts.receipt_qr``),
+and the printer's thread draws it into the PDF after the response is sent.
 """
 
-import re
 from functools import lru_cache
+from itertools import groupby
 
-import zxingcpp
+import qrcode
 from markupsafe import Markup, escape
+from qrcode.constants import ERROR_CORRECT_M
 
 # Four light modules around the code: the quiet zone the standard asks for,
 # drawn in white so the code scans on any background.
 QUIET_ZONE = 4
 # M recovers a code with 15% of it smudged or torn: a receipt kept in a
 # pocket for months, yet a small code for a short URL.
-ERROR_CORRECTION = "M"
-# The writer's image has one byte per module: 0 for dark, 255 for light.
-_DARK_RUN = re.compile(rb"\x00+")
+ERROR_CORRECTION = ERROR_CORRECT_M
 
 
 @lru_cache(maxsize=64)
 def qr_path(data: str) -> tuple[int, str]:
     """Side (in modules, quiet zone included) and SVG path data of the code."""
-    code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level=ERROR_CORRECTION)
-    modules = memoryview(code.to_image(scale=1, add_quiet_zones=False))
-    side = modules.shape[0]
-    rows = modules.tobytes()
+    # The quiet zone is drawn by the SVG itself (its white background).
+    code = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=0)
+    code.add_data(data)
+    code.make(fit=True)
+    modules = code.get_matrix()
     parts = []
-    for y in range(side):
-        row = rows[y * side : (y + 1) * side]
-        for run in _DARK_RUN.finditer(row):
-            parts.append(f"M{run.start() + QUIET_ZONE} {y + QUIET_ZONE}.5h{run.end() - run.start()}")
-    return side + 2 * QUIET_ZONE, "".join(parts)
+    for y, row in enumerate(modules):
+        x = 0
+        for dark, run in groupby(row):
+            length = sum(1 for _ in run)
+            if dark:
+                parts.append(f"M{x + QUIET_ZONE} {y + QUIET_ZONE}.5h{length}")
+            x += length
+    return len(modules) + 2 * QUIET_ZONE, "".join(parts)
 
 
 def qr_svg(url: str, **attributes) -> Markup:
-    """An inline ``<svg>`` QR code for ``url``, sized by CSS (it scales).
+    """An ``<svg>`` QR code for ``url``, sized by CSS (it scales).
 
     Extra keyword arguments become attributes of the ``<svg>`` element,
     with ``_`` written as ``-`` (``data_testid="receipt-qr"``).

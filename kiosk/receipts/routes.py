@@ -1,4 +1,4 @@
-"""Receipt PDFs and print status."""
+"""Receipt PDFs, the receipt screen's QR code, and print status."""
 
 from flask import abort, make_response, request
 
@@ -8,7 +8,7 @@ from ..models import PrintJob
 from ..public.services import find_receipt
 from . import bp, services
 from .forms import ReprintForm
-
+from .qr import qr_svg
 
 @bp.get("/print-jobs/<job_id>")
 def print_status(job_id):
@@ -34,6 +34,18 @@ def receipt_pdf(number):
     response = make_response(services.receipt_pdf(opinion).data)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{opinion.receipt_number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/receipts/<number>/qr.svg")
+def receipt_qr(number):
+    """The receipt's QR code as an SVG image, for the receipt screen."""
+    opinion = find_receipt(number, request.args.get("k")) or abort(404)
+    response = make_response(qr_svg(services.receipt_url(opinion)))
+    response.mimetype = "image/svg+xml"
+    # Its address holds the 验证码: the kiosk's browser keeps nothing of a receipt
+    # for the next person (the code itself is cached in the process, qr_path).
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf, db
 from ..intake.services import crash_point
-from . import hub, signing, wire
+from . import hub, registry, signing, wire
 from .clock import now, to_millis
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _limits():
 def enrol():
     """Register this box's public key with a one-time token."""
     payload = _json_body()
-    answer = hub.enrol(payload, current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/"))
+    answer = registry.enrol(payload, current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/"))
     db.session.commit()
     return signed(answer)
 
@@ -51,7 +51,7 @@ def push():
     except IntegrityError:
         # Another request stored one of these records at the same moment;
         # nothing of this one was kept, and a retry will be acknowledged.
-        raise hub.SyncError(409, "retry", "同一批记录正在另一请求中保存，请稍后重试 (concurrent write; retry)")
+        raise registry.SyncError(409, "retry", "同一批记录正在另一请求中保存，请稍后重试 (concurrent write; retry)")
     crash_point("hub_push_after_commit")
     return signed(answer)
 
@@ -72,8 +72,8 @@ def pull():
 def unknown(anything):
     """Anything else under the API gets a JSON answer too."""
     if anything in {"enrol", "push", "pull"}:
-        raise hub.SyncError(405, "method_not_allowed", "use POST")
-    raise hub.SyncError(404, "not_found", "no such sync endpoint")
+        raise registry.SyncError(405, "method_not_allowed", "use POST")
+    raise registry.SyncError(404, "not_found", "no such sync endpoint")
 
 
 def _authenticated():
@@ -86,18 +86,18 @@ def _authenticated():
 
 def _wire_body():
     if request.headers.get("Content-Encoding", "").lower() != wire.CONTENT_ENCODING:
-        raise hub.SyncError(415, "not_gzip", "send the body as gzip-compressed JSON")
+        raise registry.SyncError(415, "not_gzip", "send the body as gzip-compressed JSON")
     try:
         return wire.decode(request.get_data(cache=True))
     except wire.BadBody as error:
-        raise hub.SyncError(400, "bad_body", str(error))
+        raise registry.SyncError(400, "bad_body", str(error))
 
 
 def _json_body():
     try:
         return json.loads(request.get_data(cache=True))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise hub.SyncError(400, "bad_body", "body is not JSON")
+        raise registry.SyncError(400, "bad_body", "body is not JSON")
 
 
 def signed(payload: dict, status: int = 200, compress: bool = True) -> Response:
@@ -105,7 +105,7 @@ def signed(payload: dict, status: int = 200, compress: bool = True) -> Response:
     body = wire.encode(payload) if compress else wire.dumps(payload)
     timestamp = str(to_millis(now()))
     digest = signing.body_digest(body)
-    signature = signing.sign(hub.hub_key(), signing.response_message(status, g.get("sync_nonce", ""), timestamp, digest))
+    signature = signing.sign(registry.hub_key(), signing.response_message(status, g.get("sync_nonce", ""), timestamp, digest))
     response = Response(body, status, content_type="application/json; charset=utf-8")
     if compress:
         response.headers["Content-Encoding"] = wire.CONTENT_ENCODING
@@ -116,8 +116,8 @@ def signed(payload: dict, status: int = 200, compress: bool = True) -> Response:
     return response
 
 
-@bp.errorhandler(hub.SyncError)
-def _refused(error: hub.SyncError):
+@bp.errorhandler(registry.SyncError)
+def _refused(error: registry.SyncError):
     db.session.rollback()
     log.info("sync request refused: %s %s", error.code, error.message)
     return _error(error.status, error.code, error.message)

@@ -23,8 +23,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import BoxIdentity, SyncAudit, SyncStation
-from . import signing, wire
+from . import hub, registry, signing, station, wire
 from .clock import now, to_millis
+from .enrolment import enrolment, private_key, sync_state
 from .records import RECORD_TYPES
 
 log = logging.getLogger(__name__)
@@ -68,15 +69,13 @@ def _read(path: str, kind: str) -> tuple[dict, bytes, str]:
 
 def export_bundle(path: str, progress=lambda n: None) -> int:
     """Write every unacknowledged record to a signed bundle; return how many."""
-    from . import station
-
-    link = station.enrolment()
+    link = enrolment()
     if link is None:
         raise BundleRefused("本站还没有登记到镇人大办")
     records = [
         {"type": t.name, "data": data} for t in RECORD_TYPES.values() for data in t.pending(10**9)
     ]
-    state = station._state()
+    state = sync_state()
     payload = {
         "station_code": link.station_code,
         "nonce": secrets.token_urlsafe(18),
@@ -85,7 +84,7 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         "records": records,
         "station": station.report(),
     }
-    _write(path, "station", payload, station.private_key())
+    _write(path, "station", payload, private_key())
     db.session.rollback()
     progress(1)
     log.info("exported %d records to %s", len(records), path)
@@ -94,9 +93,7 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
 
 def import_answer(path: str) -> dict:
     """Apply the hub's answer bundle: acknowledgements, refusals, updates."""
-    from . import station
-
-    link = station.enrolment()
+    link = enrolment()
     if link is None:
         raise BundleRefused("本站还没有登记到镇人大办")
     payload, body, signature = _read(path, "answer")
@@ -131,8 +128,6 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     """Ingest a station bundle like a push, then write the signed answer.
 
     ``decision``: (who, why) when a person accepts a revoked station's bundle."""
-    from . import hub
-
     payload, body, signature = _read(path, "station")
     code = payload.get("station_code")
     link = db.session.get(SyncStation, code) if isinstance(code, str) else None
@@ -163,7 +158,7 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
         raise BundleRefused("文件内容不完整 (cursor)")
     try:
         push = hub.push(link, {"records": payload.get("records"), "station": payload.get("station")})
-    except hub.SyncError as error:
+    except registry.SyncError as error:
         db.session.rollback()
         raise BundleRefused(f"文件内容不对: {error.message}")
     pull = hub.changes_since(link.station, cursor, limit=10**9)
@@ -175,7 +170,7 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
         "pull": pull,
         "hub_time": to_millis(now()),
     }
-    _write(answer_path, "answer", answer, hub.hub_key())
+    _write(answer_path, "answer", answer, registry.hub_key())
     progress(1)
     return {"station": code, "acknowledged": len(push["acks"]), "refused": len(push["refused"])}
 

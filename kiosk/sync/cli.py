@@ -9,6 +9,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..localtime import format_local
+from . import bundles, enrolment, registry
+from .loop import SyncLoop
+from .station import status as station_status
+from .station import sync_once
 
 # --- hub --------------------------------------------------------------------
 
@@ -26,10 +30,8 @@ def stations():
 @with_appcontext
 def add_station(code, name, township, level):
     """Register a station; the last line printed is its one-time enrolment token (24 h)."""
-    from . import hub
-
     try:
-        token = hub.register_station(code, name, township, level)
+        token = registry.register_station(code, name, township, level)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(f"已登记 {code} {name}。把下面的登记码交给该站，24 小时内有效，只能用一次：")
@@ -41,10 +43,8 @@ def add_station(code, name, township, level):
 @with_appcontext
 def token(code):
     """Print a fresh one-time enrolment token for a registered station (a new or replaced box)."""
-    from . import hub
-
     try:
-        value = hub.issue_token(code)
+        value = registry.issue_token(code)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(f"{code} 的登记码，24 小时内有效，只能用一次：")
@@ -56,10 +56,8 @@ def token(code):
 @with_appcontext
 def revoke(code):
     """Refuse this station's key from now on (a stolen or retired box)."""
-    from . import hub
-
     try:
-        hub.revoke_station(code)
+        registry.revoke_station(code)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(f"已吊销 {code} 的密钥。该站的记录仍保留；新机器需要新的登记码。")
@@ -70,9 +68,7 @@ def revoke(code):
 @with_appcontext
 def list_stations(show_all):
     """Every station: last contact, reported backlog, software version, printer."""
-    from . import hub
-
-    rows = [r for r in hub.station_overview() if show_all or r.state != "未登记"]
+    rows = [r for r in registry.station_overview() if show_all or r.state != "未登记"]
     click.echo(f"{'code':<8} {'state':<6} {'last contact':<17} {'backlog':>7}  {'version':<12} {'printer':<12} name")
     for r in rows:
         last = format_local(r.last_contact_at) if r.last_contact_at else "从未联系"
@@ -101,8 +97,6 @@ def hub_sync():
 @with_appcontext
 def import_bundle(bundle, answer_path, accept_revoked, decided_by, reason):
     """Ingest a station's bundle and write the signed answer bundle next to it."""
-    from . import bundles
-
     answer_path = answer_path or bundle + ".answer"
     decision = None
     if accept_revoked:
@@ -133,11 +127,9 @@ def station():
 @with_appcontext
 def enroll(hub_url, token):
     """Make this box's key pair and register it with the hub."""
-    from . import station as station_sync
-
     try:
-        link = station_sync.enroll(hub_url, token)
-    except station_sync.EnrolmentRefused as error:
+        link = enrolment.enroll(hub_url, token)
+    except enrolment.EnrolmentRefused as error:
         raise click.ClickException(str(error))
     click.echo(f"本机已登记为 {link.station_code}，镇人大办: {link.hub_url}，回执二维码地址: {link.public_base_url}")
 
@@ -152,9 +144,7 @@ def station_sync():
 @with_appcontext
 def once(no_wait):
     """One push and pull; prints counts; exit status 1 on failure, 75 if busy."""
-    from . import station as s
-
-    result = s.sync_once(wait=0 if no_wait else None, progress=lambda m: click.echo(m, err=True))
+    result = sync_once(wait=0 if no_wait else None, progress=lambda m: click.echo(m, err=True))
     if result.busy:
         click.echo("另一次同步正在进行，本次没有同步。")
         sys.exit(75)
@@ -171,9 +161,7 @@ def once(no_wait):
 @with_appcontext
 def run():
     """Sync on a timer, with back-off up to 30 minutes while the link fails (for a service manager)."""
-    from . import station as s
-
-    loop = s.SyncLoop(current_app._get_current_object())
+    loop = SyncLoop(current_app._get_current_object())
     click.echo("sync loop started; Ctrl-C stops it")
     try:
         while True:
@@ -188,9 +176,7 @@ def run():
 @with_appcontext
 def show_status():
     """Records waiting, last success, last error, records set aside, clock offset."""
-    from . import station as s
-
-    st = s.status()
+    st = station_status()
     when = lambda m: format_local(m) if m else "从未"  # noqa: E731
     if st.enrolled is None:
         click.echo("本站还没有登记到镇人大办 (not enrolled)")
@@ -212,8 +198,6 @@ def show_status():
 @with_appcontext
 def export(bundle):
     """Write every unacknowledged record to a signed bundle for a USB stick."""
-    from . import bundles
-
     with click.progressbar(length=1, label="导出中") as bar:
         count = bundles.export_bundle(bundle, progress=bar.update)
     click.echo(f"{count} 条记录已写入 {bundle}")
@@ -224,8 +208,6 @@ def export(bundle):
 @with_appcontext
 def import_answer(answer):
     """Apply the hub's signed answer bundle (acknowledgements and updates)."""
-    from . import bundles
-
     try:
         summary = bundles.import_answer(answer)
     except bundles.BundleRefused as error:

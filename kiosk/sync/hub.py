@@ -1,17 +1,14 @@
-"""The hub's side of sync: stations, enrolment, signed requests, push and pull.
+"""The hub's side of sync: signed requests, push and pull.
 
 Every function here runs inside the caller's transaction and commits
-nothing itself, except the CLI helpers that say so; the API view commits
-once at the end, so a request that fails writes nothing at all.
+nothing itself; the API view commits once at the end, so a request that
+fails writes nothing at all. The stations themselves, their keys and
+enrolment are in ``registry``.
 """
 
-import hashlib
 import logging
 import re
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import Row, exists, func, select
@@ -19,224 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import (
-    Category,
-    EnrolmentToken,
-    Opinion,
-    Rating,
-    Station,
-    StationLevel,
-    SyncChange,
-    SyncConflict,
-    SyncNonce,
-    SyncStation,
-    Township,
-)
+from ..models import Opinion, Rating, Station, SyncChange, SyncConflict, SyncNonce, SyncStation
 from ..public.services import followed, progress
 from . import signing, wire
 from .clock import iso, now, to_millis
 from .records import RECORD_TYPES, BadRecord, digest
+from .registry import STATION_CODE_RE, SyncError, note_contact, reference_for
 
 log = logging.getLogger(__name__)
 
-STATION_CODE_RE = re.compile(r"^[A-Z0-9]{2,8}$")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
-ENROLMENT_TTL = timedelta(hours=24)
-SILENT_AFTER = timedelta(days=1)
 PULL_LIMIT = 500
 CHANGED = "同一条记录的内容与镇人大办已收到的不同"
-
-
-class SyncError(Exception):
-    """A refusal the API turns into a JSON answer with this status."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def hub_key():
-    """The hub's signing key, made in the instance folder on first use."""
-    key = current_app.extensions.get("sync_hub_key")
-    if key is None:
-        key = signing.load_or_make_key(Path(current_app.instance_path) / "hub_signing_key.pem")
-        current_app.extensions["sync_hub_key"] = key
-    return key
-
-
-def hub_public_key() -> str:
-    return signing.public_key_text(hub_key())
-
-
-# --- stations and enrolment (the `stations` commands) -------------------------
-
-
-def register_station(code: str, name: str, township_name: str, level: str, address: str | None = None) -> str:
-    """Register a station and return a one-time enrolment token. Commits."""
-    if not STATION_CODE_RE.match(code or ""):
-        raise ValueError("站点代码须为 2 到 8 位大写字母或数字 (station code: 2 to 8 capital letters or digits)")
-    if level not in {lv.value for lv in StationLevel}:
-        raise ValueError(f"level must be one of {', '.join(lv.value for lv in StationLevel)}")
-    township = db.session.scalar(select(Township).where(Township.name == township_name))
-    if township is None:
-        raise ValueError(f"没有这个镇街: {township_name}")
-    if db.session.get(Station, code) is not None:
-        raise ValueError(f"站点代码 {code} 已被使用 (use `stations token {code}` for a new token)")
-    db.session.add(Station(code=code, name=name, level=level, township_id=township.id, address=address))
-    db.session.flush()
-    log.info("station %s registered", code)
-    # The new station and its first token commit together.
-    return issue_token(code)
-
-
-def issue_token(code: str) -> str:
-    """A fresh one-time enrolment token for a registered station. Commits."""
-    if db.session.get(Station, code) is None:
-        raise ValueError(f"没有站点代码为 {code} 的联络站")
-    if db.session.get(SyncStation, code) is None:
-        db.session.add(SyncStation(station_code=code))
-        db.session.flush()
-    token = _new_token(code)
-    db.session.commit()
-    log.info("enrolment token issued for station %s", code)
-    return token
-
-
-def _new_token(code: str) -> str:
-    token = secrets.token_urlsafe(24)
-    moment = now()
-    db.session.add(
-        EnrolmentToken(station_code=code, token_hash=_hash(token), created_at=moment, expires_at=moment + ENROLMENT_TTL)
-    )
-    return token
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def revoke_station(code: str) -> None:
-    """Refuse the station's key from now on. Its records already here stay. Commits."""
-    link = db.session.get(SyncStation, code)
-    if link is None or link.public_key is None:
-        raise ValueError(f"联络站 {code} 没有登记过的密钥")
-    link.revoked_at = now()
-    db.session.execute(db.update(EnrolmentToken).where(EnrolmentToken.station_code == code, EnrolmentToken.used_at.is_(None)).values(used_at=link.revoked_at))
-    db.session.commit()
-    log.warning("station %s key revoked", code)
-
-
-@dataclass(frozen=True)
-class StationRow:
-    code: str
-    name: str
-    township: str
-    state: str
-    last_contact_at: datetime | None
-    silent: bool
-    backlog: int | None
-    version: str | None
-    printer: str | None
-
-
-def station_overview() -> list[StationRow]:
-    moment = now()
-    rows = db.session.execute(
-        select(Station, Township.name, SyncStation)
-        .join(Township, Station.township_id == Township.id)
-        .outerjoin(SyncStation, SyncStation.station_code == Station.code)
-        .order_by(Station.code)
-    )
-    result = []
-    for station, township, link in rows:
-        if link is None or link.public_key is None:
-            state = "未登记"
-        elif link.revoked_at is not None:
-            state = "已吊销"
-        else:
-            state = "正常"
-        last = link.last_contact_at if link else None
-        silent = state == "正常" and (last is None or moment - last > SILENT_AFTER)
-        result.append(
-            StationRow(
-                station.code,
-                station.name,
-                township,
-                state,
-                last,
-                silent,
-                link.reported_backlog if link else None,
-                link.software_version if link else None,
-                link.printer_state if link else None,
-            )
-        )
-    return result
-
-
-def enrol(payload, public_base_url: str) -> dict:
-    """Exchange a one-time token for this box's public key being known here."""
-    if not isinstance(payload, dict) or set(payload) - {"token", "public_key", "software_version"}:
-        raise SyncError(400, "bad_request", "enrolment needs token, public_key and software_version")
-    token, public_key = payload.get("token"), payload.get("public_key")
-    if not isinstance(token, str) or not isinstance(public_key, str) or len(token) > 200:
-        raise SyncError(400, "bad_request", "token and public_key must be text")
-    try:
-        signing.parse_public_key(public_key)
-    except signing.BadSignature:
-        raise SyncError(400, "bad_public_key", "public_key is not a raw Ed25519 key in base64")
-    moment = now()
-    row = db.session.scalar(select(EnrolmentToken).where(EnrolmentToken.token_hash == _hash(token)))
-    if row is None:
-        raise SyncError(403, "bad_token", "登记码不对 (unknown enrolment token)")
-    if row.expires_at <= moment:
-        raise SyncError(403, "token_expired", "登记码已过期 (enrolment token expired)")
-    link = db.session.get(SyncStation, row.station_code)
-    # The same box retrying after its answer was lost (same token, same key)
-    # gets the same answer; anyone else finds the token spent.
-    retry = row.used_at is not None and link.public_key == public_key and link.revoked_at is None
-    if row.used_at is not None and not retry:
-        raise SyncError(403, "token_used", "登记码已经用过 (enrolment token already used)")
-    if not retry:
-        # Conditional update: of two boxes racing with one token, one wins.
-        claimed = db.session.execute(
-            db.update(EnrolmentToken)
-            .where(EnrolmentToken.id == row.id, EnrolmentToken.used_at.is_(None))
-            .values(used_at=moment)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            raise SyncError(403, "token_used", "登记码已经用过 (enrolment token already used)")
-    link.public_key = public_key
-    link.enrolled_at = moment
-    link.revoked_at = None
-    link.last_contact_at = moment
-    version = payload.get("software_version")
-    link.software_version = version[:40] if isinstance(version, str) else None
-    station = link.station
-    log.info("station %s enrolled a new key", station.code)
-    return {
-        "station": reference_for(station)["station"],
-        "hub_public_key": hub_public_key(),
-        "public_base_url": public_base_url,
-        "counter_floor": counter_floor(station.code),
-        "hub_time": to_millis(moment),
-    }
-
-
-def counter_floor(station_code: str) -> dict[str, int]:
-    """Highest receipt serial the hub has seen per local day for a station.
-
-    A replaced box starts its counters here, so it never repeats a number.
-    """
-    floor: dict[str, int] = {}
-    numbers = db.session.scalars(select(Opinion.receipt_number).where(Opinion.station_code == station_code))
-    for number in numbers:
-        _code, day, serial = number.rsplit("-", 2)
-        floor[day] = max(floor.get(day, 0), int(serial))
-    return floor
-
-
-# --- signed requests --------------------------------------------------------
 
 
 def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
@@ -278,22 +69,6 @@ def forget_old_nonces() -> None:
     """Nonces older than twice the window can never be accepted again anyway."""
     horizon = now() - timedelta(seconds=2 * current_app.config["SYNC_CLOCK_WINDOW_SECONDS"])
     db.session.execute(db.delete(SyncNonce).where(SyncNonce.seen_at < horizon))
-
-
-def note_contact(link: SyncStation, report) -> None:
-    """Keep what the station says about itself (backlog, version, printer)."""
-    link.last_contact_at = now()
-    if isinstance(report, dict):
-        backlog = report.get("backlog")
-        if type(backlog) is int and backlog >= 0:
-            link.reported_backlog = min(backlog, 2**31 - 1)
-        for key, attr in (("version", "software_version"), ("printer", "printer_state")):
-            value = report.get(key)
-            if isinstance(value, str):
-                setattr(link, attr, value[:40])
-
-
-# --- push -------------------------------------------------------------------
 
 
 def push(link: SyncStation, payload) -> dict:
@@ -404,9 +179,6 @@ def _keep_conflicts(conflicts: list[dict]) -> None:
             new.append(c)
     if new:
         db.session.execute(db.insert(SyncConflict), new)
-
-
-# --- pull -------------------------------------------------------------------
 
 
 def pull(link: SyncStation, payload) -> dict:
@@ -530,37 +302,3 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
             "created_at": iso(rating.created_at),
         },
     }
-
-
-def reference_for(station: Station) -> dict:
-    from ..roster.services import local_today, shifts_for_pull
-
-    township = station.township
-    # The duty roster from the hub's today on; stations that predate it ignore both keys.
-    duty_from = local_today()
-    return {
-        "station": {
-            "code": station.code,
-            "name": station.name,
-            "level": station.level,
-            "address": station.address,
-            "township": {"name": township.name, "kind": township.kind, "office_phone": township.office_phone},
-        },
-        "categories": [
-            {
-                "code": c.code,
-                "name": c.name,
-                "icon": c.icon,
-                "position": c.position,
-                "active": c.active,
-                "answer_days": c.answer_days,
-            }
-            for c in db.session.scalars(select(Category).order_by(Category.position, Category.code))
-        ],
-        "deputies": [
-            {"id": d.id, "name": d.name, "phone": d.phone, "occupation": d.occupation} for d in station.deputies
-        ],
-        "duty_from": duty_from.isoformat(),
-        "duty_shifts": shifts_for_pull(station, duty_from),
-    }
-

@@ -605,3 +605,8 @@ def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern
 
 # Opinions first: a batch's ratings are of opinions the hub already holds.
 RECORD_TYPES: dict[str, RecordType] = {t.name: t for t in (OpinionRecords(), RatingRecords())}
+
+
+def waiting_count() -> int:
+    """Records of every type this station has not had acknowledged yet."""
+    return sum(t.count_pending() for t in RECORD_TYPES.values())

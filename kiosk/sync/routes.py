@@ -1,4 +1,10 @@
-"""The station's sync admin screen, behind the PIN set in ADMIN_PIN."""
+"""The station sync admin screen: the station keeper's page at /admin/sync/.
+
+Behind the PIN set in ADMIN_PIN (no PIN, no screen): records waiting, the
+last sync and its error, records set aside, and a button that syncs now.
+Station boxes only; the hub's set-up pages for city staff (/staff/admin/)
+are another package.
+"""
 
 import secrets
 import time
@@ -7,9 +13,9 @@ from flask import Blueprint, abort, current_app, redirect, render_template, sess
 
 from ..htmx import render
 from .forms import EmptyForm, PinForm
-from . import station as station_sync
+from . import loop, station
 
-bp = Blueprint("sync_admin", __name__, url_prefix="/admin/sync")
+bp = Blueprint("station_sync_admin", __name__, url_prefix="/admin/sync")
 
 # An unlocked screen locks itself again after this long.
 UNLOCKED_SECONDS = 15 * 60
@@ -67,7 +73,7 @@ def sync_now():
     if not _unlocked():
         return redirect(url_for(".show"))
     if EmptyForm().validate_on_submit():
-        station_sync.start_manual_sync(current_app._get_current_object())
+        loop.start_manual_sync(current_app._get_current_object())
     return _page()
 
 
@@ -75,7 +81,7 @@ def _page():
     return render(
         "sync/admin.html",
         "sync/_status.html",
-        sync=station_sync.status(),
-        progress=station_sync.manual_progress(current_app._get_current_object()),
+        sync=station.status(),
+        progress=loop.manual_progress(current_app._get_current_object()),
         form=EmptyForm(),
     )

@@ -1,7 +1,7 @@
-"""The station's side of sync: enrolment, one sync, the background loop.
+"""One sync of a station with its hub: a push, then a pull.
 
-One sync is a push (every unacknowledged record, in batches) then a pull
-(everything changed since the cursor). The station acts on an answer only
+A push sends every unacknowledged record, in batches; a pull brings
+everything changed since the cursor. The station acts on an answer only
 after the client has checked the hub's signature over it, and applies each
 answer in one transaction: marking records acknowledged and deleting their
 contact details together, or moving the cursor together with the changes it
@@ -10,29 +10,25 @@ the next sync repeats harmlessly (the hub acknowledges a repeat again).
 
 Only one sync runs at a time on a box: an exclusive lock on a file in the
 instance folder, which holds across threads and processes (the loop in the
-kiosk process, ``flask sync once``, the admin screen's button).
+kiosk process, ``flask sync once``, the sync screen's button).
 """
 
 import fcntl
-import json
 import logging
 import os
-import random
-import threading
 import time
 import uuid as uuid_module
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, current_app
-from sqlalchemy import delete, func, select
+from flask import current_app
+from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import (
-    BoxIdentity,
     Category,
     Deputy,
     Opinion,
@@ -41,154 +37,31 @@ from ..models import (
     PrintJob,
     Rating,
     RatingSource,
-    ReceiptCounter,
     Satisfaction,
     SetAsideRecord,
-    Station,
     SyncState,
-    Township,
 )
-from . import client, signing, wire
-from .clock import now, parse_iso, to_millis
-from .records import RECORD_TYPES
+from . import client, wire
+from .clock import now, parse_iso
+from .enrolment import (
+    SOFTWARE_VERSION,
+    Enrolment,
+    NotEnrolled,
+    apply_station,
+    enrolment,
+    private_key,
+    sync_state,
+)
+from .records import RECORD_TYPES, waiting_count
 
 log = logging.getLogger(__name__)
 
-ENROLMENT_FILE = "hub.json"
-KEY_FILE = "station_key.pem"
 LOCK_FILE = "sync.lock"
-SOFTWARE_VERSION = "kiosk-0.3"
 PULL_PAGE = 500
-
-
-class NotEnrolled(Exception):
-    """This box has no hub to talk to yet."""
-
-
-class EnrolmentRefused(Exception):
-    """Enrolment did not happen; the message says why in plain words."""
 
 
 class SyncBusy(Exception):
     """Another sync holds the lock."""
-
-
-# --- enrolment --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Enrolment:
-    hub_url: str
-    station_code: str
-    hub_public_key: str
-    public_base_url: str
-    enrolled_at: str
-
-
-def _instance() -> Path:
-    return Path(current_app.instance_path)
-
-
-def enrolment() -> Enrolment | None:
-    try:
-        data = json.loads((_instance() / ENROLMENT_FILE).read_text())
-        return Enrolment(**data)
-    except FileNotFoundError:
-        return None
-    except (ValueError, TypeError) as error:
-        raise RuntimeError(f"{_instance() / ENROLMENT_FILE} is damaged: {error}")
-
-
-def private_key():
-    return signing.load_or_make_key(_instance() / KEY_FILE)
-
-
-def enroll(hub_url: str, token: str, transport: client.Transport | None = None) -> Enrolment:
-    """Make this box's key pair, register its public key with the hub, and
-    take over the hub's word on which station this is and where receipt
-    counters stand. The private key is written only to the instance folder."""
-    instance = _instance()
-    new_key_path = instance / (KEY_FILE + ".new")
-    # A key left by an attempt whose answer was lost is used again: the hub
-    # answers the same token and key again, so the retry can succeed.
-    key = signing.load_or_make_key(new_key_path)
-    config = current_app.config
-    try:
-        http = client.HttpTransport(hub_url, config["SYNC_TIMEOUT_SECONDS"], config["SYNC_CA_FILE"])
-        answer = client.enrol_request(
-            transport or http, http.prefix, token, signing.public_key_text(key), SOFTWARE_VERSION
-        )
-    except client.HubRefused as refusal:
-        new_key_path.unlink(missing_ok=True)
-        raise EnrolmentRefused(f"镇人大办拒绝登记: {refusal.message}")
-    except (client.LinkDown, client.BadAnswer, ValueError) as error:
-        raise EnrolmentRefused(f"连不上镇人大办，请再试一次: {error}")
-    try:
-        station_ref = answer["station"]
-        code = station_ref["code"]
-        floor = {str(day): int(serial) for day, serial in answer["counter_floor"].items()}
-        hub_key, base_url, hub_time = answer["hub_public_key"], answer["public_base_url"], int(answer["hub_time"])
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise EnrolmentRefused(f"镇人大办的回复不完整: {error}")
-    identity = db.session.get(BoxIdentity, 1)
-    if identity is not None and identity.station_code != code:
-        # Everything still waiting here (opinions, ratings) was made as the old station.
-        waiting = waiting_count()
-        if waiting:
-            new_key_path.unlink(missing_ok=True)
-            raise EnrolmentRefused(
-                f"本机还有 {waiting} 条 {identity.station_code} 站的记录没有送到镇人大办，不能改登记为 {code}"
-            )
-    _apply_station(station_ref)
-    db.session.merge(BoxIdentity(id=1, station_code=code))
-    _raise_counters(code, floor)
-    state = _state()
-    state.cursor = 0
-    state.clock_offset_ms = hub_time - to_millis(now())
-    state.last_error = None
-    state.failures = 0
-    db.session.commit()
-    os.replace(new_key_path, instance / KEY_FILE)
-    result = Enrolment(hub_url.rstrip("/"), code, hub_key, base_url.rstrip("/"), now().isoformat())
-    _write_json(instance / ENROLMENT_FILE, asdict(result))
-    current_app.extensions.pop("sync_enrolment_mtime", None)
-    if current_app.extensions.get("sync_public_base_derived"):
-        current_app.config["PUBLIC_BASE_URL"] = result.public_base_url
-    log.info("enrolled as station %s with hub %s", code, hub_url)
-    return result
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _raise_counters(code: str, floor: dict[str, int]) -> None:
-    """Never below what the hub has seen: a replaced box never repeats a number."""
-    existing = {
-        c.day: c for c in db.session.scalars(select(ReceiptCounter).where(ReceiptCounter.station_code == code))
-    }
-    for day, serial in floor.items():
-        counter = existing.get(day)
-        if counter is None:
-            db.session.add(ReceiptCounter(station_code=code, day=day, last_serial=serial))
-        elif counter.last_serial < serial:
-            counter.last_serial = serial
-
-
-def _state() -> SyncState:
-    state = db.session.get(SyncState, 1)
-    if state is None:
-        state = SyncState(id=1, cursor=0, clock_offset_ms=0, failures=0)
-        db.session.add(state)
-    return state
-
-
-# --- one sync ---------------------------------------------------------------
 
 
 @dataclass
@@ -209,7 +82,7 @@ class SyncResult:
 @contextmanager
 def sync_lock(wait: float | None):
     """Hold the box's sync lock; wait up to ``wait`` seconds (None: forever, 0: not at all)."""
-    path = _instance() / LOCK_FILE
+    path = Path(current_app.instance_path) / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = None if wait is None else time.monotonic() + wait
@@ -240,7 +113,7 @@ def make_client(transport: client.Transport | None = None) -> client.HubClient:
         private_key(),
         link.hub_public_key,
         clock=now,
-        offset_ms=_state().clock_offset_ms,
+        offset_ms=sync_state().clock_offset_ms,
         prefix=http.prefix,
     )
 
@@ -258,7 +131,7 @@ def sync_once(transport: client.Transport | None = None, wait: float | None = 0,
 
 
 def _sync_locked(transport, result: SyncResult, progress) -> None:
-    state = _state()
+    state = sync_state()
     state.last_attempt_at = now()
     db.session.commit()
     hub = None
@@ -277,7 +150,7 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
         result.error = "同步时本机出错，稍后会自动重试；如一直出错请联系技术人员。"
         log.exception("sync failed unexpectedly")
     finally:
-        state = _state()
+        state = sync_state()
         if hub is not None:
             if hub.observed_offset_ms is not None:
                 state.clock_offset_ms = hub.observed_offset_ms
@@ -413,7 +286,7 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
 
 def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     while True:
-        state = _state()
+        state = sync_state()
         answer = hub.call("pull", {"cursor": state.cursor, "limit": PULL_PAGE, "station": report()})
         result.pulled += apply_pull_answer(answer)
         progress(f"已收到镇人大办的 {result.pulled} 项更新")
@@ -431,7 +304,7 @@ def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
         raise AnswerMalformed("pull answer lacks cursor or opinions")
     if reference is not None and not isinstance(reference, dict):
         raise AnswerMalformed("reference must be an object")
-    state = _state()
+    state = sync_state()
     if only_if_newer and cursor <= state.cursor:
         return 0
     try:
@@ -533,25 +406,8 @@ def _keep_follow_up(opinion: Opinion, rating: dict) -> None:
     db.session.flush()
 
 
-def _apply_station(ref: dict) -> Station:
-    township_ref = ref["township"]
-    township = db.session.scalar(select(Township).where(Township.name == township_ref["name"]))
-    if township is None:
-        township = Township(name=township_ref["name"])
-        db.session.add(township)
-    township.kind = township_ref["kind"]
-    township.office_phone = township_ref["office_phone"]
-    db.session.flush()
-    station = db.session.get(Station, ref["code"]) or Station(code=ref["code"])
-    station.name, station.level, station.address = ref["name"], ref["level"], ref["address"]
-    station.township_id = township.id
-    db.session.add(station)
-    db.session.flush()
-    return station
-
-
 def _apply_reference(reference: dict) -> None:
-    station = _apply_station(reference["station"])
+    station = apply_station(reference["station"])
     for c in reference["categories"]:
         db.session.merge(
             Category(
@@ -572,14 +428,11 @@ def _apply_reference(reference: dict) -> None:
         )
     station.deputies = deputies
     if reference.get("duty_shifts") is not None:
+        # Not at the top: it would load the hub's roster and set-up pages into every station process.
         from ..roster.services import apply_pulled_shifts
 
         db.session.flush()
         apply_pulled_shifts(station, reference.get("duty_from"), reference["duty_shifts"])
-
-
-def waiting_count() -> int:
-    return sum(t.count_pending() for t in RECORD_TYPES.values())
 
 
 def report(backlog: int | None = None) -> dict:
@@ -618,144 +471,3 @@ def status() -> Status:
         cursor=state.cursor,
         failures=state.failures,
     )
-
-
-# --- when to sync -----------------------------------------------------------
-
-
-def backoff_seconds(failures: int, retry: float, maximum: float, rng: random.Random | None = None) -> float:
-    """Delay before the next try after ``failures`` failures in a row:
-    doubling from ``retry`` up to ``maximum``, less up to a fifth at random
-    so 236 boxes that lost the link together do not return together."""
-    if failures <= 0:
-        return 0.0
-    delay = min(maximum, retry * 2 ** min(failures - 1, 30))
-    return delay * (1 - 0.2 * (rng or random).random())
-
-
-class SyncLoop:
-    """Syncs on a timer, with back-off while the link fails, and at once when woken."""
-
-    def __init__(self, app: Flask):
-        self.app = app
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def ensure_started(self) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self.run, name="sync-loop", daemon=True)
-                self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.wake.set()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            delay = self.step()
-            self.wake.wait(delay)
-            self.wake.clear()
-
-    def step(self) -> float:
-        """One sync; returns the seconds to wait before the next."""
-        config = self.app.config
-        try:
-            with self.app.app_context():
-                if enrolment() is None:
-                    return config["SYNC_INTERVAL_SECONDS"]
-                # Waits for a sync started elsewhere (the CLI, the button).
-                result = sync_once(wait=config["SYNC_TIMEOUT_SECONDS"] * 2)
-                failures = db.session.get(SyncState, 1).failures
-                db.session.remove()
-        except Exception:
-            log.exception("sync loop step failed")
-            return config["SYNC_RETRY_SECONDS"]
-        if result.ok or result.busy:
-            return config["SYNC_INTERVAL_SECONDS"]
-        return backoff_seconds(failures, config["SYNC_RETRY_SECONDS"], config["SYNC_MAX_BACKOFF_SECONDS"])
-
-
-def request_sync() -> None:
-    """Ask the loop for a sync now (after a submission); returns at once.
-
-    Does nothing on a box that is not enrolled or runs without the loop."""
-    loop: SyncLoop | None = current_app.extensions.get("sync_loop")
-    if loop is None or not current_app.config["SYNC_BACKGROUND"] or enrolment() is None:
-        return
-    loop.ensure_started()
-    loop.wake.set()
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["sync_loop"] = SyncLoop(app)
-    derived = app.config.get("PUBLIC_BASE_URL") is None
-    app.extensions["sync_public_base_derived"] = derived
-
-    @app.before_request
-    def _sync_housekeeping():
-        # PUBLIC_BASE_URL follows the enrolment, which another process
-        # (`flask station enroll`) may have written since this one started.
-        path = Path(app.instance_path) / ENROLMENT_FILE
-        try:
-            mtime = path.stat().st_mtime
-        except FileNotFoundError:
-            return
-        if app.extensions.get("sync_enrolment_mtime") != mtime:
-            app.extensions["sync_enrolment_mtime"] = mtime
-            link = enrolment()
-            if derived and link is not None:
-                app.config["PUBLIC_BASE_URL"] = link.public_base_url
-        if app.config["SYNC_BACKGROUND"] and not app.testing:
-            app.extensions["sync_loop"].ensure_started()
-
-    with app.app_context():
-        link = enrolment()
-        if derived and link is not None:
-            app.config["PUBLIC_BASE_URL"] = link.public_base_url
-
-
-# --- the admin screen's "sync now" ----------------------------------------
-
-
-@dataclass
-class ManualProgress:
-    running: bool = False
-    message: str = ""
-    result: SyncResult | None = None
-
-
-def manual_progress(app: Flask) -> ManualProgress:
-    return app.extensions.setdefault("sync_manual", ManualProgress())
-
-
-def start_manual_sync(app: Flask) -> None:
-    """Run one sync in a thread, reporting progress for the screen to poll.
-
-    Waits for a sync already running (the loop) rather than failing."""
-    progress = manual_progress(app)
-    if progress.running:
-        return
-    progress.running, progress.message, progress.result = True, "正在连接镇人大办……", None
-
-    def work():
-        try:
-            with app.app_context():
-                progress.result = sync_once(wait=app.config["SYNC_TIMEOUT_SECONDS"] * 2, progress=_say(progress))
-                db.session.remove()
-        except Exception:
-            log.exception("manual sync failed")
-            progress.result = SyncResult(error="同步时出错，请稍后再试。")
-        finally:
-            progress.running = False
-
-    threading.Thread(target=work, name="sync-now", daemon=True).start()
-
-
-def _say(progress: ManualProgress):
-    def say(message: str) -> None:
-        progress.message = message
-
-    return say

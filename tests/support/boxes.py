@@ -28,7 +28,7 @@ def hub_box(instance: Path, database_url: str | None = None, **settings) -> Serv
 
 
 def hub_token(hub: ServerProcess, code: str) -> str:
-    from kiosk.sync import hub as hub_services
+    from kiosk.sync import registry as hub_services
 
     return read(hub.instance, lambda: hub_services.issue_token(code), **hub.settings)
 
@@ -58,7 +58,7 @@ def enrolled_station(
         token = run(hub.instance, "stations", "token", code, env=hub.settings).stdout.strip().splitlines()[-1]
         run(instance, "station", "enroll", "--hub", hub_url or hub.url, "--token", token, env=settings)
     else:
-        from kiosk.sync import station as station_sync
+        from kiosk.sync import enrolment as station_sync
 
         token = token or hub_token(hub, code)
 

@@ -63,8 +63,8 @@ def blank_below_last_mark_mm(image: Image.Image, dpi: int = DPI) -> float:
 def qr_texts(image: Image.Image) -> list[str]:
     """What the page's QR codes say, read by zxing-cpp and by zbar, who must agree.
 
-    The kiosk draws its codes with zxing-cpp's writer; zbar, a reader from
-    another project, keeps the check from being the writer reading itself.
+    The kiosk draws its codes with the ``qrcode`` package; two readers from
+    other projects, agreeing, keep the check from trusting one reader's quirks.
     """
     by_zxing = [result.text for result in zxingcpp.read_barcodes(image)]
     with tempfile.NamedTemporaryFile(suffix=".png") as png:

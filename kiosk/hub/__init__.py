@@ -1,1 +1,0 @@
-"""The township hub's own services (the staff queue comes in a later issue)."""

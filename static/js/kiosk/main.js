@@ -1,0 +1,29 @@
+// The kiosk in the browser, one module per concern: the on-screen keyboard
+// and what it types (keyboard, pinyin-left, counter), the contact step's
+// consent switch (contact), the idle wipe (idle), the guard against a second
+// tap landing on the screen that the first one brought (tap-guard), the
+// start-over dialog (start-over), the set-up of each new screen (swaps) and
+// the receipt's QR code (receipt-qr).
+// No build step: the browser loads these files as they are, after htmx.
+//
+// Nothing here keeps anything: no localStorage, no sessionStorage, no history
+// entries. Everything typed lives in the page until a step is sent to the
+// server, and the idle wipe blanks the page before it asks the server to
+// forget the draft.
+
+import "./keyboard.js";
+import "./pinyin-left.js";
+import "./counter.js";
+import "./contact.js";
+import "./idle.js";
+import "./tap-guard.js";
+import "./start-over.js";
+import "./swaps.js";
+import "./receipt-qr.js";
+
+// htmx notes the page's path in sessionStorage when it loads, for a history
+// it will never use here (historyEnabled is off): nothing stays.
+try { sessionStorage.removeItem("htmx-current-path-for-history"); } catch { /* storage may be disabled */ }
+
+// No long-press menus on a kiosk.
+document.addEventListener("contextmenu", (event) => event.preventDefault());
