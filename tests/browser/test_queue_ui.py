@@ -64,6 +64,9 @@ def sign_in(page, hub, username="lc-clerk", name="张敏"):
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_test_id("login").click()
     expect(page.get_by_test_id("signed-in-as")).to_contain_text(name)
+    # The queue's controls act through htmx, a deferred script: on a busy
+    # machine the page shows before it runs, and a change made then is lost.
+    page.wait_for_load_state("load")
 
 
 def test_clearing_the_filters_reloads_the_plain_queue_once(desk_hub, screens):
