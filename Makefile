@@ -1,6 +1,7 @@
 # make run   : set up everything and start the demo station kiosk
 # make test  : set up everything and run the whole test suite
 # make bench : the benchmarks, printing medians and ratios
+# make coverage : the test suite under coverage.py, and the line coverage of kiosk/
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 PYTHON ?= python3
@@ -8,7 +9,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := .make
 
-.PHONY: setup run test bench clean
+# Test workers (pytest-xdist): the suite waits on servers, browsers and
+# printers more than it computes, so two workers pay even on two cores.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
+
+.PHONY: setup run test bench coverage clean
 
 setup: $(STAMP)/system $(STAMP)/python $(STAMP)/node $(STAMP)/fonts
 
@@ -20,6 +26,12 @@ $(STAMP)/system: scripts/system-packages.txt scripts/install-system
 $(STAMP)/python: requirements.txt $(STAMP)/system
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# The test and benchmark tools, installed with the run-time packages so pip
+# resolves both files together.
+$(STAMP)/python-dev: requirements.txt requirements-dev.txt $(STAMP)/python
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	@touch $@
 
 $(STAMP)/node: package.json package-lock.json $(STAMP)/system scripts/vendor
@@ -34,11 +46,20 @@ $(STAMP)/fonts: $(STAMP)/python kiosk/receipts/fonts.py
 run: setup
 	bash scripts/run-demo
 
-test: setup
-	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PY) -m pytest $(PYTEST_ARGS)
+test: setup $(STAMP)/python-dev
+	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PYTEST) $(PYTEST_ARGS)
 
-bench: setup
+bench: setup $(STAMP)/python-dev
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) bash bench/run
+
+# Servers started by the tests are measured too (coverage.py's subprocess
+# patch, configured in pyproject.toml); slower than make test, so kept apart.
+coverage: setup $(STAMP)/python-dev
+	rm -f .coverage .coverage.*
+	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PY) -m coverage run -m pytest \
+	  -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m coverage combine -q
+	$(PY) -m coverage report
 
 clean:
 	rm -rf $(STAMP) $(VENV) node_modules static/vendor static/fonts

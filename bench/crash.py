@@ -6,7 +6,7 @@ each crash point in turn (``KIOSK_CRASH_POINT``), and one crash in ten is a
 ``kill -9`` at a random moment of a stream of submissions. After each crash
 the box is restarted on the same instance folder, villagers tap "submit"
 again, and the database is checked. Servers are forked from a zygote that
-did the imports once (tests/crashes.py). Prints the count and every failure;
+did the imports once (tests/support/crashes.py). Prints the count and every failure;
 exits non-zero when there is one. ``BENCH_CRASHES`` changes the count.
 """
 
@@ -22,17 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.crashes import (  # noqa: E402
+from tests.support.apps import copy_database, seed_database  # noqa: E402
+from tests.support.crashes import (  # noqa: E402
     CRASH_POINTS,
     Ledger,
     Zygote,
     check_box,
     claim_port,
-    copy_box,
     crash_once,
     kill_during_stream,
     last_traceback,
-    seed_database,
 )
 
 CRASHES = int(os.environ.get("BENCH_CRASHES", 1000))
@@ -60,7 +59,7 @@ def plan(n: int) -> list[str]:
 
 
 def run_box(zygote: Zygote, seed: Path, folder: Path, number: int, crashes: list[str]) -> tuple[Counter, list[str]]:
-    instance = copy_box(seed, folder / f"box{number}")
+    instance = copy_database(seed, folder / f"box{number}")
     port = claim_port()
     ledger, done, failures = Ledger(), Counter(), []
     rng = random.Random(number)

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import report  # noqa: E402
-from tests.crashes import UNLIMITED, Villager, unique_content  # noqa: E402
-from kiosk.receipts.localcups import LocalCups, usable  # noqa: E402
-from tests.servers import station_box  # noqa: E402
+from tests.support.crashes import UNLIMITED, Villager, unique_content  # noqa: E402
+from tests.support.cups import LocalCups, usable  # noqa: E402
+from tests.support.servers import station_box  # noqa: E402
 
 SUBMISSIONS = int(os.environ.get("BENCH_MEMORY_SUBMISSIONS", 5))
 TARGET_MB = 150

@@ -48,7 +48,7 @@ def station_app(instance: Path):
 def set_up(instance: Path) -> None:
     """A station with demo data and one opinion with contact details."""
     from kiosk.demo.services import load_demo
-    from tests.factories import make_opinion
+    from tests.support.factories import make_opinion
 
     app = station_app(instance)
     with app.app_context():

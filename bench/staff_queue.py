@@ -53,8 +53,8 @@ from common import median, ms, p95, ratio, report, timed  # noqa: E402
 from kiosk import create_app  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Role, Township  # noqa: E402
-from tests.factories import make_user, sign_in  # noqa: E402
-from tests.sync.boxes import new_postgres_database  # noqa: E402
+from tests.support.boxes import new_postgres_database  # noqa: E402
+from tests.support.factories import make_user, sign_in  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_QUEUE_ROWS", "1000000"))
 YEARS_OF_DAYS = 3 * 365

@@ -35,8 +35,8 @@ from kiosk import create_app  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.intake import services  # noqa: E402
 from kiosk.receipts import printing  # noqa: E402
-from tests.crashes import UNLIMITED, Villager, unique_content  # noqa: E402
-from tests.servers import station_box  # noqa: E402
+from tests.support.crashes import UNLIMITED, Villager, unique_content  # noqa: E402
+from tests.support.servers import station_box  # noqa: E402
 
 WARM_UP = 20
 SUBMISSIONS = 300

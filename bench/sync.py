@@ -51,7 +51,14 @@ from kiosk.sync import registry as hub_services  # noqa: E402
 from kiosk.sync import signing  # noqa: E402
 from kiosk.sync import station as station_sync  # noqa: E402
 from kiosk.sync.client import HttpTransport, HubClient  # noqa: E402
-from tests.sync.boxes import CONTENT_CHARS, bulk_opinions, enrolled_station, hub_box, new_postgres_database, read  # noqa: E402
+from tests.support.boxes import (  # noqa: E402
+    CONTENT_CHARS,
+    bulk_opinions,
+    enrolled_station,
+    hub_box,
+    new_postgres_database,
+    read,
+)
 
 BACKLOG = 10_000
 STATIONS = 236

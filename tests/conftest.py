@@ -2,59 +2,34 @@
 
 ``app`` is a station box on a SQLite file in a temporary instance folder,
 migrated and loaded with the demo data; ``client`` and ``runner`` talk to it.
-``postgres_url`` is a fresh, empty PostgreSQL database on the server that
-``make test`` provides.
+``hub`` is a township hub on SQLite; ``hub_app`` one on SQLite or
+PostgreSQL (parametrised), with ``transport`` and ``station_app`` for a
+station enrolled with it in-process. ``postgres_url`` is a fresh, empty
+PostgreSQL database on the server that ``make test`` provides.
+``cups_server`` and ``own_cups_server`` are private CUPS servers.
+Helpers that are not fixtures live in ``tests/support/``.
 """
 
 import os
-import sqlite3
+import tempfile
 import uuid
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
-from flask.testing import FlaskClient
 
-from kiosk import create_app
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
+from kiosk.sync import enrolment
+from kiosk.sync import registry as hub_services
+from tests.support import cups
+from tests.support.apps import copy_database, make_app, seed_database
+from tests.support.boxes import new_postgres_database
+from tests.support.inprocess import HUB_DATABASES, AppTransport, hub_database_url
 
 
-class ServerLikeClient(FlaskClient):
-    """Reads each response whole and closes it, as a WSGI server does.
-
-    Work the app hangs on a response's close (printing and syncing after a
-    submission) then runs as it does behind waitress, before the test goes on.
-    """
-
-    def open(self, *args, buffered: bool = True, **kwargs):
-        return super().open(*args, buffered=buffered, **kwargs)
-
-
-Flask.test_client_class = ServerLikeClient
-
-
-def make_app(instance_path, **config):
-    settings = {"TESTING": True, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test"}
-    settings.update(config)
-    return create_app(settings)
-
-
-def seed_database(instance, role: str = "station"):
-    """A migrated SQLite database with the demo data for ``role``, in ``instance``."""
-    seed = make_app(instance, ROLE=role)
-    with seed.app_context():
-        load_demo(role=role)
-        db.engine.dispose()
-    return instance / "kiosk.sqlite3"
-
-
-def copy_database(source, instance):
-    """A fresh instance folder holding a copy of the SQLite database ``source``."""
-    instance.mkdir()
-    with sqlite3.connect(source) as original, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
-        original.backup(copy)
-    return instance
+# The apps below open copies of seed databases that are migrated already:
+# checking for pending migrations again costs every test for nothing.
+COPY = {"AUTO_MIGRATE": False}
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +41,7 @@ def demo_database(tmp_path_factory):
 @pytest.fixture
 def app(tmp_path, demo_database):
     instance = copy_database(demo_database, tmp_path / "instance")
-    app = make_app(instance)
+    app = make_app(instance, **COPY)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -114,8 +89,79 @@ def hub_database(tmp_path_factory):
 def hub(tmp_path, hub_database):
     """A township hub on SQLite with the demo data and no opinions yet."""
     instance = copy_database(hub_database, tmp_path / "hub-instance")
-    app = make_app(instance, ROLE="hub", PUBLIC_BASE_URL="https://rd.example.cn")
+    app = make_app(instance, ROLE="hub", PUBLIC_BASE_URL="https://rd.example.cn", **COPY)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# --- a hub on either database, and a station enrolled with it in-process ----------
+
+
+@pytest.fixture(scope="session")
+def hub_seed_sqlite(hub_database):
+    """A migrated hub database with the demo data, made once and copied per test."""
+    return hub_database
+
+
+@pytest.fixture(scope="session")
+def hub_seed_postgres(postgres_admin_url):
+    """A PostgreSQL template database with the hub schema and demo data."""
+    url, name, drop = new_postgres_database(postgres_admin_url, "kiosk_hub_seed")
+    with tempfile.TemporaryDirectory() as tmp:
+        seed = make_app(tmp, ROLE="hub", DATABASE_URL=url)
+        with seed.app_context():
+            load_demo(role="hub")
+            db.engine.dispose()
+    yield name
+    drop()
+
+
+@pytest.fixture(params=HUB_DATABASES)
+def hub_app(request, tmp_path):
+    instance = tmp_path / "hub"
+    instance.mkdir()
+    url = hub_database_url(request, instance)
+    settings = {"ROLE": "hub", "PUBLIC_BASE_URL": "https://rd.example.cn"}
+    if url:
+        settings["DATABASE_URL"] = url
+    app = make_app(instance, **settings, **COPY)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def transport(hub_app):
+    return AppTransport(hub_app)
+
+
+@pytest.fixture
+def station_app(app, hub_app, transport):
+    """The conftest station box (LC00), enrolled with the hub in-process."""
+    with hub_app.app_context():
+        token = hub_services.issue_token("LC00")
+    with app.app_context():
+        enrolment.enroll("http://hub.test", token, transport=transport)
+    return app
+
+
+# --- printing -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def cups_server():
+    """One private CUPS for the session."""
+    server = cups.private_cups()
+    yield server
+    cups.remove(server)
+
+
+@pytest.fixture
+def own_cups_server():
+    """A private CUPS this test may stop or break."""
+    server = cups.private_cups()
+    yield server
+    cups.remove(server)

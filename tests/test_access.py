@@ -46,7 +46,8 @@ from kiosk.models import (
 )
 from kiosk.staff import services
 from kiosk.workdays import add_working_days
-from tests.factories import make_opinion, make_user, receive_opinion, sign_in
+from tests.support.factories import make_opinion, make_user, receive_opinion, sign_in
+from tests.support.snapshots import opinion_state, row_counts
 
 HTMX = {"HX-Request": "true"}
 STAFF_TOKEN = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')
@@ -277,16 +278,8 @@ def denied_rows(app, user_id: int) -> list[tuple[str | None, str | None]]:
 def snapshot(app, side: Side) -> dict:
     """Everything about one township's objects that a request could change (the audit log aside)."""
     with app.app_context():
-        state = {}
-        for uuid in (side.uuid, side.fresh_uuid):
-            opinion = db.session.get(Opinion, uuid)
-            state[uuid] = {c.name: getattr(opinion, c.name) for c in Opinion.__table__.columns}
-            state[uuid, "assignments"] = [
-                {c.name: getattr(a, c.name) for c in Assignment.__table__.columns}
-                for a in db.session.scalars(select(Assignment).where(Assignment.opinion_uuid == uuid))
-            ]
-        for model in (OpinionEvent, Assignment, Topic, Rating):
-            state[model.__name__] = db.session.scalar(select(func.count()).select_from(model))
+        state = {uuid: opinion_state(uuid) for uuid in (side.uuid, side.fresh_uuid)}
+        state.update(row_counts(OpinionEvent, Assignment, Topic, Rating))
         state["writes"] = db.session.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action.notin_(["denied", "export"]))
         )

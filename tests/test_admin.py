@@ -3,11 +3,9 @@ stations, accounts and the fleet."""
 
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import url_for
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -27,8 +25,10 @@ from kiosk.models import (
 from kiosk.sync import registry as sync_hub
 from kiosk.sync import signing
 from kiosk.clock import now
-from tests.factories import make_user, sign_in
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
+from tests.support import web
+from tests.support.desk import signed_in
+from tests.support.factories import make_user
+from tests.support.web import path, text
 
 PAGES = [
     ("setup.index", {}),
@@ -60,25 +60,9 @@ WRITES = [
 ]
 
 
-def path(app, endpoint, **values):
-    with app.test_request_context():
-        return url_for(endpoint, **values)
-
-
-def csrf_token(client) -> str:
-    page = client.get(path(client.application, "setup.index")).get_data(as_text=True)
-    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
-
-
 def post(client, endpoint, data=None, **values):
-    """Submit a form the way the browser does: with the page's CSRF token."""
-    return client.post(
-        path(client.application, endpoint, **values), data={"csrf_token": csrf_token(client), **(data or {})}
-    )
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
+    """Submit a form the way the browser does: with the CSRF token of admin.index's page."""
+    return web.post(client, endpoint, data, token_from="admin.index", **values)
 
 
 def audit_rows(app, action=None):
@@ -109,14 +93,6 @@ def refused(client, endpoint, data, message, *models, **values):
 @pytest.fixture
 def city(hub):
     return signed_in(hub, "city", township=None, username="city-admin")
-
-
-def signed_in(hub, role, **details):
-    """A test client with a live session for a new account of ``role``."""
-    with hub.app_context():
-        user = make_user(role, **details)
-        account = SimpleNamespace(id=user.id)
-    return sign_in(hub.test_client(), account)
 
 
 def client_for(hub, role):

@@ -20,11 +20,11 @@ from kiosk.auth import services
 from kiosk.auth.scope import staff_required
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, LoginAttempt, Role, StaffSession, User, utcnow
-from tests.factories import make_user, sign_in
+from tests.support.factories import make_user, sign_in
+from tests.support.web import FORM_TOKEN, csrf_token, text
 
 PASSWORD = "correct horse 9"
 PROJECT = Path(__file__).resolve().parent.parent
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 HTMX = {"HX-Request": "true"}
 
 
@@ -40,16 +40,16 @@ def clerk(hub):
         return SimpleNamespace(id=user.id, username=user.username)
 
 
-def csrf_token(client, path="/staff/login") -> str:
+def staff_token(client, path="/staff/login") -> str:
     page = client.get(path)
     if page.status_code == 302:  # already signed in: the sign-out button has one too
         page = client.get("/staff/welcome")
-    return TOKEN.search(page.get_data(as_text=True)).group(1)
+    return csrf_token(text(page))
 
 
 def log_in(client, username="clerk", password=PASSWORD, *, next=None, address="10.0.0.1", headers=None):
     """Fill in the sign-in form as a browser would, from ``address``."""
-    token = csrf_token(client)
+    token = staff_token(client)
     path = "/staff/login" if next is None else f"/staff/login?next={next}"
     return client.post(
         path,
@@ -57,10 +57,6 @@ def log_in(client, username="clerk", password=PASSWORD, *, next=None, address="1
         environ_base={"REMOTE_ADDR": address},
         headers=headers or {},
     )
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def home(hub) -> str:
@@ -85,7 +81,7 @@ def test_the_sign_in_page_is_a_chinese_form_in_the_staff_layout(client):
     page = client.get("/staff/login")
     assert page.status_code == 200
     assert "工作人员登录" in text(page) and "用户名" in text(page) and "密码" in text(page)
-    assert "css/staff.css" in text(page) and TOKEN.search(text(page))
+    assert "css/staff.css" in text(page) and FORM_TOKEN.search(text(page))
     assert 'data-testid="logout"' not in text(page)
 
 
@@ -120,7 +116,7 @@ def test_a_wrong_username_or_password_gets_one_message_and_no_session(hub, clien
      {"username": "x" * 500, "password": PASSWORD}],
 )
 def test_an_incomplete_form_is_re_shown_with_a_chinese_message(hub, client, clerk, fields):
-    page = client.post("/staff/login", data={"csrf_token": csrf_token(client), **fields})
+    page = client.post("/staff/login", data={"csrf_token": staff_token(client), **fields})
     assert page.status_code == 200
     assert re.search(r'class="errors"[^>]*><li>[^<]*[\u4e00-\u9fff]', text(page))
     assert rows(hub, LoginAttempt) == [] and rows(hub, StaffSession) == []
@@ -243,7 +239,7 @@ def test_a_success_clears_only_its_own_accounts_failures(hub, client, clerk):
         make_user(Role.CITY, username="city")
     fail(client, "clerk", 4)
     assert log_in(client, "city", PASSWORD).status_code == 302  # another account succeeds, same address
-    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/welcome")})
+    client.post("/staff/logout", data={"csrf_token": staff_token(client, "/staff/welcome")})
     fail(client, "clerk", 1)
     assert_throttled(log_in(client, "clerk", PASSWORD))
     # Its own success does clear them: four more mistakes are forgiven after it.
@@ -300,7 +296,7 @@ def test_signing_out_ends_the_session_on_the_server_and_an_old_cookie_is_refused
     log_in(client)
     old_cookie = client.get_cookie("session").value
     assert is_signed_in(client)
-    page = client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/welcome")})
+    page = client.post("/staff/logout", data={"csrf_token": staff_token(client, "/staff/welcome")})
     assert page.status_code == 302 and page.headers["Location"] == "/staff/login"
     assert "您已退出登录" in text(client.get("/staff/login"))
     assert not is_signed_in(client)
@@ -316,7 +312,7 @@ def test_the_cookie_loses_the_token_on_sign_out(client, clerk):
     log_in(client)
     with client.session_transaction() as flask_session:
         assert services.SESSION_KEY in flask_session
-    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/welcome")})
+    client.post("/staff/logout", data={"csrf_token": staff_token(client, "/staff/welcome")})
     with client.session_transaction() as flask_session:
         assert services.SESSION_KEY not in flask_session
 

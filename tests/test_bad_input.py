@@ -13,8 +13,8 @@ from markupsafe import escape
 
 from kiosk.extensions import db
 from kiosk.models import Deputy, Opinion, station_deputies
-
-from .crashes import ClientVillager, Villager, copy_box, server
+from tests.support.apps import copy_database
+from tests.support.crashes import ClientVillager, Villager, server
 
 GOOD = {
     "category": {"category": "road"},
@@ -379,7 +379,7 @@ def test_submissions_beyond_the_limit_get_the_wait_screen_and_write_nothing(app,
 
 
 def test_the_real_server_answers_bad_requests_plainly(demo_database, tmp_path):
-    box = server(copy_box(demo_database, tmp_path / "box")).start()
+    box = server(copy_database(demo_database, tmp_path / "box")).start()
     try:
         person = Villager(box.url)
         person.open_home()

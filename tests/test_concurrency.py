@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, Opinion, OpinionEvent
-from tests.factories import receive_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
-from tests.test_staff_queue import Desk
+from tests.support.desk import Desk
+from tests.support.factories import receive_opinion
 
 
 @pytest.mark.parametrize("hub_app", ["postgres"], indirect=True)

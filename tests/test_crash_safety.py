@@ -5,7 +5,7 @@ Real waitress processes on real SQLite files: a server with
 without it is started on the same instance folder, and the villager taps
 "submit" again with the cookies their browser had. About fifty crashes in
 all, several boxes side by side to keep the suite quick. The servers are
-forked from a zygote that did the imports once (see ``tests/crashes.py``).
+forked from a zygote that did the imports once (see ``tests/support/crashes.py``).
 """
 
 import random
@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .crashes import (
+from tests.support.apps import copy_database
+from tests.support.crashes import (
     CRASH_POINTS,
     Ledger,
     Zygote,
     check_box,
     claim_port,
-    copy_box,
     crash_once,
     kill_during_stream,
 )
@@ -41,7 +41,7 @@ def on_boxes(seed, tmp_path, run) -> list[tuple[Ledger, list[str]]]:
     """``run(instance, port, ledger, i)`` on BOXES fresh boxes at once; each box's ledger and problems."""
 
     def one(i):
-        instance = copy_box(seed, tmp_path / f"box{i}")
+        instance = copy_database(seed, tmp_path / f"box{i}")
         ledger = Ledger()
         run(instance, claim_port(), ledger, i)
         return ledger, check_box(instance / "kiosk.sqlite3", ledger)

@@ -14,9 +14,9 @@ from kiosk.extensions import db
 from kiosk.models import AuditEntry, Role, User
 from kiosk.auth.scope import may_see_contacts
 from kiosk.stats.exports import safe_cell
-from tests.factories import receive_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
-from tests.test_stats import load_small_year, local, signed_in
+from tests.support.desk import signed_in
+from tests.support.factories import receive_opinion
+from tests.support.small_year import load_small_year, local
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from kiosk.extensions import db
 from kiosk.intake import services as intake
 from kiosk.models import Category, Deputy, Draft, Opinion, station_deputies
-
-from .factories import make_opinion
+from tests.support.factories import make_opinion
+from tests.support.web import text
 
 HTMX = {"HX-Request": "true"}
 CONTENT = "村口的路灯坏了三个月，晚上很黑。"
@@ -53,10 +53,6 @@ class Person:
 @pytest.fixture
 def person(client):
     return Person(client)
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def hooks(response) -> set[str]:

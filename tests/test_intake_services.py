@@ -12,8 +12,7 @@ from kiosk.models import Draft, Opinion, OpinionEvent
 from kiosk.public.lookup import find_receipt
 from kiosk.receipts.numbers import SECRET_ALPHABET
 from kiosk.text import clean_text, mask_phone
-
-from .factories import make_draft, make_opinion
+from tests.support.factories import make_draft, make_opinion
 
 SHANGHAI_MORNING = datetime(2026, 3, 5, 1, 30, tzinfo=timezone.utc)  # 09:30 in Luoding
 

@@ -15,9 +15,8 @@ from kiosk.extensions import db
 from kiosk.models import Category, Department, Opinion, OpinionStatus, Satisfaction, User, utcnow
 from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
-
-from .factories import make_user, receive_opinion
-from .servers import ServerProcess
+from tests.support.factories import make_user, receive_opinion
+from tests.support.servers import ServerProcess
 
 API = "/open311/v2"
 W3C_WITH_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00")

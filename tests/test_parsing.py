@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from kiosk.parsing import bounded_int, parse_day
-from tests.factories import make_user, sign_in
+from tests.support.factories import make_user, sign_in
 
 
 @pytest.mark.parametrize(

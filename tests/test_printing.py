@@ -9,18 +9,13 @@ import pytest
 from kiosk.extensions import db
 from kiosk.models import Opinion, PrintJob
 from kiosk.receipts import printing, services
-from tests import receipt_checks as check
-from tests.cups import (  # noqa: F401  (fixtures)
-    cups_server,
-    disabled_queue,
-    own_cups_server,
-    printed_files,
-    wait_for_new_file,
-)
-from tests.crashes import Villager, copy_box
-from tests.factories import make_opinion
-from tests.servers import ServerProcess, free_port
-from tests.printing_checks import reprint_form, status_fragment, wait_for_state
+from tests.support import receipts as check
+from tests.support.apps import copy_database
+from tests.support.crashes import Villager
+from tests.support.cups import disabled_queue, printed_files, wait_for_new_file
+from tests.support.factories import make_opinion
+from tests.support.printing import reprint_form, status_fragment, wait_for_state
+from tests.support.servers import ServerProcess, free_port
 
 pytestmark = pytest.mark.cups
 
@@ -82,7 +77,7 @@ def test_a_tap_on_submit_prints_the_receipt_behind_a_real_server(tmp_path, demo_
     The job starts once the receipt screen has been sent; the screen's
     status fragment then follows it to "printed".
     """
-    instance = copy_box(demo_database, tmp_path / "instance")
+    instance = copy_database(demo_database, tmp_path / "instance")
     box = ServerProcess(instance, {"PRINTER": cups_server.printer, "CUPS_SERVER": cups_server.server}).start()
     try:
         before = printed_files(cups_server)

@@ -1,15 +1,16 @@
 """Personal data stays out of what is published, off the papers that leave the office, and out of URLs."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Department, Opinion, OpinionEvent
+from kiosk.models import AuditEntry, Opinion, OpinionEvent
 from kiosk.staff import services
 from kiosk.staff.services import ActionRefused
 from kiosk.text import personal_data_in
-from tests.factories import make_user, receive_opinion
-from tests.test_staff_queue import Desk
+from tests.support.desk import Desk
+from tests.support.factories import make_user, receive_opinion
+from tests.support.snapshots import opinion_state, row_counts
 
 NAME, PHONE = "陈大文", "13800138000"
 HINT = "将在互联网上公开，请勿填写姓名、电话等个人信息"
@@ -60,13 +61,7 @@ def office(hub):
 
 
 def snapshot(opinion):
-    db.session.expire_all()
-    fresh = db.session.get(Opinion, opinion.uuid)
-    return (
-        {c.key: getattr(fresh, c.key) for c in Opinion.__table__.columns},
-        db.session.scalar(select(func.count()).select_from(OpinionEvent)),
-        db.session.scalar(select(func.count()).select_from(AuditEntry)),
-    )
+    return {**opinion_state(opinion.uuid), **row_counts(OpinionEvent, AuditEntry)}
 
 
 @pytest.mark.parametrize("action", ["close", "decline"])

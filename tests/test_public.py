@@ -7,9 +7,8 @@ import pytest
 from kiosk import create_app
 from kiosk.extensions import db
 from kiosk.models import OpinionEvent, OpinionStatus, utcnow
-
-from .factories import make_opinion
-from .sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, transport  # noqa: F401
+from tests.support.factories import make_opinion
+from tests.support.web import text
 
 HTMX = {"HX-Request": "true"}
 PERSONAL = {"name": "陈大文", "phone": "13812345678", "consent_version": "2026-11", "anonymous": False}
@@ -22,10 +21,6 @@ def receipt(app):
     with app.app_context():
         opinion = make_opinion(content=CONTENT, **PERSONAL)
         return opinion.receipt_number, opinion.secret
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def test_status_page_shows_the_public_facts(client, receipt):
@@ -165,7 +160,7 @@ def test_lookup_is_on_the_station_only(tmp_path):
 
 def test_guessing_one_receipts_secret_is_stopped_from_anywhere(app, client):
     """Wrong 验证码 after wrong 验证码 for one receipt: a wait page, even for the right one, from any address."""
-    from .factories import make_opinion
+    from tests.support.factories import make_opinion
 
     app.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
     with app.app_context():
@@ -184,7 +179,7 @@ def test_guessing_one_receipts_secret_is_stopped_from_anywhere(app, client):
 
 def test_walking_through_receipts_from_one_address_is_stopped(app):
     """Wrong look-ups of many receipts from one phone or computer: that address waits, nobody else."""
-    from .factories import make_opinion
+    from tests.support.factories import make_opinion
 
     app.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
     with app.app_context():
@@ -282,8 +277,7 @@ def handled(hub):
     """An opinion at the hub carried through forward, reply and close by a named clerk."""
     from kiosk.models import Department
     from kiosk.staff import services as staff
-
-    from .factories import make_user, receive_opinion
+    from tests.support.factories import make_user, receive_opinion
 
     with hub.app_context():
         department = Department(name="罗城街道城建办", contact_person="李科长", contact_phone="0766-8889999")
@@ -322,8 +316,7 @@ def test_hub_status_page_never_shows_staff_or_contact_details(hub, handled):
 
 def test_a_merged_duplicate_shows_its_originals_progress(hub):
     from kiosk.staff import services as staff
-
-    from .factories import make_user, receive_opinion
+    from tests.support.factories import make_user, receive_opinion
 
     with hub.app_context():
         original = receive_opinion(content="村口路灯坏了，晚上看不见路。")
@@ -345,8 +338,7 @@ def test_a_merged_duplicate_shows_its_originals_progress(hub):
 
 def test_a_replacement_receipt_retires_the_old_secret_at_the_hub(hub):
     from kiosk.staff import services as staff
-
-    from .factories import make_user, receive_opinion
+    from tests.support.factories import make_user, receive_opinion
 
     with hub.app_context():
         opinion = receive_opinion(secret="ABCDEF")
@@ -368,8 +360,7 @@ def test_a_merged_duplicate_lists_the_originals_whole_history_at_the_hub(hub):
     from kiosk.models import Department
     from kiosk.staff import services as staff
     from kiosk.workdays import add_working_days
-
-    from .factories import make_user, receive_opinion
+    from tests.support.factories import make_user, receive_opinion
 
     with hub.app_context():
         department = Department(name="罗城街道城建办", contact_person="李科长", contact_phone="0766-8889999")
@@ -401,9 +392,8 @@ def test_a_merged_duplicate_lists_the_originals_whole_history_at_the_hub(hub):
 def test_a_merged_duplicate_lists_the_originals_whole_history_at_the_station(station_app, hub_app, transport):
     from kiosk.models import Department, Opinion
     from kiosk.staff import services as staff
-
-    from .factories import make_user
-    from .sync.fixtures import sync
+    from tests.support.factories import make_user
+    from tests.support.inprocess import sync
 
     station_app.config["SYNC_BACKGROUND"] = False
     with station_app.app_context():
@@ -444,8 +434,7 @@ def test_the_history_is_a_plain_dated_list_oldest_first(hub, handled):
 def test_the_status_page_names_the_township_office(hub):
     """A 街道 has a 人大工委, a 镇 its own 人大: the page says which has the opinion."""
     from kiosk.models import Station
-
-    from .factories import receive_opinion
+    from tests.support.factories import receive_opinion
 
     with hub.app_context():
         street = receive_opinion()

@@ -11,24 +11,11 @@ from kiosk.models import Opinion, OpinionEvent, OpinionStatus, Rating, RatingSou
 from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
 from kiosk.sync import station as station_sync
-
-from .factories import make_opinion, make_user, receive_opinion
+from tests.support.factories import make_opinion, make_user, receive_opinion
+from tests.support.web import csrf_token, page_token, text
 
 HTMX = {"HX-Request": "true"}
 REPLY = "路灯已于上周修好，感谢您的反映。"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def page_token(client, url: str) -> str:
-    """The session's CSRF token, from the header htmx sends on every page."""
-    return re.search(r'"X-CSRFToken": "([^"]+)"', text(client.get(url))).group(1)
 
 
 # --- at the hub: the status page a phone opens --------------------------------------------

@@ -11,9 +11,9 @@ from kiosk.extensions import db
 from kiosk.models import Opinion, PrintJob, utcnow
 from kiosk.receipts import fonts, printing, services
 from kiosk.receipts.qr import qr_path, qr_svg
-from tests import receipt_checks as check
-from tests.printing_checks import printer_without_cups, reprint_form, status_fragment, wait_for_state
-from tests.factories import make_opinion
+from tests.support import receipts as check
+from tests.support.factories import make_opinion
+from tests.support.printing import printer_without_cups, reprint_form, status_fragment, wait_for_state
 
 NAME = "欧阳秀英"
 PHONE = "13812345678"
@@ -210,7 +210,7 @@ def test_the_receipt_screen_fetches_its_qr_code_with_the_secret_and_keeps_nothin
 
 
 def test_the_receipt_screen_shows_the_code_of_its_own_receipt(app, client):
-    from tests.crashes import ClientVillager
+    from tests.support.crashes import ClientVillager
 
     villager = ClientVillager(client)
     villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
@@ -237,7 +237,7 @@ def test_no_printer_fails_promptly_and_keeps_the_opinion(app):
 
 def test_without_a_printer_the_receipt_screen_says_so_at_once(app, client):
     """No "preparing" first, no polling, no reprint button that could not help."""
-    from tests.crashes import ClientVillager
+    from tests.support.crashes import ClientVillager
 
     villager = ClientVillager(client)
     villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
@@ -255,7 +255,7 @@ def test_without_a_printer_the_receipt_screen_says_so_at_once(app, client):
 def test_the_receipt_prints_even_when_making_the_screen_fails(app, client, monkeypatch, propagate):
     """With an error page, or with no response at all (an error propagated, as under a debugger)."""
     from kiosk.intake import routes
-    from tests.crashes import ClientVillager
+    from tests.support.crashes import ClientVillager
 
     printer_without_cups(app)
     app.config["PROPAGATE_EXCEPTIONS"] = propagate

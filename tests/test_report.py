@@ -11,7 +11,8 @@ from kiosk.demo import history
 from kiosk.extensions import db
 from kiosk.models import Opinion, Station, Township
 from kiosk.stats import services
-from tests.test_stats import load_small_year, signed_in
+from tests.support.desk import signed_in
+from tests.support.small_year import load_small_year
 
 
 def pdf_text(data: bytes, tmp_path) -> str:
@@ -171,8 +172,7 @@ def test_a_past_years_report_holds_that_year_only(hub, tmp_path):
 
 def test_this_years_report_says_what_is_overdue_today(hub, tmp_path):
     from kiosk.staff import services as staff_services
-
-    from .factories import receive_opinion
+    from tests.support.factories import receive_opinion
 
     with hub.app_context():
         opinion = receive_opinion()

@@ -6,7 +6,6 @@ from datetime import date, time, timedelta
 
 import chinese_calendar
 import pytest
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -16,15 +15,11 @@ from kiosk.roster import services as roster
 from kiosk.roster.services import RosterRefused
 from kiosk.sync import registry as hub_services
 from kiosk.sync import station as station_sync
-from tests.factories import make_user, sign_in
-from tests.sync.fixtures import (  # noqa: F401
-    hub_app,
-    hub_seed_postgres,
-    hub_seed_sqlite,
-    station_app,
-    sync,
-    transport,
-)
+from tests.support import web
+from tests.support.desk import signed_in
+from tests.support.factories import make_user
+from tests.support.inprocess import sync
+from tests.support.web import path
 
 # LC00 is a station of 罗城街道; SL00 the centre of 素龙街道, another township.
 HOME, OTHER_TOWNSHIP = "LC00", "SL00"
@@ -209,30 +204,9 @@ def test_a_changed_shift_is_a_reference_change_for_its_township(hub, clerk):
 # --- the pages -------------------------------------------------------------------
 
 
-def path(app, endpoint, **values):
-    with app.test_request_context():
-        return url_for(endpoint, **values)
-
-
-def csrf_token(client) -> str:
-    page = client.get(path(client.application, "roster.index")).get_data(as_text=True)
-    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
-
-
 def post(client, endpoint, data=None, **values):
-    """Submit a form the way the browser does: with the page's CSRF token."""
-    return client.post(
-        path(client.application, endpoint, **values), data={"csrf_token": csrf_token(client), **(data or {})}
-    )
-
-
-def signed_in(hub, role="township", township="罗城街道"):
-    with hub.app_context():
-        user = make_user(role=role, township=township)
-        user_id = user.id
-    client = sign_in(hub.test_client(), user)
-    client.user_id = user_id
-    return client
+    """Submit a form the way the browser does: with the CSRF token of roster.index's page."""
+    return web.post(client, endpoint, data, token_from="roster.index", **values)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, Department, Opinion
 from kiosk.staff import services
-from tests import receipt_checks
-from tests.factories import make_user, receive_opinion
-from tests.test_staff_queue import Desk, station_of
+from tests.support import receipts as receipt_checks
+from tests.support.desk import Desk, station_of
+from tests.support.factories import make_user, receive_opinion
 
 
 @pytest.fixture

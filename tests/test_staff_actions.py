@@ -8,11 +8,21 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
-from kiosk.models import Assignment, AuditEntry, Department, Opinion, OpinionEvent, OpinionStatus, Rating, Topic
+from kiosk.models import (
+    Assignment,
+    AuditEntry,
+    Department,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    Rating,
+    Topic,
+)
 from kiosk.staff import services
 from kiosk.workdays import add_working_days
-from tests.factories import receive_opinion
-from tests.test_staff_queue import Desk, station_of
+from tests.support.desk import Desk, station_of
+from tests.support.factories import receive_opinion
+from tests.support.snapshots import opinion_state, row_counts
 
 
 @pytest.fixture
@@ -72,15 +82,7 @@ def bring(app, desk, uuid, state, department_id) -> int | None:
 def snapshot(app, uuid) -> dict:
     """Everything an action could change."""
     with app.app_context():
-        opinion = db.session.get(Opinion, uuid)
-        state = {c.name: getattr(opinion, c.name) for c in Opinion.__table__.columns}
-        for model in (AuditEntry, OpinionEvent, Assignment, Topic, Rating):
-            state[model.__name__] = db.session.scalar(select(func.count()).select_from(model))
-        state["assignments"] = [
-            (a.state, a.due_on, a.extension_state, a.reminder_count)
-            for a in db.session.scalars(select(Assignment).where(Assignment.opinion_uuid == uuid))
-        ]
-        return state
+        return {**opinion_state(uuid), **row_counts(AuditEntry, OpinionEvent, Assignment, Topic, Rating)}
 
 
 def later_working_day(days: int = 3):

@@ -8,54 +8,21 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.clock import to_local
-from kiosk.models import AuditEntry, Department, Opinion, Station, Topic, Township, User
+from kiosk.models import AuditEntry, Department, Opinion, Station, Township
 from kiosk.staff import queue, services
 from kiosk.staff.queue import QueueFilters
 from kiosk.workdays import add_working_days
-from tests import receipt_checks
-from tests.factories import make_user, receive_opinion, sign_in
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
+from tests.support import receipts as receipt_checks
+from tests.support.desk import Desk, station_of
+from tests.support.factories import make_user, receive_opinion
 
-CSRF = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')
 HTMX = {"HX-Request": "true"}
-
-
-class Desk:
-    """A signed-in staff member's browser: GETs, and POSTs with the page's CSRF token."""
-
-    def __init__(self, app, role="township", township="罗城街道"):
-        with app.app_context():
-            user = make_user(role=role, township=township if role != "city" else None)
-            self.user_id = user.id
-        self.app = app
-        self.client = sign_in(app.test_client(), user)
-        self.token = CSRF.search(self.client.get("/staff/").text).group(1)
-
-    def get(self, path, htmx=False, **kwargs):
-        return self.client.get(path, headers=HTMX if htmx else {}, **kwargs)
-
-    def post(self, path, data=None, htmx=False, csrf=True):
-        headers = dict(HTMX) if htmx else {}
-        if csrf:
-            headers["X-CSRFToken"] = self.token
-        return self.client.post(path, data=data or {}, headers=headers)
-
-    def user(self) -> User:
-        """The account, in the current app context."""
-        return db.session.get(User, self.user_id)
 
 
 def listed(page) -> list[str]:
     """The opinion UUIDs of a queue page, in order."""
     assert page.status_code == 200, page.text[:500]
     return re.findall(r'<tr class="[^"]*" data-uuid="([^"]+)"', page.text)
-
-
-def station_of(township: str) -> str:
-    """A station code of ``township`` (app context)."""
-    return db.session.scalar(
-        select(Station.code).join(Township).where(Township.name == township).order_by(Station.code).limit(1)
-    )
 
 
 def township_id(name: str) -> int:

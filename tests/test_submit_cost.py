@@ -17,8 +17,8 @@ from sqlalchemy import event
 from kiosk.extensions import db
 from kiosk.intake import routes as intake_routes
 from kiosk.receipts import printing
-
-from .crashes import ClientVillager, unique_content
+from tests.support.crashes import ClientVillager, unique_content
+from tests.support.statements import statement_kind
 
 
 class Cost:
@@ -30,20 +30,11 @@ class Cost:
     @property
     def kinds(self) -> Counter:
         """Each statement as its verb and table: ``"INSERT opinions"``, ``"COUNT opinions"``."""
-        return Counter(_kind(s) for s in self.statements)
+        return Counter(statement_kind(s) for s in self.statements)
 
     @property
     def writes(self) -> list[str]:
         return [s for s in self.statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
-
-
-def _kind(statement: str) -> str:
-    words = statement.replace("(", " ").split()
-    verb = "COUNT" if statement.startswith("SELECT count(") else words[0]
-    if verb == "BEGIN":
-        return "BEGIN"
-    table = words[words.index("FROM") + 1] if "FROM" in words else words[2] if verb == "INSERT" else words[1]
-    return f"{verb} {table}"
 
 
 @contextmanager
@@ -141,7 +132,7 @@ def test_the_wait_screen_writes_nothing(app, client):
 def test_printing_starts_once_the_opinion_and_its_job_are_committed_and_the_screen_is_rendered(
     app, villager, monkeypatch
 ):
-    from tests.printing_checks import printer_without_cups
+    from tests.support.printing import printer_without_cups
 
     printer_without_cups(app)  # only the order of things is looked at
     happened = []

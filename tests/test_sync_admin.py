@@ -5,14 +5,10 @@ import time
 
 import pytest
 
-from tests.factories import make_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, transport  # noqa: F401
+from tests.support.factories import make_opinion
+from tests.support.web import csrf_token
 
 pytestmark = pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture
@@ -24,7 +20,7 @@ def admin(station_app, transport):
 
 def unlock(admin):
     page = admin.get("/admin/sync/").get_data(as_text=True)
-    return admin.post("/admin/sync/unlock", data={"pin": "2468", "csrf_token": csrf(page)}, follow_redirects=True)
+    return admin.post("/admin/sync/unlock", data={"pin": "2468", "csrf_token": csrf_token(page)}, follow_redirects=True)
 
 
 def test_no_pin_configured_means_no_screen(station_app):
@@ -34,7 +30,7 @@ def test_no_pin_configured_means_no_screen(station_app):
 def test_the_screen_needs_the_pin(admin):
     page = admin.get("/admin/sync/").get_data(as_text=True)
     assert "管理密码" in page and "等待送出" not in page
-    wrong = admin.post("/admin/sync/unlock", data={"pin": "1111", "csrf_token": csrf(page)})
+    wrong = admin.post("/admin/sync/unlock", data={"pin": "1111", "csrf_token": csrf_token(page)})
     assert "管理密码不对" in wrong.get_data(as_text=True)
     assert admin.get("/admin/sync/status").status_code == 302
     no_csrf = admin.post("/admin/sync/unlock", data={"pin": "2468"})
@@ -48,7 +44,7 @@ def test_waiting_records_and_sync_now_with_progress(admin, station_app):
     page = unlock(admin).get_data(as_text=True)
     assert re.search(r'data-testid="waiting">2 条', page)
     assert "从未成功" in page
-    fragment = admin.post("/admin/sync/now", data={"csrf_token": csrf(page)}, headers={"HX-Request": "true"})
+    fragment = admin.post("/admin/sync/now", data={"csrf_token": csrf_token(page)}, headers={"HX-Request": "true"})
     assert fragment.get_data(as_text=True).lstrip().startswith("{#") or 'id="sync-status"' in fragment.get_data(as_text=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -63,7 +59,7 @@ def test_waiting_records_and_sync_now_with_progress(admin, station_app):
 
 
 def test_last_error_is_in_plain_words(admin, station_app, transport):
-    from tests.sync.inprocess import drop_request
+    from tests.support.inprocess import drop_request
 
     transport.before = drop_request
     with station_app.app_context():

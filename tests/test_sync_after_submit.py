@@ -4,12 +4,12 @@ import time
 
 from sqlalchemy import select
 
-from kiosk.demo.services import load_demo
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncState
-from tests.crashes import Villager
-from tests.servers import ServerProcess
-from tests.sync.boxes import enrolled_station, read
+from tests.support.apps import copy_database
+from tests.support.boxes import enrolled_station, read
+from tests.support.crashes import Villager
+from tests.support.servers import ServerProcess
 
 
 def wait_for(fn, timeout: float = 30):
@@ -21,10 +21,8 @@ def wait_for(fn, timeout: float = 30):
     raise AssertionError(f"gave up after {timeout} s")
 
 
-def test_a_submission_wakes_the_sync_loop(tmp_path, demo_database):
-    hub = ServerProcess(tmp_path / "hub", {"ROLE": "hub"})
-    (tmp_path / "hub").mkdir()
-    read(hub.instance, lambda: load_demo(role="hub"), ROLE="hub")
+def test_a_submission_wakes_the_sync_loop(tmp_path, demo_database, hub_database):
+    hub = ServerProcess(copy_database(hub_database, tmp_path / "hub"), {"ROLE": "hub"})
     hub.start()
     # The timer alone would not sync again for an hour.
     station = enrolled_station(

@@ -6,15 +6,8 @@ from kiosk.extensions import db
 from kiosk.models import BoxIdentity, Opinion, OpinionEvent, OpinionStatus, ReceiptCounter, SetAsideRecord, SyncConflict
 from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
-from tests.factories import make_opinion
-from tests.sync.fixtures import (  # noqa: F401
-    hub_app,
-    hub_seed_postgres,
-    hub_seed_sqlite,
-    station_app,
-    sync,
-    transport,
-)
+from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
 
 
 def submit(station_app, n=1, **answers):

@@ -9,8 +9,7 @@ from kiosk.extensions import db
 from kiosk.models import Opinion, SyncAudit, SyncConflict
 from kiosk.sync import registry as hub_services
 from kiosk.sync import station as station_sync
-from tests.factories import make_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, transport  # noqa: F401
+from tests.support.factories import make_opinion
 
 
 def station_cli(station_app, *args):

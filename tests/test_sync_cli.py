@@ -19,11 +19,11 @@ from kiosk.sync import hub as hub_services
 from kiosk.sync import loop
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import HttpTransport, LinkDown
-from tests.factories import make_opinion
-from tests.servers import ServerProcess
-from tests.sync.boxes import enrolled_station, run
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, sync, transport  # noqa: F401
-from tests.sync.proxy import FaultyProxy
+from tests.support.boxes import enrolled_station, run
+from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
+from tests.support.proxy import FaultyProxy
+from tests.support.servers import ServerProcess
 
 
 def hub_cli(hub_app, *args):

@@ -5,8 +5,8 @@ import pytest
 from kiosk.clock import to_local
 from kiosk.public.pending import NOT_YET_SENT, pending_receipt
 from kiosk.models import utcnow
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, sync, transport  # noqa: F401
-from tests.factories import make_opinion
+from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
 
 
 def today():

@@ -27,10 +27,9 @@ from kiosk.sync import registry as hub_services
 from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import LinkDown
-from tests.conftest import make_app
-from tests.factories import make_opinion
-from tests.sync.fixtures import hub_seed_sqlite  # noqa: F401
-from tests.sync.inprocess import AppTransport
+from tests.support.apps import make_app
+from tests.support.factories import make_opinion
+from tests.support.inprocess import AppTransport
 
 settings.register_profile("ci", max_examples=20, stateful_step_count=25, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from kiosk.extensions import db
 from kiosk.models import Opinion, SyncConflict
 from kiosk.sync import enrolment as station_sync
-from tests.servers import ROOT, ServerProcess, _env
 from kiosk.sync.enrolment import EnrolmentRefused
-from tests.sync.boxes import bulk_opinions, enrolled_station, hub_token, read, run, submit_opinions
-from tests.sync.fixtures import HUB_DATABASES, hub_database_url, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
-from tests.sync.proxy import FaultyProxy
+from tests.support.boxes import bulk_opinions, enrolled_station, hub_token, read, run, submit_opinions
+from tests.support.inprocess import HUB_DATABASES, hub_database_url
+from tests.support.proxy import FaultyProxy
+from tests.support.servers import ROOT, ServerProcess, _env
 
 
 @pytest.fixture(params=HUB_DATABASES)
@@ -26,7 +26,7 @@ def hub(request, tmp_path):
     """A hub server with the demo data, on SQLite or PostgreSQL."""
     instance = tmp_path / "hub"
     instance.mkdir()
-    url = hub_database_url(request, tmp_path, instance)
+    url = hub_database_url(request, instance)
     box = ServerProcess(instance, {"ROLE": "hub", **({"DATABASE_URL": url} if url else {})}).start()
     yield box
     box.stop()

@@ -13,15 +13,9 @@ from kiosk.models import Opinion, OpinionStatus, Rating, RatingSource, SetAsideR
 from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
 from kiosk.sync import station as station_sync
-from tests.factories import make_opinion, make_user
-from tests.sync.fixtures import (  # noqa: F401
-    hub_app,
-    hub_seed_postgres,
-    hub_seed_sqlite,
-    station_app,
-    sync,
-    transport,
-)
+from tests.support.factories import make_opinion, make_user
+from tests.support.inprocess import sync
+from tests.support.web import text
 
 HTMX = {"HX-Request": "true"}
 REPLY = "路灯已于上周修好，感谢您的反映。"
@@ -31,10 +25,6 @@ REPLY = "路灯已于上周修好，感谢您的反映。"
 def syncs_only_when_told(station_app):
     """A rating asks the background loop for a sync; here each test syncs itself."""
     station_app.config["SYNC_BACKGROUND"] = False
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def submitted(station_app, transport, **answers) -> tuple[str, str, str]:

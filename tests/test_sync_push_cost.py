@@ -13,23 +13,16 @@ from sqlalchemy import event, select
 
 from kiosk.extensions import db
 from kiosk.models import Deputy, Opinion, OpinionEvent, OpinionStatus, SetAsideRecord
-from tests.factories import make_opinion
-from tests.sync.fixtures import (  # noqa: F401
-    hub_app,
-    hub_seed_postgres,
-    hub_seed_sqlite,
-    station_app,
-    sync,
-    transport,
-)
-from tests.test_submit_cost import _kind as _read_kind
+from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
+from tests.support.statements import statement_kind
 
 CONTACT = {"anonymous": False, "name": "陈大文", "phone": "13800000000", "consent_version": "2026-11"}
 
 
 def _kind(statement: str) -> str:
     """A write as its verb and table (an INSERT … SELECT and an UPDATE … IN
-    (SELECT …) too), anything else as test_submit_cost tells."""
+    (SELECT …) too), anything else as ``statement_kind`` tells."""
     words = statement.replace("(", " ").split()
     if words[0] == "WITH":
         # Writes in a common table expression, then the statement's own.
@@ -38,7 +31,7 @@ def _kind(statement: str) -> str:
         return f"{words[0]} {words[2]}"
     if words[0] == "UPDATE":
         return f"UPDATE {words[1]}"
-    return _read_kind(statement)
+    return statement_kind(statement)
 
 
 @contextmanager

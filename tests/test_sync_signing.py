@@ -16,8 +16,8 @@ from kiosk.sync import signing, wire
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import Reply
 from kiosk.clock import to_millis
-from tests.factories import make_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite, station_app, sync, transport  # noqa: F401
+from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
 
 
 def signed_headers(key, path, body, station="LC00", timestamp=None, nonce=None, digest=None):
@@ -210,17 +210,19 @@ def test_an_old_genuine_answer_replayed_to_a_new_request_is_refused(station_app,
 
 @pytest.mark.parametrize(
     "payload, encoding, status, code",
+    # mtime=0: the same bytes, and so the same test ids, at every collection
+    # (pytest-xdist's workers must collect the same ids).
     [
         (b"not gzip at all", "gzip", 400, "bad_body"),
-        (gzip.compress(b"{not json"), "gzip", 400, "bad_body"),
-        (gzip.compress(b"[1, 2]"), "gzip", 400, "bad_request"),
-        (gzip.compress(b'{"records": "many"}'), "gzip", 400, "bad_request"),
-        (gzip.compress(b'{"records": [], "extra": 1}'), "gzip", 400, "bad_request"),
-        (gzip.compress(b'{"records": [{"type": "opinion"}]}'), "gzip", 400, "bad_record"),
-        (gzip.compress(b'{"records": [{"type": "rating", "data": {}}]}'), "gzip", 400, "bad_record"),
-        (gzip.compress(b'{"records": [{"type": "opinion", "data": {"uuid": 5}}]}'), "gzip", 400, "bad_record"),
+        (gzip.compress(b"{not json", mtime=0), "gzip", 400, "bad_body"),
+        (gzip.compress(b"[1, 2]", mtime=0), "gzip", 400, "bad_request"),
+        (gzip.compress(b'{"records": "many"}', mtime=0), "gzip", 400, "bad_request"),
+        (gzip.compress(b'{"records": [], "extra": 1}', mtime=0), "gzip", 400, "bad_request"),
+        (gzip.compress(b'{"records": [{"type": "opinion"}]}', mtime=0), "gzip", 400, "bad_record"),
+        (gzip.compress(b'{"records": [{"type": "rating", "data": {}}]}', mtime=0), "gzip", 400, "bad_record"),
+        (gzip.compress(b'{"records": [{"type": "opinion", "data": {"uuid": 5}}]}', mtime=0), "gzip", 400, "bad_record"),
         (b'{"records": []}', "identity", 415, "not_gzip"),
-        (gzip.compress(b"0" * 70_000_000), "gzip", 400, "bad_body"),
+        (gzip.compress(b"0" * 70_000_000, mtime=0), "gzip", 400, "bad_body"),
     ],
 )
 def test_bad_push_bodies_get_a_clear_4xx_and_write_nothing(station_app, hub_app, payload, encoding, status, code):

@@ -27,8 +27,8 @@ from kiosk.ratings import GivenRating
 from kiosk.staff import bulk, services
 from kiosk.staff.services import ActionRefused
 from kiosk.workdays import add_working_days, is_working_day
-from tests.factories import make_user, receive_opinion
-from tests.sync.fixtures import hub_app, hub_seed_postgres, hub_seed_sqlite  # noqa: F401
+from tests.support.factories import make_user, receive_opinion
+from tests.support.snapshots import opinion_state, row_counts
 
 S = OpinionStatus
 # Every opinion the hub holds starts with these public steps.
@@ -92,20 +92,8 @@ def last_event(opinion):
 
 def snapshot(opinion):
     """Everything an action could change, read back from the database."""
-    db.session.expire_all()
-    fresh = db.session.get(Opinion, opinion.uuid)
-    columns = {c.key: getattr(fresh, c.key) for c in Opinion.__table__.columns}
-    assignments = [
-        {c.key: getattr(a, c.key) for c in Assignment.__table__.columns}
-        for a in db.session.scalars(select(Assignment).where(Assignment.opinion_uuid == opinion.uuid))
-    ]
-    return {
-        "opinion": columns,
-        "assignments": assignments,
-        "events": len(event_statuses(opinion)),
-        "audit": db.session.scalar(select(func.count()).select_from(AuditEntry)),
-        "ratings": db.session.scalar(select(func.count()).select_from(Rating)),
-    }
+    state = opinion_state(opinion.uuid)
+    return {**state, "events": len(event_statuses(opinion)), **row_counts(AuditEntry, Rating)}
 
 
 def refused(action, *args, match=None, **kwargs):

@@ -9,11 +9,11 @@ office's desk browser (``screens("desk")``); screenshots go to
 
 import sqlite3
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, station_box
+from tests.support.servers import ROOT, station_box
+from tests.support.touch import QUICK_SETTLE_MS
 
 SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
@@ -59,21 +59,35 @@ class Box:
         return self.query(f"SELECT count(*) FROM {table}")[0][0]
 
 
+def _box(folder, seed, **settings):
+    server = station_box(folder, seed=seed, SUBMIT_PER_MINUTE=1000, **settings).start()
+    return server, Box(server)
+
+
 @pytest.fixture(scope="session")
-def box(tmp_path_factory):
+def box(tmp_path_factory, demo_database):
     """One station box for the walk tests (no submit limit to trip over)."""
-    server = station_box(tmp_path_factory.mktemp("browser-box"), SUBMIT_PER_MINUTE=1000).start()
-    yield Box(server)
+    server, box = _box(tmp_path_factory.mktemp("browser-box"), demo_database, TAP_SETTLE_MS=QUICK_SETTLE_MS)
+    yield box
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def quick_idle_box(tmp_path_factory):
+def tap_guard_box(tmp_path_factory, demo_database):
+    """A box that holds taps after a new screen as long as a box in the field does."""
+    server, box = _box(tmp_path_factory.mktemp("tap-guard-box"), demo_database)
+    yield box
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def quick_idle_box(tmp_path_factory, demo_database):
     """A box whose idle timer runs out in seconds, not minutes."""
-    server = station_box(
-        tmp_path_factory.mktemp("idle-box"), IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, SUBMIT_PER_MINUTE=1000
-    ).start()
-    yield Box(server)
+    server, box = _box(
+        tmp_path_factory.mktemp("idle-box"), demo_database,
+        IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, TAP_SETTLE_MS=QUICK_SETTLE_MS,
+    )
+    yield box
     server.stop()
 
 
@@ -125,11 +139,3 @@ def screens(browser, pytestconfig):
         page.context.close()
     errors = [error for page in pages for error in page.js_errors]
     assert not errors, errors
-
-
-def screenshot(page, name: str) -> Path:
-    """Save what the screen shows now, named after the step and the shape."""
-    page.screenshots.mkdir(parents=True, exist_ok=True)
-    path = page.screenshots / f"{name}-{page.shape}.png"
-    page.screenshot(path=path)
-    return path

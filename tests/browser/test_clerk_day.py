@@ -18,12 +18,9 @@ import pytest
 from playwright.sync_api import expect
 
 from kiosk.models import OpinionStatus
-from tests.servers import ROOT, ServerProcess, _env
-from tests.sync.boxes import enrolled_station, new_postgres_database, run
-from tests.sync.fixtures import hub_seed_postgres  # noqa: F401
-
-from .conftest import screenshot
-from .helpers import key, submit_over_http, tap, tap_keys
+from tests.support.boxes import enrolled_station, new_postgres_database, run
+from tests.support.servers import ROOT, ServerProcess, _env
+from tests.support.touch import QUICK_SETTLE_MS, key, screenshot, submit_over_http, tap, tap_keys
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -70,7 +67,9 @@ def hub(tmp_path, postgres_admin_url, hub_seed_postgres):  # noqa: F811
 @pytest.fixture
 def station(tmp_path, hub, demo_database):
     """Station LC00 (罗城街道), enrolled with the hub and serving its kiosk."""
-    server = enrolled_station(tmp_path / "station", hub, seed=demo_database, SUBMIT_PER_MINUTE=1000).start()
+    server = enrolled_station(
+        tmp_path / "station", hub, seed=demo_database, SUBMIT_PER_MINUTE=1000, TAP_SETTLE_MS=QUICK_SETTLE_MS
+    ).start()
     yield server
     server.stop()
 

@@ -4,9 +4,16 @@ screen the first one brought, does nothing."""
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import RECEIPT_NUMBER, tap, two_steps_and_back
+from tests.support.touch import RECEIPT_NUMBER, tap, two_steps_and_back
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def box(tap_guard_box):
+    """These tests are of the tap guard itself: a box with the field's settle time."""
+    return tap_guard_box
+
 
 CONTENT = "村口的路灯坏了三个月，晚上很黑。"
 # Long enough for a second tap to have acted, were it going to.

@@ -3,8 +3,16 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import screenshot
-from .helpers import history_length, start, storage_used, tap, tap_keys, type_chinese, walk_to_review
+from tests.support.touch import (
+    history_length,
+    screenshot,
+    start,
+    storage_used,
+    tap,
+    tap_keys,
+    type_chinese,
+    walk_to_review,
+)
 
 pytestmark = pytest.mark.browser
 

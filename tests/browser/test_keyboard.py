@@ -3,8 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import screenshot
-from .helpers import key, start, tap, tap_keys, type_chinese
+from tests.support.touch import key, screenshot, start, tap, tap_keys, type_chinese
 
 pytestmark = pytest.mark.browser
 

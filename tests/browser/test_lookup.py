@@ -3,8 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import screenshot
-from .helpers import key, submit_over_http, tap, tap_keys
+from tests.support.touch import key, screenshot, submit_over_http, tap, tap_keys
 
 pytestmark = pytest.mark.browser
 

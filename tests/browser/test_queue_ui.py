@@ -14,12 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from kiosk.extensions import db
-from kiosk.models import Department, User
+from kiosk.models import Department
 from kiosk.staff import services
-from tests.factories import make_user, receive_opinion
-from tests.servers import ServerProcess
-
-from .conftest import screenshot
+from tests.support.factories import make_user, receive_opinion
+from tests.support.servers import ServerProcess
+from tests.support.touch import screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -65,6 +64,9 @@ def sign_in(page, hub, username="lc-clerk", name="张敏"):
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_test_id("login").click()
     expect(page.get_by_test_id("signed-in-as")).to_contain_text(name)
+    # The queue's controls act through htmx, a deferred script: on a busy
+    # machine the page shows before it runs, and a change made then is lost.
+    page.wait_for_load_state("load")
 
 
 def test_clearing_the_filters_reloads_the_plain_queue_once(desk_hub, screens):

@@ -5,7 +5,7 @@ touch targets at least 60x60 CSS px, text at least 24 px, contrast at least
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import key, start, tap, tap_keys, walk_to_review
+from tests.support.touch import key, start, tap, tap_keys, walk_to_review
 
 pytestmark = pytest.mark.browser
 

@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from .. import receipt_checks
-from .conftest import screenshot
-from .helpers import (
+from tests.support import receipts as receipt_checks
+from tests.support.touch import (
     RECEIPT_NUMBER,
     history_length,
+    screenshot,
     start,
     storage_used,
     submit_by_fetch,

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
-from tests.conftest import make_app
-from tests.factories import make_opinion
-from tests.servers import ServerProcess, flask_command
+from tests.support.apps import make_app
+from tests.support.factories import make_opinion
+from tests.support.servers import ServerProcess, flask_command
 
 
 def run(instance: Path, *args, env=None, ok=True):

@@ -10,7 +10,7 @@ from kiosk.receipts import printing
 
 def printer_without_cups(app):
     """A printer is set, but no CUPS answers at its address: every job fails, and a reprint may help."""
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     app.config.update(PRINTER="receipt", CUPS_SERVER=f"127.0.0.1:{free_port()}")
 

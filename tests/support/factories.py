@@ -2,12 +2,12 @@
 
 import uuid as uuid_module
 from datetime import datetime
+from functools import cache
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from kiosk.auth.services import SESSION_KEY, start_session
+from kiosk.auth.services import SESSION_KEY, hash_password, start_session
 from kiosk.extensions import db
 from kiosk.intake import services as intake
 from kiosk.models import Opinion, Role, Township, User, utcnow
@@ -73,6 +73,13 @@ def receive_opinion(
     return db.session.get(Opinion, data["uuid"])
 
 
+@cache
+def password_hash(password: str) -> str:
+    """The product's own hash of ``password``, made once per test run: scrypt
+    is slow on purpose, and accounts need no salt of their own in tests."""
+    return hash_password(password)
+
+
 def make_user(
     role: str = Role.TOWNSHIP, township: str | None = "罗城街道", username: str | None = None, password: str = "correct horse 9"
 ) -> User:
@@ -82,7 +89,7 @@ def make_user(
         township_id = db.session.scalar(select(Township.id).where(Township.name == township))
     user = User(
         username=username or f"{role}-{uuid_module.uuid4().hex[:6]}",
-        password_hash=generate_password_hash(password),
+        password_hash=password_hash(password),
         role=role,
         township_id=township_id,
     )

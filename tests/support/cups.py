@@ -1,4 +1,4 @@
-"""A private CUPS server with a PDF printer, for the tests and the demo.
+"""A private CUPS server with a PDF printer, for the tests, the benchmarks and the demo.
 
 ``cupsd`` runs in the foreground with its own configuration, spool, log,
 cache and state folders under one directory, listening on a free localhost
@@ -14,18 +14,26 @@ CI); ``usable()`` says why not when it cannot run.
 
 Command line (the demo uses it)::
 
-    python -m kiosk.receipts.localcups start DIR   # prints KIOSK_CUPS_SERVER=… KIOSK_PRINTER=…
-    python -m kiosk.receipts.localcups stop DIR
+    python -m tests.support.cups start DIR   # prints KIOSK_CUPS_SERVER=… KIOSK_PRINTER=…
+    python -m tests.support.cups stop DIR
+
+The tests get one through the ``cups_server`` and ``own_cups_server``
+fixtures (tests/conftest.py). Those live under /tmp, not pytest's tmp
+folder: CUPS filters run as the lp user, and pytest's folders are private
+to root.
 """
 
 import ctypes
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,6 +307,48 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def private_cups() -> LocalCups:
+    """A private CUPS started in a new folder under /tmp; the test is skipped where none can run."""
+    import pytest
+
+    reason = usable()
+    if reason:
+        pytest.skip(f"no private CUPS here: {reason}")
+    return LocalCups(Path(tempfile.mkdtemp(prefix="kiosk-cups-"))).start()
+
+
+def remove(server: LocalCups) -> None:
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+def printed_files(server: LocalCups) -> set[Path]:
+    return set(server.output_dir.glob("*.pdf"))
+
+
+def wait_for_new_file(server: LocalCups, before: set[Path], timeout: float = 60) -> Path:
+    """The PDF cups-pdf wrote after ``before`` was taken, once it is complete."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = printed_files(server) - before
+        for path in new:
+            if path.stat().st_size > 0 and path.read_bytes().rstrip().endswith(b"%%EOF"):
+                return path
+        time.sleep(0.2)
+    raise AssertionError(f"nothing printed into {server.output_dir} within {timeout} s")
+
+
+@contextmanager
+def disabled_queue(server: LocalCups):
+    """The receipt queue stopped with ``cupsdisable``, as a jam or an operator would."""
+    env = {**os.environ, **server.env()}
+    subprocess.run(["cupsdisable", server.printer], check=True, env=env)
+    try:
+        yield
+    finally:
+        subprocess.run(["cupsenable", server.printer], check=True, env=env)
 
 
 def main(argv: list[str]) -> int:

@@ -1,13 +1,18 @@
-"""What a villager does at the screen, as Playwright touch actions."""
+"""What a villager does at the screen, as Playwright touch actions, and screenshots of it."""
 
 import re
 from http.cookiejar import CookieJar
+from pathlib import Path
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 from playwright.sync_api import expect
 
 RECEIPT_NUMBER = re.compile(r"^[A-Z0-9]{2,8}-\d{6}-\d{4}$")
+# A new screen holds taps this long (TAP_SETTLE_MS) on the boxes the browser
+# tests use: every tap after a new screen waits out the hold, and only the
+# tests of the tap guard itself need the field's 1.2 s (``tap_guard_box``).
+QUICK_SETTLE_MS = 50
 
 
 def tap(page, testid: str) -> None:
@@ -116,3 +121,11 @@ def submit_by_fetch(page, times: int) -> list[str]:
         }""",
         times,
     )
+
+
+def screenshot(page, name: str) -> Path:
+    """Save what the screen shows now, named after the step and the shape."""
+    page.screenshots.mkdir(parents=True, exist_ok=True)
+    path = page.screenshots / f"{name}-{page.shape}.png"
+    page.screenshot(path=path)
+    return path

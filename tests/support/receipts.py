@@ -8,7 +8,7 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "test-results"
 PT_PER_MM = 72 / 25.4
 # A thermal receipt printer's resolution.

@@ -14,7 +14,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.apps import copy_database
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -70,7 +72,7 @@ class ServerProcess:
         raise RuntimeError(f"server did not start: {self.log_text()[-2000:]}")
 
     def launch(self):
-        """The server's process, started (``tests/crashes.py`` forks it instead)."""
+        """The server's process, started (``tests/support/crashes.py`` forks it instead)."""
         log = open(self.instance / "server.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{self.port}", "--threads", "8", "wsgi:app"],
@@ -97,8 +99,14 @@ class ServerProcess:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def station_box(instance: Path, station_code: str | None = None, **settings) -> ServerProcess:
-    """A station box with demo data, not yet started."""
+def station_box(
+    instance: Path, station_code: str | None = None, seed: Path | None = None, **settings
+) -> ServerProcess:
+    """A station box with demo data, not yet started: a copy of ``seed`` (a demo
+    station database) when given, else loaded by ``flask demo load`` as an installer would."""
+    if seed is not None:
+        copy_database(seed, instance)
+        return ServerProcess(instance, settings)
     instance.mkdir(parents=True, exist_ok=True)
     args = ["demo", "load"] + (["--station", station_code] if station_code else [])
     result = flask_command(instance, *args, env=settings)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from .servers import ROOT, ServerProcess, _env, free_port, station_box
+from tests.support.servers import ROOT, ServerProcess, _env, free_port
 
 # Points on the submit path where KIOSK_CRASH_POINT makes the server die.
 # "before_response" sits in the route, after submit returned and before the
@@ -174,20 +174,6 @@ def unique_content(label: str = "") -> str:
 # --- boxes --------------------------------------------------------------------
 
 
-def seed_database(folder: Path) -> Path:
-    """A station database with the demo data, made the way a box is set up."""
-    station_box(folder)
-    return folder / "kiosk.sqlite3"
-
-
-def copy_box(seed: Path, instance: Path) -> Path:
-    """A new instance folder holding a copy of ``seed`` (quicker than ``demo load``)."""
-    instance.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(seed) as source, sqlite3.connect(instance / "kiosk.sqlite3") as copy:
-        source.backup(copy)
-    return instance
-
-
 _claimed_ports: set[int] = set()
 _claim_lock = threading.Lock()
 
@@ -229,7 +215,7 @@ class Zygote:
 
     def __init__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from tests.crashes import zygote_loop; zygote_loop()"],
+            [sys.executable, "-c", "from tests.support.crashes import zygote_loop; zygote_loop()"],
             cwd=ROOT,
             env={k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")},
             stdin=subprocess.PIPE,

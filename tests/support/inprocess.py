@@ -7,7 +7,12 @@ so tests can break the link exactly where they want without sockets.
 from dataclasses import dataclass, field
 from typing import Callable
 
+import pytest
+
+from kiosk.sync import station as station_sync
 from kiosk.sync.client import LinkDown, Reply
+from tests.support.apps import copy_database
+from tests.support.boxes import new_postgres_database
 
 
 @dataclass
@@ -42,3 +47,23 @@ def drop_request(*_args):
 
 def drop_answer(_reply):
     raise LinkDown("answer lost (test)")
+
+
+HUB_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def hub_database_url(request, instance) -> str | None:
+    """A fresh hub database of the kind the test is parametrised with
+    (a copy of the seed's SQLite file in ``instance``, or None; a PostgreSQL URL)."""
+    if request.param == "sqlite":
+        copy_database(request.getfixturevalue("hub_seed_sqlite"), instance)
+        return None
+    template = request.getfixturevalue("hub_seed_postgres")
+    url, _name, drop = new_postgres_database(request.getfixturevalue("postgres_admin_url"), "kiosk_hub", template)
+    request.addfinalizer(drop)
+    return url
+
+
+def sync(station_app, transport, **kwargs):
+    with station_app.app_context():
+        return station_sync.sync_once(transport=transport, **kwargs)
