@@ -13,17 +13,21 @@ Helpers that are not fixtures live in ``tests/support/``.
 import os
 import tempfile
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
+from kiosk.models import Role
 from kiosk.sync import enrolment
 from kiosk.sync import registry as hub_services
 from tests.support import cups
 from tests.support.apps import copy_database, make_app, seed_database
 from tests.support.boxes import new_postgres_database
+from tests.support.desk import Desk
+from tests.support.factories import make_user
 from tests.support.inprocess import HUB_DATABASES, AppTransport, hub_database_url
 
 
@@ -165,3 +169,17 @@ def own_cups_server():
     server = cups.private_cups()
     yield server
     cups.remove(server)
+
+
+@pytest.fixture
+def clerk(hub):
+    """A township clerk of 罗城街道 signed in at a desk (``Desk``): GETs and CSRF-carrying POSTs."""
+    return Desk(hub)
+
+
+@pytest.fixture
+def clerk_account(hub):
+    """A township clerk's account, username ``clerk``, never signed in: its ``id`` and ``username``."""
+    with hub.app_context():
+        user = make_user(Role.TOWNSHIP, username="clerk")
+        return SimpleNamespace(id=user.id, username=user.username)

@@ -33,13 +33,6 @@ def client(hub):
     return hub.test_client()
 
 
-@pytest.fixture
-def clerk(hub):
-    with hub.app_context():
-        user = make_user(Role.TOWNSHIP, username="clerk")
-        return SimpleNamespace(id=user.id, username=user.username)
-
-
 def staff_token(client, path="/staff/login") -> str:
     page = client.get(path)
     if page.status_code == 302:  # already signed in: the sign-out button has one too
@@ -85,11 +78,11 @@ def test_the_sign_in_page_is_a_chinese_form_in_the_staff_layout(client):
     assert 'data-testid="logout"' not in text(page)
 
 
-def test_the_right_password_signs_in_with_a_session_held_on_the_server(hub, client, clerk):
+def test_the_right_password_signs_in_with_a_session_held_on_the_server(hub, client, clerk_account):
     page = log_in(client)
     assert page.status_code == 302 and page.headers["Location"] == home(hub)
     assert is_signed_in(client)
-    [session] = rows(hub, StaffSession, StaffSession.user_id == clerk.id)
+    [session] = rows(hub, StaffSession, StaffSession.user_id == clerk_account.id)
     assert session.ended_at is None and session.address == "10.0.0.1"
     [attempt] = rows(hub, LoginAttempt)
     assert (attempt.username, attempt.address, attempt.succeeded) == ("clerk", "10.0.0.1", True)
@@ -99,7 +92,7 @@ def test_the_right_password_signs_in_with_a_session_held_on_the_server(hub, clie
     "username, password", [("clerk", "wrong horse 9"), ("nobody", PASSWORD), ("CLERK", PASSWORD)],
     ids=["wrong password", "unknown account", "other case"],
 )
-def test_a_wrong_username_or_password_gets_one_message_and_no_session(hub, client, clerk, username, password):
+def test_a_wrong_username_or_password_gets_one_message_and_no_session(hub, client, clerk_account, username, password):
     page = log_in(client, username, password)
     assert page.status_code == 200
     assert "用户名或密码不正确" in text(page)
@@ -115,14 +108,14 @@ def test_a_wrong_username_or_password_gets_one_message_and_no_session(hub, clien
     [{"username": "", "password": PASSWORD}, {"username": "clerk", "password": ""},
      {"username": "x" * 500, "password": PASSWORD}],
 )
-def test_an_incomplete_form_is_re_shown_with_a_chinese_message(hub, client, clerk, fields):
+def test_an_incomplete_form_is_re_shown_with_a_chinese_message(hub, client, clerk_account, fields):
     page = client.post("/staff/login", data={"csrf_token": staff_token(client), **fields})
     assert page.status_code == 200
     assert re.search(r'class="errors"[^>]*><li>[^<]*[\u4e00-\u9fff]', text(page))
     assert rows(hub, LoginAttempt) == [] and rows(hub, StaffSession) == []
 
 
-def test_every_attempt_is_logged_in_one_line_without_the_password(hub, client, clerk, caplog):
+def test_every_attempt_is_logged_in_one_line_without_the_password(hub, client, clerk_account, caplog):
     with caplog.at_level(logging.INFO, logger="kiosk.auth.services"):
         log_in(client, "clerk", "wrong horse 9")
         log_in(client, "clerk", PASSWORD)
@@ -140,7 +133,7 @@ def test_unknown_usernames_check_a_hash_as_costly_as_a_real_one(hub):
     assert dummy.startswith("scrypt:")
 
 
-def test_a_deactivated_account_cannot_sign_in(hub, client, clerk):
+def test_a_deactivated_account_cannot_sign_in(hub, client, clerk_account):
     with hub.app_context():
         services.set_active("clerk", False)
     page = log_in(client)
@@ -150,8 +143,8 @@ def test_a_deactivated_account_cannot_sign_in(hub, client, clerk):
     assert "用户名或密码不正确" in text(log_in(client, password="wrong horse 9"))
 
 
-def test_deactivating_an_account_ends_its_open_sessions(hub, client, clerk):
-    sign_in(client, clerk)
+def test_deactivating_an_account_ends_its_open_sessions(hub, client, clerk_account):
+    sign_in(client, clerk_account)
     assert is_signed_in(client)
     with hub.app_context():
         services.set_active("clerk", False)
@@ -159,7 +152,7 @@ def test_deactivating_an_account_ends_its_open_sessions(hub, client, clerk):
     assert all(s.ended_at is not None for s in rows(hub, StaffSession))
 
 
-def test_signing_in_again_replaces_the_old_session(hub, client, clerk):
+def test_signing_in_again_replaces_the_old_session(hub, client, clerk_account):
     log_in(client)
     log_in(client)  # e.g. the sign-in page opened from a bookmark
     sessions = rows(hub, StaffSession)
@@ -167,8 +160,8 @@ def test_signing_in_again_replaces_the_old_session(hub, client, clerk):
     assert is_signed_in(client)
 
 
-def test_the_sign_in_page_sends_a_signed_in_member_of_staff_home(hub, client, clerk):
-    sign_in(client, clerk)
+def test_the_sign_in_page_sends_a_signed_in_member_of_staff_home(hub, client, clerk_account):
+    sign_in(client, clerk_account)
     page = client.get("/staff/login")
     assert page.status_code == 302 and page.headers["Location"] == home(hub)
 
@@ -177,7 +170,7 @@ def test_the_sign_in_page_sends_a_signed_in_member_of_staff_home(hub, client, cl
 
 
 @pytest.mark.parametrize("target", ["/staff/welcome", "/staff/welcome?page=2", "/open311/v2/services.json"])
-def test_signing_in_returns_to_the_page_asked_for(client, clerk, target):
+def test_signing_in_returns_to_the_page_asked_for(client, clerk_account, target):
     page = log_in(client, next=target.replace("?", "%3F").replace("=", "%3D"))
     assert page.status_code == 302 and page.headers["Location"] == target
 
@@ -187,7 +180,7 @@ def test_signing_in_returns_to_the_page_asked_for(client, clerk, target):
     ["https://evil.example/", "//evil.example/", "/\\evil.example", "/%5Cevil.example", "javascript:alert(1)",
      "http:/evil.example", "%09//evil.example", "/staff/%0d%0aSet-Cookie:x", "evil.example", "ftp://x/"],
 )
-def test_signing_in_never_leads_off_the_site(hub, client, clerk, target):
+def test_signing_in_never_leads_off_the_site(hub, client, clerk_account, target):
     page = log_in(client, next=target)
     assert page.status_code == 302 and page.headers["Location"] == home(hub)
 
@@ -208,7 +201,7 @@ def assert_throttled(page):
     assert 'name="username"' in text(page) and "css/staff.css" in text(page)
 
 
-def test_five_failures_for_one_account_stop_it_signing_in_from_anywhere(hub, client, clerk):
+def test_five_failures_for_one_account_stop_it_signing_in_from_anywhere(hub, client, clerk_account):
     for n in range(5):  # an attacker moving between addresses
         fail(client, "clerk", 1, address=f"10.0.1.{n}")
     page = log_in(client, "clerk", PASSWORD, address="10.0.2.1")  # even the right password
@@ -217,7 +210,7 @@ def test_five_failures_for_one_account_stop_it_signing_in_from_anywhere(hub, cli
     assert [a.succeeded for a in rows(hub, LoginAttempt)] == [False] * 6  # recorded like any other attempt
 
 
-def test_a_throttled_attempt_does_not_even_check_the_password(hub, client, clerk, caplog):
+def test_a_throttled_attempt_does_not_even_check_the_password(hub, client, clerk_account, caplog):
     fail(client, "clerk", 5)
     with caplog.at_level(logging.INFO, logger="kiosk.auth.services"):
         assert_throttled(log_in(client, "clerk", "wrong horse 9", address="10.0.2.1"))
@@ -226,7 +219,7 @@ def test_a_throttled_attempt_does_not_even_check_the_password(hub, client, clerk
     ]
 
 
-def test_twenty_failures_from_one_address_stop_every_account_there(hub, client, clerk):
+def test_twenty_failures_from_one_address_stop_every_account_there(hub, client, clerk_account):
     for n in range(20):  # one guess each at many names
         fail(client, f"guess{n}", 1, address="10.9.9.9")
     assert_throttled(log_in(client, "clerk", PASSWORD, address="10.9.9.9"))
@@ -234,7 +227,7 @@ def test_twenty_failures_from_one_address_stop_every_account_there(hub, client, 
     assert log_in(client, "clerk", PASSWORD, address="10.0.0.1").status_code == 302
 
 
-def test_a_success_clears_only_its_own_accounts_failures(hub, client, clerk):
+def test_a_success_clears_only_its_own_accounts_failures(hub, client, clerk_account):
     with hub.app_context():
         make_user(Role.CITY, username="city")
     fail(client, "clerk", 4)
@@ -249,7 +242,7 @@ def test_a_success_clears_only_its_own_accounts_failures(hub, client, clerk):
     assert log_in(client, "city", PASSWORD, address="10.0.0.3").status_code == 302
 
 
-def test_a_success_does_not_clear_its_addresss_failures(hub, client, clerk):
+def test_a_success_does_not_clear_its_addresss_failures(hub, client, clerk_account):
     for n in range(19):
         fail(client, f"guess{n}", 1, address="10.9.9.9")
     assert log_in(client, "clerk", PASSWORD, address="10.9.9.9").status_code == 302
@@ -257,7 +250,7 @@ def test_a_success_does_not_clear_its_addresss_failures(hub, client, clerk):
     assert_throttled(log_in(client, "clerk", PASSWORD, address="10.9.9.9"))
 
 
-def test_the_throttle_lifts_when_the_window_has_passed(hub, clerk):
+def test_the_throttle_lifts_when_the_window_has_passed(hub, clerk_account):
     start = utcnow()
     with hub.app_context():
         for n in range(5):
@@ -276,14 +269,14 @@ def test_the_throttle_lifts_when_the_window_has_passed(hub, clerk):
         assert user.username == "clerk"
 
 
-def test_the_limits_are_settings(hub, client, clerk):
+def test_the_limits_are_settings(hub, client, clerk_account):
     hub.config["LOGIN_FAILURES_PER_ACCOUNT"] = 2
     fail(client, "clerk", 2)
     page = log_in(client)
     assert page.status_code == 429
 
 
-def test_a_throttled_htmx_sign_in_is_answered_200_so_it_is_shown(hub, client, clerk):
+def test_a_throttled_htmx_sign_in_is_answered_200_so_it_is_shown(hub, client, clerk_account):
     fail(client, "clerk", 5)
     page = log_in(client, headers=HTMX)
     assert page.status_code == 200 and "登录失败次数过多" in text(page)
@@ -292,7 +285,7 @@ def test_a_throttled_htmx_sign_in_is_answered_200_so_it_is_shown(hub, client, cl
 # --- signing out and idle time ------------------------------------------------------------
 
 
-def test_signing_out_ends_the_session_on_the_server_and_an_old_cookie_is_refused(hub, client, clerk):
+def test_signing_out_ends_the_session_on_the_server_and_an_old_cookie_is_refused(hub, client, clerk_account):
     log_in(client)
     old_cookie = client.get_cookie("session").value
     assert is_signed_in(client)
@@ -308,7 +301,7 @@ def test_signing_out_ends_the_session_on_the_server_and_an_old_cookie_is_refused
     assert page.status_code == 302 and page.headers["Location"].startswith("/staff/login")
 
 
-def test_the_cookie_loses_the_token_on_sign_out(client, clerk):
+def test_the_cookie_loses_the_token_on_sign_out(client, clerk_account):
     log_in(client)
     with client.session_transaction() as flask_session:
         assert services.SESSION_KEY in flask_session
@@ -317,10 +310,10 @@ def test_the_cookie_loses_the_token_on_sign_out(client, clerk):
         assert services.SESSION_KEY not in flask_session
 
 
-def test_idle_time_ends_a_session(hub, clerk):
+def test_idle_time_ends_a_session(hub, clerk_account):
     start = utcnow()
     with hub.app_context():
-        user = db.session.get(User, clerk.id)
+        user = db.session.get(User, clerk_account.id)
         token = services.start_session(user, now=start)
         assert services.user_for_token(token, now=start + timedelta(minutes=29)).username == "clerk"
         # Each use moves the idle clock on.
@@ -332,9 +325,9 @@ def test_idle_time_ends_a_session(hub, clerk):
         assert row.ended_at == start + timedelta(minutes=58 + 30)
 
 
-def test_a_page_opened_after_idle_time_asks_to_sign_in_again(hub, client, clerk):
+def test_a_page_opened_after_idle_time_asks_to_sign_in_again(hub, client, clerk_account):
     with hub.app_context():
-        token = services.start_session(db.session.get(User, clerk.id), now=utcnow() - timedelta(minutes=31))
+        token = services.start_session(db.session.get(User, clerk_account.id), now=utcnow() - timedelta(minutes=31))
     with client.session_transaction() as flask_session:
         flask_session[services.SESSION_KEY] = token
     page = client.get("/staff/welcome")
@@ -343,7 +336,7 @@ def test_a_page_opened_after_idle_time_asks_to_sign_in_again(hub, client, clerk)
     assert not is_signed_in(client)  # ended is ended, whatever the setting says now
 
 
-def test_the_session_cookie_is_http_only_and_secure_when_set(hub, client, clerk):
+def test_the_session_cookie_is_http_only_and_secure_when_set(hub, client, clerk_account):
     cookie = log_in(client).headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Secure" not in cookie  # plain http works in the demo
     assert "Expires" not in cookie  # a browser-session cookie: closing the browser signs out
@@ -354,7 +347,7 @@ def test_the_session_cookie_is_http_only_and_secure_when_set(hub, client, clerk)
 # --- staff pages --------------------------------------------------------------------------
 
 
-def test_a_staff_page_sends_a_stranger_to_sign_in_and_back(client, clerk):
+def test_a_staff_page_sends_a_stranger_to_sign_in_and_back(client, clerk_account):
     page = client.get("/staff/welcome?x=1")
     assert page.status_code == 302 and page.headers["Location"] == "/staff/login?next=/staff/welcome?x%3D1"
     assert "请先登录" in text(client.get(page.headers["Location"]))
@@ -384,8 +377,8 @@ def city_only(hub):
     hub.add_url_rule("/staff/test-city-only", "city_only", settings_page)
 
 
-def test_a_forbidden_staff_page_is_403_in_the_staff_layout(hub, client, clerk, city_only):
-    sign_in(client, clerk)
+def test_a_forbidden_staff_page_is_403_in_the_staff_layout(hub, client, clerk_account, city_only):
+    sign_in(client, clerk_account)
     page = client.get("/staff/test-city-only")
     assert page.status_code == 403
     assert "您没有权限打开这个页面" in text(page)
@@ -396,8 +389,8 @@ def test_a_forbidden_staff_page_is_403_in_the_staff_layout(hub, client, clerk, c
     assert text(client.get("/staff/test-city-only")) == "city settings"
 
 
-def test_a_missing_staff_page_is_404_in_the_staff_layout(client, clerk):
-    sign_in(client, clerk)
+def test_a_missing_staff_page_is_404_in_the_staff_layout(client, clerk_account):
+    sign_in(client, clerk_account)
     page = client.get("/staff/no-such-page")
     assert page.status_code == 404
     assert "没有找到这个页面" in text(page) and "css/staff.css" in text(page) and 'data-testid="logout"' in text(page)
@@ -410,14 +403,14 @@ def test_public_pages_at_the_hub_keep_their_own_error_page(client):
     assert "css/staff.css" not in text(page)
 
 
-def test_staff_pages_are_not_kept_in_the_browser_cache(client, clerk):
-    sign_in(client, clerk)
+def test_staff_pages_are_not_kept_in_the_browser_cache(client, clerk_account):
+    sign_in(client, clerk_account)
     assert client.get("/staff/welcome").headers["Cache-Control"] == "no-store"
     assert client.get("/staff/login").headers["Cache-Control"] == "no-store"
 
 
-def test_the_header_names_the_member_of_staff_and_their_township(client, clerk):
-    sign_in(client, clerk)
+def test_the_header_names_the_member_of_staff_and_their_township(client, clerk_account):
+    sign_in(client, clerk_account)
     page = text(client.get("/staff/welcome"))
     assert "罗城街道人大工委" in page and "罗城街道人大办" not in page and "clerk（镇人大办）" in page
 
@@ -426,7 +419,7 @@ def test_the_header_names_the_member_of_staff_and_their_township(client, clerk):
 
 
 @pytest.mark.parametrize("token", [None, "", "garbage"], ids=["missing", "empty", "wrong"])
-def test_the_sign_in_form_refuses_a_post_without_its_token(hub, client, clerk, token):
+def test_the_sign_in_form_refuses_a_post_without_its_token(hub, client, clerk_account, token):
     assert hub.config.get("WTF_CSRF_ENABLED", True)
     client.get("/staff/login")
     data = {"username": "clerk", "password": PASSWORD} | ({} if token is None else {"csrf_token": token})
@@ -436,16 +429,16 @@ def test_the_sign_in_form_refuses_a_post_without_its_token(hub, client, clerk, t
 
 
 @pytest.mark.parametrize("token", [None, "", "garbage"], ids=["missing", "empty", "wrong"])
-def test_the_sign_out_button_refuses_a_post_without_its_token(hub, client, clerk, token):
-    sign_in(client, clerk)
+def test_the_sign_out_button_refuses_a_post_without_its_token(hub, client, clerk_account, token):
+    sign_in(client, clerk_account)
     client.get("/staff/welcome")
     page = client.post("/staff/logout", data={} if token is None else {"csrf_token": token})
     assert page.status_code == 400 and "页面已过期" in text(page)
     assert is_signed_in(client)  # a forged sign-out from another site does nothing
 
 
-def test_the_sign_out_button_carries_its_token(client, clerk):
-    sign_in(client, clerk)
+def test_the_sign_out_button_carries_its_token(client, clerk_account):
+    sign_in(client, clerk_account)
     page = text(client.get("/staff/welcome"))
     form = re.search(r'<form class="staff-user" method="post" action="/staff/logout".*?</form>', page, re.S)
     assert form and 'name="csrf_token"' in form.group(0)
@@ -511,14 +504,14 @@ def test_users_add_refuses_clearly_and_changes_nothing(hub, args, password, says
 
 
 @pytest.mark.parametrize("name", ["clerk", "Clerk", "x", "张敏", "-clerk", "has space", "a" * 41])
-def test_users_add_refuses_a_taken_or_malformed_username(hub, clerk, name):
+def test_users_add_refuses_a_taken_or_malformed_username(hub, clerk_account, name):
     result = users(hub, "add", "--username", name, "--role", "city")
     assert result.exit_code != 0
     assert "已被使用" in result.output or "用户名须为" in result.output
     assert len(rows(hub, User)) == 1
 
 
-def test_users_list_shows_every_account(hub, clerk):
+def test_users_list_shows_every_account(hub, clerk_account):
     users(hub, "add", "--username", "city.li", "--role", "city", "--display-name", "李华")
     users(hub, "deactivate", "clerk")
     listing = users(hub, "list").output
@@ -531,8 +524,8 @@ def test_users_list_with_no_accounts_says_how_to_make_the_first(hub):
     assert result.exit_code == 0 and "flask users add" in result.output
 
 
-def test_users_deactivate_and_activate(hub, client, clerk):
-    sign_in(client, clerk)
+def test_users_deactivate_and_activate(hub, client, clerk_account):
+    sign_in(client, clerk_account)
     result = users(hub, "deactivate", "clerk")
     assert result.exit_code == 0 and "已停用" in result.output
     assert not is_signed_in(client)
@@ -545,8 +538,8 @@ def test_users_deactivate_and_activate(hub, client, clerk):
     assert log_in(client).status_code == 302
 
 
-def test_users_set_password(hub, client, clerk):
-    sign_in(client, clerk)
+def test_users_set_password(hub, client, clerk_account):
+    sign_in(client, clerk_account)
     result = users(hub, "set-password", "clerk", password="a new password 10")
     assert result.exit_code == 0, result.output
     assert not is_signed_in(client)  # its sessions end

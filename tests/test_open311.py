@@ -15,7 +15,7 @@ from kiosk.extensions import db
 from kiosk.models import Category, Department, Opinion, OpinionStatus, Satisfaction, User, utcnow
 from kiosk.ratings import GivenRating
 from kiosk.staff import services as staff
-from tests.support.factories import make_user, receive_opinion
+from tests.support.factories import receive_opinion
 from tests.support.servers import ServerProcess
 
 API = "/open311/v2"
@@ -54,13 +54,6 @@ def private_opinion(hub):
         return opinion.receipt_number
 
 
-@pytest.fixture
-def clerk(hub):
-    """A township clerk's account id (load it in each app context with ``as_user``)."""
-    with hub.app_context():
-        return make_user().id
-
-
 def as_user(user_id: int) -> User:
     return db.session.get(User, user_id)
 
@@ -69,12 +62,12 @@ def in_hub(hub, number: str) -> Opinion:
     return db.session.query(Opinion).filter_by(receipt_number=number).one()
 
 
-def closed_with(hub, clerk, reply: str, **made) -> str:
+def closed_with(hub, clerk_account, reply: str, **made) -> str:
     """An opinion accepted and closed (办结) with ``reply``: its receipt number."""
     with hub.app_context():
         opinion = receive_opinion(**made)
-        staff.accept(as_user(clerk), opinion)
-        staff.close(as_user(clerk), opinion, reply)
+        staff.accept(as_user(clerk_account.id), opinion)
+        staff.close(as_user(clerk_account.id), opinion, reply)
         return opinion.receipt_number
 
 
@@ -256,23 +249,23 @@ def test_dates_in_every_w3c_precision(client, hub):
     assert get(client, "/requests.json?start_date=2025-03-11&end_date=2025-03-11") == []
 
 
-def test_status_filter_open_and_closed(client, hub, clerk):
+def test_status_filter_open_and_closed(client, hub, clerk_account):
     with hub.app_context():
         open_ = receive_opinion(created_at=days_ago(2)).receipt_number
-    closed = closed_with(hub, clerk, "路灯已修好。", created_at=days_ago(1))
+    closed = closed_with(hub, clerk_account, "路灯已修好。", created_at=days_ago(1))
     assert numbers(get(client, "/requests.json?status=open")) == [open_]
     assert numbers(get(client, "/requests.json?status=closed")) == [closed]
     assert numbers(get(client, "/requests.json?status=open,closed")) == [closed, open_]
     assert numbers(get(client, "/requests.json?status=CLOSED")) == [closed]
 
 
-def test_the_department_handling_it_is_the_agency_responsible(client, hub, clerk):
+def test_the_department_handling_it_is_the_agency_responsible(client, hub, clerk_account):
     with hub.app_context():
         department = Department(name="罗定市交通运输局", contact_person="黎志坚", contact_phone="0766-3812345")
         db.session.add(department)
         opinion = receive_opinion(created_at=days_ago(3))
-        staff.accept(as_user(clerk), opinion)
-        staff.forward(as_user(clerk), opinion, department, instructions="请核实路灯损坏情况并维修")
+        staff.accept(as_user(clerk_account.id), opinion)
+        staff.forward(as_user(clerk_account.id), opinion, department, instructions="请核实路灯损坏情况并维修")
         number, forwarded_at = opinion.receipt_number, opinion.updated_at
     body = client.get(f"{API}/requests/{number}.json").get_data(as_text=True)
     [found] = json.loads(body)
@@ -284,14 +277,14 @@ def test_the_department_handling_it_is_the_agency_responsible(client, hub, clerk
         assert internal not in body
 
 
-def test_closed_declined_and_merged_all_count_as_closed(client, hub, clerk):
-    closed = closed_with(hub, clerk, "路灯已修好，欢迎监督。", created_at=days_ago(4))
+def test_closed_declined_and_merged_all_count_as_closed(client, hub, clerk_account):
+    closed = closed_with(hub, clerk_account, "路灯已修好，欢迎监督。", created_at=days_ago(4))
     with hub.app_context():
         declined = receive_opinion(created_at=days_ago(3))
-        staff.decline(as_user(clerk), declined, "该事项属于司法程序，请向法院咨询。")
+        staff.decline(as_user(clerk_account.id), declined, "该事项属于司法程序，请向法院咨询。")
         original = receive_opinion(created_at=days_ago(2))
         duplicate = receive_opinion(created_at=days_ago(1))
-        staff.merge(as_user(clerk), duplicate, original)
+        staff.merge(as_user(clerk_account.id), duplicate, original)
         declined, original, duplicate = (o.receipt_number for o in (declined, original, duplicate))
     found = {item["service_request_id"]: item for item in get(client, "/requests.json?status=closed")}
     assert set(found) == {closed, declined, duplicate}
@@ -301,8 +294,8 @@ def test_closed_declined_and_merged_all_count_as_closed(client, hub, clerk):
     assert numbers(get(client, "/requests.json?status=open")) == [original]
 
 
-def test_a_reopened_opinion_is_open_again_and_the_rating_comment_stays_private(client, hub, clerk):
-    number = closed_with(hub, clerk, "路灯已修好。")
+def test_a_reopened_opinion_is_open_again_and_the_rating_comment_stays_private(client, hub, clerk_account):
+    number = closed_with(hub, clerk_account, "路灯已修好。")
     with hub.app_context():
         staff.record_rating(in_hub(hub, number), GivenRating(Satisfaction.UNSATISFIED, comment="根本没有修，还是黑的"))
         assert in_hub(hub, number).status == OpinionStatus.REOPENED
@@ -311,17 +304,17 @@ def test_a_reopened_opinion_is_open_again_and_the_rating_comment_stays_private(c
     assert "根本没有修" not in body
 
 
-def test_a_reopened_opinion_shows_neither_the_old_reply_nor_the_old_department(client, hub, clerk):
+def test_a_reopened_opinion_shows_neither_the_old_reply_nor_the_old_department(client, hub, clerk_account):
     """After 不满意, the last round's reply and department are no answer and no handler any more."""
     with hub.app_context():
         lights = Department(name="罗定市城市管理局", contact_person="黎志坚", contact_phone="0766-3812345")
         roads = Department(name="罗定市交通运输局", contact_person="陈伟", contact_phone="0766-3822222")
         db.session.add_all([lights, roads])
         opinion = receive_opinion(created_at=days_ago(3))
-        staff.accept(as_user(clerk), opinion)
-        assignment = staff.forward(as_user(clerk), opinion, lights)
-        staff.record_reply(as_user(clerk), assignment, "已更换灯泡。")
-        staff.close(as_user(clerk), opinion, "路灯已修好。")
+        staff.accept(as_user(clerk_account.id), opinion)
+        assignment = staff.forward(as_user(clerk_account.id), opinion, lights)
+        staff.record_reply(as_user(clerk_account.id), assignment, "已更换灯泡。")
+        staff.close(as_user(clerk_account.id), opinion, "路灯已修好。")
         staff.record_rating(opinion, GivenRating(Satisfaction.UNSATISFIED, comment="还是黑的"))
         number = opinion.receipt_number
 
@@ -332,14 +325,14 @@ def test_a_reopened_opinion_shows_neither_the_old_reply_nor_the_old_department(c
     again = {"status": "open", "status_notes": "群众不满意，正在重新办理", "agency_responsible": "罗城街道人大工委"}
     assert now() == again
     with hub.app_context():
-        staff.accept(as_user(clerk), in_hub(hub, number))
+        staff.accept(as_user(clerk_account.id), in_hub(hub, number))
     assert now() == again
     with hub.app_context():
-        assignment = staff.forward(as_user(clerk), in_hub(hub, number), db.session.merge(roads))
+        assignment = staff.forward(as_user(clerk_account.id), in_hub(hub, number), db.session.merge(roads))
     assert now() == {**again, "agency_responsible": "罗定市交通运输局"}
     with hub.app_context():
-        staff.record_reply(as_user(clerk), db.session.merge(assignment), "已修复整段道路照明。")
-        staff.close(as_user(clerk), in_hub(hub, number), "道路照明已全部修复。")
+        staff.record_reply(as_user(clerk_account.id), db.session.merge(assignment), "已修复整段道路照明。")
+        staff.close(as_user(clerk_account.id), in_hub(hub, number), "道路照明已全部修复。")
     assert now() == {"status": "closed", "status_notes": "道路照明已全部修复。", "agency_responsible": "罗定市交通运输局"}
 
 
@@ -370,9 +363,9 @@ def test_the_api_is_public_and_read_only(client):
     assert client.post(API + "/requests.json", data={"service_code": "road"}).status_code in (400, 405)
 
 
-def test_the_published_client_reads_the_api_from_a_real_server(hub, clerk):
+def test_the_published_client_reads_the_api_from_a_real_server(hub, clerk_account):
     """georeport (a GeoReport v2 client from PyPI) against waitress serving the hub."""
-    closed = closed_with(hub, clerk, "路灯已修好。", category="road", created_at=days_ago(3))
+    closed = closed_with(hub, clerk_account, "路灯已修好。", category="road", created_at=days_ago(3))
     with hub.app_context():
         road = receive_opinion(category="road", created_at=days_ago(2), **PERSONAL).receipt_number
         water = receive_opinion(category="water", created_at=days_ago(1)).receipt_number

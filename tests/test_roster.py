@@ -52,17 +52,17 @@ def audit_actions(app) -> list[str]:
 
 
 @pytest.fixture
-def clerk(hub):
-    """A township clerk of 罗城街道, in a hub app context."""
+def clerk_user(hub):
+    """A township clerk of 罗城街道 (a User), inside an open hub app context."""
     with hub.app_context():
         yield make_user()
 
 
-def test_a_shift_is_planned_for_a_deputy_of_the_station_and_audited(hub, clerk):
+def test_a_shift_is_planned_for_a_deputy_of_the_station_and_audited(hub, clerk_user):
     today = roster.local_today()
     deputy = station().deputies[0]
     shift = roster.add_shift(
-        clerk, station(), deputy.id, today + timedelta(days=3), time(9), time(12), " 接待群众 "
+        clerk_user, station(), deputy.id, today + timedelta(days=3), time(9), time(12), " 接待群众 "
     )
     assert (shift.station_code, shift.deputy_id, shift.note, shift.hours) == (
         HOME,
@@ -71,16 +71,16 @@ def test_a_shift_is_planned_for_a_deputy_of_the_station_and_audited(hub, clerk):
         "09:00–12:00",
     )
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "duty.add"))
-    assert entry.subject == f"duty:{shift.id}" and entry.user_id == clerk.id
+    assert entry.subject == f"duty:{shift.id}" and entry.user_id == clerk_user.id
     assert entry.after["on"] == (today + timedelta(days=3)).isoformat() and entry.after["starts"] == "09:00"
 
 
-def test_one_shift_per_deputy_station_and_day(hub, clerk):
+def test_one_shift_per_deputy_station_and_day(hub, clerk_user):
     day = roster.local_today() + timedelta(days=1)
     deputy = station().deputies[0]
-    roster.add_shift(clerk, station(), deputy.id, day)
+    roster.add_shift(clerk_user, station(), deputy.id, day)
     with pytest.raises(RosterRefused, match="已经在本站值班了"):
-        roster.add_shift(clerk, station(), deputy.id, day, time(14), time(17))
+        roster.add_shift(clerk_user, station(), deputy.id, day, time(14), time(17))
     assert db.session.scalar(select(func.count()).select_from(DutyShift)) == 1
     # The database holds to it too.
     db.session.add(DutyShift(station_code=HOME, deputy_id=deputy.id, on=day))
@@ -88,16 +88,16 @@ def test_one_shift_per_deputy_station_and_day(hub, clerk):
         db.session.commit()
     db.session.rollback()
     # Another deputy the same day is fine.
-    roster.add_shift(clerk, station(), station().deputies[1].id, day)
+    roster.add_shift(clerk_user, station(), station().deputies[1].id, day)
 
 
-def test_the_deputy_must_belong_to_the_station(hub, clerk):
+def test_the_deputy_must_belong_to_the_station(hub, clerk_user):
     stranger = outsider()
     with pytest.raises(RosterRefused, match="不在本联络站") as refused:
-        roster.add_shift(clerk, station(), stranger.id, roster.local_today())
+        roster.add_shift(clerk_user, station(), stranger.id, roster.local_today())
     assert refused.value.field == "deputy"
     with pytest.raises(RosterRefused, match="不在本联络站"):
-        roster.repeat_monthly(clerk, station(), stranger.id, 15)
+        roster.repeat_monthly(clerk_user, station(), stranger.id, 15)
     assert db.session.scalar(select(func.count()).select_from(DutyShift)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
@@ -113,11 +113,11 @@ def test_the_deputy_must_belong_to_the_station(hub, clerk):
         (0, time(9), time(9), "晚于开始时间"),
     ],
 )
-def test_bad_days_and_times_are_refused(hub, clerk, days, starts, ends, message):
+def test_bad_days_and_times_are_refused(hub, clerk_user, days, starts, ends, message):
     deputy = station().deputies[0]
     with pytest.raises(RosterRefused, match=message):
         roster.add_shift(
-            clerk, station(), deputy.id, roster.local_today() + timedelta(days=days), starts, ends
+            clerk_user, station(), deputy.id, roster.local_today() + timedelta(days=days), starts, ends
         )
     assert db.session.scalar(select(func.count()).select_from(DutyShift)) == 0
 
@@ -159,12 +159,12 @@ def test_monthly_dates_start_from_today_and_use_a_short_months_last_day():
     ]
 
 
-def test_repeat_monthly_passes_over_days_already_planned(hub, clerk):
+def test_repeat_monthly_passes_over_days_already_planned(hub, clerk_user):
     deputy = station().deputies[0]
     today = date(2026, 1, 1)
-    roster.add_shift(clerk, station(), deputy.id, date(2026, 3, 16), today=today)
+    roster.add_shift(clerk_user, station(), deputy.id, date(2026, 3, 16), today=today)
     result = roster.repeat_monthly(
-        clerk, station(), deputy.id, 15, 3, time(9), time(11, 30), "每月接待日", today=today
+        clerk_user, station(), deputy.id, 15, 3, time(9), time(11, 30), "每月接待日", today=today
     )
     assert [s.on for s in result.added] == [date(2026, 1, 15), date(2026, 2, 24)]
     assert result.already == [date(2026, 3, 16)]
@@ -176,25 +176,25 @@ def test_repeat_monthly_passes_over_days_already_planned(hub, clerk):
     assert entry.after["days"] == ["2026-01-15", "2026-02-24"] and entry.subject == f"station:{HOME}"
     # Nothing left to add: refused, nothing written.
     with pytest.raises(RosterRefused, match="没有要新增的"):
-        roster.repeat_monthly(clerk, station(), deputy.id, 15, 3, today=today)
+        roster.repeat_monthly(clerk_user, station(), deputy.id, 15, 3, today=today)
     assert db.session.scalar(select(func.count()).select_from(DutyShift)) == 3
 
 
-def test_a_past_shift_stays_as_history(hub, clerk):
+def test_a_past_shift_stays_as_history(hub, clerk_user):
     deputy = station().deputies[0]
-    shift = roster.add_shift(clerk, station(), deputy.id, date(2026, 1, 15), today=date(2026, 1, 1))
+    shift = roster.add_shift(clerk_user, station(), deputy.id, date(2026, 1, 15), today=date(2026, 1, 1))
     with pytest.raises(RosterRefused, match="历史记录"):
-        roster.remove_shift(clerk, shift, today=date(2026, 1, 16))
-    roster.remove_shift(clerk, shift, today=date(2026, 1, 15))
+        roster.remove_shift(clerk_user, shift, today=date(2026, 1, 16))
+    roster.remove_shift(clerk_user, shift, today=date(2026, 1, 15))
     assert db.session.scalar(select(func.count()).select_from(DutyShift)) == 0
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
     assert list(actions) == ["duty.add", "duty.remove"]
 
 
-def test_a_changed_shift_is_a_reference_change_for_its_township(hub, clerk):
+def test_a_changed_shift_is_a_reference_change_for_its_township(hub, clerk_user):
     before = db.session.scalar(select(func.coalesce(func.max(SyncChange.id), 0)))
-    shift = roster.add_shift(clerk, station(), station().deputies[0].id, roster.local_today())
-    roster.remove_shift(clerk, shift)
+    shift = roster.add_shift(clerk_user, station(), station().deputies[0].id, roster.local_today())
+    roster.remove_shift(clerk_user, shift)
     changes = db.session.scalars(
         select(SyncChange).where(SyncChange.id > before).order_by(SyncChange.id)
     ).all()
@@ -388,18 +388,18 @@ def test_the_month_page_lists_only_that_month_s_shifts(hub, desk):
 def test_the_pull_brings_the_station_its_own_shifts_from_today_on(station_app, hub_app, transport):
     assert sync(station_app, transport).ok
     with hub_app.app_context():
-        clerk = make_user()
-        clerk_id = clerk.id
+        clerk_user = make_user()
+        clerk_id = clerk_user.id
         city = make_user(role="city", township=None)
         today = roster.local_today()
         here = station()
         first, second = here.deputies[0].id, here.deputies[1].id
-        mine = roster.add_shift(clerk, here, first, today, time(9), time(12), "接待群众").id
-        later = roster.add_shift(clerk, here, second, today + timedelta(days=40)).id
+        mine = roster.add_shift(clerk_user, here, first, today, time(9), time(12), "接待群众").id
+        later = roster.add_shift(clerk_user, here, second, today + timedelta(days=40)).id
         # Yesterday's (written as history) and another station's stay at the hub.
         db.session.add(DutyShift(station_code=HOME, deputy_id=first, on=today - timedelta(days=1)))
         elsewhere = station("LC01")
-        roster.add_shift(clerk, elsewhere, elsewhere.deputies[0].id, today)
+        roster.add_shift(clerk_user, elsewhere, elsewhere.deputies[0].id, today)
         roster.add_shift(city, station(OTHER_TOWNSHIP), station(OTHER_TOWNSHIP).deputies[0].id, today)
     result = sync(station_app, transport)
     assert result.ok, result.error

@@ -31,11 +31,6 @@ def chair(hub):
 
 
 @pytest.fixture
-def clerk(hub):
-    return Desk(hub)
-
-
-@pytest.fixture
 def case(hub):
     """A received opinion with contact details, another one to merge into, and a department."""
     with hub.app_context():

@@ -72,11 +72,6 @@ def office(hub):
     return uuids
 
 
-@pytest.fixture
-def clerk(hub):
-    return Desk(hub)
-
-
 @pytest.mark.parametrize(
     "args, expected",
     [
