@@ -62,7 +62,7 @@ WRITES = [
 
 def post(client, endpoint, data=None, **values):
     """Submit a form the way the browser does: with the CSRF token of admin.index's page."""
-    return web.post(client, endpoint, data, token_from="admin.index", **values)
+    return web.post(client, endpoint, data, token_from="setup.index", **values)
 
 
 def audit_rows(app, action=None):
