@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ..clock import now, to_millis
 from ..extensions import db
 from ..models import Category, EnrolmentToken, Opinion, Station, StationLevel, SyncStation, Township
-from ..receipts.numbers import STATION_CODE
+from ..receipts.numbers import NUMBER, STATION_CODE
 from ..roster.services import local_today, shifts_for_pull
 from . import signing
 
@@ -216,8 +216,9 @@ def counter_floor(station_code: str) -> dict[str, int]:
     floor: dict[str, int] = {}
     numbers = db.session.scalars(select(Opinion.receipt_number).where(Opinion.station_code == station_code))
     for number in numbers:
-        _code, day, serial = number.rsplit("-", 2)
-        floor[day] = max(floor.get(day, 0), int(serial))
+        if match := NUMBER.match(number):  # every stored number does: the push checks it
+            _code, day, serial = match.groups()
+            floor[day] = max(floor.get(day, 0), int(serial))
     return floor
 
 
