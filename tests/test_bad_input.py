@@ -5,6 +5,7 @@ has ``TESTING`` on, so an unhandled exception in a view fails the test
 instead of hiding behind the 500 page.
 """
 
+import gzip
 import re
 
 import pytest
@@ -13,10 +14,13 @@ from markupsafe import escape
 
 from kiosk.extensions import db
 from kiosk.models import Deputy, Opinion, Role, station_deputies
+from kiosk.sync import station as station_sync
+from kiosk.sync.client import HubRefused
 from tests.support.apps import copy_database
 from tests.support.crashes import ClientVillager, Villager, server
 from tests.support.desk import CSRF, Desk
 from tests.support.factories import make_user, receive_opinion
+from tests.support.inprocess import AppTransport
 
 GOOD = {
     "category": {"category": "road"},
@@ -517,3 +521,22 @@ def test_deeply_nested_json_to_a_kiosk_form_is_a_plain_400(person):
     at_step(person, "content")
     page = person.post("/opinion/content", body=b"[" * 200_000, headers={"Content-Type": "application/json"})
     assert_plain_refusal(page, status=400)
+
+
+@pytest.mark.parametrize("endpoint", ["enrol", "push"])
+def test_deeply_nested_json_to_the_sync_api_is_a_400(station_app, hub_app, endpoint):
+    body = b"[" * 200_000
+    if endpoint == "enrol":
+        answer = hub_app.test_client().post("/api/v1/sync/enrol", data=body, content_type="application/json")
+        assert answer.status_code == 400 and answer.json["error"] == "bad_body"
+        return
+    with station_app.app_context():
+        hub_client = station_sync.make_client(AppTransport(hub_app))
+        with pytest.raises(HubRefused) as refused:
+            hub_client._call("push", gzip.compress(body))
+    assert (refused.value.status, refused.value.code) == (400, "bad_body")
+
+
+def test_an_enrolment_holding_a_nul_is_a_400(hub_app):
+    answer = hub_app.test_client().post("/api/v1/sync/enrol", json={"token": "abc\x00", "public_key": "x", "software_version": "1\x00"})
+    assert answer.status_code == 400 and answer.json["error"] == "bad_body"
