@@ -142,3 +142,21 @@ def test_not_enrolled_sync_fails_in_plain_words(app):
     with app.app_context():
         result = station_sync.sync_once()
     assert not result.ok and "还没有登记" in result.error
+
+
+def test_a_record_holding_a_nul_is_set_aside_alone(station_app, hub_app, transport):
+    good_one, bad, good_two = submit(station_app, 3)
+    with station_app.app_context():
+        # A box whose record holds what no kiosk screen lets through (a bug, a damaged file).
+        db.session.get(Opinion, bad).content = "路灯坏了\x00三个月"
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok, result.error
+    assert (result.acknowledged, result.refused) == (2, 1)
+    assert set(hub_opinions(hub_app)) == {good_one, good_two}
+    with station_app.app_context():
+        assert db.session.get(SetAsideRecord, bad).reason == "control_characters"
+        assert station_sync.status().waiting == 0
+    with hub_app.app_context():
+        assert db.session.scalar(select(SyncConflict.reason).where(SyncConflict.uuid == bad)) == "control_characters"
+    assert sync(station_app, transport).pushed == 0
