@@ -1,12 +1,15 @@
 """Push and pull between a station and a hub (SQLite and PostgreSQL), in-process."""
 
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import BoxIdentity, Opinion, OpinionEvent, OpinionStatus, ReceiptCounter, SetAsideRecord, SyncConflict
 from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
-from tests.support.factories import make_opinion
+from kiosk.receipts.numbers import NUMBER, SECRET, STATION_CODE, station_number
+from kiosk.sync.records import BadRecord
+from tests.support.factories import make_opinion, receive_opinion
 from tests.support.inprocess import sync
 
 
@@ -160,3 +163,26 @@ def test_a_record_holding_a_nul_is_set_aside_alone(station_app, hub_app, transpo
     with hub_app.app_context():
         assert db.session.scalar(select(SyncConflict.reason).where(SyncConflict.uuid == bad)) == "control_characters"
     assert sync(station_app, transport).pushed == 0
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        {"receipt_number": "LC00-٩٩٠١٠١-٠٠٠١"},
+        {"receipt_number": "LC00-990101-0003\n"},
+        {"receipt_number": "LC00-990101-000٣"},
+        {"secret": "QWERTY\n"},
+    ],
+    ids=["arabic-indic-digits", "trailing-newline", "one-arabic-digit", "secret-trailing-newline"],
+)
+def test_a_receipt_number_or_secret_not_in_ascii_form_is_refused(hub_app, made):
+    with hub_app.app_context(), pytest.raises(BadRecord, match="expected form"):
+        receive_opinion(**made)
+
+
+def test_receipt_patterns_match_whole_ascii_strings():
+    assert NUMBER.fullmatch("LC00-990101-0003") and station_number("LC00").fullmatch("LC00-990101-0003")
+    for pattern in (NUMBER, station_number("LC00")):
+        assert not pattern.fullmatch("LC00-990101-0003\n")
+        assert not pattern.fullmatch("LC00-٩٩٠١٠١-٠٠٠١")
+    assert not STATION_CODE.fullmatch("LC00\n") and not SECRET.fullmatch("QWERTY\n")

@@ -45,7 +45,7 @@ def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
         raise SyncError(401, "unsigned", "request is not signed")
     if not NONCE_RE.match(nonce) or not timestamp.isdigit() or len(timestamp) > 15:
         raise SyncError(401, "bad_signature", "nonce or timestamp is malformed")
-    link = db.session.get(SyncStation, code) if STATION_CODE.match(code) else None
+    link = db.session.get(SyncStation, code) if STATION_CODE.fullmatch(code) else None
     if link is None or link.public_key is None:
         raise SyncError(401, "unknown_station", "这个联络站没有在镇人大办登记 (unknown station)")
     if link.revoked_at is not None:

@@ -590,7 +590,7 @@ def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern
         return
     if not isinstance(value, str) or not value or len(value) > max_length:
         raise BadRecord(f"{key} must be text of 1 to {max_length} characters")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise BadRecord(f"{key} is not in the expected form")
 
 
