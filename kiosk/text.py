@@ -9,6 +9,7 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u
 # C0 control characters other than TAB, LF and CR: nothing a person types, and
 # a NUL is refused by PostgreSQL, so none of them ever reaches a view or a row.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+NUL = re.compile("\x00")
 
 
 def clean_text(value: str | None) -> str:
@@ -27,14 +28,14 @@ def clean_text(value: str | None) -> str:
     return value.strip()
 
 
-def holds_control_characters(value) -> bool:
-    """Whether a text, or any key or text inside parsed JSON, holds a ``CONTROL`` character."""
+def holds_control_characters(value, pattern: re.Pattern = CONTROL) -> bool:
+    """Whether a text, or any key or text inside parsed JSON, holds a ``CONTROL`` (or ``pattern``) character."""
     # A loop, not recursion: parsed JSON may be nested as deep as the parser allows.
     waiting = [value]
     while waiting:
         item = waiting.pop()
         if isinstance(item, str):
-            if CONTROL.search(item):
+            if pattern.search(item):
                 return True
         elif isinstance(item, dict):
             waiting.extend(item.keys())

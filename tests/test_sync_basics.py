@@ -158,10 +158,10 @@ def test_a_record_holding_a_nul_is_set_aside_alone(station_app, hub_app, transpo
     assert (result.acknowledged, result.refused) == (2, 1)
     assert set(hub_opinions(hub_app)) == {good_one, good_two}
     with station_app.app_context():
-        assert db.session.get(SetAsideRecord, bad).reason == "control_characters"
+        assert db.session.get(SetAsideRecord, bad).reason == "nul"
         assert station_sync.status().waiting == 0
     with hub_app.app_context():
-        assert db.session.scalar(select(SyncConflict.reason).where(SyncConflict.uuid == bad)) == "control_characters"
+        assert db.session.scalar(select(SyncConflict.reason).where(SyncConflict.uuid == bad)) == "nul"
     assert sync(station_app, transport).pushed == 0
 
 
@@ -186,3 +186,16 @@ def test_receipt_patterns_match_whole_ascii_strings():
         assert not pattern.fullmatch("LC00-990101-0003\n")
         assert not pattern.fullmatch("LC00-٩٩٠١٠١-٠٠٠١")
     assert not STATION_CODE.fullmatch("LC00\n") and not SECRET.fullmatch("QWERTY\n")
+
+
+def test_the_hub_cleans_pushed_text_as_the_kiosk_does(station_app, hub_app, transport):
+    (uuid,) = submit(station_app, anonymous=False, name="陈\u202e大文", phone="13800000000", consent_version="2026-11")
+    with station_app.app_context():
+        # What a stolen station key could send: no kiosk screen lets it through.
+        db.session.get(Opinion, uuid).content = "<script>alert(1)</script>\x1b[2J路灯\u202e坏了\u200b三个月"
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok and result.acknowledged == 1, result.error
+    at_hub = hub_opinions(hub_app)[uuid]
+    assert at_hub.content == "<script>alert(1)</script>[2J路灯坏了三个月"
+    assert at_hub.contact_name == "陈大文"

@@ -23,7 +23,7 @@ from ..ratings import followed
 from . import signing, wire
 from .records import RECORD_TYPES, BadRecord, digest
 from ..receipts.numbers import STATION_CODE
-from ..text import holds_control_characters
+from ..text import NUL, holds_control_characters
 from .registry import SyncError, note_contact, reference_for
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 PULL_LIMIT = 500
 CHANGED = "同一条记录的内容与镇人大办已收到的不同"
-CONTROL_CHARACTERS = "记录里有控制字符（如 NUL），镇人大办不能保存"
+HOLDS_NUL = "记录里有空字符（NUL），镇人大办不能保存"
 
 
 def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
@@ -98,11 +98,12 @@ def push(link: SyncStation, payload) -> dict:
         repeats: list[tuple[str, str, dict]] = []
         for data, record_digest, raw in batch:
             uuid = data["uuid"]
-            if holds_control_characters(raw):
-                # The kiosk's cleaning removes them, so this one record is set aside
-                # (PostgreSQL refuses a NUL) and the rest of the batch is taken.
-                conflicts.append(_conflict(link, record_type.name, uuid, record_digest, "control_characters", raw))
-                refused.append(_refusal(record_type.name, uuid, "control_characters", CONTROL_CHARACTERS))
+            if holds_control_characters(raw, NUL):
+                # PostgreSQL refuses a NUL, and the kiosk's cleaning removes it: this one
+                # record is set aside and the rest of the batch is taken. (The other
+                # control characters are cleaned away with the record's text.)
+                conflicts.append(_conflict(link, record_type.name, uuid, record_digest, "nul", raw))
+                refused.append(_refusal(record_type.name, uuid, "nul", HOLDS_NUL))
                 continue
             if uuid in known:
                 first_digest, first_at = known[uuid]
