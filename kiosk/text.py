@@ -6,6 +6,10 @@ import unicodedata
 # Zero-width and direction-control characters: invisible, and used to make
 # one text look like another.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+# C0 control characters other than TAB, LF and CR: nothing a person types, and
+# a NUL is refused by PostgreSQL, so none of them ever reaches a view or a row.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+NUL = re.compile("\x00")
 
 
 def clean_text(value: str | None) -> str:
@@ -22,6 +26,23 @@ def clean_text(value: str | None) -> str:
         ch for ch in value if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
     )
     return value.strip()
+
+
+def holds_control_characters(value, pattern: re.Pattern = CONTROL) -> bool:
+    """Whether a text, or any key or text inside parsed JSON, holds a ``CONTROL`` (or ``pattern``) character."""
+    # A loop, not recursion: parsed JSON may be nested as deep as the parser allows.
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, str):
+            if pattern.search(item):
+                return True
+        elif isinstance(item, dict):
+            waiting.extend(item.keys())
+            waiting.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            waiting.extend(item)
+    return False
 
 
 def mask_phone(phone: str | None) -> str:

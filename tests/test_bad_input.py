@@ -5,6 +5,7 @@ has ``TESTING`` on, so an unhandled exception in a view fails the test
 instead of hiding behind the 500 page.
 """
 
+import gzip
 import re
 
 import pytest
@@ -12,9 +13,14 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from kiosk.extensions import db
-from kiosk.models import Deputy, Opinion, station_deputies
+from kiosk.models import Deputy, Opinion, Role, station_deputies
+from kiosk.sync import station as station_sync
+from kiosk.sync.client import HubRefused
 from tests.support.apps import copy_database
 from tests.support.crashes import ClientVillager, Villager, server
+from tests.support.desk import CSRF, Desk
+from tests.support.factories import make_user, receive_opinion
+from tests.support.inprocess import AppTransport
 
 GOOD = {
     "category": {"category": "road"},
@@ -392,3 +398,145 @@ def test_the_real_server_answers_bad_requests_plainly(demo_database, tmp_path):
     finally:
         box.stop()
     assert "Traceback" not in box.log_text()
+
+
+# --- control characters and file parts, at the edge ------------------------------
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    """A multipart form body with text ``fields`` and ``files`` (name: text sent as a file)."""
+    boundary = "x-boundary-7e3f"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in fields.items()]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="a.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\n{value}\r\n"
+        for name, value in files.items()
+    ]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/r/LC00-261206-0001%00?k=ABC",
+        "/open311/v2/requests/LC00%00.json",
+        "/open311/v2/services/ro%00ad.json",
+        "/staff/opinions/%00",
+        "/staff/opinions/0e0f6c1a-5e4b-4a8f-9d1e-%00",
+        "/staff/assignments/1%00/slip.pdf",
+    ],
+)
+def test_an_address_with_a_control_character_names_no_page(hub_app, path):
+    page = Desk(hub_app).get(path)
+    assert page.status_code == 404, page.text[:300]
+    assert CHINESE.search(page.text)
+
+
+@pytest.fixture
+def received(hub_app):
+    """Two opinions at the hub, one about a street lamp (路灯): the lamp's receipt number and secret."""
+    with hub_app.app_context():
+        receive_opinion(category="other", content="村委会的公告栏好久没有更新了。")
+        lamp = receive_opinion(content="村口的路灯坏了三个月，晚上很黑。", secret="QWERTY")
+        return lamp.receipt_number, lamp.secret
+
+
+def test_a_status_page_reads_its_secret_without_control_characters(hub_app, received):
+    number, secret = received
+    client = hub_app.test_client()
+    assert client.get(f"/r/{number}?k={secret[:2]}%00{secret[2:]}").status_code == 200
+    assert client.get(f"/r/{number}?k=%00%01%1B").status_code == 404
+
+
+def test_open311_reads_a_service_code_without_control_characters(hub_app, received):
+    client = hub_app.test_client()
+    road = client.get("/open311/v2/requests.json?service_code=road")
+    assert road.status_code == 200 and road.json
+    assert client.get("/open311/v2/requests.json?service_code=ro%00ad").json == road.json
+
+
+RECEIPT_NUMBER = re.compile(r"[A-Z0-9]{2,8}-[0-9]{6}-[0-9]{4}")
+LAMP = "%E8%B7%AF%E7%81%AF"  # 路灯
+
+
+@pytest.mark.parametrize(
+    "path, clean",
+    [
+        (f"/staff/?status=all&text={LAMP}%00", f"/staff/?status=all&text={LAMP}"),
+        (f"/staff/?status=all&te%00xt={LAMP}", f"/staff/?status=all&text={LAMP}"),
+        (f"/staff/stats/export?format=csv&text={LAMP}%00", f"/staff/stats/export?format=csv&text={LAMP}"),
+        (f"/staff/stats/export?format=xlsx&text={LAMP}%1B", None),
+    ],
+)
+def test_staff_pages_read_their_query_without_control_characters(hub_app, received, path, clean):
+    desk = Desk(hub_app, role="city")
+    page = desk.get(path)
+    assert page.status_code == 200, page.text[:300]
+    if clean:
+        found = set(RECEIPT_NUMBER.findall(page.get_data(as_text=True)))
+        assert found == {received[0]} == set(RECEIPT_NUMBER.findall(desk.get(clean).get_data(as_text=True)))
+    else:
+        assert page.get_data()
+
+
+def test_a_nul_in_the_username_is_stripped_at_the_edge(hub_app):
+    with hub_app.app_context():
+        make_user(Role.TOWNSHIP, username="clerk", password="correct horse 9")
+    client = hub_app.test_client()
+    token = CSRF.search(client.get("/staff/login").text).group(1)
+    page = client.post("/staff/login", data={"username": "cl\x00erk", "password": "correct horse 9", "csrf_token": token})
+    assert page.status_code == 302, page.text[:300]
+
+
+def test_a_file_part_for_the_username_gets_the_usual_message(hub):
+    with hub.app_context():
+        make_user(Role.TOWNSHIP, username="clerk", password="correct horse 9")
+    client = hub.test_client()
+    token = CSRF.search(client.get("/staff/login").text).group(1)
+    body, kind = multipart({"password": "correct horse 9", "csrf_token": token}, {"username": "clerk"})
+    page = client.post("/staff/login", data=body, content_type=kind)
+    assert page.status_code == 200, page.text[:300]
+    assert CHINESE.search(page.text) and "/staff/logout" not in page.text
+
+
+@pytest.mark.parametrize("step, field", [("content", "content"), ("contact", "name"), ("contact", "phone")])
+def test_a_file_part_for_a_text_field_gets_the_usual_message(app, person, step, field):
+    at_step(person, step)
+    before = snapshot(app)
+    fields = {"consent": "y", "name": "陈大文", "phone": "13800000000"} if step == "contact" else {}
+    fields.pop(field, None)
+    body, kind = multipart(fields, {field: "村口的路灯坏了三个月，晚上很黑。" if field == "content" else "13800000000"})
+    page = person.post(STEP_PATHS[step], body=body, headers={"Content-Type": kind})
+    assert_plain_refusal(page)
+    assert snapshot(app) == before
+
+
+def test_a_file_part_at_the_look_up_gets_the_usual_message(person):
+    body, kind = multipart({"secret": "ABCDEF"}, {"number": "LC00-261206-0001"})
+    page = person.post("/lookup", body=body, headers={"Content-Type": kind})
+    assert_plain_refusal(page, says="请输入回执编号")
+
+
+def test_deeply_nested_json_to_a_kiosk_form_is_a_plain_400(person):
+    at_step(person, "content")
+    page = person.post("/opinion/content", body=b"[" * 200_000, headers={"Content-Type": "application/json"})
+    assert_plain_refusal(page, status=400)
+
+
+@pytest.mark.parametrize("endpoint", ["enrol", "push"])
+def test_deeply_nested_json_to_the_sync_api_is_a_400(station_app, hub_app, endpoint):
+    body = b"[" * 200_000
+    if endpoint == "enrol":
+        answer = hub_app.test_client().post("/api/v1/sync/enrol", data=body, content_type="application/json")
+        assert answer.status_code == 400 and answer.json["error"] == "bad_body"
+        return
+    with station_app.app_context():
+        hub_client = station_sync.make_client(AppTransport(hub_app))
+        with pytest.raises(HubRefused) as refused:
+            hub_client._call("push", gzip.compress(body))
+    assert (refused.value.status, refused.value.code) == (400, "bad_body")
+
+
+def test_an_enrolment_holding_a_nul_is_a_400(hub_app):
+    answer = hub_app.test_client().post("/api/v1/sync/enrol", json={"token": "abc\x00", "public_key": "x", "software_version": "1\x00"})
+    assert answer.status_code == 400 and answer.json["error"] == "bad_body"

@@ -1,12 +1,15 @@
 """Push and pull between a station and a hub (SQLite and PostgreSQL), in-process."""
 
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.models import BoxIdentity, Opinion, OpinionEvent, OpinionStatus, ReceiptCounter, SetAsideRecord, SyncConflict
 from kiosk.sync import enrolment
 from kiosk.sync import station as station_sync
-from tests.support.factories import make_opinion
+from kiosk.receipts.numbers import NUMBER, SECRET, STATION_CODE, station_number
+from kiosk.sync.records import BadRecord
+from tests.support.factories import make_opinion, receive_opinion
 from tests.support.inprocess import sync
 
 
@@ -142,3 +145,57 @@ def test_not_enrolled_sync_fails_in_plain_words(app):
     with app.app_context():
         result = station_sync.sync_once()
     assert not result.ok and "还没有登记" in result.error
+
+
+def test_a_record_holding_a_nul_is_set_aside_alone(station_app, hub_app, transport):
+    good_one, bad, good_two = submit(station_app, 3)
+    with station_app.app_context():
+        # A box whose record holds what no kiosk screen lets through (a bug, a damaged file).
+        db.session.get(Opinion, bad).content = "路灯坏了\x00三个月"
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok, result.error
+    assert (result.acknowledged, result.refused) == (2, 1)
+    assert set(hub_opinions(hub_app)) == {good_one, good_two}
+    with station_app.app_context():
+        assert db.session.get(SetAsideRecord, bad).reason == "nul"
+        assert station_sync.status().waiting == 0
+    with hub_app.app_context():
+        assert db.session.scalar(select(SyncConflict.reason).where(SyncConflict.uuid == bad)) == "nul"
+    assert sync(station_app, transport).pushed == 0
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        {"receipt_number": "LC00-٩٩٠١٠١-٠٠٠١"},
+        {"receipt_number": "LC00-990101-0003\n"},
+        {"receipt_number": "LC00-990101-000٣"},
+        {"secret": "QWERTY\n"},
+    ],
+    ids=["arabic-indic-digits", "trailing-newline", "one-arabic-digit", "secret-trailing-newline"],
+)
+def test_a_receipt_number_or_secret_not_in_ascii_form_is_refused(hub_app, made):
+    with hub_app.app_context(), pytest.raises(BadRecord, match="expected form"):
+        receive_opinion(**made)
+
+
+def test_receipt_patterns_match_whole_ascii_strings():
+    assert NUMBER.fullmatch("LC00-990101-0003") and station_number("LC00").fullmatch("LC00-990101-0003")
+    for pattern in (NUMBER, station_number("LC00")):
+        assert not pattern.fullmatch("LC00-990101-0003\n")
+        assert not pattern.fullmatch("LC00-٩٩٠١٠١-٠٠٠١")
+    assert not STATION_CODE.fullmatch("LC00\n") and not SECRET.fullmatch("QWERTY\n")
+
+
+def test_the_hub_cleans_pushed_text_as_the_kiosk_does(station_app, hub_app, transport):
+    (uuid,) = submit(station_app, anonymous=False, name="陈\u202e大文", phone="13800000000", consent_version="2026-11")
+    with station_app.app_context():
+        # What a stolen station key could send: no kiosk screen lets it through.
+        db.session.get(Opinion, uuid).content = "<script>alert(1)</script>\x1b[2J路灯\u202e坏了\u200b三个月"
+        db.session.commit()
+    result = sync(station_app, transport)
+    assert result.ok and result.acknowledged == 1, result.error
+    at_hub = hub_opinions(hub_app)[uuid]
+    assert at_hub.content == "<script>alert(1)</script>[2J路灯坏了三个月"
+    assert at_hub.contact_name == "陈大文"

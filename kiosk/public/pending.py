@@ -39,7 +39,7 @@ def pending_receipt(number: str | None) -> PendingReceipt | None:
     and the caller's ordinary "not found" page is the truthful one).
     """
     number = (number or "").strip().upper()
-    match = NUMBER.match(number)
+    match = NUMBER.fullmatch(number)
     if match is None:
         return None
     code, day, _serial = match.groups()

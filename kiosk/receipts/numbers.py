@@ -11,18 +11,20 @@ import re
 import secrets
 import unicodedata
 
+# Every pattern here is ASCII-only (``\d`` would take Arabic-Indic digits) and
+# is used with ``fullmatch`` (``$`` would let a trailing newline through).
 # A station's code: in every receipt number and record it ever sent.
-STATION_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
+STATION_CODE = re.compile(r"[A-Z0-9]{2,8}", re.ASCII)
 # A whole receipt number: station code, local date YYMMDD, daily serial.
-NUMBER = re.compile(r"^([A-Z0-9]{2,8})-(\d{6})-(\d{4,6})$")
+NUMBER = re.compile(r"([A-Z0-9]{2,8})-(\d{6})-(\d{4,6})", re.ASCII)
 # Station code, local date YYMMDD, four-digit daily serial, typed without hyphens.
-UNHYPHENATED_NUMBER = re.compile(r"([A-Z0-9]{2,8})(\d{6})(\d{4})")
+UNHYPHENATED_NUMBER = re.compile(r"([A-Z0-9]{2,8})(\d{6})(\d{4})", re.ASCII)
 
 # Easy to read aloud and to type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
 SECRET_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
 SECRET_LENGTH = 6
 # A secret as a station may send it: made here, or by an older or newer box.
-SECRET = re.compile(r"^[0-9A-Z]{4,8}$")
+SECRET = re.compile(r"[0-9A-Z]{4,8}", re.ASCII)
 
 # Letters read or typed for the digits they look like.
 LOOK_ALIKES = (("O", "0"), ("I", "1"), ("L", "1"))
@@ -37,7 +39,7 @@ def format_receipt_number(station_code: str, day: str, serial: int) -> str:
 @functools.lru_cache(maxsize=512)
 def station_number(station_code: str) -> re.Pattern:
     """A receipt number of this station only (a hub checks every record pushed)."""
-    return re.compile(rf"^{re.escape(station_code)}-\d{{6}}-\d{{4,6}}$")
+    return re.compile(rf"{re.escape(station_code)}-\d{{6}}-\d{{4,6}}", re.ASCII)
 
 
 def make_secret() -> str:

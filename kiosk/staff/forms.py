@@ -157,7 +157,7 @@ class MergeForm(ActionForm):
     def validate_original(self, field):
         if not field.data:
             raise ValidationError("请填写原意见的回执编号。")
-        if not NUMBER.match(field.data):
+        if not NUMBER.fullmatch(field.data):
             raise ValidationError("回执编号的格式是 联络站代码-年月日-序号，例如 LC00-260302-0001。")
 
 

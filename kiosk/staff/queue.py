@@ -80,7 +80,7 @@ class QueueFilters:
             date_from, date_to = date_to, date_from
         return cls(
             township_id=bounded_int(args.get("township")),
-            station_code=station if STATION_CODE.match(station) else None,
+            station_code=station if STATION_CODE.fullmatch(station) else None,
             category=category if _CATEGORY_CODE.match(category) else None,
             status=status if status in STATUS_CHOICES or status == ALL else None,
             overdue=_flag(args.get("overdue")),

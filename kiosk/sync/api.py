@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ..clock import now, to_millis
 from ..crash import crash_point
 from ..extensions import csrf, db
+from ..text import holds_control_characters
 from . import hub, registry, signing, wire
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,14 @@ def _wire_body():
 
 def _json_body():
     try:
-        return json.loads(request.get_data(cache=True))
+        payload = json.loads(request.get_data(cache=True))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise registry.SyncError(400, "bad_body", "body is not JSON")
+    except RecursionError:
+        raise registry.SyncError(400, "bad_body", "body is nested too deeply")
+    if holds_control_characters(payload):
+        raise registry.SyncError(400, "bad_body", "body holds control characters")
+    return payload
 
 
 def signed(payload: dict, status: int = 200, compress: bool = True) -> Response:

@@ -23,6 +23,7 @@ from ..ratings import followed
 from . import signing, wire
 from .records import RECORD_TYPES, BadRecord, digest
 from ..receipts.numbers import STATION_CODE
+from ..text import NUL, holds_control_characters
 from .registry import SyncError, note_contact, reference_for
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 PULL_LIMIT = 500
 CHANGED = "同一条记录的内容与镇人大办已收到的不同"
+HOLDS_NUL = "记录里有空字符（NUL），镇人大办不能保存"
 
 
 def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
@@ -43,7 +45,7 @@ def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
         raise SyncError(401, "unsigned", "request is not signed")
     if not NONCE_RE.match(nonce) or not timestamp.isdigit() or len(timestamp) > 15:
         raise SyncError(401, "bad_signature", "nonce or timestamp is malformed")
-    link = db.session.get(SyncStation, code) if STATION_CODE.match(code) else None
+    link = db.session.get(SyncStation, code) if STATION_CODE.fullmatch(code) else None
     if link is None or link.public_key is None:
         raise SyncError(401, "unknown_station", "这个联络站没有在镇人大办登记 (unknown station)")
     if link.revoked_at is not None:
@@ -96,6 +98,13 @@ def push(link: SyncStation, payload) -> dict:
         repeats: list[tuple[str, str, dict]] = []
         for data, record_digest, raw in batch:
             uuid = data["uuid"]
+            if holds_control_characters(raw, NUL):
+                # PostgreSQL refuses a NUL, and the kiosk's cleaning removes it: this one
+                # record is set aside and the rest of the batch is taken. (The other
+                # control characters are cleaned away with the record's text.)
+                conflicts.append(_conflict(link, record_type.name, uuid, record_digest, "nul", raw))
+                refused.append(_refusal(record_type.name, uuid, "nul", HOLDS_NUL))
+                continue
             if uuid in known:
                 first_digest, first_at = known[uuid]
                 if first_digest == record_digest:

@@ -54,6 +54,7 @@ from ..models import (
 from ..ratings import GivenRating, followed
 from ..receipts.numbers import SECRET, station_number
 from ..staff.services import ActionRefused, record_rating
+from ..text import clean_text
 from ..workdays import due_dates
 from . import wire
 
@@ -272,7 +273,13 @@ class OpinionRecords(RecordType):
         deputy = data["deputy_id"]
         if deputy is not None and (type(deputy) is not int or not 0 < deputy < 2**31):
             raise BadRecord("deputy_id must be a positive integer or null")
-        return {**data, "created_at": self._created_at(data)}
+        # The kiosk's own cleaning once more: a stolen station key can send anything.
+        return {
+            **data,
+            "content": clean_text(data["content"]),
+            "contact_name": clean_text(data["contact_name"]) or None,
+            "created_at": self._created_at(data),
+        }
 
     def store(self, records, station_code, received_at):
         """Insert new opinions with status "received"; return refusals by UUID.
@@ -476,7 +483,7 @@ class RatingRecords(RecordType):
         _text(data, "comment", self.COMMENT_MAX, optional=True)
         if type(data["round"]) is not int or not 0 <= data["round"] < 2**31:
             raise BadRecord("round must be a whole number >= 0")
-        return {**data, "created_at": self._created_at(data)}
+        return {**data, "comment": clean_text(data["comment"]) or None, "created_at": self._created_at(data)}
 
     def store(self, records, station_code, received_at):
         """Rate through ``record_rating`` without committing (the batch's
@@ -590,7 +597,7 @@ def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern
         return
     if not isinstance(value, str) or not value or len(value) > max_length:
         raise BadRecord(f"{key} must be text of 1 to {max_length} characters")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise BadRecord(f"{key} is not in the expected form")
 
 

@@ -58,7 +58,7 @@ def hub_public_key() -> str:
 
 def register_station(code: str, name: str, township_name: str, level: str, address: str | None = None) -> str:
     """Register a station and return a one-time enrolment token. Commits."""
-    if not STATION_CODE.match(code or ""):
+    if not STATION_CODE.fullmatch(code or ""):
         raise ValueError("站点代码须为 2 到 8 位大写字母或数字 (station code: 2 to 8 capital letters or digits)")
     if level not in {lv.value for lv in StationLevel}:
         raise ValueError(f"level must be one of {', '.join(lv.value for lv in StationLevel)}")
@@ -216,7 +216,7 @@ def counter_floor(station_code: str) -> dict[str, int]:
     floor: dict[str, int] = {}
     numbers = db.session.scalars(select(Opinion.receipt_number).where(Opinion.station_code == station_code))
     for number in numbers:
-        if match := NUMBER.match(number):  # every stored number does: the push checks it
+        if match := NUMBER.fullmatch(number):  # every stored number does: the push checks it
             _code, day, serial = match.groups()
             floor[day] = max(floor.get(day, 0), int(serial))
     return floor

@@ -42,6 +42,8 @@ def decode(body: bytes, limit: int = MAX_DECOMPRESSED):
         raise BadBody("body is not gzip") from error
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadBody("body is not JSON") from error
+    except RecursionError as error:
+        raise BadBody("body is nested too deeply") from error
 
 
 def canonical(obj) -> bytes:
