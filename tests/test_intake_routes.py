@@ -204,6 +204,7 @@ def test_consent_keeps_name_phone_and_the_notice_version(app, person):
         ({"name": "陈大文", "phone": "13812345678"}, "请先勾选“我同意”"),
         ({"consent": "y", "name": "@#*", "phone": "13812345678"}, "姓名只能写汉字或字母"),
         ({"consent": "y", "name": "陈大文3", "phone": "13812345678"}, "姓名只能写汉字或字母"),
+        ({"consent": "y", "name": "\u3164\u3164", "phone": "13812345678"}, "请填写您的姓名"),  # Hangul fillers
     ],
 )
 def test_contact_mistakes_get_a_chinese_message_and_nothing_is_kept(app, person, fields, message):
