@@ -10,6 +10,7 @@ from flask_migrate import upgrade
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection rules)
+from . import edge
 from .config import DefaultConfig
 from .extensions import csrf, db, login_manager, migrate
 from .memory import limit_malloc_arenas
@@ -47,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    edge.init_app(app)  # before the CSRF check: a body that is not UTF-8 is no expired page
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -59,9 +61,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     navigation.init_app(app)
 
-    from . import edge, errors, templating
+    from . import errors, templating
 
-    edge.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     app.url_map.converters["int"] = IdConverter

@@ -5,7 +5,15 @@ nothing a person types. Query and form values lose them, as the kiosk's
 cleaning would; a path holding one names no page (404). No view takes an
 uploaded file, so a file part sent where a text field is expected is
 dropped and the form says, as usual, that the field is missing.
+
+Bytes that are not UTF-8: werkzeug keeps percent-encoded ones as the
+literal ``%ED%A0%80`` (stored as if typed), and drops a whole form whose raw
+body is not UTF-8, so the CSRF check would then say the page has expired.
+Both are refused before the CSRF check, with the reason in Chinese (a page
+answered 200, as a form's mistake is: nothing was taken).
 """
+
+from urllib.parse import unquote_to_bytes
 
 import flask
 from flask import Flask, abort, request
@@ -13,6 +21,23 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 
 from .text import CONTROL
+
+UNREADABLE = "提交的文字里有无法识别的字符（不是 UTF-8 编码），请删掉这些字符后重新输入。"
+
+
+class UnreadableText(BadRequest):
+    """A query string or form body that is not UTF-8 once percent-decoded."""
+
+    description = UNREADABLE
+
+
+def is_utf8(encoded: bytes) -> bool:
+    """Whether a query string or urlencoded body, percent-decoded, is UTF-8 text."""
+    try:
+        unquote_to_bytes(encoded.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _without_controls(value):
@@ -46,9 +71,18 @@ class Request(flask.Request):
 
 
 def init_app(app: Flask) -> None:
+    """Set up the edge; call before ``csrf.init_app`` so that its checks run first."""
     app.request_class = Request
 
     @app.before_request
     def no_page_at_an_address_with_controls():
         if CONTROL.search(request.path):
             abort(404)
+
+    @app.before_request
+    def refuse_text_that_is_not_utf8():
+        if not is_utf8(request.query_string):
+            raise UnreadableText()
+        # The body is read once and kept, so that the form is parsed from it as usual.
+        if request.mimetype == "application/x-www-form-urlencoded" and not is_utf8(request.get_data(cache=True)):
+            raise UnreadableText()

@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 
 from . import htmx
 from .auth.navigation import is_staff_page
+from .edge import UnreadableText
 from .public.lookup import TooManyGuesses
 
 MESSAGES = {
@@ -22,6 +23,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return _page(400, "页面已过期，请返回首页重新开始。")
+
+    @app.errorhandler(UnreadableText)
+    def unreadable_text(error):
+        # Answered as a form's mistake is (200): nothing was taken, and the page says why.
+        response = _page(400, error.description)
+        response.status_code = 200
+        return response
 
     @app.errorhandler(TooManyGuesses)
     def too_many_guesses(error):

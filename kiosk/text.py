@@ -3,28 +3,56 @@
 import re
 import unicodedata
 
-# Zero-width and direction-control characters: invisible, and used to make
-# one text look like another.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 # C0 control characters other than TAB, LF and CR: nothing a person types, and
 # a NUL is refused by PostgreSQL, so none of them ever reaches a view or a row.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 NUL = re.compile("\x00")
+# What is removed, by Unicode category: format characters (zero-width,
+# direction controls, tags, interlinear annotations), controls, line and
+# paragraph separators, private-use, surrogates and unassigned code points.
+# Invisible, and used to make one text look like another.
+_REMOVED_CATEGORIES = frozenset({"Cf", "Cc", "Zl", "Zp", "Co", "Cs", "Cn"})
+# Reviewed one by one: letters or marks by category, yet blank on screen
+# (Hangul fillers, the combining grapheme joiner).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u034f")
+_ZWJ = "\u200d"
+# What may stand between an emoji and the ZWJ that joins it to the next:
+# the emoji presentation selector and the skin-tone modifiers.
+_EMOJI_TRAIL = frozenset("\ufe0f") | frozenset(chr(c) for c in range(0x1F3FB, 0x1F400))
+
+
+def _is_emoji(ch: str) -> bool:
+    return unicodedata.category(ch) == "So"
+
+
+def _joins_emoji(value: str, i: int) -> bool:
+    """Whether the ZWJ at ``i`` sits inside an emoji sequence (👨‍👩‍👧): kept, or the emoji splits."""
+    before = i - 1
+    while before >= 0 and value[before] in _EMOJI_TRAIL:
+        before -= 1
+    return before >= 0 and i + 1 < len(value) and _is_emoji(value[before]) and _is_emoji(value[i + 1])
+
+
+def _kept(value: str, i: int) -> bool:
+    ch = value[i]
+    if ch == "\n":
+        return True
+    if ch == _ZWJ:
+        return _joins_emoji(value, i)
+    return ch not in _BLANK and unicodedata.category(ch) not in _REMOVED_CATEGORIES
 
 
 def clean_text(value: str | None) -> str:
-    """Remove control and zero-width characters; keep everything else as typed.
+    """Remove control, format and blank characters; keep everything else as typed.
 
-    Line breaks and tabs stay (as ``\\n`` and a space). Markup is kept: it is
-    escaped wherever it is shown, never stripped.
+    Line breaks and tabs stay (as ``\\n`` and a space); a zero-width joiner
+    stays inside an emoji sequence only. Markup is kept: it is escaped
+    wherever it is shown, never stripped.
     """
     if not value:
         return ""
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    value = _INVISIBLE.sub("", value)
-    value = "".join(
-        ch for ch in value if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
-    )
+    value = "".join(value[i] for i in range(len(value)) if _kept(value, i))
     return value.strip()
 
 

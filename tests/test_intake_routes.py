@@ -204,6 +204,7 @@ def test_consent_keeps_name_phone_and_the_notice_version(app, person):
         ({"name": "陈大文", "phone": "13812345678"}, "请先勾选“我同意”"),
         ({"consent": "y", "name": "@#*", "phone": "13812345678"}, "姓名只能写汉字或字母"),
         ({"consent": "y", "name": "陈大文3", "phone": "13812345678"}, "姓名只能写汉字或字母"),
+        ({"consent": "y", "name": "\u3164\u3164", "phone": "13812345678"}, "请填写您的姓名"),  # Hangul fillers
     ],
 )
 def test_contact_mistakes_get_a_chinese_message_and_nothing_is_kept(app, person, fields, message):
@@ -411,3 +412,35 @@ def test_a_post_without_its_csrf_token_gets_a_clear_chinese_page(app, person, pa
 def test_the_csrf_token_also_works_as_the_htmx_header(person):
     page = person.client.post("/opinion/start", headers={**HTMX, "X-CSRFToken": person.token})
     assert page.status_code == 200 and "category-road" in text(page)
+
+
+# --- text that is not UTF-8 -------------------------------------------------------------------
+
+NOT_UTF8 = "提交的文字里有无法识别的字符（不是 UTF-8 编码）"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"content=%E8%B7%AF%ED%A0%80%FF%FE", b"content=\xe8\xb7\xaf\xed\xa0\x80\xff\xfe"],
+    ids=["percent-encoded", "raw"],
+)
+def test_text_that_is_not_utf8_is_refused_with_the_reason(app, person, body):
+    """Never stored as the literal ``%ED%A0%80…``, never a misleading 页面已过期."""
+    person.walk(until="content")
+    page = person.client.post(
+        "/opinion/content",
+        data=b"csrf_token=" + person.token.encode() + b"&" + body,
+        headers={**HTMX, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert page.status_code == 200  # as a form's mistake is answered
+    assert NOT_UTF8 in text(page) and "页面已过期" not in text(page)
+    assert "content" not in answers_of(app, person.draft_id())
+    # A percent sign typed as text is only text.
+    page = person.post("/opinion/content", content="100%的路灯 %E8")
+    assert page.status_code == 200
+    assert answers_of(app, person.draft_id())["content"] == "100%的路灯 %E8"
+
+
+def test_a_query_string_that_is_not_utf8_is_refused_with_the_reason(client):
+    page = client.get("/lookup?number=%FF%FE")
+    assert page.status_code == 200 and NOT_UTF8 in text(page)

@@ -115,6 +115,21 @@ def test_rate_count_ignores_opinions_dated_after_a_clock_jump_back(ctx):
         ('<div hx-get="/x">路</div>', '<div hx-get="/x">路</div>'),
         ("\u202e反向\u202c文字", "反向文字"),
         ("  前后空格  ", "前后空格"),
+        # Format characters by category, wherever they are in Unicode.
+        ("阿\u061c拉\u180e伯", "阿拉伯"),
+        ("路\U000e0041\U000e007f灯", "路灯"),  # tag characters
+        ("路\ufff9灯\ufffa坏\ufffb了", "路灯坏了"),  # interlinear annotation
+        ("第一行\u2028第二行\u2029", "第一行第二行"),
+        ("路\ue000灯\U0010fffd", "路灯"),  # private use
+        # Reviewed one by one: blank, though letters or marks by category.
+        ("陈\u3164大\u115f\u1160文\uffa0", "陈大文"),
+        ("路\u034f灯", "路灯"),
+        # A zero-width joiner inside an emoji sequence stays, or the emoji splits.
+        ("一家人👨\u200d👩\u200d👧", "一家人👨\u200d👩\u200d👧"),
+        ("🏳\ufe0f\u200d🌈", "🏳\ufe0f\u200d🌈"),
+        ("👍🏽\u200d好", "👍🏽好"),
+        ("路\u200d👍", "路👍"),
+        ("\t路灯\t", "路灯"),
     ],
 )
 def test_clean_text_removes_invisible_characters_and_keeps_the_rest(typed, kept):

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy import Select, and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
-from ..auth.scope import opinions_for
+from ..auth.scope import may_see_contacts, opinions_for
 from ..clock import today as local_today, zone
 from ..extensions import db
 from ..models import (
@@ -66,10 +66,13 @@ class QueueFilters:
     date_from: date | None = None
     date_to: date | None = None
     order: str = "newest"
+    # The text came in a POST body: its phone-like words may match phone
+    # numbers (for those who see contacts), and never go back into a URL.
+    by_post: bool = False
 
     @classmethod
-    def from_args(cls, args) -> "QueueFilters":
-        """Read the query string; a value that makes no sense is ignored, never an error."""
+    def from_args(cls, args, by_post: bool = False) -> "QueueFilters":
+        """Read the query string (or a POST body); a value that makes no sense is ignored, never an error."""
         station = (args.get("station") or "").strip().upper()
         category = (args.get("category") or "").strip()
         status = (args.get("status") or "").strip()
@@ -91,12 +94,15 @@ class QueueFilters:
             date_from=date_from,
             date_to=date_to,
             order=order if order in ORDERS else "newest",
+            by_post=by_post,
         )
 
     def to_args(self, **changes) -> dict[str, str]:
         """The query string for these filters (only what is set), with ``changes`` applied."""
         names = {"township_id": "township", "station_code": "station", "topic_id": "topic", "extension_requested": "extension"}
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "by_post"}
+        if self.by_post:
+            values["text"] = " ".join(word for word in self.words if not is_phone_word(word))
         values.update(changes)
         args = {}
         for name, value in values.items():
@@ -118,6 +124,11 @@ class QueueFilters:
     def words(self) -> list[str]:
         """The search text's words; an opinion must match every one."""
         return (self.text or "").split()
+
+    @property
+    def phone_digits(self) -> list[str]:
+        """The digits of the words that may be part of a phone number (4 digits or more)."""
+        return [re.sub(r"\D", "", word) for word in self.words if is_phone_word(word)]
 
 
 def _local_midnight_utc(day: date) -> datetime:
@@ -144,7 +155,7 @@ def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Se
     if filters.extension_requested:
         query = query.where(Opinion.status.in_(OPEN_STATUSES), extension_requested_condition())
     for word in filters.words:
-        query = query.where(_word_condition(word))
+        query = query.where(_word_condition(word, user if filters.by_post else None))
     if filters.date_from:
         query = query.where(Opinion.created_at >= _local_midnight_utc(filters.date_from))
     if filters.date_to:
@@ -157,8 +168,27 @@ _PHONE_WORD = re.compile(r"^[\d+()-]+$")
 PHONE_MIN_DIGITS = 4
 
 
-def _word_condition(word: str):
+def is_phone_word(word: str) -> bool:
+    """Whether a search word may be part of a phone number: digits (4 or more), + ( ) - only."""
+    return bool(_PHONE_WORD.match(word)) and len(re.sub(r"\D", "", word)) >= PHONE_MIN_DIGITS
+
+
+def phone_condition(user: User, digits: str):
+    """The phone number holds ``digits``; never true for those who may not see contacts.
+
+    The same policy as the opinion page (``may_see_contacts``): whoever may
+    not read a phone number may not rebuild it by searching either.
+    """
+    if not may_see_contacts(user):
+        return false()
+    return Opinion.contact_phone.contains(digits, autoescape=True)
+
+
+def _word_condition(word: str, searcher: User | None = None):
     """One search word: in the content, in the receipt number, or (4+ digits) in the phone number.
+
+    The phone number is searched only for a ``searcher`` (a search sent by
+    POST), under ``phone_condition``.
 
     Every word is a ``contains`` (LIKE '%…%'): no index narrows it, so the
     other filters (township, status) do the narrowing; text search is
@@ -168,9 +198,8 @@ def _word_condition(word: str):
         Opinion.content.contains(word, autoescape=True),
         Opinion.receipt_number.contains(word.upper(), autoescape=True),
     ]
-    digits = re.sub(r"\D", "", word)
-    if _PHONE_WORD.match(word) and len(digits) >= PHONE_MIN_DIGITS:
-        conditions.append(Opinion.contact_phone.contains(digits, autoescape=True))
+    if searcher is not None and is_phone_word(word):
+        conditions.append(phone_condition(searcher, re.sub(r"\D", "", word)))
     return or_(*conditions)
 
 

@@ -50,24 +50,34 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
         "categories": choices.categories(),
         "topics": choices.topics(user),
         "bulk_form": bulk_form,
+        "phone_search": may_see_contacts(user),
         **extra,
     }
 
 
 # The endpoint is "staff.queue" (the menu links it); the function has
 # another name so that it does not hide the queue module.
-@bp.get("/", endpoint="queue")
+@bp.route("/", methods=["GET", "POST"], endpoint="queue")
 @staff_required()
 def queue_page():
     """The queue: filters, counts per status, one page of opinions.
 
     Opened without a query it shows today's work: open opinions, most
     urgent first; every link from it names its status, "all" included.
+    A search by phone number comes by POST (never in a URL or a log line),
+    matches only for those who may see contacts, and writes a "find" audit
+    row with the number masked, as 找回执 does.
     """
-    filters = QueueFilters.from_args(request.args) if request.args else QueueFilters.opening()
+    if request.method == "POST":
+        filters = QueueFilters.from_args(request.form, by_post=True)
+    else:
+        filters = QueueFilters.from_args(request.args) if request.args else QueueFilters.opening()
     if filters.township_id is not None:
         township_or_404(current_user, filters.township_id)
     context = _queue_context(filters, request.args.get("after"))
+    if filters.by_post and filters.phone_digits and may_see_contacts(current_user):
+        find.record_find(current_user, filters.station_code, None, filters.category, " ".join(filters.phone_digits),
+                         len(context["results"].rows), note="意见队列按电话查找")  # fmt: skip
     return render("staff/queue.html", "staff/_queue_results.html", **context)
 
 

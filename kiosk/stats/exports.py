@@ -83,7 +83,7 @@ def filters_from_args(args) -> QueueFilters:
 
 
 def safe_cell(value):
-    """Text a spreadsheet would run as a formula, made plain with a leading apostrophe."""
+    """Text a spreadsheet would run as a formula when opening a CSV, made plain with a leading apostrophe."""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
@@ -159,7 +159,7 @@ def _query(user: User, filters: QueueFilters, contacts: bool):
 
 
 def _rows(query, username: str) -> Iterator[list]:
-    """Each opinion as the list of its cells (dates as local datetimes or dates), guarded."""
+    """Each opinion as the list of its cells (dates as local datetimes or dates), as held."""
     count = 0
     for row in db.session.execute(query):
         (
@@ -192,7 +192,7 @@ def _rows(query, username: str) -> Iterator[list]:
             *row[12:],
         ]
         count += 1
-        yield [safe_cell(cell) for cell in cells]
+        yield cells
     log.info("export of %d opinions by %s", count, username)
 
 
@@ -210,7 +210,8 @@ def _csv(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
     buffer.write("\ufeff")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_text(cell) for cell in row])
+        # Only CSV needs the guard: an XLSX cell written as a string never becomes a formula.
+        writer.writerow([_text(safe_cell(cell)) for cell in row])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
