@@ -73,7 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
-    app.cli.add_command(auth_cli.users)
+    if app.config["ROLE"] == "hub":
+        # Staff accounts exist at the hub alone.
+        app.cli.add_command(auth_cli.users)
 
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()
@@ -118,8 +120,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(receipts_bp)
     if app.config["ROLE"] == "station":
         from .intake.routes import bp as intake_bp
+        from .receipts.routes import printing_bp
 
         app.register_blueprint(intake_bp)
+        app.register_blueprint(printing_bp)
     else:
         from .setup.routes import bp as setup_bp
         from .auth.routes import bp as auth_bp

@@ -344,6 +344,19 @@ def test_every_route_argument_is_known(hub, app, world):
         assert url(world, rule).startswith("/")
 
 
+# Each role registers the blueprints of the areas it serves, and no others.
+STATION_BLUEPRINTS = {"", "public", "receipts", "intake", "printing", "station_sync_admin"}
+HUB_BLUEPRINTS = {"", "public", "receipts", "auth", "staff", "stats", "roster", "setup", "open311", "sync_api"}
+
+
+def test_each_role_registers_only_the_blueprints_it_serves(hub, app):
+    """The kiosk's printing is not at the hub, nor a staff page at the station."""
+    for site, expected in ((app, STATION_BLUEPRINTS), (hub, HUB_BLUEPRINTS)):
+        registered = {rule.endpoint.rpartition(".")[0] for rule in site.url_map.iter_rules()}
+        assert registered == expected, site.config["ROLE"]
+    assert "users" in hub.cli.commands and "users" not in app.cli.commands
+
+
 def test_the_named_routes_exist(hub):
     endpoints = {rule.endpoint for rule in hub.url_map.iter_rules()}
     assert TOWNSHIP_QUERY_ROUTES <= endpoints
@@ -705,7 +718,7 @@ def test_every_hub_form_refuses_a_post_without_its_csrf_token(hub, world, htmx):
             assert CSRF_REFUSAL in answer.text, f"{method} {rule.rule}"
             checked.append(rule.endpoint)
     assert len(checked) >= 33, sorted(checked)
-    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion", "receipts.reprint"} <= set(
+    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion"} <= set(
         checked
     )
     assert fingerprint(hub) == before
@@ -755,7 +768,7 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             assert answer.status_code == 400, f"{method} {path}"
             assert CSRF_REFUSAL in answer.text, f"{method} {path}"
             checked.append(rule.endpoint)
-    assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "receipts.reprint",
+    assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
             "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 
