@@ -59,8 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     navigation.init_app(app)
 
-    from . import errors, templating
+    from . import errors, headers, templating
 
+    headers.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     app.url_map.converters["int"] = IdConverter

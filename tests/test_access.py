@@ -773,6 +773,54 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
     assert fingerprint(app) == before
 
 
+# --- 5. headers -------------------------------------------------------------------------------
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), geolocation=(), microphone=()",
+}
+# The kiosk's screens, where a voice message will be recorded.
+KIOSK_BLUEPRINTS = {"intake"}
+
+
+def _assert_security_headers(answer, where: str, microphone: bool = False) -> None:
+    expected = dict(SECURITY_HEADERS)
+    if microphone:
+        expected["Permissions-Policy"] = "camera=(), geolocation=(), microphone=(self)"
+    assert {name: answer.headers.get(name) for name in expected} == expected, where
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_hub_response_carries_the_security_headers(hub, world, htmx):
+    """Pages, fragments, exports, refusals and errors, for staff and strangers alike."""
+    people = {"city": Browser(hub, world.users["city"]), "stranger": Browser(hub, None)}
+    for rule in rules(hub):
+        for method in verbs(rule):
+            for who, person in people.items():
+                answer = person.open(method, url(world, rule), data={}, htmx=htmx, csrf=False)
+                _assert_security_headers(answer, f"{who}: {method} {rule.rule} htmx={htmx}")
+    _assert_security_headers(people["stranger"].open("GET", "/no-such-page"), "404")
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_station_response_carries_the_security_headers(app, world, htmx):
+    """The kiosk's screens alone may use the microphone."""
+    client = app.test_client()
+    client.get("/")
+    for rule in rules(app):
+        for method in verbs(rule):
+            answer = client.open(url(world, rule), method=method, data={}, headers=HTMX if htmx else {})
+            microphone = rule.endpoint.rpartition(".")[0] in KIOSK_BLUEPRINTS
+            _assert_security_headers(answer, f"{method} {rule.rule} htmx={htmx}", microphone=microphone)
+    _assert_security_headers(client.get("/no-such-page"), "404")
+
+
 # --- 5. Open311 -------------------------------------------------------------------------------
 
 
