@@ -92,6 +92,12 @@ def _finish_config(app: Flask) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'kiosk.sqlite3'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # Over HTTPS: a __Host- cookie is refused by browsers unless Secure, for the
+        # path / and without a domain, so neither plain http nor a subdomain can plant one.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = None
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
 
