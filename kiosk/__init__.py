@@ -10,6 +10,7 @@ from flask_migrate import upgrade
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection rules)
+from . import instance
 from .config import DefaultConfig
 from .extensions import csrf, db, login_manager, migrate
 from .memory import limit_malloc_arenas
@@ -89,8 +90,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _finish_config(app: Flask) -> None:
     if app.config["ROLE"] not in ROLES:
         raise RuntimeError(f"KIOSK_ROLE must be one of {ROLES}, not {app.config['ROLE']!r}")
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'kiosk.sqlite3'}"
+    instance_folder = Path(app.instance_path)
+    instance.make_private(instance_folder)
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        database = instance_folder / instance.DATABASE_FILE
+        instance.create_private_file(database)
+        url = f"sqlite:///{database}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if app.config["SESSION_COOKIE_SECURE"]:
         # Over HTTPS: a __Host- cookie is refused by browsers unless Secure, for the
@@ -111,7 +117,7 @@ def _instance_secret(path: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         key = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, instance.FILE_MODE)
         with os.fdopen(fd, "w") as f:
             f.write(key)
         return key
