@@ -75,9 +75,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
-    if app.config["ROLE"] == "hub":
-        # Staff accounts exist at the hub alone.
-        app.cli.add_command(auth_cli.users)
+    # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
+    app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
 
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()

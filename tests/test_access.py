@@ -354,7 +354,10 @@ def test_each_role_registers_only_the_blueprints_it_serves(hub, app):
     for site, expected in ((app, STATION_BLUEPRINTS), (hub, HUB_BLUEPRINTS)):
         registered = {rule.endpoint.rpartition(".")[0] for rule in site.url_map.iter_rules()}
         assert registered == expected, site.config["ROLE"]
-    assert "users" in hub.cli.commands and "users" not in app.cli.commands
+    # `flask users` manages accounts at the hub; at a station it is unlisted and only refuses.
+    assert set(hub.cli.commands["users"].commands) >= {"add", "list"} and not hub.cli.commands["users"].hidden
+    assert not hasattr(app.cli.commands["users"], "commands") and app.cli.commands["users"].hidden
+    assert "users" not in app.test_cli_runner().invoke(args=["--help"]).output
 
 
 def test_the_named_routes_exist(hub):
