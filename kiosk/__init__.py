@@ -10,7 +10,7 @@ from flask_migrate import upgrade
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection rules)
-from . import edge
+from . import edge, instance
 from .config import DefaultConfig
 from .extensions import csrf, db, login_manager, migrate
 from .memory import limit_malloc_arenas
@@ -61,8 +61,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     navigation.init_app(app)
 
-    from . import errors, templating
+    from . import errors, headers, templating
 
+    headers.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     app.url_map.converters["int"] = IdConverter
@@ -75,7 +76,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
-    app.cli.add_command(auth_cli.users)
+    # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
+    app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
 
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()
@@ -88,9 +90,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _finish_config(app: Flask) -> None:
     if app.config["ROLE"] not in ROLES:
         raise RuntimeError(f"KIOSK_ROLE must be one of {ROLES}, not {app.config['ROLE']!r}")
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'kiosk.sqlite3'}"
+    instance_folder = Path(app.instance_path)
+    instance.make_private(instance_folder)
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        database = instance_folder / instance.DATABASE_FILE
+        instance.create_private_file(database)
+        url = f"sqlite:///{database}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # Over HTTPS: a __Host- cookie is refused by browsers unless Secure, for the
+        # path / and without a domain, so neither plain http nor a subdomain can plant one.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = None
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
 
@@ -104,7 +117,7 @@ def _instance_secret(path: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         key = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, instance.FILE_MODE)
         with os.fdopen(fd, "w") as f:
             f.write(key)
         return key
@@ -120,8 +133,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(receipts_bp)
     if app.config["ROLE"] == "station":
         from .intake.routes import bp as intake_bp
+        from .receipts.routes import printing_bp
 
         app.register_blueprint(intake_bp)
+        app.register_blueprint(printing_bp)
     else:
         from .setup.routes import bp as setup_bp
         from .auth.routes import bp as auth_bp

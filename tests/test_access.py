@@ -344,6 +344,22 @@ def test_every_route_argument_is_known(hub, app, world):
         assert url(world, rule).startswith("/")
 
 
+# Each role registers the blueprints of the areas it serves, and no others.
+STATION_BLUEPRINTS = {"", "public", "receipts", "intake", "printing", "station_sync_admin"}
+HUB_BLUEPRINTS = {"", "public", "receipts", "auth", "staff", "stats", "roster", "setup", "open311", "sync_api"}
+
+
+def test_each_role_registers_only_the_blueprints_it_serves(hub, app):
+    """The kiosk's printing is not at the hub, nor a staff page at the station."""
+    for site, expected in ((app, STATION_BLUEPRINTS), (hub, HUB_BLUEPRINTS)):
+        registered = {rule.endpoint.rpartition(".")[0] for rule in site.url_map.iter_rules()}
+        assert registered == expected, site.config["ROLE"]
+    # `flask users` manages accounts at the hub; at a station it is unlisted and only refuses.
+    assert set(hub.cli.commands["users"].commands) >= {"add", "list"} and not hub.cli.commands["users"].hidden
+    assert not hasattr(app.cli.commands["users"], "commands") and app.cli.commands["users"].hidden
+    assert "users" not in app.test_cli_runner().invoke(args=["--help"]).output
+
+
 def test_the_named_routes_exist(hub):
     endpoints = {rule.endpoint for rule in hub.url_map.iter_rules()}
     assert TOWNSHIP_QUERY_ROUTES <= endpoints
@@ -705,7 +721,7 @@ def test_every_hub_form_refuses_a_post_without_its_csrf_token(hub, world, htmx):
             assert CSRF_REFUSAL in answer.text, f"{method} {rule.rule}"
             checked.append(rule.endpoint)
     assert len(checked) >= 33, sorted(checked)
-    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion", "receipts.reprint"} <= set(
+    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion"} <= set(
         checked
     )
     assert fingerprint(hub) == before
@@ -755,9 +771,57 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             assert answer.status_code == 400, f"{method} {path}"
             assert CSRF_REFUSAL in answer.text, f"{method} {path}"
             checked.append(rule.endpoint)
-    assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "receipts.reprint",
+    assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
             "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
+
+
+# --- 5. headers -------------------------------------------------------------------------------
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), geolocation=(), microphone=()",
+}
+# The kiosk's screens, where a voice message will be recorded.
+KIOSK_BLUEPRINTS = {"intake"}
+
+
+def _assert_security_headers(answer, where: str, microphone: bool = False) -> None:
+    expected = dict(SECURITY_HEADERS)
+    if microphone:
+        expected["Permissions-Policy"] = "camera=(), geolocation=(), microphone=(self)"
+    assert {name: answer.headers.get(name) for name in expected} == expected, where
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_hub_response_carries_the_security_headers(hub, world, htmx):
+    """Pages, fragments, exports, refusals and errors, for staff and strangers alike."""
+    people = {"city": Browser(hub, world.users["city"]), "stranger": Browser(hub, None)}
+    for rule in rules(hub):
+        for method in verbs(rule):
+            for who, person in people.items():
+                answer = person.open(method, url(world, rule), data={}, htmx=htmx, csrf=False)
+                _assert_security_headers(answer, f"{who}: {method} {rule.rule} htmx={htmx}")
+    _assert_security_headers(people["stranger"].open("GET", "/no-such-page"), "404")
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_every_station_response_carries_the_security_headers(app, world, htmx):
+    """The kiosk's screens alone may use the microphone."""
+    client = app.test_client()
+    client.get("/")
+    for rule in rules(app):
+        for method in verbs(rule):
+            answer = client.open(url(world, rule), method=method, data={}, headers=HTMX if htmx else {})
+            microphone = rule.endpoint.rpartition(".")[0] in KIOSK_BLUEPRINTS
+            _assert_security_headers(answer, f"{method} {rule.rule} htmx={htmx}", microphone=microphone)
+    _assert_security_headers(client.get("/no-such-page"), "404")
 
 
 # --- 5. Open311 -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kiosk.auth import services
 from kiosk.auth.scope import staff_required
 from kiosk.extensions import db
 from kiosk.models import AuditEntry, LoginAttempt, Role, StaffSession, User, utcnow
+from tests.support.apps import make_app
 from tests.support.factories import make_user, sign_in
 from tests.support.web import FORM_TOKEN, csrf_token, text
 
@@ -342,6 +343,16 @@ def test_the_session_cookie_is_http_only_and_secure_when_set(hub, client, clerk_
     assert "Expires" not in cookie  # a browser-session cookie: closing the browser signs out
     hub.config["SESSION_COOKIE_SECURE"] = True
     assert "Secure" in log_in(hub.test_client()).headers["Set-Cookie"]
+
+
+def test_over_https_the_session_cookie_is_a_host_only_cookie(hub, clerk_account):
+    """``__Host-``: Secure, path /, no domain, so no other site or subdomain can set or read it."""
+    secure = make_app(hub.instance_path, ROLE="hub", AUTO_MIGRATE=False, SESSION_COOKIE_SECURE=True)
+    cookie = log_in(secure.test_client()).headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    attributes = {part.strip().split("=")[0] for part in cookie.split(";")[1:]}
+    assert {"Secure", "HttpOnly", "SameSite", "Path"} <= attributes and "Domain" not in attributes
+    assert "Path=/;" in cookie and "SameSite=Lax" in cookie
 
 
 # --- staff pages --------------------------------------------------------------------------

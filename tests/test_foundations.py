@@ -1,6 +1,8 @@
 """Settings, the database connection rules, migrations and demo data."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -35,6 +37,43 @@ def test_secret_key_is_made_once_per_box(tmp_path):
     second = create_app({"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": False}).config["SECRET_KEY"]
     assert first == second and len(first) == 64
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def _mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_new_station_keeps_its_files_to_its_owner(tmp_path):
+    """Names, phones and every 验证码 live here: 0700 and 0600 from the first start, whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        box = create_app({"INSTANCE_PATH": str(tmp_path / "box")})
+        with box.app_context():
+            load_demo(role="station")
+    finally:
+        os.umask(old)
+    folder = tmp_path / "box"
+    assert _mode(folder) == 0o700
+    files = {path.name: _mode(path) for path in folder.iterdir()}
+    assert {"kiosk.sqlite3", "kiosk.sqlite3-wal", "kiosk.sqlite3-shm", "secret_key"} <= set(files)
+    assert set(files.values()) == {0o600}, files
+
+
+def test_a_start_takes_back_what_a_copy_opened_to_others(tmp_path):
+    folder = tmp_path / "box"
+    create_app({"INSTANCE_PATH": str(folder)})
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    create_app({"INSTANCE_PATH": str(folder), "AUTO_MIGRATE": False})
+    assert _mode(folder) == 0o700
+    assert {_mode(path) for path in folder.iterdir()} == {0o600}
+
+
+def test_an_enrolled_station_keeps_its_key_and_hub_json_to_its_owner(station_app):
+    folder = Path(station_app.instance_path)
+    assert _mode(folder / "hub.json") == 0o600
+    assert _mode(folder / "station_key.pem") == 0o600
 
 
 def test_every_sqlite_connection_is_durable(app):

@@ -21,12 +21,24 @@ PASSWORD_VARIABLE = "KIOSK_NEW_PASSWORD"
 NOTE = "command line"
 
 
+HUB_ONLY = "账号只在镇人大办（hub）管理；本机是联络站，没有工作人员账号。"
+
+
 @click.group()
 @with_appcontext
 def users():
     """Staff accounts of the township office (hub only)."""
     if current_app.config["ROLE"] != "hub":
-        raise click.ClickException("账号只在镇人大办（hub）管理；本机是联络站，没有工作人员账号。")
+        raise click.ClickException(HUB_ONLY)
+
+
+@click.command(
+    "users", hidden=True, add_help_option=False,
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+def users_at_station():
+    """Registered at a station in place of ``users``: unlisted, it only says where accounts live."""
+    raise click.ClickException(HUB_ONLY)
 
 
 def _new_password() -> str:

@@ -64,6 +64,5 @@ def rating_context(opinion, form, message=None) -> dict:
 
 def _private(response):
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 

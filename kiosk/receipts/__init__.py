@@ -2,4 +2,7 @@
 
 from flask import Blueprint
 
+# The receipt's PDF and QR code: served by both roles.
 bp = Blueprint("receipts", __name__)
+# Printing on the kiosk's receipt printer, and its status: the station's alone.
+printing_bp = Blueprint("printing", __name__)

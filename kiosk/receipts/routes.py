@@ -6,23 +6,23 @@ from ..extensions import db
 from ..htmx import render
 from ..models import PrintJob
 from ..public.lookup import find_receipt
-from . import bp, printing, services
+from . import bp, printing, printing_bp, services
 from .forms import ReprintForm
 from .qr import qr_svg
 
-@bp.record_once
+@printing_bp.record_once
 def _set_up_printing(state):
     printing.init_app(state.app)
 
 
-@bp.get("/print-jobs/<job_id>")
+@printing_bp.get("/print-jobs/<job_id>")
 def print_status(job_id):
     """Where printing a receipt has got to; polls itself while in progress."""
     job = db.session.get(PrintJob, job_id) or abort(404)
     return _status_response(printing.print_status(job))
 
 
-@bp.post("/receipts/<number>/reprint")
+@printing_bp.post("/receipts/<number>/reprint")
 def reprint(number):
     """Print a receipt once more, once, after printing it failed."""
     form = ReprintForm()

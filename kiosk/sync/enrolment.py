@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..clock import now, to_millis
 from ..extensions import db
+from ..instance import write_private
 from ..models import BoxIdentity, ReceiptCounter, Station, SyncState, Township
 from . import client, signing
 from .records import waiting_count
@@ -122,12 +123,7 @@ def enroll(hub_url: str, token: str, transport: client.Transport | None = None) 
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_private(path, json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _raise_counters(code: str, floor: dict[str, int]) -> None:

@@ -108,6 +108,9 @@ def _open_page(browser, pytestconfig, shape: str):
     page.set_default_timeout(10_000)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Chromium reports what the Content-Security-Policy refused on the console:
+    # every page visited must need no inline script or style, and no eval.
+    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(f"{page.url}: {message.text}"))
     page.js_errors = errors
     page.shape = shape
     page.screenshots = ROOT / pytestconfig.getoption("--output") / "screens"
@@ -127,7 +130,7 @@ def kiosk(browser, shape, pytestconfig):
 def screens(browser, pytestconfig):
     """``screens(shape)`` opens one more page in a fresh context: "desk" for
     the township office's desk computer, or a kiosk shape. All are closed at
-    the end, and none may have had a script error."""
+    the end, and none may have had a script error or a CSP violation."""
     pages = []
 
     def open_page(shape: str = "desk"):

@@ -132,3 +132,36 @@ def test_the_opening_queue_the_bulk_bar_and_a_confirmed_decline(desk_hub, screen
     expect(page.locator("#opinion .flash-success")).to_be_in_viewport(ratio=1)
     expect(page.locator("#opinion .timeline")).to_contain_text("张敏")
     screenshot(page, "43-opinion-declined")
+
+
+def test_the_bulk_bars_shortcuts_work_from_the_static_script(desk_hub, screens):
+    """Ticking all and choosing a department: listeners of a static file, no inline handler
+    (the Content-Security-Policy refuses those), still working after htmx swaps the results."""
+    page = screens("desk")
+    sign_in(page, desk_hub)
+    page.get_by_label("只看逾期").check()
+    expect(page.locator("#queue-results tbody tr")).to_have_count(1)
+    page.get_by_label("只看逾期").uncheck()
+    expect(page.locator("#queue-results tbody tr")).to_have_count(3)
+    page.get_by_label("全选本页").check()
+    for box in page.locator('#queue-results input[name="uuid"]').all():
+        expect(box).to_be_checked()
+    page.get_by_label("全选本页").uncheck()
+    expect(page.locator('#queue-results input[name="uuid"]:checked')).to_have_count(0)
+    expect(page.get_by_label("受理", exact=True)).to_be_checked()
+    page.get_by_label("承办部门").select_option(label="罗城街道城建办")
+    expect(page.get_by_label("转办到")).to_be_checked()
+
+
+def test_every_page_of_the_staff_menu_opens_without_a_csp_violation(desk_hub, screens):
+    """The ``screens`` fixture fails the test on any violation the browser reports."""
+    page = screens("desk")
+    sign_in(page, desk_hub, username="lc-chair", name="李主席")
+    menu = page.locator(".staff-nav a")
+    labels = menu.all_inner_texts()
+    assert len(labels) >= 3
+    for label in labels:
+        page.locator(".staff-nav").get_by_role("link", name=label, exact=True).click()
+        expect(page.locator(".staff-nav a[aria-current=page]")).to_have_text(label)
+    page.goto(desk_hub.url + f"/staff/opinions/{desk_hub.uuids['old']}")
+    expect(page.locator("#opinion")).to_be_visible()
