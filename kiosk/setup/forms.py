@@ -22,6 +22,12 @@ from ..models import Role, StationLevel
 from ..receipts.numbers import STATION_CODE
 
 TOWNSHIP_KINDS = [SelectChoice("镇"), SelectChoice("街道")]
+
+
+def _whole_station_code(form, field) -> None:
+    # The whole code: wtforms' Regexp matches only a prefix of what is typed.
+    if not STATION_CODE.fullmatch(field.data or ""):
+        raise ValidationError("站点代码须为 2 到 8 位大写字母或数字。")
 LEVELS = [SelectChoice(level.value, level.label) for level in StationLevel]
 ROLES = [SelectChoice(role.value, role.label) for role in Role]
 DAYS = NumberRange(1, 60, "请填 1 到 60 之间的工作日数。")
@@ -196,7 +202,7 @@ class StationForm(StationEditForm):
         description="2 到 8 位大写字母或数字，如 LC07；印在每张回执上，建好后不能改",
         validators=[
             DataRequired("请填写站点代码。"),
-            Regexp(STATION_CODE, message="站点代码须为 2 到 8 位大写字母或数字。"),
+            _whole_station_code,
         ],
     )
     township_id = ChoiceField("所属镇街", coerce=int, validators=[InputRequired("请选择镇街。")])
