@@ -28,7 +28,18 @@ def make_opinion(station_code: str = "LC00", now=None, **answers) -> Opinion:
     return intake.submit_draft(draft.id, now=now).opinion
 
 
-_serials: dict[str, int] = {}
+def _next_serial(station_code: str, day: str) -> int:
+    """The station's next daily serial in this database, as the station counts.
+
+    Counted from the database, not across the test process: a number must
+    not depend on which tests ran before in the same worker (a serial of
+    0013 matches a search for the digits 0013).
+    """
+    prefix = f"{station_code}-{day}-"
+    numbers = db.session.scalars(
+        select(Opinion.receipt_number).where(Opinion.receipt_number.startswith(prefix, autoescape=True))
+    )
+    return max((int(number.removeprefix(prefix)) for number in numbers), default=0) + 1
 
 
 def receive_opinion(
@@ -50,8 +61,8 @@ def receive_opinion(
     """
     created = created_at or utcnow()
     if receipt_number is None:
-        serial = _serials[station_code] = _serials.get(station_code, 0) + 1
-        receipt_number = f"{station_code}-{created:%y%m%d}-{serial:04d}"
+        day = f"{created:%y%m%d}"
+        receipt_number = f"{station_code}-{day}-{_next_serial(station_code, day):04d}"
     data = {
         "uuid": str(uuid_module.uuid4()),
         "receipt_number": receipt_number,
