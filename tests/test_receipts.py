@@ -360,7 +360,7 @@ def test_reprint_needs_the_secret_and_a_csrf_token(app, client):
     with app.app_context():
         opinion = make_opinion()
         job_id = printing.start_printing(opinion).id
-        number, secret = opinion.receipt_number, opinion.secret
+        secret = opinion.secret
     wait_for_state(app, job_id)
     action, data = reprint_form(status_fragment(client, job_id))
     assert client.post(action, data={"secret": secret}).status_code == 400
