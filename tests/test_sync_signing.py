@@ -222,7 +222,10 @@ def test_an_old_genuine_answer_replayed_to_a_new_request_is_refused(station_app,
         (gzip.compress(b'{"records": [{"type": "rating", "data": {}}]}', mtime=0), "gzip", 400, "bad_record"),
         (gzip.compress(b'{"records": [{"type": "opinion", "data": {"uuid": 5}}]}', mtime=0), "gzip", 400, "bad_record"),
         (b'{"records": []}', "identity", 415, "not_gzip"),
-        (gzip.compress(b"0" * 70_000_000, mtime=0), "gzip", 400, "bad_body"),
+        (gzip.compress(b"0" * 70_000_000, mtime=0), "gzip", 413, "batch_too_large"),
+        (gzip.compress(b'{"records": [' + b"[]," * 200_000 + b"[]]}", mtime=0), "gzip", 413, "batch_too_large"),
+        (gzip.compress(b'{"records": ["' + b"x" * 40_000 + b'"]}', mtime=0), "gzip", 413, "batch_too_large"),
+        (gzip.compress(b'{"records": [' + b"1" * 5000 + b"]}", mtime=0), "gzip", 400, "bad_body"),
     ],
 )
 def test_bad_push_bodies_get_a_clear_4xx_and_write_nothing(station_app, hub_app, payload, encoding, status, code):
