@@ -1,0 +1,84 @@
+"""Limits on wrong tries that hold across worker processes and restarts.
+
+Wrong 验证码 at the look-up: counted in the database, so a second app
+on the same database file (another worker) and a new app after a restart
+see the same lock, and a lock ends on time.
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.extensions import db
+from kiosk.limits import Limit
+from kiosk.models import LimitFailure, utcnow
+from tests.support.apps import make_app
+from tests.support.factories import make_opinion
+
+PIN = "2468"
+
+
+class Clock:
+    """The app's clock (SYNC_CLOCK), moved on by the test."""
+
+    def __init__(self):
+        self.moment = utcnow()
+
+    def __call__(self):
+        return self.moment
+
+    def advance(self, **delta):
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def worker(app, clock):
+    """The station's app as one worker process."""
+    app.config.update(ADMIN_PIN=PIN, SYNC_CLOCK=clock)
+    return app
+
+
+def another_worker(app, clock):
+    """A second app on the same instance folder and database file: another worker, or the box after a restart."""
+    other = make_app(app.instance_path, AUTO_MIGRATE=False, ADMIN_PIN=PIN, SYNC_CLOCK=clock)
+    other.config["LOOKUP_FAILURES_PER_10_MINUTES"] = app.config["LOOKUP_FAILURES_PER_10_MINUTES"]
+    return other
+
+
+def test_wrong_secrets_lock_a_receipt_for_another_worker_and_after_a_restart(worker, clock):
+    worker.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
+    with worker.app_context():
+        opinion = make_opinion()
+        number, secret = opinion.receipt_number, opinion.secret
+    second = another_worker(worker, clock)
+    for app, guess in ((worker, "AAAAAA"), (second, "CCCCCC"), (worker, "DDDDDD")):
+        assert app.test_client().get(f"/r/{number}?k={guess}").status_code == 404
+    for app in (worker, second):
+        assert app.test_client().get(f"/r/{number}?k={secret}").status_code == 429
+        with app.app_context():
+            db.engine.dispose()
+    restarted = another_worker(worker, clock)
+    assert restarted.test_client().get(f"/r/{number}?k={secret}").status_code == 429
+    clock.advance(minutes=10)
+    assert restarted.test_client().get(f"/r/{number}?k={secret}").status_code == 200
+    with restarted.app_context():
+        db.engine.dispose()
+
+
+def test_failures_that_can_lock_nothing_any_more_are_deleted(app, clock):
+    """Many keys failing over time: only the rows still able to lock are kept."""
+    limit = Limit("test", failures=3, window=timedelta(minutes=10), lock=timedelta(minutes=5))
+    with app.app_context():
+        start = clock()
+        for i in range(50):
+            limit.record_failure(f"key-{i}", start)
+        limit.record_failure("key-late", start + timedelta(minutes=15, seconds=1))
+        keys = db.session.scalars(select(LimitFailure.key).where(LimitFailure.kind == "test")).all()
+        assert keys == ["key-late"]
+        assert db.session.scalar(select(func.count()).select_from(LimitFailure).where(LimitFailure.kind != "test")) == 0
