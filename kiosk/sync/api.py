@@ -91,11 +91,11 @@ def _authenticated():
     return hub.authenticate(request.method, path, request.headers, body)
 
 
-def _wire_body(max_bytes: int, max_values: int):
+def _wire_body(max_bytes: int, max_tokens: int):
     if request.headers.get("Content-Encoding", "").lower() != wire.CONTENT_ENCODING:
         raise registry.SyncError(415, "not_gzip", "send the body as gzip-compressed JSON")
     try:
-        return wire.decode(request.get_data(cache=True), max_bytes, max_values, hub.STRING_MAX_BYTES)
+        return wire.decode(request.get_data(cache=True), max_bytes, max_tokens, hub.STRING_MAX_BYTES)
     except wire.TooLarge as error:
         raise registry.SyncError(413, "batch_too_large", f"{error}; send fewer records per batch")
     except wire.BadBody as error:

@@ -39,21 +39,21 @@ def encode(obj) -> bytes:
     return gzip.compress(dumps(obj), compresslevel=1, mtime=0)
 
 
-def decode(body: bytes, limit: int = MAX_DECOMPRESSED, max_values: int | None = None, max_string: int | None = None):
+def decode(body: bytes, limit: int = MAX_DECOMPRESSED, max_tokens: int | None = None, max_string: int | None = None):
     """The JSON in a gzip body; ``TooLarge`` past ``limit`` bytes inflated.
 
-    With ``max_values`` the body is also refused before it is parsed when it
-    holds more JSON values, or a string longer than ``max_string`` bytes, or
+    With ``max_tokens`` the body is also refused before it is parsed when it
+    holds more tokens (``_count_tokens``), a string longer than ``max_string`` bytes, or
     characters beyond U+FFFF in more than a quarter of ``limit``: so parsing
     never takes more than some four times ``limit`` in memory.
     """
     raw = inflate(body, limit)
-    if max_values is not None:
+    if max_tokens is not None:
         if len(raw) * 4 > limit and _BEYOND_BMP.search(raw):
             # One character past U+FFFF makes Python hold the whole text, and
             # each string holding one, at four bytes a character.
             raise TooLarge(f"body with characters beyond U+FFFF larger than {limit // 4} bytes")
-        _count_tokens(raw, max_values, max_string or limit)
+        _count_tokens(raw, max_tokens, max_string or limit)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -95,17 +95,17 @@ _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")
 _TOKEN = re.compile(rb'[^"\[{,:]*+(?:("(?:[^"\\]++|\\.)*+")|[\[{,:])', re.DOTALL)
 
 
-def _count_tokens(raw: bytearray, max_values: int, max_string: int) -> None:
-    """Refuse a body that would parse into more than ``max_values`` values.
+def _count_tokens(raw: bytearray, max_tokens: int, max_string: int) -> None:
+    """Refuse a body of more than ``max_tokens`` tokens: strings, and the
+    characters "[", "{", "," and ":" outside them.
 
     ``json.loads`` has no hook for every value it makes (lists and strings
     have none), and an empty object costs 70 bytes for its 3 on the wire, so
-    the tokens are counted first: every value but the first follows a
-    "[", "{", "," or ":" outside a string. A pre-scan rather than a
-    streaming parser: it allocates nothing that lasts, its loop stops at the
-    limit (so a hostile body costs at most ``max_values`` steps), and the
-    parse that follows stays the fast C one. Strings count too (valid JSON
-    has no more strings than values), so a run of "" "" cannot loop longer.
+    the tokens are counted first: every value but the first follows one of
+    those characters, so a body makes at most ``max_tokens + 1`` values.
+    A pre-scan rather than a streaming parser: it allocates nothing that
+    lasts, its loop stops at the limit (a hostile body costs at most
+    ``max_tokens`` steps), and the parse that follows stays the fast C one.
     """
     tokens, position, end = 0, 0, len(raw)
     while position < end:
@@ -113,8 +113,8 @@ def _count_tokens(raw: bytearray, max_values: int, max_string: int) -> None:
         if token is None:
             return  # what is left holds no value, or is not JSON (json.loads says so)
         tokens += 1
-        if tokens > 2 * max_values:
-            raise TooLarge(f"more than {max_values} values in the body")
+        if tokens > max_tokens:
+            raise TooLarge(f"more than {max_tokens} tokens in the body")
         if token.start(1) >= 0 and token.end(1) - token.start(1) > max_string:
             raise TooLarge(f"a string longer than {max_string} bytes in the body")
         position = token.end()
