@@ -2,7 +2,6 @@
 
 import gzip
 import json
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -18,21 +17,7 @@ from kiosk.sync.client import Reply
 from kiosk.clock import to_millis
 from tests.support.factories import make_opinion
 from tests.support.inprocess import sync
-
-
-def signed_headers(key, path, body, station="LC00", timestamp=None, nonce=None, digest=None):
-    timestamp = str(timestamp if timestamp is not None else to_millis(utcnow()))
-    nonce = nonce or secrets.token_urlsafe(18)
-    digest = digest or signing.body_digest(body)
-    return {
-        "Content-Type": "application/json",
-        "Content-Encoding": "gzip",
-        signing.H_STATION: station,
-        signing.H_TIMESTAMP: timestamp,
-        signing.H_NONCE: nonce,
-        signing.H_DIGEST: digest,
-        signing.H_SIGNATURE: signing.sign(key, signing.request_message("POST", path, timestamp, nonce, digest)),
-    }
+from tests.support.signed import signed_headers
 
 
 def station_key(station_app):
