@@ -147,3 +147,21 @@ def test_failures_that_can_lock_nothing_any_more_are_deleted(app, clock):
         keys = db.session.scalars(select(LimitFailure.key).where(LimitFailure.kind == "test")).all()
         assert keys == ["key-late"]
         assert db.session.scalar(select(func.count()).select_from(LimitFailure).where(LimitFailure.kind != "test")) == 0
+
+
+def test_wrong_look_ups_at_a_hub_hold_across_its_workers(hub_app):
+    """At a hub, on SQLite or PostgreSQL: an address walking through receipts waits at every worker."""
+    second = make_app(
+        hub_app.instance_path, AUTO_MIGRATE=False, ROLE="hub", DATABASE_URL=hub_app.config.get("DATABASE_URL")
+    )
+    for app in (hub_app, second):
+        app.config["LOOKUP_FAILURES_PER_10_MINUTES"] = 3
+    walker = {"REMOTE_ADDR": "10.0.0.9"}
+    for app, serial in ((hub_app, 7001), (second, 7002), (hub_app, 7003)):
+        assert app.test_client().get(f"/r/LC00-260101-{serial}?k=ABCDEF", environ_base=walker).status_code == 404
+    for app in (hub_app, second):
+        assert app.test_client().get("/r/LC00-260101-7004?k=ABCDEF", environ_base=walker).status_code == 429
+    neighbour = {"REMOTE_ADDR": "10.0.0.10"}
+    assert second.test_client().get("/r/LC00-260101-7004?k=ABCDEF", environ_base=neighbour).status_code == 404
+    with second.app_context():
+        db.engine.dispose()
