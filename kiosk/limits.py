@@ -65,7 +65,9 @@ class Limit:
 
     def clear(self, key: str) -> None:
         """Forget the failures of ``key`` (after a success). Commits."""
-        db.session.execute(delete(LimitFailure).where(LimitFailure.kind == self.kind, LimitFailure.key == _key(key)))
+        db.session.execute(
+            delete(LimitFailure).where(LimitFailure.kind == self.kind, LimitFailure.key == _key(key))
+        )
         db.session.commit()
 
 

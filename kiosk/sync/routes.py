@@ -24,7 +24,9 @@ bp = Blueprint("station_sync_admin", __name__, url_prefix="/admin/sync")
 # An unlocked screen locks itself again after this long.
 UNLOCKED_SECONDS = 15 * 60
 # The box has one PIN, guessed from anywhere: one key for all who try it.
-PIN_LIMIT = limits.Limit("sync-admin-pin", failures=5, window=timedelta(minutes=15), lock=timedelta(minutes=15))
+PIN_LIMIT = limits.Limit(
+    "sync-admin-pin", failures=5, window=timedelta(minutes=15), lock=timedelta(minutes=15)
+)
 PIN_KEY = "station"
 
 

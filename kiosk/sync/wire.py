@@ -23,7 +23,7 @@ class BadBody(Exception):
 
 
 class TooLarge(BadBody):
-    """More bytes, values or characters in one string than the caller allows."""
+    """More bytes, tokens or bytes in one string than the caller allows."""
 
 
 # Made once: json.dumps with these options would build an encoder per call,
@@ -39,13 +39,15 @@ def encode(obj) -> bytes:
     return gzip.compress(dumps(obj), compresslevel=1, mtime=0)
 
 
-def decode(body: bytes, limit: int = MAX_DECOMPRESSED, max_tokens: int | None = None, max_string: int | None = None):
+def decode(
+    body: bytes, limit: int = MAX_DECOMPRESSED, max_tokens: int | None = None, max_string: int | None = None
+):
     """The JSON in a gzip body; ``TooLarge`` past ``limit`` bytes inflated.
 
     With ``max_tokens`` the body is also refused before it is parsed when it
-    holds more tokens (``_count_tokens``), a string longer than ``max_string`` bytes, or
-    characters beyond U+FFFF in more than a quarter of ``limit``: so parsing
-    never takes more than some four times ``limit`` in memory.
+    holds more tokens (``_count_tokens``), a string longer than
+    ``max_string`` bytes, or characters beyond U+FFFF in more than a quarter
+    of ``limit``: so parsing never takes more than some four times ``limit``.
     """
     raw = inflate(body, limit)
     if max_tokens is not None:
