@@ -2,7 +2,6 @@
 
 import gzip
 import json
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -18,21 +17,7 @@ from kiosk.sync.client import Reply
 from kiosk.clock import to_millis
 from tests.support.factories import make_opinion
 from tests.support.inprocess import sync
-
-
-def signed_headers(key, path, body, station="LC00", timestamp=None, nonce=None, digest=None):
-    timestamp = str(timestamp if timestamp is not None else to_millis(utcnow()))
-    nonce = nonce or secrets.token_urlsafe(18)
-    digest = digest or signing.body_digest(body)
-    return {
-        "Content-Type": "application/json",
-        "Content-Encoding": "gzip",
-        signing.H_STATION: station,
-        signing.H_TIMESTAMP: timestamp,
-        signing.H_NONCE: nonce,
-        signing.H_DIGEST: digest,
-        signing.H_SIGNATURE: signing.sign(key, signing.request_message("POST", path, timestamp, nonce, digest)),
-    }
+from tests.support.signed import signed_headers
 
 
 def station_key(station_app):
@@ -222,7 +207,10 @@ def test_an_old_genuine_answer_replayed_to_a_new_request_is_refused(station_app,
         (gzip.compress(b'{"records": [{"type": "rating", "data": {}}]}', mtime=0), "gzip", 400, "bad_record"),
         (gzip.compress(b'{"records": [{"type": "opinion", "data": {"uuid": 5}}]}', mtime=0), "gzip", 400, "bad_record"),
         (b'{"records": []}', "identity", 415, "not_gzip"),
-        (gzip.compress(b"0" * 70_000_000, mtime=0), "gzip", 400, "bad_body"),
+        (gzip.compress(b"0" * 70_000_000, mtime=0), "gzip", 413, "batch_too_large"),
+        (gzip.compress(b'{"records": [' + b"[]," * 200_000 + b"[]]}", mtime=0), "gzip", 413, "batch_too_large"),
+        (gzip.compress(b'{"records": ["' + b"x" * 40_000 + b'"]}', mtime=0), "gzip", 413, "batch_too_large"),
+        (gzip.compress(b'{"records": [' + b"1" * 5000 + b"]}", mtime=0), "gzip", 400, "bad_body"),
     ],
 )
 def test_bad_push_bodies_get_a_clear_4xx_and_write_nothing(station_app, hub_app, payload, encoding, status, code):

@@ -3,6 +3,7 @@
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
 from .duty import DutyShift
 from .kiosk_state import Draft, PrintJob
+from .limits import LimitFailure
 from .opinions import (
     CONTENT_MAX,
     FINISHED_STATUSES,
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEntry",
     "Department",
     "ExtensionState",
+    "LimitFailure",
     "LoginAttempt",
     "Rating",
     "RatingSource",

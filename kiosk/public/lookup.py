@@ -6,15 +6,14 @@ counted here, so nobody walks through other people's receipts.
 
 import ipaddress
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
+from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
+from ..limits import Limit
 from ..models import Opinion, Station
 from ..parsing import is_loopback
 from ..receipts.numbers import AS_DIGITS, LOOK_ALIKES, normalise_receipt_number, normalise_secret
@@ -46,7 +45,7 @@ def find_receipt(number: str | None, secret: str | None) -> Opinion | None:
     number, secret = normalise_receipt_number(number), normalise_secret(secret)
     if not number or not secret:
         return None
-    guesses = _guess_limiter()
+    guesses = GuessLimiter()
     guesses.check(number)
     opinion = _by_number(number)
     if opinion is None and (look_alike := _look_alike_number(number)):
@@ -68,7 +67,7 @@ class TooManyGuesses(TooManyRequests):
 
 
 class GuessLimiter:
-    """Counts wrong look-ups over a sliding 10 minutes, per receipt number and per address.
+    """Counts wrong look-ups over 10 minutes, per receipt number and per address.
 
     Per number: one receipt's 验证码 cannot be guessed at any speed, from
     anywhere, the kiosk's own screen included; the receipt opens again
@@ -81,60 +80,32 @@ class GuessLimiter:
     for the next, and a touchscreen is slow to guess on anyway. At a hub
     every address counts, this machine's too (a reverse proxy in front).
 
-    Kept in memory, and bounded: it only has to make guessing slower than
-    useful, and a restart forgetting it costs nothing. Keys are kept in
-    the order of their last failure, so the stale ones are dropped from the
-    front as new failures come, and the oldest go first past ``MAX_KEYS``.
-    Outside a request (commands, tests of services) it does nothing.
+    The counts are ``kiosk.limits`` rows, so they hold across the hub's
+    worker processes and its restarts. Outside a request (commands, tests
+    of services) it does nothing.
     """
 
-    WINDOW_SECONDS = 600
-    MAX_KEYS = 50_000
-
-    def __init__(self):
-        self._failures: OrderedDict[tuple[str, str], deque] = OrderedDict()
-        self._lock = threading.Lock()
+    WINDOW = timedelta(minutes=10)
 
     def check(self, number: str) -> None:
         if not has_request_context():
             return
-        limit = current_app.config["LOOKUP_FAILURES_PER_10_MINUTES"]
-        with self._lock:
-            if any(len(self._recent(key)) >= limit for key in self._keys(number)):
-                raise TooManyGuesses()
+        if any(limit.locked_until(key) for limit, key in self._keys(number)):
+            raise TooManyGuesses()
 
     def record_failure(self, number: str) -> None:
         if not has_request_context():
             return
-        now = time.monotonic()
-        with self._lock:
-            for key in self._keys(number):
-                failures = self._failures.setdefault(key, deque())
-                failures.append(now)
-                self._failures.move_to_end(key)
-            self._drop_old(now)
+        for limit, key in self._keys(number):
+            limit.record_failure(key)
 
-    def _keys(self, number: str) -> list[tuple[str, str]]:
-        keys = [("number", number)]
+    def _keys(self, number: str) -> list[tuple[Limit, str]]:
+        failures = current_app.config["LOOKUP_FAILURES_PER_10_MINUTES"]
+        keys = [(Limit("lookup-number", failures, self.WINDOW, self.WINDOW), number)]
         address = request.remote_addr or ""
         if current_app.config["ROLE"] == "station" and is_loopback(address):
             return keys  # the kiosk's own screen
-        return keys + [("address", _household(address))]
-
-    def _recent(self, key: tuple[str, str]) -> deque:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] < time.monotonic() - self.WINDOW_SECONDS:
-            failures.popleft()
-        return failures
-
-    def _drop_old(self, now: float) -> None:
-        """Drop keys whose last failure left the window, and the oldest past the cap."""
-        while self._failures:
-            key, failures = next(iter(self._failures.items()))
-            fresh = failures and failures[-1] >= now - self.WINDOW_SECONDS
-            if fresh and len(self._failures) <= self.MAX_KEYS:
-                return
-            del self._failures[key]
+        return keys + [(Limit("lookup-address", failures, self.WINDOW, self.WINDOW), _household(address))]
 
 
 def _household(address: str) -> str:
@@ -147,8 +118,3 @@ def _household(address: str) -> str:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return address
 
-
-def _guess_limiter() -> GuessLimiter:
-    # One per app, so two apps in one process (tests, a station beside a
-    # hub) never share their counts.
-    return current_app.extensions.setdefault("receipt_guesses", GuessLimiter())

@@ -26,9 +26,15 @@ bp = Blueprint("sync_api", __name__, url_prefix="/api/v1/sync")
 csrf.exempt(bp)
 
 
+# An enrolment is a token, a key and a version: a few hundred bytes. Read no
+# more before anyone is known (else 413).
+ENROL_MAX_BODY = 4 * 1024
+
+
 @bp.before_request
 def _limits():
-    request.max_content_length = current_app.config["SYNC_MAX_BODY"]
+    enrolling = request.endpoint == "sync_api.enrol"
+    request.max_content_length = ENROL_MAX_BODY if enrolling else current_app.config["SYNC_MAX_BODY"]
     g.sync_nonce = request.headers.get(signing.H_NONCE, "")[:40]
 
 
@@ -46,7 +52,7 @@ def push():
     """Store a batch of the station's records; acknowledge or refuse each."""
     link = _authenticated()
     try:
-        answer = hub.push(link, _wire_body())
+        answer = hub.push(link, _wire_body(*hub.push_limits()))
         crash_point("hub_push_before_commit")
         db.session.commit()
     except IntegrityError:
@@ -61,7 +67,7 @@ def push():
 def pull():
     """What changed for the station since its cursor."""
     link = _authenticated()
-    answer = hub.pull(link, _wire_body())
+    answer = hub.pull(link, _wire_body(*hub.PULL_LIMITS))
     if random.random() < 0.01:
         hub.forget_old_nonces()
     db.session.commit()
@@ -85,11 +91,13 @@ def _authenticated():
     return hub.authenticate(request.method, path, request.headers, body)
 
 
-def _wire_body():
+def _wire_body(max_bytes: int, max_tokens: int):
     if request.headers.get("Content-Encoding", "").lower() != wire.CONTENT_ENCODING:
         raise registry.SyncError(415, "not_gzip", "send the body as gzip-compressed JSON")
     try:
-        return wire.decode(request.get_data(cache=True))
+        return wire.decode(request.get_data(cache=True), max_bytes, max_tokens, hub.STRING_MAX_BYTES)
+    except wire.TooLarge as error:
+        raise registry.SyncError(413, "batch_too_large", f"{error}; send fewer records per batch")
     except wire.BadBody as error:
         raise registry.SyncError(400, "bad_body", str(error))
 

@@ -33,6 +33,25 @@ PULL_LIMIT = 500
 CHANGED = "同一条记录的内容与镇人大办已收到的不同"
 HOLDS_NUL = "记录里有空字符（NUL），镇人大办不能保存"
 
+# What a request may unfold into before it is parsed, in proportion to the
+# batch limit. A record is at most some 9 KB on the wire (2,000 characters
+# of content or comment, four bytes each at most) and some 50 tokens
+# (wire._count_tokens); the envelope (the station's report) is small.
+RECORD_MAX_BYTES = 12 * 1024
+RECORD_MAX_TOKENS = 128
+ENVELOPE_MAX_BYTES = 64 * 1024
+ENVELOPE_MAX_TOKENS = 512
+# No string on the wire is longer than a record's text: 2,000 characters,
+# 12 KB even if every one were written as a JSON escape.
+STRING_MAX_BYTES = 32 * 1024
+PULL_LIMITS = (ENVELOPE_MAX_BYTES, ENVELOPE_MAX_TOKENS)
+
+
+def push_limits() -> tuple[int, int]:
+    """Bytes once inflated and JSON tokens a push may hold at most."""
+    batch = current_app.config["SYNC_MAX_BATCH"]
+    return ENVELOPE_MAX_BYTES + batch * RECORD_MAX_BYTES, ENVELOPE_MAX_TOKENS + batch * RECORD_MAX_TOKENS
+
 
 def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
     """The station that signed this request, or SyncError. Records the nonce."""

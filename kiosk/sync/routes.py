@@ -2,15 +2,19 @@
 
 Behind the PIN set in ADMIN_PIN (no PIN, no screen): records waiting, the
 last sync and its error, records set aside, and a button that syncs now.
+Five wrong PINs within 15 minutes lock the screen for 15 minutes, for
+every browser and worker alike (``kiosk.limits``).
 Station boxes only; the hub's set-up pages for city staff (/staff/admin/)
 are another package.
 """
 
 import secrets
 import time
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, session, url_for
 
+from .. import limits
 from ..htmx import render
 from .forms import EmptyForm, PinForm
 from . import loop, station
@@ -19,6 +23,11 @@ bp = Blueprint("station_sync_admin", __name__, url_prefix="/admin/sync")
 
 # An unlocked screen locks itself again after this long.
 UNLOCKED_SECONDS = 15 * 60
+# The box has one PIN, guessed from anywhere: one key for all who try it.
+PIN_LIMIT = limits.Limit(
+    "sync-admin-pin", failures=5, window=timedelta(minutes=15), lock=timedelta(minutes=15)
+)
+PIN_KEY = "station"
 
 
 @bp.before_request
@@ -35,7 +44,7 @@ def _unlocked() -> bool:
 def show():
     """Sync status for the station keeper, after the PIN."""
     if not _unlocked():
-        return render_template("sync/pin.html", form=PinForm())
+        return _pin_page(PinForm())
     return _page()
 
 
@@ -43,13 +52,21 @@ def show():
 def unlock():
     """Check the PIN."""
     form = PinForm()
-    if form.validate_on_submit() and secrets.compare_digest(
-        form.pin.data.encode(), str(current_app.config["ADMIN_PIN"]).encode()
-    ):
+    if not form.validate_on_submit() or PIN_LIMIT.locked_until(PIN_KEY):
+        return _pin_page(form)  # while locked the PIN is not even compared
+    if secrets.compare_digest(form.pin.data.encode(), str(current_app.config["ADMIN_PIN"]).encode()):
+        PIN_LIMIT.clear(PIN_KEY)
         session["sync_admin_until"] = time.time() + UNLOCKED_SECONDS
         return redirect(url_for(".show"))
-    time.sleep(1)  # a little friction against guessing
-    return render_template("sync/pin.html", form=form, wrong=True), 200
+    # Counted, not slept on: a sleeping worker slowed every kiosk page.
+    PIN_LIMIT.record_failure(PIN_KEY)
+    return _pin_page(form, wrong=True)
+
+
+def _pin_page(form: PinForm, wrong: bool = False):
+    until = PIN_LIMIT.locked_until(PIN_KEY)
+    minutes = limits.minutes_left(until) if until else None
+    return render_template("sync/pin.html", form=form, wrong=wrong and not minutes, locked_minutes=minutes)
 
 
 @bp.post("/lock")

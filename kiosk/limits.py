@@ -1,0 +1,81 @@
+"""Limits on failures: so many wrong tries within a window lock a key for a while.
+
+One mechanism for every limit that must hold across worker processes and
+restarts, as signing in does (``kiosk.auth.services``): the sync admin
+PIN, wrong 验证码 at the look-up, later the deputies' PIN. A limit has a
+kind; what it counts per key (a receipt number, an address, the one PIN
+of a box) is up to its caller. Failures are rows in ``limit_failures``;
+a try refused because the key is locked is not counted, so a lock ends on
+time, and the rows a key can hold stay few.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from .clock import now
+from .extensions import db
+from .models import LimitFailure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``failures`` failures within ``window`` lock the key for ``lock`` after the last."""
+
+    kind: str
+    failures: int
+    window: timedelta
+    lock: timedelta
+
+    def locked_until(self, key: str, moment: datetime | None = None) -> datetime | None:
+        """When the key opens again; None while it is open."""
+        moment = moment or now()
+        times = db.session.scalars(
+            select(LimitFailure.at)
+            .where(
+                LimitFailure.kind == self.kind,
+                LimitFailure.key == _key(key),
+                LimitFailure.at > moment - self.window - self.lock,
+            )
+            .order_by(LimitFailure.at)
+        ).all()
+        until = None
+        # Every run of ``failures`` within the window locks until ``lock`` after its last.
+        for first, last in zip(times, times[self.failures - 1 :]):
+            if last - first <= self.window and last + self.lock > moment:
+                until = last + self.lock
+        return until
+
+    def record_failure(self, key: str, moment: datetime | None = None) -> None:
+        """Count a failure for ``key``. Commits, so it counts even if the request then fails."""
+        moment = moment or now()
+        db.session.add(LimitFailure(kind=self.kind, key=_key(key), at=moment))
+        # Rows this old can lock nothing any more.
+        db.session.execute(
+            delete(LimitFailure).where(
+                LimitFailure.kind == self.kind, LimitFailure.at <= moment - self.window - self.lock
+            )
+        )
+        db.session.commit()
+        log.info("limit %s: failure for %s", self.kind, key)
+
+    def clear(self, key: str) -> None:
+        """Forget the failures of ``key`` (after a success). Commits."""
+        db.session.execute(
+            delete(LimitFailure).where(LimitFailure.kind == self.kind, LimitFailure.key == _key(key))
+        )
+        db.session.commit()
+
+
+def _key(key: str) -> str:
+    return key[:64]
+
+
+def minutes_left(until: datetime, moment: datetime | None = None) -> int:
+    """Whole minutes until ``until``, at least one: what a person is told to wait."""
+    seconds = (until - (moment or now())).total_seconds()
+    return max(1, -(-int(seconds) // 60))
