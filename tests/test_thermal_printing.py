@@ -13,9 +13,12 @@ import pytest
 from kiosk.extensions import db
 from kiosk.models import PrintJob
 from kiosk.receipts import printing, raster, services
+from kiosk.setup.services import printer_label
+from kiosk.sync.registry import SyncStation
 from tests.support import receipts as check
 from tests.support.apps import make_app
 from tests.support.factories import make_opinion
+from tests.support.inprocess import sync
 from tests.support.printing import reprint_form, status_fragment, wait_for_state
 from tests.support.servers import free_port
 from tests.support.thermal import ThermalPrinter
@@ -164,7 +167,18 @@ def test_paper_running_out_during_a_receipt_fails_it_with_the_printers_word(
     assert cups_server.connect().getJobAttributes(job.cups_job_id)["job-state"] == cups.IPP_JOB_CANCELED
 
 
-# --- what the station reports --------------------------------------------------------------
+# --- what the hub hears --------------------------------------------------------------
+
+
+def test_the_hub_hears_the_printer_is_out_of_paper(station_app, hub_app, transport, device):
+    """Asked at the device's own address (``PRINTER_DEVICE``), even with CUPS not answering."""
+    station_app.config.update(thermal_printer_without_cups(device))
+    device.run_out_of_paper()
+    sync(station_app, transport)
+    assert device.status_queries
+    with hub_app.app_context():
+        state = db.session.get(SyncStation, "LC00").printer_state
+    assert state == "paper out" and printer_label(state) == "缺纸"
 
 
 def test_a_ready_printer_reports_how_the_last_receipt_went(app, device):
