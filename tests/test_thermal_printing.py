@@ -16,11 +16,12 @@ from kiosk.receipts import printing, raster, services
 from kiosk.setup.services import printer_label
 from kiosk.sync.registry import SyncStation
 from tests.support import receipts as check
-from tests.support.apps import make_app
+from tests.support.apps import copy_database, make_app
+from tests.support.crashes import Villager
 from tests.support.factories import make_opinion
 from tests.support.inprocess import sync
 from tests.support.printing import reprint_form, status_fragment, wait_for_state
-from tests.support.servers import free_port
+from tests.support.servers import ServerProcess, free_port
 from tests.support.thermal import ThermalPrinter
 
 # Long, so that a test passing proves the failure was noticed, not timed out.
@@ -107,6 +108,24 @@ def test_a_receipt_prints_on_the_thermal_printer_through_a_raw_queue(app, cups_s
     assert device.unknown == []
     # The printer was asked before the job went to it, over its own connection.
     assert device.status_queries == [1]
+
+
+@pytest.mark.cups
+def test_a_tap_on_submit_prints_on_the_thermal_printer_behind_a_real_server(
+    tmp_path, demo_database, cups_server, thermal_queue, device
+):
+    """As on a box: waitress, settings from KIOSK_* variables, the printer's thread, CUPS, the printer."""
+    instance = copy_database(demo_database, tmp_path / "instance")
+    settings = {"PRINTER": thermal_queue, "PRINTER_KIND": "escpos", "CUPS_SERVER": cups_server.server}
+    box = ServerProcess(instance, settings).start()
+    try:
+        villager = Villager(box.url)
+        villager.fill_in("村口的路灯坏了三个月，晚上很黑。")
+        screen = villager.submit()
+        printout = device.wait_for_printout()
+    finally:
+        box.stop()
+    assert_is_the_receipt(printout, f"{box.url}/r/{screen.receipt_number}?k={screen.receipt_secret}")
 
 
 @pytest.mark.cups

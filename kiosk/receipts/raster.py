@@ -21,8 +21,6 @@ from PIL import Image
 
 from .pdf import ReceiptPDF
 
-log = logging.getLogger(__name__)
-
 DOTS_PER_MM = 8
 # The receipt's side margins (templates/receipts/receipt.css, the body's
 # padding): what lies between them must reach the paper.
