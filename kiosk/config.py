@@ -24,6 +24,16 @@ class DefaultConfig:
     CUPS_SERVER = None
     # Paper width of the receipt roll, millimetres.
     PAPER_WIDTH_MM = 80
+    # What the printer takes: "pdf" (a CUPS queue with a driver, such as the
+    # demo's cups-pdf) or "escpos" (a thermal receipt printer on a CUPS raw
+    # queue: the app sends the receipt as ESC/POS raster and asks the
+    # printer itself about paper and cover).
+    PRINTER_KIND = "pdf"
+    # Dots a line of the thermal printer's head: 576 for 80 mm rolls, 384 for 58 mm.
+    PRINTER_DOTS = 576
+    # The thermal printer's own address, "host:port", for its status; None:
+    # the CUPS queue's device when that is socket://host:port.
+    PRINTER_DEVICE = None
     # A job CUPS has not completed after this long counts as failed.
     PRINT_DEADLINE_SECONDS = 45
     # Idle time on the kiosk before the countdown starts; then 15 s more.

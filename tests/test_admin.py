@@ -760,7 +760,16 @@ def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
 
 
 @pytest.mark.parametrize(
-    "sent, shown", [("no printer", "未接打印机"), ("printed", "正常（上一张已打印）"), ("failed", "上一张打印失败")]
+    "sent, shown",
+    [
+        ("no printer", "未接打印机"),
+        ("printed", "正常（上一张已打印）"),
+        ("failed", "上一张打印失败"),
+        # A thermal printer's own word on itself.
+        ("paper out", "缺纸"),
+        ("cover open", "纸仓盖打开"),
+        ("offline", "打印机未连接"),
+    ],
 )
 def test_the_fleet_says_the_printer_state_in_chinese(city, sent, shown):
     hub = city.application

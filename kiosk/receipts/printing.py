@@ -18,6 +18,18 @@ enabled later does not print a receipt the screen already called failed.
 After a restart, jobs left in progress are picked up again on the first
 request: followed in CUPS if they had reached it, failed if not. What the
 screen shows of a job, and the one reprint it offers: ``print_status``.
+
+Two kinds of printer (``PRINTER_KIND``). "pdf": CUPS gets the receipt PDF
+and its driver does the rest (the demo's cups-pdf). "escpos": a thermal
+receipt printer, USB or network (port 9100), on a CUPS raw queue; CUPS
+gets the ESC/POS raster made by ``raster.escpos_job`` and passes it on
+untouched, keeping the job list and retrying the device as for any queue.
+Such a printer also says what is wrong with it (ESC/POS ``DLE EOT``): paper
+out, cover open. It is asked directly, over its own socket with a short
+timeout, from the background threads only: before a job is sent (a
+printer without paper fails the job at once, with those words, and CUPS
+never gets it), when a job fails, and for the station's report to the hub
+(``reported_state``), never while CUPS is sending it a job.
 """
 
 import logging
@@ -37,6 +49,7 @@ from sqlalchemy import func, inspect, select
 
 from ..extensions import db
 from ..models import Opinion, PrintJob, utcnow
+from . import raster
 from .services import receipt_pdf, receipt_url, warm_up
 
 log = logging.getLogger(__name__)
@@ -51,6 +64,29 @@ NO_PRINTER = "本站暂时没有打印机。请用手机拍下屏幕上的二维
 UNAVAILABLE = "打印机暂时不能打印，请用手机拍下屏幕上的二维码。"
 TOO_SLOW = "打印机没有及时打印出回执，请用手机拍下屏幕上的二维码。"
 INTERRUPTED = "打印被中断了，请用手机拍下屏幕上的二维码。"
+
+KINDS = ("pdf", "escpos")
+# What a thermal printer says of itself; the station reports these words to
+# the hub, whose fleet page shows them in Chinese (kiosk.setup.services).
+PAPER_OUT = "paper out"
+COVER_OPEN = "cover open"
+OFFLINE = "offline"
+PRINTER_ERROR = "printer error"
+TROUBLE_MESSAGES = {
+    PAPER_OUT: "打印机缺纸，请用手机拍下屏幕上的二维码，或记下回执编号和验证码。",
+    COVER_OPEN: "打印机纸仓盖打开，请用手机拍下屏幕上的二维码，或记下回执编号和验证码。",
+    OFFLINE: "打印机未连接，请用手机拍下屏幕上的二维码，或记下回执编号和验证码。",
+    PRINTER_ERROR: "打印机出了故障，请用手机拍下屏幕上的二维码，或记下回执编号和验证码。",
+}
+# A status answer takes milliseconds; a printer that has not answered by
+# then is not going to.
+STATUS_TIMEOUT_SECONDS = 1.0
+# How long the station's report to the hub trusts the last answer.
+STATUS_FRESH_SECONDS = 30
+DEFAULT_DEVICE_PORT = 9100
+# DLE EOT 2, the offline cause: bit 2 is the cover.
+OFFLINE_CAUSE = 2
+COVER_OPEN_BIT = 0x04
 
 _CUPS_JOB_STATES = {
     cups.IPP_JOB_PENDING: "queued",
@@ -69,6 +105,14 @@ class PrinterUnavailable(Exception):
 
 class CupsDown(PrinterUnavailable):
     """No connection to the CUPS server."""
+
+
+class PrinterTrouble(PrinterUnavailable):
+    """The thermal printer itself says it cannot print: paper out, cover open, ..."""
+
+    def __init__(self, condition: str):
+        super().__init__(f"the printer says: {condition}")
+        self.condition = condition
 
 
 # --- the service the screen calls ---------------------------------------------
@@ -248,6 +292,9 @@ class ReceiptPrinter:
         # Jobs this process is working on; others in progress are orphans.
         self.active: set[str] = set()
         self.recovered = False
+        # The thermal printer's last word on itself, and when (monotonic).
+        self.condition: str | None = None
+        self.condition_at: float | None = None
 
     def claim(self, job_id: str) -> None:
         with self.lock:
@@ -321,6 +368,7 @@ def init_app(app: Flask) -> None:
     """
     if app.config["ROLE"] != "station":
         return
+    check_settings(app.config)
 
     @app.before_request
     def _start_printing_service():
@@ -333,10 +381,28 @@ def init_app(app: Flask) -> None:
                 threading.Thread(target=_warm_up, args=(app,), name="receipt-warm-up", daemon=True).start()
 
 
+def check_settings(config) -> None:
+    """Refuse to start on printer settings that could only fail at the first receipt."""
+    if config["PRINTER_KIND"] not in KINDS:
+        raise RuntimeError(f"KIOSK_PRINTER_KIND must be one of {KINDS}, not {config['PRINTER_KIND']!r}")
+    dots = config["PRINTER_DOTS"]
+    if type(dots) is not int or dots <= 0 or dots % 8:
+        raise RuntimeError(f"KIOSK_PRINTER_DOTS must be a positive multiple of 8 (576, 384), not {dots!r}")
+    device = config.get("PRINTER_DEVICE")
+    if device and device_address(device) is None:
+        raise RuntimeError(f"KIOSK_PRINTER_DEVICE must be host:port or socket://host:port, not {device!r}")
+
+
+def thermal() -> bool:
+    return current_app.config["PRINTER_KIND"] == "escpos"
+
+
 def _warm_up(app: Flask) -> None:
     try:
         with app.app_context():
             warm_up()
+            if thermal():
+                raster.escpos_library()
     except Exception:
         # A broken renderer shows on the first receipt, with its own message.
         log.exception("warming up the receipt renderer failed")
@@ -362,7 +428,8 @@ def run_job(job_id: str, url: str | None) -> None:
             cups_job_id = _send(job, printer, url)
         except PrinterUnavailable as reason:
             log.warning("print job %s not sent to %s: %s", job_id, printer, reason)
-            _finish(job_id, "failed", UNAVAILABLE)
+            trouble = reason.condition if isinstance(reason, PrinterTrouble) else None
+            _finish(job_id, "failed", TROUBLE_MESSAGES.get(trouble, UNAVAILABLE))
             return
         _set_state(job_id, "queued", cups_job_id=cups_job_id)
     else:
@@ -378,21 +445,31 @@ def _send(job: PrintJob, printer: str, url: str | None) -> int:
     # the database while a villager submits.
     receipt = receipt_pdf(job.opinion, url)
     connection = _connect()
-    _check_printer(connection, printer)
-    width = current_app.config["PAPER_WIDTH_MM"]
-    # Round up, so the page never exceeds the paper CUPS is told about.
-    height = math.ceil(receipt.height_mm * 10) / 10
-    options = {"media": f"Custom.{width}x{height}mm"}
-    fd, path = tempfile.mkstemp(prefix="receipt-", suffix=".pdf")
+    queue_attributes = _check_printer(connection, printer)
+    if thermal():
+        if queue_attributes.get("printer-state") == cups.IPP_PRINTER_IDLE:
+            # Not while CUPS sends the printer another job: it may take one connection at a time.
+            condition = check_device(queue_attributes)
+            if condition is not None:
+                raise PrinterTrouble(condition)
+        data = raster.escpos_job(receipt, current_app.config["PRINTER_DOTS"])
+        # A raw job: CUPS passes the bytes to the device untouched.
+        options, suffix = {"raw": "true"}, ".escpos"
+    else:
+        width = current_app.config["PAPER_WIDTH_MM"]
+        # Round up, so the page never exceeds the paper CUPS is told about.
+        height = math.ceil(receipt.height_mm * 10) / 10
+        data, options, suffix = receipt.data, {"media": f"Custom.{width}x{height}mm"}, ".pdf"
+    fd, path = tempfile.mkstemp(prefix="receipt-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(receipt.data)
+            f.write(data)
         cups_job_id = connection.printFile(printer, path, f"回执 {number}", options)
     except cups.IPPError as error:
         raise PrinterUnavailable(f"CUPS refused the job: {error}") from error
     finally:
         os.unlink(path)
-    log.info("print job %s is CUPS job %s on %s (%s)", job_id, cups_job_id, printer, options["media"])
+    log.info("print job %s is CUPS job %s on %s (%s)", job_id, cups_job_id, printer, options)
     return cups_job_id
 
 
@@ -415,7 +492,7 @@ def _follow(job_id: str, printer: str, cups_job_id: int, deadline) -> None:
                 return
             if new_state == "failed":
                 log.warning("CUPS job %s ended %s", cups_job_id, attributes)
-                _finish(job_id, "failed", UNAVAILABLE)
+                _finish(job_id, "failed", _why_failed(UNAVAILABLE, connection, printer))
                 return
             if new_state == "queued":
                 # A disabled queue holds jobs forever: say so now, not at the deadline.
@@ -430,12 +507,12 @@ def _follow(job_id: str, printer: str, cups_job_id: int, deadline) -> None:
         except PrinterUnavailable as reason:
             log.warning("print job %s: %s", job_id, reason)
             _cancel(connection, cups_job_id)
-            _finish(job_id, "failed", UNAVAILABLE)
+            _finish(job_id, "failed", _why_failed(UNAVAILABLE, connection, printer))
             return
         if time.monotonic() > give_up_at:
             log.warning("print job %s (CUPS job %s) not printed by the deadline", job_id, cups_job_id)
             _cancel(connection, cups_job_id)
-            _finish(job_id, "failed", TOO_SLOW)
+            _finish(job_id, "failed", _why_failed(TOO_SLOW, connection, printer))
             return
         time.sleep(POLL_SECONDS)
 
@@ -460,17 +537,20 @@ def _connect() -> "cups.Connection":
         raise CupsDown(f"cannot reach CUPS at {server or 'the default server'}: {error}") from error
 
 
-def _check_printer(connection, printer: str) -> None:
+QUEUE_ATTRIBUTES = ["printer-state", "printer-is-accepting-jobs", "printer-state-message", "device-uri"]
+
+
+def _check_printer(connection, printer: str) -> dict:
+    """The queue's attributes, when it can print now."""
     try:
-        attributes = connection.getPrinterAttributes(
-            printer, requested_attributes=["printer-state", "printer-is-accepting-jobs", "printer-state-message"]
-        )
+        attributes = connection.getPrinterAttributes(printer, requested_attributes=QUEUE_ATTRIBUTES)
     except cups.IPPError as error:
         raise PrinterUnavailable(f"no queue {printer!r}: {error}") from error
     if attributes.get("printer-state") == cups.IPP_PRINTER_STOPPED:
         raise PrinterUnavailable(f"queue {printer!r} is stopped: {attributes.get('printer-state-message')}")
     if not attributes.get("printer-is-accepting-jobs", True):
         raise PrinterUnavailable(f"queue {printer!r} is not accepting jobs")
+    return attributes
 
 
 def _cancel(connection, cups_job_id: int) -> None:
@@ -492,3 +572,114 @@ def _finish(job_id: str, state: str, detail: str | None = None) -> None:
     db.session.rollback()
     _set_state(job_id, state, detail=detail)
     log.info("print job %s %s", job_id, state)
+
+
+# --- the thermal printer's own word -----------------------------------------------
+
+
+def reported_state() -> str:
+    """What the station tells the hub of its receipt printer, for the fleet page.
+
+    A thermal printer's trouble (paper out, cover open, offline) first, as
+    last heard within ``STATUS_FRESH_SECONDS`` or asked now; else how the
+    latest print job ended, or "idle", or "no printer".
+    """
+    if not current_app.config.get("PRINTER"):
+        return "no printer"
+    if thermal():
+        condition = _recent_condition()
+        if condition is not None:
+            return condition
+    return db.session.scalar(select(PrintJob.state).order_by(PrintJob.created_at.desc()).limit(1)) or "idle"
+
+
+def _recent_condition() -> str | None:
+    printer = printer_for(current_app._get_current_object())
+    if printer.condition_at is not None and time.monotonic() - printer.condition_at < STATUS_FRESH_SECONDS:
+        return printer.condition
+    attributes = _queue_attributes(None, current_app.config["PRINTER"])
+    if attributes.get("printer-state") == cups.IPP_PRINTER_PROCESSING:
+        return printer.condition  # CUPS is sending it a job: not now
+    return check_device(attributes)
+
+
+def _why_failed(default: str, connection, printer: str) -> str:
+    """The thermal printer's own word on why a job failed, when it has one; else ``default``."""
+    if not thermal():
+        return default
+    condition = check_device(_queue_attributes(connection, printer))
+    return TROUBLE_MESSAGES.get(condition, default)
+
+
+def _queue_attributes(connection, printer: str) -> dict:
+    """The queue's attributes; none when CUPS does not answer (it is sending the printer nothing then)."""
+    try:
+        return (connection or _connect()).getPrinterAttributes(printer, requested_attributes=QUEUE_ATTRIBUTES)
+    except (cups.IPPError, RuntimeError, PrinterUnavailable) as error:
+        log.info("no word from CUPS on %s: %s", printer, error)
+        return {}
+
+
+def check_device(queue_attributes: dict) -> str | None:
+    """Ask the thermal printer about itself; remember and return its trouble, None when ready or silent.
+
+    Its address is ``PRINTER_DEVICE``, else the queue's ``socket://`` device;
+    a USB printer behind CUPS's usb backend is not asked.
+    """
+    configured = current_app.config.get("PRINTER_DEVICE")
+    address = device_address(configured or queue_attributes.get("device-uri") or "")
+    if address is None:
+        return None
+    condition = ask_device(*address)
+    printer = printer_for(current_app._get_current_object())
+    printer.condition, printer.condition_at = condition, time.monotonic()
+    if condition is not None:
+        log.warning("receipt printer at %s:%s says: %s", *address, condition)
+    return condition
+
+
+def device_address(text: str) -> tuple[str, int] | None:
+    """``(host, port)`` from "host:port", "host" or "socket://host:port"; None for anything else."""
+    if "://" in text:
+        scheme, _, text = text.partition("://")
+        if scheme != "socket":
+            return None
+        text = text.split("?", 1)[0].rstrip("/")
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, str(DEFAULT_DEVICE_PORT)
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
+def ask_device(host: str, port: int) -> str | None:
+    """The printer's trouble by ESC/POS ``DLE EOT``: None when it is online, or does not answer status.
+
+    Offline, it says why: the paper sensor (``DLE EOT 4``), then the cover
+    (``DLE EOT 2``). Nobody listening at its address: ``OFFLINE``.
+    """
+    escpos = raster.escpos_library()
+    device = escpos.Network(host, port, timeout=STATUS_TIMEOUT_SECONDS)
+    try:
+        device.open()
+    except escpos.DeviceNotFoundError as error:
+        log.info("receipt printer at %s:%s does not answer: %s", host, port, error)
+        return OFFLINE
+    try:
+        if device.is_online():
+            return None
+        if device.paper_status() == 0:
+            return PAPER_OUT
+        cause = device.query_status(escpos.RT_STATUS + bytes([OFFLINE_CAUSE]))
+        if cause and cause[0] & COVER_OPEN_BIT:
+            return COVER_OPEN
+        return PRINTER_ERROR
+    except OSError as error:  # a timeout too
+        # Connected, but no status: a printer that does not answer DLE EOT
+        # over the network may still print.
+        log.info("receipt printer at %s:%s gave no status: %s", host, port, error)
+        return None
+    finally:
+        device.close()

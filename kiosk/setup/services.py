@@ -306,6 +306,11 @@ PRINTER_STATES = {
     "printing": "正在打印",
     "printed": "正常（上一张已打印）",
     "failed": "上一张打印失败",
+    # What a thermal printer says of itself (kiosk.receipts.printing).
+    "paper out": "缺纸",
+    "cover open": "纸仓盖打开",
+    "offline": "打印机未连接",
+    "printer error": "打印机故障",
 }
 
 

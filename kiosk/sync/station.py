@@ -36,13 +36,13 @@ from ..models import (
     Opinion,
     OpinionEvent,
     OpinionStatus,
-    PrintJob,
     Rating,
     RatingSource,
     Satisfaction,
     SetAsideRecord,
     SyncState,
 )
+from ..receipts import printing
 from ..roster.services import apply_pulled_shifts
 from . import client, wire
 from .enrolment import (
@@ -436,11 +436,7 @@ def _apply_reference(reference: dict) -> None:
 def report(backlog: int | None = None) -> dict:
     """What the station tells the hub about itself on every request."""
     waiting = waiting_count() if backlog is None else backlog
-    if not current_app.config.get("PRINTER"):
-        printer = "no printer"
-    else:
-        printer = db.session.scalar(select(PrintJob.state).order_by(PrintJob.created_at.desc()).limit(1)) or "idle"
-    return {"backlog": waiting, "version": SOFTWARE_VERSION, "printer": printer}
+    return {"backlog": waiting, "version": SOFTWARE_VERSION, "printer": printing.reported_state()}
 
 
 @dataclass(frozen=True)

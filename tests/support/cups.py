@@ -206,11 +206,16 @@ class LocalCups:
     def _add_printer(self) -> None:
         self.add_printer(self.printer, f"cups-pdf:/{self._name}", "回执打印机 (PDF)")
 
-    def add_printer(self, name: str, device_uri: str, description: str = "") -> None:
-        """Add (or change) an enabled queue with cups-pdf's PPD, through lpadmin."""
+    def add_printer(self, name: str, device_uri: str, description: str = "", raw: bool = False) -> None:
+        """Add (or change) an enabled queue through lpadmin: with cups-pdf's PPD, or ``raw``.
+
+        A raw queue (no PPD, no filter) passes each job's bytes to the device
+        as they are: the queue a thermal printer is set up with.
+        """
+        driver = [] if raw else ["-P", str(CUPS_PDF_PPD)]
         command = [
             LPADMIN, "-h", self.server, "-p", name, "-E",
-            "-v", device_uri, "-P", str(CUPS_PDF_PPD), "-D", description or name,
+            "-v", device_uri, *driver, "-D", description or name,
         ]  # fmt: skip
         deadline = time.monotonic() + 20
         while True:
