@@ -283,7 +283,7 @@ def test_submit_saves_once_and_shows_the_receipt(app, person):
     assert re.fullmatch(r"LC00-\d{6}-\d{4}", number) and re.fullmatch(r"[A-Z0-9]{6}", secret)
     assert f'data-testid="receipt-number">{number}<' in text(again)
     assert {"receipt-qr", "print-status", "done"} <= hooks(first)
-    assert "陈大文" not in text(first) and "5678" not in text(first)
+    assert "陈大文" not in text(first) and "5678" not in text(first) and "联系电话" not in text(first)
     with app.app_context():
         opinions = db.session.scalars(sa.select(Opinion)).all()
         assert [o.receipt_number for o in opinions] == [number]
