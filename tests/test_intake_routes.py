@@ -282,7 +282,8 @@ def test_submit_saves_once_and_shows_the_receipt(app, person):
     secret = re.search(r'data-testid="receipt-secret">([^<]+)<', text(first)).group(1)
     assert re.fullmatch(r"LC00-\d{6}-\d{4}", number) and re.fullmatch(r"[A-Z0-9]{6}", secret)
     assert f'data-testid="receipt-number">{number}<' in text(again)
-    assert {"receipt-qr", "print-status", "done"} <= hooks(first)
+    assert {"receipt-qr", "print-status", "done", "receipt-countdown"} <= hooks(first)
+    assert 'data-seconds="30"' in text(first)  # RECEIPT_SECONDS: it goes home by itself
     assert "陈大文" not in text(first) and "5678" not in text(first) and "联系电话" not in text(first)
     with app.app_context():
         opinions = db.session.scalars(sa.select(Opinion)).all()

@@ -82,10 +82,11 @@ def tap_guard_box(tmp_path_factory, demo_database):
 
 @pytest.fixture(scope="session")
 def quick_idle_box(tmp_path_factory, demo_database):
-    """A box whose idle timer runs out in seconds, not minutes."""
+    """A box whose idle timer runs out in seconds, not minutes, and whose
+    receipt screen ends in seconds too (later than the idle timer would)."""
     server, box = _box(
         tmp_path_factory.mktemp("idle-box"), demo_database,
-        IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, TAP_SETTLE_MS=QUICK_SETTLE_MS,
+        IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, RECEIPT_SECONDS=4, TAP_SETTLE_MS=QUICK_SETTLE_MS,
     )
     yield box
     server.stop()

@@ -5,6 +5,7 @@ import { showConsent } from "./contact.js";
 import { updateCounter } from "./counter.js";
 import { restartIdleTimer } from "./idle.js";
 import { destroyKeyboard, hideKeyboard } from "./keyboard.js";
+import { startReceiptCountdown } from "./receipt-countdown.js";
 
 function setUp(root) {
   const screen = root.id === "screen" ? root : root.querySelector?.("#screen");
@@ -12,6 +13,7 @@ function setUp(root) {
   restartIdleTimer();
   showConsent(screen);
   screen.querySelectorAll("[data-counter]").forEach(updateCounter);
+  startReceiptCountdown(screen);
   const first = screen.querySelector("[data-autofocus]");
   if (first && document.activeElement !== first) {
     first.focus();
