@@ -270,6 +270,51 @@ def test_review_of_an_unfinished_draft_shows_the_missing_step(person):
     assert 'data-testid="content"' in text(page)
 
 
+# --- 上一步 keeps what was typed --------------------------------------------------------------
+
+
+def test_back_from_the_text_keeps_it_unchecked_and_shows_it_again(app, person):
+    person.walk(until="content")
+    page = person.post("/opinion/back/content", content="村口路灯")  # under the minimum: kept all the same
+    assert page.status_code == 200 and 'data-testid="category-road"' in text(page)
+    page = person.post("/opinion/category", category="road")
+    assert ">村口路灯</textarea>" in text(page)
+    # Kept, not an answer: submitting goes back to the text.
+    assert "content" not in answers_of(app, person.draft_id())
+    assert 'data-testid="content"' in text(person.post("/opinion/submit"))
+    assert count(app, Opinion) == 0
+    # 下一步 makes it the answer, and what was kept goes.
+    person.post("/opinion/content", content=CONTENT)
+    answers = answers_of(app, person.draft_id())
+    assert answers["content"] == CONTENT and "typed_content" not in answers
+
+
+def test_back_from_the_text_keeps_the_latest_over_the_saved_answer(person):
+    person.walk(until="contact")
+    person.get("/opinion/step/content")
+    person.post("/opinion/back/content", content=CONTENT + "还有水渠。")
+    page = person.post("/opinion/category", category="road")
+    assert f">{CONTENT}还有水渠。</textarea>" in text(page)
+
+
+def test_back_from_the_contact_step_keeps_name_and_phone_only_with_consent(app, person):
+    person.walk(until="contact")
+    person.post("/opinion/back/contact", consent="y", name="陈大文", phone="1381234")
+    page = text(person.get("/opinion/step/contact"))
+    ticked = re.compile(r'data-testid="consent"[^>]*checked')
+    assert 'value="陈大文"' in page and 'value="1381234"' in page and ticked.search(page)
+    person.post("/opinion/back/contact", name="陈大文", phone="13812345678")
+    page = text(person.get("/opinion/step/contact"))
+    assert "陈大文" not in page and "13812345678" not in page and not ticked.search(page)
+    assert "name" not in answers_of(app, person.draft_id())
+
+
+def test_back_from_an_unknown_step_starts_again_kindly(person):
+    person.walk(until="content")
+    page = person.post("/opinion/back/nowhere", content="x")
+    assert page.status_code == 404 and "请重新开始" in text(page)
+
+
 # --- submit -----------------------------------------------------------------------------------
 
 
