@@ -83,6 +83,14 @@ def test_home_shows_the_station_and_two_big_choices(client):
     assert 'data-idle-seconds="90"' in text(page) and 'data-countdown-seconds="15"' in text(page)
 
 
+@pytest.mark.parametrize(("printer", "promise"), [(None, "得到回执编号"), ("receipts", "打印回执")])
+def test_home_promises_a_printed_receipt_only_with_a_printer(app, client, printer, promise):
+    app.config["PRINTER"] = printer
+    page = text(client.get("/"))
+    assert f"写几句话，{promise}" in page
+    assert ("打印" in page) == bool(printer)
+
+
 def test_start_keeps_a_draft_on_the_server_and_shows_the_categories_in_order(app, person):
     page = person.post("/opinion/start")
     assert page.status_code == 200

@@ -156,7 +156,9 @@ def home():
 
 
 def home_screen():
-    return screen("_home.html", on_duty=on_duty(services.this_station().code, today()))
+    return screen(
+        "_home.html", on_duty=on_duty(services.this_station().code, today()), has_printer=printing.has_printer()
+    )
 
 
 @bp.post("/opinion/start")

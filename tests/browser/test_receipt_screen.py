@@ -59,3 +59,12 @@ def test_the_receipt_screen_counts_down_beside_done_and_ends_by_itself(kiosk, qu
     assert page.evaluate("() => window.idleShown") is False
     assert secret not in page.content() and number not in page.content()
     assert history_length(page) == history_at_receipt
+
+
+def test_without_a_printer_the_home_screen_promises_no_paper(kiosk, box):
+    page = kiosk
+    page.goto(box.url)
+    note = page.get_by_test_id("start-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("回执编号")
+    expect(page.locator("#screen")).not_to_contain_text("打印")
