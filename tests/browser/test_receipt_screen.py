@@ -43,7 +43,7 @@ def test_the_receipt_screen_counts_down_beside_done_and_ends_by_itself(kiosk, qu
 
     countdown = page.get_by_test_id("receipt-countdown")
     expect(countdown).to_be_visible()
-    expect(countdown).to_contain_text("秒后回到首页")
+    expect(countdown).to_contain_text("秒后自动回到首页")
     expect(countdown.locator("progress")).to_be_visible()
     screenshot(page, "07-receipt-countdown")
     bar = countdown.bounding_box()
