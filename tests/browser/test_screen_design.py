@@ -5,7 +5,7 @@ touch targets at least 60x60 CSS px, text at least 24 px, contrast at least
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import key, start, tap, tap_keys, walk_to_review
+from tests.support.touch import key, start, submit_over_http, tap, tap_keys, walk_to_review
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,13 @@ MEASURE = """
   };
   const name = (el) => (el.dataset.testid || el.dataset.skbtn || el.textContent.trim().slice(0, 12) || el.tagName);
   const targets = document.querySelectorAll(
-    "button, a[href], input:not([type=hidden]), textarea, label.check, .hg-button," +
+    "button, a[href], input:not([type=hidden]), textarea, label.check, label.rating-choice, .hg-button," +
     " li.hg-candidate-box-list-item, .hg-candidate-box-prev, .hg-candidate-box-next");
+  // A choice drawn as its label (the rating's): the label is the target, the radio is not seen.
+  const drawnByLabel = (el) => el.matches("input[type=radio]") && el.labels.length > 0
+    && getComputedStyle(el).opacity === "0";
   for (const el of targets) {
-    if (!shown(el)) continue;
+    if (!shown(el) || drawnByLabel(el)) continue;
     const box = el.getBoundingClientRect();
     if (box.width < minTarget - 0.5 || box.height < minTarget - 0.5)
       problems.push(`target "${name(el)}" is ${Math.round(box.width)}x${Math.round(box.height)}`);
@@ -129,6 +132,18 @@ def test_every_screen_is_large_and_plain(kiosk, box):
     tap(page, "lookup")
     expect(page.get_by_test_id("lookup-result")).to_be_visible()
     problems += measure(page, "lookup result")
+
+    # A closed one, to rate: the steps' words, and what 不满意 adds.
+    number, secret = submit_over_http(box.url)
+    box.close(number)
+    page.get_by_test_id("lookup-number").fill(number)
+    page.get_by_test_id("lookup-secret").fill(secret)
+    tap(page, "lookup")
+    expect(page.get_by_test_id("rating-form")).to_be_visible()
+    problems += measure(page, "lookup, rating")
+    page.locator('label[for^="rate-unsatisfied"]').tap()
+    expect(page.get_by_test_id("rating-why")).to_be_visible()
+    problems += measure(page, "lookup, rating 不满意")
     assert problems == []
 
 
@@ -146,7 +161,15 @@ def test_messages_are_large_and_plain(kiosk, box):
     page.get_by_test_id("content").fill("短")
     tap(page, "next")
     expect(page.get_by_text("请至少写 5 个字")).to_be_visible()
-    assert measure(page, "content message") == []
+    problems = measure(page, "content message")
+    # A newer message takes the old one's place: one at a time.
+    tap_keys(page, "cun")
+    tap(page, "next")
+    messages = page.locator("#screen .message")
+    expect(messages.filter(has_text="还有拼音没有选字")).to_be_visible()
+    expect(messages).to_have_count(1)
+    problems += measure(page, "pinyin message")
+    assert problems == []
 
 
 def test_the_start_over_question_and_the_receipt_countdown_are_large_and_plain(kiosk, quick_idle_box):
