@@ -95,6 +95,21 @@ def tap_guard_box(tmp_path_factory, demo_database):
     server.stop()
 
 
+# The PIN of the sync admin screen on ``admin_box``.
+ADMIN_PIN = "2468"
+
+
+@pytest.fixture(scope="session")
+def admin_box(tmp_path_factory, demo_database):
+    """A station box with its sync admin screen switched on (PIN ``ADMIN_PIN``)."""
+    # The value is read as JSON: quoted, the PIN stays a string.
+    server, box = _box(
+        tmp_path_factory.mktemp("admin-box"), demo_database, ADMIN_PIN=f'"{ADMIN_PIN}"', TAP_SETTLE_MS=QUICK_SETTLE_MS
+    )
+    yield box
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def quick_idle_box(tmp_path_factory, demo_database):
     """A box whose idle timer runs out in seconds, not minutes, and whose

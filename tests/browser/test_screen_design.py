@@ -218,3 +218,20 @@ def test_the_network_problem_note_leaves_the_keys_free(kiosk, box):
     assert not overlap(note.bounding_box(), panel)
     nav = page.get_by_test_id("next").bounding_box()
     assert not overlap(note.bounding_box(), nav)
+
+
+def test_the_sync_admin_screens_are_large_and_plain(kiosk, admin_box):
+    page = kiosk
+    page.goto(admin_box.url + "/admin/sync/")
+    problems = measure(page, "sync PIN")
+    for digit in "1111":
+        tap(page, f"pin-key-{digit}")
+    tap(page, "pin-ok")
+    expect(page.get_by_test_id("wrong-pin")).to_be_visible()
+    problems += measure(page, "sync PIN, wrong")
+    for digit in "2468":  # admin_box's PIN
+        tap(page, f"pin-key-{digit}")
+    tap(page, "pin-ok")
+    expect(page.get_by_test_id("sync-status")).to_be_visible()
+    problems += measure(page, "sync status")
+    assert problems == []
