@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import start, tap, type_chinese
+from tests.support.touch import tap, to_contact, type_chinese
 
 pytestmark = pytest.mark.browser
 
@@ -12,11 +12,7 @@ SAVED = "村口的路灯坏了三个月。"
 
 def test_back_from_the_text_keeps_what_was_typed_since_next(kiosk, box):
     page = kiosk
-    start(page, box.url)
-    tap(page, "category-road")
-    page.get_by_test_id("content").fill(SAVED)
-    tap(page, "next")
-    expect(page.get_by_test_id("anonymous")).to_be_visible()
+    to_contact(page, box.url, SAVED)
     tap(page, "back")
     content = page.get_by_test_id("content")
     expect(content).to_have_value(SAVED)
@@ -37,10 +33,7 @@ def test_back_from_the_text_keeps_what_was_typed_since_next(kiosk, box):
 
 def test_back_from_the_contact_step_keeps_name_and_phone(kiosk, box):
     page = kiosk
-    start(page, box.url)
-    tap(page, "category-road")
-    page.get_by_test_id("content").fill(SAVED)
-    tap(page, "next")
+    to_contact(page, box.url, SAVED)
     tap(page, "consent")
     page.get_by_test_id("name").fill("陈大文")
     page.get_by_test_id("phone").fill("1381234")

@@ -3,17 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import screenshot, start, tap
+from tests.support.touch import screenshot, tap, to_contact
 
 pytestmark = pytest.mark.browser
-
-
-def to_contact(page, url: str) -> None:
-    start(page, url)
-    tap(page, "category-road")
-    page.get_by_test_id("content").fill("村口的路灯坏了三个月。")
-    tap(page, "next")
-    expect(page.get_by_test_id("anonymous")).to_be_visible()
 
 
 def touch_middle(page, testid: str) -> None:

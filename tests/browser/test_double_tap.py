@@ -4,7 +4,7 @@ screen the first one brought, does nothing."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import RECEIPT_NUMBER, submit_over_http, tap, two_steps_and_back
+from tests.support.touch import RECEIPT_NUMBER, fill_lookup, submit_over_http, tap, two_steps_and_back
 
 pytestmark = pytest.mark.browser
 
@@ -139,10 +139,7 @@ def test_a_double_tap_does_not_type_on_the_keypad_that_arrives_under_it(kiosk, b
 def test_a_field_takes_a_tap_right_after_a_lookup_result(kiosk, box):
     number, secret = submit_over_http(box.url)
     page = kiosk
-    page.goto(box.url)
-    tap(page, "lookup")
-    page.get_by_test_id("lookup-number").fill(number)
-    page.get_by_test_id("lookup-secret").fill(secret + "X")  # wrong: to type it again
+    fill_lookup(page, box.url, number, secret + "X")  # wrong: to type it again
     tap(page, "lookup")
     expect(page.get_by_test_id("lookup-result")).to_contain_text("没有找到")
     # At once, well within the settle time: the finger goes to the 验证码 to fix it.
@@ -158,10 +155,7 @@ def test_a_field_takes_a_tap_right_after_a_lookup_result(kiosk, box):
 def test_a_double_tap_on_lookup_asks_once(kiosk, box):
     number, secret = submit_over_http(box.url)
     page = kiosk
-    page.goto(box.url)
-    tap(page, "lookup")
-    page.get_by_test_id("lookup-number").fill(number)
-    page.get_by_test_id("lookup-secret").fill(secret)
+    fill_lookup(page, box.url, number, secret)
     asked = []
     page.on("request", lambda request: request.method == "POST" and request.url.endswith("/lookup") and asked.append(1))
     # The keypad goes away with the result: 查询 stays where it was.

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import key, screenshot, submit_over_http, tap, tap_keys
+from tests.support.touch import fill_lookup, key, screenshot, submit_over_http, tap, tap_keys
 
 pytestmark = pytest.mark.browser
 
@@ -57,10 +57,7 @@ def test_a_closed_opinion_brings_its_rating_into_view(kiosk, box):
     number, secret = submit_over_http(box.url)
     box.close(number)
     page = kiosk
-    page.goto(box.url)
-    tap(page, "lookup")
-    page.get_by_test_id("lookup-number").fill(number)
-    page.get_by_test_id("lookup-secret").fill(secret)
+    fill_lookup(page, box.url, number, secret)
     tap(page, "lookup")
     result = page.get_by_test_id("lookup-result")
     expect(result.get_by_test_id("status-label")).to_have_text("已办结")
