@@ -169,6 +169,17 @@ def test_messages_are_large_and_plain(kiosk, box):
     expect(messages.filter(has_text="还有拼音没有选字")).to_be_visible()
     expect(messages).to_have_count(1)
     problems += measure(page, "pinyin message")
+
+    # A look-up asked with nothing typed, and a page whose draft is gone.
+    page.goto(box.url)
+    tap(page, "lookup")
+    tap(page, "lookup")
+    expect(page.get_by_text("请输入回执编号")).to_be_visible()
+    problems += measure(page, "lookup, nothing typed")
+    page.context.clear_cookies()
+    page.goto(box.url + "/opinion/step/content")
+    expect(page.get_by_text("请重新开始")).to_be_visible()
+    problems += measure(page, "start again")
     assert problems == []
 
 
