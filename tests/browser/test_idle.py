@@ -11,7 +11,6 @@ from tests.support.touch import (
     tap,
     tap_keys,
     type_chinese,
-    walk_to_review,
 )
 
 pytestmark = pytest.mark.browser
