@@ -39,6 +39,9 @@ class DefaultConfig:
     # Idle time on the kiosk before the countdown starts; then 15 s more.
     IDLE_SECONDS = 90
     IDLE_COUNTDOWN_SECONDS = 15
+    # The receipt screen ends by itself this long after 提交, however it is
+    # touched: the next person must not read the number and 验证码 there.
+    RECEIPT_SECONDS = 30
     # After a new kiosk screen arrives, taps on it are held this long, so the
     # second tap of an unsure double tap (a second later) does nothing.
     TAP_SETTLE_MS = 1200

@@ -760,7 +760,7 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
     client = app.test_client()
     client.get("/")
     before = fingerprint(app)
-    values = {"number": number}
+    values = {"number": number, "step": "content"}
     checked = []
     for rule in rules(app, methods=WRITE_METHODS):
         assert rule.endpoint not in CSRF_EXEMPT
@@ -771,7 +771,7 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             assert answer.status_code == 400, f"{method} {path}"
             assert CSRF_REFUSAL in answer.text, f"{method} {path}"
             checked.append(rule.endpoint)
-    assert {"intake.start", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
+    assert {"intake.start", "intake.back", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
             "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 

@@ -83,6 +83,14 @@ def test_home_shows_the_station_and_two_big_choices(client):
     assert 'data-idle-seconds="90"' in text(page) and 'data-countdown-seconds="15"' in text(page)
 
 
+@pytest.mark.parametrize(("printer", "promise"), [(None, "得到回执编号"), ("receipts", "打印回执")])
+def test_home_promises_a_printed_receipt_only_with_a_printer(app, client, printer, promise):
+    app.config["PRINTER"] = printer
+    page = text(client.get("/"))
+    assert f"写几句话，{promise}" in page
+    assert ("打印" in page) == bool(printer)
+
+
 def test_start_keeps_a_draft_on_the_server_and_shows_the_categories_in_order(app, person):
     page = person.post("/opinion/start")
     assert page.status_code == 200
@@ -270,6 +278,51 @@ def test_review_of_an_unfinished_draft_shows_the_missing_step(person):
     assert 'data-testid="content"' in text(page)
 
 
+# --- 上一步 keeps what was typed --------------------------------------------------------------
+
+
+def test_back_from_the_text_keeps_it_unchecked_and_shows_it_again(app, person):
+    person.walk(until="content")
+    page = person.post("/opinion/back/content", content="村口路灯")  # under the minimum: kept all the same
+    assert page.status_code == 200 and 'data-testid="category-road"' in text(page)
+    page = person.post("/opinion/category", category="road")
+    assert ">村口路灯</textarea>" in text(page)
+    # Kept, not an answer: submitting goes back to the text.
+    assert "content" not in answers_of(app, person.draft_id())
+    assert 'data-testid="content"' in text(person.post("/opinion/submit"))
+    assert count(app, Opinion) == 0
+    # 下一步 makes it the answer, and what was kept goes.
+    person.post("/opinion/content", content=CONTENT)
+    answers = answers_of(app, person.draft_id())
+    assert answers["content"] == CONTENT and "typed_content" not in answers
+
+
+def test_back_from_the_text_keeps_the_latest_over_the_saved_answer(person):
+    person.walk(until="contact")
+    person.get("/opinion/step/content")
+    person.post("/opinion/back/content", content=CONTENT + "还有水渠。")
+    page = person.post("/opinion/category", category="road")
+    assert f">{CONTENT}还有水渠。</textarea>" in text(page)
+
+
+def test_back_from_the_contact_step_keeps_name_and_phone_only_with_consent(app, person):
+    person.walk(until="contact")
+    person.post("/opinion/back/contact", consent="y", name="陈大文", phone="1381234")
+    page = text(person.get("/opinion/step/contact"))
+    ticked = re.compile(r'data-testid="consent"[^>]*checked')
+    assert 'value="陈大文"' in page and 'value="1381234"' in page and ticked.search(page)
+    person.post("/opinion/back/contact", name="陈大文", phone="13812345678")
+    page = text(person.get("/opinion/step/contact"))
+    assert "陈大文" not in page and "13812345678" not in page and not ticked.search(page)
+    assert "name" not in answers_of(app, person.draft_id())
+
+
+def test_back_from_an_unknown_step_starts_again_kindly(person):
+    person.walk(until="content")
+    page = person.post("/opinion/back/nowhere", content="x")
+    assert page.status_code == 404 and "请重新开始" in text(page)
+
+
 # --- submit -----------------------------------------------------------------------------------
 
 
@@ -282,8 +335,9 @@ def test_submit_saves_once_and_shows_the_receipt(app, person):
     secret = re.search(r'data-testid="receipt-secret">([^<]+)<', text(first)).group(1)
     assert re.fullmatch(r"LC00-\d{6}-\d{4}", number) and re.fullmatch(r"[A-Z0-9]{6}", secret)
     assert f'data-testid="receipt-number">{number}<' in text(again)
-    assert {"receipt-qr", "print-status", "done"} <= hooks(first)
-    assert "陈大文" not in text(first) and "5678" not in text(first)
+    assert {"receipt-qr", "print-status", "done", "receipt-countdown"} <= hooks(first)
+    assert 'data-seconds="30"' in text(first)  # RECEIPT_SECONDS: it goes home by itself
+    assert "陈大文" not in text(first) and "5678" not in text(first) and "联系电话" not in text(first)
     with app.app_context():
         opinions = db.session.scalars(sa.select(Opinion)).all()
         assert [o.receipt_number for o in opinions] == [number]

@@ -58,7 +58,7 @@ def test_receipt_is_80_mm_wide_and_ends_just_below_its_last_line(app, tmp_path):
         assert height == pytest.approx(receipt.height_mm, abs=0.1)
         image = check.rasterise(path, path.with_suffix(".png"))
         assert 0 < check.blank_below_last_mark_mm(image) <= 5
-    # A phone line more makes a longer slip, not a fixed page.
+    # A longer excerpt makes a longer slip, not a fixed page.
     assert results[1][0].height_mm > results[0][0].height_mm
 
 
@@ -86,8 +86,9 @@ def test_receipt_says_what_it_promises_and_never_the_name(app, tmp_path):
     assert "人大办" not in flat
     assert "村口的路灯坏了三个月，晚上很黑，老人小孩出门都不安全，请尽" in flat  # the first 30 characters
     assert "请尽快修好" not in flat
+    # The contact step promises the details are not printed: not even masked.
     assert NAME not in flat and "欧阳" not in flat
-    assert PHONE not in flat and "138****5678" in flat
+    assert PHONE not in flat and "5678" not in flat and "联系电话" not in flat
 
 
 def test_markup_is_printed_as_text(app, tmp_path):

@@ -38,6 +38,13 @@ STEP_TITLES = {
 }
 
 
+# What the steps with typed fields keep when left by 上一步, read from their forms.
+TYPED_FIELDS = {
+    "content": (ContentForm, ("content",)),
+    "contact": (ContactForm, ("consent", "name", "phone")),
+}
+
+
 @bp.after_request
 def no_store(response):
     """Nothing a villager typed may stay in a cache or come back with "back"."""
@@ -96,21 +103,25 @@ def show_step(step: str, draft, form=None, message: str | None = None):
         "steps": steps,
         "step_titles": [STEP_TITLES[s] for s in steps],
         "previous_step": steps[index - 1] if index else None,
+        "keeps_typed": step in TYPED_FIELDS,
         "answers": answers,
         "message": message,
     }
     if step == "category":
         context["categories"] = services.active_categories()
     elif step == "content":
-        context["form"] = form or ContentForm(formdata=None, content=answers.get("content", ""))
+        shown = services.typed_or_answers(answers, "content", content=answers.get("content", ""))
+        context["form"] = form or ContentForm(formdata=None, **shown)
         context.update(content_min=services.CONTENT_MIN, content_max=CONTENT_MAX)
     elif step == "contact":
-        context["form"] = form or ContactForm(
-            formdata=None,
+        shown = services.typed_or_answers(
+            answers,
+            "contact",
             consent=not answers.get("anonymous", True),
             name=answers.get("name", ""),
             phone=answers.get("phone", ""),
         )
+        context["form"] = form or ContactForm(formdata=None, **shown)
     elif step == "deputy":
         context["deputies"] = station.deputies
     elif step == "review":
@@ -129,6 +140,12 @@ def next_step(step: str) -> str:
     return steps[min(steps.index(step) + 1, len(steps) - 1)]
 
 
+def previous_step(step: str) -> str:
+    steps = step_sequence(services.this_station())
+    return steps[max(steps.index(step) - 1, 0)] if step in steps else steps[-1]
+
+
+
 # --- home and the walk --------------------------------------------------------
 
 
@@ -139,7 +156,9 @@ def home():
 
 
 def home_screen():
-    return screen("_home.html", on_duty=on_duty(services.this_station().code, today()))
+    return screen(
+        "_home.html", on_duty=on_duty(services.this_station().code, today()), has_printer=printing.has_printer()
+    )
 
 
 @bp.post("/opinion/start")
@@ -157,6 +176,23 @@ def step(step):
     if step not in STEPS:
         return screen("_start_again.html", 404)
     return show_step(step, current_draft())
+
+
+@bp.post("/opinion/back/<step>")
+def back(step):
+    """上一步: keep what this step holds as typed (checked on 下一步), then the step before."""
+    if step not in STEPS:
+        return screen("_start_again.html", 404)
+    draft = current_draft()
+    if step in TYPED_FIELDS:
+        form_class, names = TYPED_FIELDS[step]
+        form = form_class()
+        typed = {name: form[name].data for name in names}
+        # Name and phone only with consent, as 下一步 would have them.
+        if step == "contact" and not typed["consent"]:
+            typed = {"consent": False, "name": "", "phone": ""}
+        services.keep_typed(draft, step, typed)
+    return show_step(previous_step(step), draft)
 
 
 @bp.post("/opinion/category")
@@ -178,7 +214,7 @@ def write_content():
     form = ContentForm()
     if not form.validate_on_submit():
         return show_step("content", draft, form=form)
-    services.save_answers(draft, content=form.content.data)
+    services.save_answers(draft, content=form.content.data, typed_content=None)
     return show_step("contact", draft)
 
 
@@ -188,7 +224,7 @@ def give_contact():
     draft = current_draft()
     form = ContactForm()
     if request.form.get("anonymous") == "1":
-        services.save_answers(draft, anonymous=True, consent_version=None, name=None, phone=None)
+        services.save_answers(draft, anonymous=True, consent_version=None, name=None, phone=None, typed_contact=None)
         return show_step(next_step("contact"), draft)
     if not form.validate_on_submit():
         return show_step("contact", draft, form=form)
@@ -199,11 +235,12 @@ def give_contact():
             consent_version=current_app.config["CONSENT_VERSION"],
             name=form.name.data,
             phone=form.phone.data,
+            typed_contact=None,
         )
     elif form.name.data or form.phone.data:
         return show_step("contact", draft, form=form, message="如要留下联系方式，请先勾选“我同意”。")
     else:
-        services.save_answers(draft, anonymous=True, consent_version=None, name=None, phone=None)
+        services.save_answers(draft, anonymous=True, consent_version=None, name=None, phone=None, typed_contact=None)
     return show_step(next_step("contact"), draft)
 
 

@@ -124,6 +124,21 @@ def save_answers(draft: Draft, **answers) -> dict:
     return data
 
 
+def keep_typed(draft: Draft, step: str, typed: dict) -> dict:
+    """Keep what a step holds as typed, unchecked, when the person leaves it by 上一步.
+
+    Kept apart from the step's answer (``typed_<step>``): only 下一步 checks
+    and saves an answer, and a submission never reads what is kept here.
+    The step shows it again next time; saving the answer drops it.
+    """
+    return save_answers(draft, **{f"typed_{step}": typed})
+
+
+def typed_or_answers(answers: dict, step: str, **saved) -> dict:
+    """What a step shows again: what was typed when it was left, else its saved answers."""
+    return answers.get(f"typed_{step}") or saved
+
+
 def discard_draft(draft_id: str | None) -> None:
     """Wipe a draft (start over, idle timeout). Missing is fine."""
     if draft_id:

@@ -118,6 +118,11 @@ class PrinterTrouble(PrinterUnavailable):
 # --- the service the screen calls ---------------------------------------------
 
 
+def has_printer() -> bool:
+    """Whether this station has a receipt printer at all (the PRINTER setting)."""
+    return bool(current_app.config.get("PRINTER"))
+
+
 def start_printing(opinion: Opinion, kind: str = "first", url: str | None = None) -> PrintJob:
     """Commit a print job for the opinion's receipt and start it in the background.
 
@@ -156,7 +161,7 @@ def add_job(opinion: Opinion, kind: str = "first") -> PrintJob:
     costs one commit; the opinion is still committed before printing starts.
     """
     job = PrintJob(id=str(uuid.uuid4()), opinion_uuid=opinion.uuid, kind=kind, state="rendering")
-    if not current_app.config.get("PRINTER"):
+    if not has_printer():
         # Nothing to wait for: the screen says so at once, and the row
         # still tells which receipts never came out on paper.
         job.state, job.detail = "failed", NO_PRINTER
@@ -247,7 +252,7 @@ def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
         # Printing again helps when the printer failed, not when there is none.
         can_reprint=failed
         and not refused
-        and bool(current_app.config.get("PRINTER"))
+        and has_printer()
         and reprints_of(opinion) < MAX_KIOSK_REPRINTS,
         receipt_number=opinion.receipt_number,
         secret=opinion.current_secret,

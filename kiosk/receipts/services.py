@@ -3,7 +3,7 @@
 A receipt shows the receipt number, the 验证码 secret, a QR code, the
 station, the local time, the category, the start of the opinion, when to
 expect an answer and the township office's phone number. It never shows the
-person's name, and their phone number only masked.
+person's name or phone number, not even masked.
 """
 
 import logging
@@ -17,7 +17,6 @@ from ..clock import format_local
 from ..extensions import db
 from ..parsing import is_loopback
 from ..models import Opinion, utcnow
-from ..text import mask_phone
 from . import pdf
 from .qr import qr_path, qr_svg
 
@@ -76,7 +75,6 @@ def receipt_context(opinion: Opinion, url: str) -> dict:
         "qr_size_mm": round(qr_path(url)[0] * QR_MODULE_MM, 3),
         "submitted_at": format_local(opinion.created_at, "%Y年%m月%d日 %H:%M"),
         "excerpt": excerpt(opinion.content),
-        "masked_phone": mask_phone(opinion.contact_phone),
         "office_phone": opinion.station.township.office_phone,
     }
 

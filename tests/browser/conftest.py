@@ -58,6 +58,21 @@ class Box:
     def count(self, table: str) -> int:
         return self.query(f"SELECT count(*) FROM {table}")[0][0]
 
+    def close(self, receipt_number: str, reply: str = "路灯已经修好。") -> None:
+        """办结 the opinion, with the history a pull from the township brings: open for a rating."""
+        steps = ["received", "accepted", "forwarded", "replied", "closed"]
+        with closing(sqlite3.connect(self.database, timeout=10)) as conn, conn:
+            conn.execute(
+                "UPDATE opinions SET status = 'closed', public_reply = ? WHERE receipt_number = ?",
+                (reply, receipt_number),
+            )
+            for status in steps:
+                conn.execute(
+                    "INSERT INTO opinion_events (opinion_uuid, status, at, note)"
+                    " SELECT uuid, ?, datetime('now', '+1 hour'), ? FROM opinions WHERE receipt_number = ?",
+                    (status, "已转交罗城街道城建办办理。" if status == "forwarded" else None, receipt_number),
+                )
+
 
 def _box(folder, seed, **settings):
     server = station_box(folder, seed=seed, SUBMIT_PER_MINUTE=1000, **settings).start()
@@ -80,12 +95,28 @@ def tap_guard_box(tmp_path_factory, demo_database):
     server.stop()
 
 
+# The PIN of the sync admin screen on ``admin_box``.
+ADMIN_PIN = "2468"
+
+
+@pytest.fixture(scope="session")
+def admin_box(tmp_path_factory, demo_database):
+    """A station box with its sync admin screen switched on (PIN ``ADMIN_PIN``)."""
+    # The value is read as JSON: quoted, the PIN stays a string.
+    server, box = _box(
+        tmp_path_factory.mktemp("admin-box"), demo_database, ADMIN_PIN=f'"{ADMIN_PIN}"', TAP_SETTLE_MS=QUICK_SETTLE_MS
+    )
+    yield box
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def quick_idle_box(tmp_path_factory, demo_database):
-    """A box whose idle timer runs out in seconds, not minutes."""
+    """A box whose idle timer runs out in seconds, not minutes, and whose
+    receipt screen ends in seconds too (later than the idle timer would)."""
     server, box = _box(
         tmp_path_factory.mktemp("idle-box"), demo_database,
-        IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, TAP_SETTLE_MS=QUICK_SETTLE_MS,
+        IDLE_SECONDS=2, IDLE_COUNTDOWN_SECONDS=4, RECEIPT_SECONDS=4, TAP_SETTLE_MS=QUICK_SETTLE_MS,
     )
     yield box
     server.stop()

@@ -9,22 +9,9 @@ look-up, the queue and the clerk's day visit the others the same way.
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.servers import station_box
-from tests.support.touch import QUICK_SETTLE_MS
-
 pytestmark = pytest.mark.browser
 
-PIN = "2468"
-
-
-@pytest.fixture
-def admin_box(tmp_path, demo_database):
-    """A station box with its sync admin screen switched on."""
-    # The value is read as JSON: quoted, the PIN stays a string.
-    settings = {"ADMIN_PIN": f'"{PIN}"', "TAP_SETTLE_MS": QUICK_SETTLE_MS}
-    server = station_box(tmp_path / "box", seed=demo_database, **settings).start()
-    yield server
-    server.stop()
+PIN = "2468"  # admin_box's (tests/browser/conftest.py)
 
 
 def test_the_station_pages_open_without_a_csp_violation(admin_box, screens):
@@ -40,5 +27,5 @@ def test_the_station_pages_open_without_a_csp_violation(admin_box, screens):
 
     page.goto(admin_box.url + "/admin/sync/")
     page.get_by_label("管理密码").fill(PIN)
-    page.get_by_test_id("unlock").click()
+    page.get_by_test_id("pin-ok").click()
     expect(page.get_by_test_id("sync-status")).to_be_visible()

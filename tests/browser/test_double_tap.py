@@ -4,7 +4,7 @@ screen the first one brought, does nothing."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import RECEIPT_NUMBER, tap, two_steps_and_back
+from tests.support.touch import RECEIPT_NUMBER, fill_lookup, submit_over_http, tap, two_steps_and_back
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ AFTERWARDS_MS = 1_000
 def settled(page) -> None:
     """Wait until the screen takes taps again (it holds them just after it arrives)."""
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.body.classList.contains('taps-held')")
+    page.wait_for_function("() => !document.body.matches('.taps-held, .result-taps-held')")
 
 
 def double_tap(page, testid: str, gap_ms: int) -> None:
@@ -134,6 +134,34 @@ def test_a_double_tap_does_not_type_on_the_keypad_that_arrives_under_it(kiosk, b
     page.touchscreen.tap(x, y)
     page.touchscreen.tap(x, y)
     expect(page.get_by_test_id("lookup-number")).not_to_have_value("")
+
+
+def test_a_field_takes_a_tap_right_after_a_lookup_result(kiosk, box):
+    number, secret = submit_over_http(box.url)
+    page = kiosk
+    fill_lookup(page, box.url, number, secret + "X")  # wrong: to type it again
+    tap(page, "lookup")
+    expect(page.get_by_test_id("lookup-result")).to_contain_text("没有找到")
+    # At once, well within the settle time: the finger goes to the 验证码 to fix it.
+    field = page.get_by_test_id("lookup-secret")
+    spot = field.bounding_box()
+    page.touchscreen.tap(spot["x"] + spot["width"] - 8, spot["y"] + spot["height"] / 2)
+    expect(field).to_be_focused()
+    expect(page.locator("[data-keyboard-panel].layout-code")).to_be_visible()
+    page.locator('[data-keyboard-panel] .hg-button[data-skbtn="{bksp}"]').tap()
+    expect(field).to_have_value(secret)
+
+
+def test_a_double_tap_on_lookup_asks_once(kiosk, box):
+    number, secret = submit_over_http(box.url)
+    page = kiosk
+    fill_lookup(page, box.url, number, secret)
+    asked = []
+    page.on("request", lambda request: request.method == "POST" and request.url.endswith("/lookup") and asked.append(1))
+    # The keypad goes away with the result: 查询 stays where it was.
+    double_tap(page, "lookup", 400)
+    expect(page.get_by_test_id("lookup-result")).to_contain_text(number)
+    assert len(asked) == 1
 
 
 def boxes(locator) -> list[dict]:

@@ -11,7 +11,6 @@ from tests.support.touch import (
     tap,
     tap_keys,
     type_chinese,
-    walk_to_review,
 )
 
 pytestmark = pytest.mark.browser
@@ -73,30 +72,6 @@ def test_the_home_screen_never_counts_down(kiosk, quick_idle_box):
     page.goto(quick_idle_box.url)
     page.wait_for_timeout(4_000)
     expect(page.get_by_test_id("idle-countdown")).to_be_hidden()
-
-
-def test_after_the_receipt_the_countdown_says_the_opinion_is_saved_and_hides_nothing(kiosk, quick_idle_box):
-    page = kiosk
-    walk_to_review(page, quick_idle_box.url)
-    tap(page, "submit")
-    expect(page.get_by_test_id("receipt-number")).to_be_visible()
-    countdown = page.get_by_test_id("idle-countdown")
-    expect(countdown).to_be_visible(timeout=8_000)
-    shown_text = countdown.inner_text()
-    assert "您的意见已经保存。" in shown_text and "秒后回到首页" in shown_text
-    assert "清除" not in shown_text
-    screenshot(page, "07-receipt-countdown")
-    bar = countdown.bounding_box()
-    for testid in ("receipt-number", "receipt-secret", "receipt-qr"):
-        shown = page.get_by_test_id(testid).bounding_box()
-        assert shown["y"] + shown["height"] <= bar["y"], testid
-        # Nothing lies over it, not even a shade.
-        centre = (shown["x"] + shown["width"] / 2, shown["y"] + shown["height"] / 2)
-        assert page.evaluate(
-            "([x, y, testid]) => document.elementFromPoint(x, y).closest(`[data-testid=${testid}]`) !== null",
-            [*centre, testid],
-        ), testid
-    expect(page.get_by_test_id("start")).to_be_visible(timeout=15_000)
 
 
 def test_carrying_on_after_the_countdown_gives_the_field_back(kiosk, quick_idle_box):

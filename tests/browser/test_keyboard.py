@@ -145,3 +145,25 @@ def test_next_waits_for_pinyin_left_without_its_character(kiosk, box):
     expect(page.get_by_text(PINYIN_LEFT)).to_be_visible()
     expect(page.get_by_test_id("name")).to_be_focused()
     expect(page.get_by_test_id("name")).to_have_value("huang")
+
+
+LINES_IN_VIEW = """(field) => {
+  const style = getComputedStyle(field);
+  const inner = field.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  return inner / parseFloat(style.lineHeight);
+}"""
+
+
+def test_the_opinion_shows_five_lines_with_the_keyboard_open(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "category-road")
+    content = page.get_by_test_id("content")
+    expect(content).to_be_focused()
+    expect(page.locator("[data-keyboard-panel]")).to_be_visible()
+    content.fill("\n".join(f"第{n}行：村口的路灯坏了。" for n in range(1, 9)))
+    assert content.evaluate(LINES_IN_VIEW) >= 5
+    # Nothing else gave way: the counter and 下一步 are in view.
+    expect(page.locator("#content-counter")).to_be_in_viewport(ratio=1)
+    expect(page.get_by_test_id("next")).to_be_in_viewport(ratio=1)
+    screenshot(page, "03-content-five-lines")

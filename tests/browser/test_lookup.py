@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import key, screenshot, submit_over_http, tap, tap_keys
+from tests.support.touch import fill_lookup, key, screenshot, submit_over_http, tap, tap_keys
 
 pytestmark = pytest.mark.browser
 
@@ -51,3 +51,18 @@ def test_lookup_with_the_right_and_a_wrong_secret(kiosk, box):
     key(page, "{bksp}").tap()
     expect(page.get_by_test_id("lookup-secret")).to_have_value(wrong[:-1])
     expect(field).to_have_value(number)
+
+
+def test_a_closed_opinion_brings_its_rating_into_view(kiosk, box):
+    number, secret = submit_over_http(box.url)
+    box.close(number)
+    page = kiosk
+    fill_lookup(page, box.url, number, secret)
+    tap(page, "lookup")
+    result = page.get_by_test_id("lookup-result")
+    expect(result.get_by_test_id("status-label")).to_have_text("已办结")
+    # The choices (labels drawn as buttons) and 提交评价, whole, without a swipe.
+    for value in ("satisfied", "basic", "unsatisfied"):
+        expect(page.locator(f'label[for^="rate-{value}"]')).to_be_in_viewport(ratio=1)
+    expect(page.get_by_test_id("rating-submit")).to_be_in_viewport(ratio=1)
+    screenshot(page, "09-lookup-rating")

@@ -5,7 +5,7 @@ touch targets at least 60x60 CSS px, text at least 24 px, contrast at least
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import key, start, tap, tap_keys, walk_to_review
+from tests.support.touch import key, start, submit_over_http, tap, tap_keys, walk_to_review
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,13 @@ MEASURE = """
   };
   const name = (el) => (el.dataset.testid || el.dataset.skbtn || el.textContent.trim().slice(0, 12) || el.tagName);
   const targets = document.querySelectorAll(
-    "button, a[href], input:not([type=hidden]), textarea, label.check, .hg-button," +
+    "button, a[href], input:not([type=hidden]), textarea, label.check, label.rating-choice, .hg-button," +
     " li.hg-candidate-box-list-item, .hg-candidate-box-prev, .hg-candidate-box-next");
+  // A choice drawn as its label (the rating's): the label is the target, the radio is not seen.
+  const drawnByLabel = (el) => el.matches("input[type=radio]") && el.labels.length > 0
+    && getComputedStyle(el).opacity === "0";
   for (const el of targets) {
-    if (!shown(el)) continue;
+    if (!shown(el) || drawnByLabel(el)) continue;
     const box = el.getBoundingClientRect();
     if (box.width < minTarget - 0.5 || box.height < minTarget - 0.5)
       problems.push(`target "${name(el)}" is ${Math.round(box.width)}x${Math.round(box.height)}`);
@@ -129,6 +132,18 @@ def test_every_screen_is_large_and_plain(kiosk, box):
     tap(page, "lookup")
     expect(page.get_by_test_id("lookup-result")).to_be_visible()
     problems += measure(page, "lookup result")
+
+    # A closed one, to rate: the steps' words, and what 不满意 adds.
+    number, secret = submit_over_http(box.url)
+    box.close(number)
+    page.get_by_test_id("lookup-number").fill(number)
+    page.get_by_test_id("lookup-secret").fill(secret)
+    tap(page, "lookup")
+    expect(page.get_by_test_id("rating-form")).to_be_visible()
+    problems += measure(page, "lookup, rating")
+    page.locator('label[for^="rate-unsatisfied"]').tap()
+    expect(page.get_by_test_id("rating-why")).to_be_visible()
+    problems += measure(page, "lookup, rating 不满意")
     assert problems == []
 
 
@@ -146,10 +161,29 @@ def test_messages_are_large_and_plain(kiosk, box):
     page.get_by_test_id("content").fill("短")
     tap(page, "next")
     expect(page.get_by_text("请至少写 5 个字")).to_be_visible()
-    assert measure(page, "content message") == []
+    problems = measure(page, "content message")
+    # A newer message takes the old one's place: one at a time.
+    tap_keys(page, "cun")
+    tap(page, "next")
+    messages = page.locator("#screen .message")
+    expect(messages.filter(has_text="还有拼音没有选字")).to_be_visible()
+    expect(messages).to_have_count(1)
+    problems += measure(page, "pinyin message")
+
+    # A look-up asked with nothing typed, and a page whose draft is gone.
+    page.goto(box.url)
+    tap(page, "lookup")
+    tap(page, "lookup")
+    expect(page.get_by_text("请输入回执编号")).to_be_visible()
+    problems += measure(page, "lookup, nothing typed")
+    page.context.clear_cookies()
+    page.goto(box.url + "/opinion/step/content")
+    expect(page.get_by_text("请重新开始")).to_be_visible()
+    problems += measure(page, "start again")
+    assert problems == []
 
 
-def test_the_start_over_question_and_the_saved_countdown_are_large_and_plain(kiosk, quick_idle_box):
+def test_the_start_over_question_and_the_receipt_countdown_are_large_and_plain(kiosk, quick_idle_box):
     page = kiosk
     walk_to_review(page, quick_idle_box.url)
     tap(page, "restart")
@@ -157,7 +191,7 @@ def test_the_start_over_question_and_the_saved_countdown_are_large_and_plain(kio
     problems = measure(page, "start over question")
     tap(page, "restart-cancel")
     tap(page, "submit")
-    expect(page.get_by_test_id("idle-countdown")).to_be_visible(timeout=8_000)
+    expect(page.get_by_test_id("receipt-countdown")).to_be_visible()
     problems += measure(page, "receipt countdown")
     assert problems == []
 
@@ -195,3 +229,20 @@ def test_the_network_problem_note_leaves_the_keys_free(kiosk, box):
     assert not overlap(note.bounding_box(), panel)
     nav = page.get_by_test_id("next").bounding_box()
     assert not overlap(note.bounding_box(), nav)
+
+
+def test_the_sync_admin_screens_are_large_and_plain(kiosk, admin_box):
+    page = kiosk
+    page.goto(admin_box.url + "/admin/sync/")
+    problems = measure(page, "sync PIN")
+    for digit in "1111":
+        tap(page, f"pin-key-{digit}")
+    tap(page, "pin-ok")
+    expect(page.get_by_test_id("wrong-pin")).to_be_visible()
+    problems += measure(page, "sync PIN, wrong")
+    for digit in "2468":  # admin_box's PIN
+        tap(page, f"pin-key-{digit}")
+    tap(page, "pin-ok")
+    expect(page.get_by_test_id("sync-status")).to_be_visible()
+    problems += measure(page, "sync status")
+    assert problems == []

@@ -49,6 +49,23 @@ def start(page, url: str) -> None:
     expect(page.get_by_test_id("category-road")).to_be_visible()
 
 
+def to_contact(page, url: str, content: str = "村口的路灯坏了三个月。") -> None:
+    """Start, road, the text (typed by fill), and on to the contact step."""
+    start(page, url)
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill(content)
+    tap(page, "next")
+    expect(page.get_by_test_id("anonymous")).to_be_visible()
+
+
+def fill_lookup(page, url: str, number: str, secret: str) -> None:
+    """The kiosk's look-up with number and 验证码 typed in (by fill), not yet asked."""
+    page.goto(url)
+    tap(page, "lookup")
+    page.get_by_test_id("lookup-number").fill(number)
+    page.get_by_test_id("lookup-secret").fill(secret)
+
+
 def two_steps_and_back(page, content: str) -> None:
     """Road, the text, on to the contact step, then back twice: each answer is still there."""
     tap(page, "category-road")
@@ -63,11 +80,7 @@ def two_steps_and_back(page, content: str) -> None:
 
 def walk_to_review(page, url: str, content: str = "村口的路灯坏了三个月，晚上很黑。") -> None:
     """An anonymous walk up to the review screen (typing done by fill: the keyboard has its own test)."""
-    start(page, url)
-    tap(page, "category-road")
-    page.get_by_test_id("content").fill(content)
-    tap(page, "next")
-    expect(page.get_by_test_id("anonymous")).to_be_visible()
+    to_contact(page, url, content)
     tap(page, "next")
     expect(page.get_by_test_id("deputy-none")).to_be_visible()
     tap(page, "deputy-none")

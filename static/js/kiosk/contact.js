@@ -10,6 +10,7 @@ export function showConsent(screen) {
   const consent = box.querySelector('input[name="consent"]').checked;
   box.classList.toggle("chosen", consent);
   box.querySelectorAll("[data-keyboard]").forEach((input) => { input.disabled = !consent; });
+  box.querySelector("[data-consent-first]").hidden = consent;
   anonymous.classList.toggle("chosen", !consent);
   anonymous.setAttribute("aria-pressed", String(!consent));
   anonymous.querySelector("[data-chosen-badge]").hidden = consent;

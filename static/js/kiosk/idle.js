@@ -101,13 +101,6 @@ setInterval(() => {
     if (now - lastTouch >= IDLE_MS) {
       countdownEnds = now + COUNTDOWN_MS;
       showSecondsLeft(Math.ceil(COUNTDOWN_MS / 1000));
-      // After the receipt nothing is lost: the overlay says so, as a bar
-      // that leaves the number, the 验证码 and the QR code in view.
-      const saved = screen.dataset.idleNote === "saved";
-      overlay.classList.toggle("idle-saved", saved);
-      overlay.querySelectorAll("[data-idle-note]").forEach((note) => {
-        note.hidden = note.dataset.idleNote !== (saved ? "saved" : "draft");
-      });
       const active = document.activeElement;
       focusedBeforeCountdown = active?.matches?.("[data-keyboard]") ? active : null;
       overlay.hidden = false;

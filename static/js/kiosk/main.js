@@ -2,8 +2,8 @@
 // and what it types (keyboard, pinyin-left, counter), the contact step's
 // consent switch (contact), the idle wipe (idle), the guard against a second
 // tap landing on the screen that the first one brought (tap-guard), the
-// start-over dialog (start-over), the set-up of each new screen (swaps) and
-// the receipt's QR code (receipt-qr).
+// start-over dialog (start-over), the set-up of each new screen (swaps), the
+// receipt's QR code (receipt-qr) and the receipt screen's end (receipt-countdown).
 // No build step: the browser loads these files as they are, after htmx.
 //
 // Nothing here keeps anything: no localStorage, no sessionStorage, no history
@@ -20,6 +20,7 @@ import "./tap-guard.js";
 import "./start-over.js";
 import "./swaps.js";
 import "./receipt-qr.js";
+import "./receipt-countdown.js";
 
 // htmx notes the page's path in sessionStorage when it loads, for a history
 // it will never use here (historyEnabled is off): nothing stays.

@@ -15,6 +15,9 @@ document.addEventListener("submit", (event) => {
   event.preventDefault();
   event.stopImmediatePropagation();
   const place = waiting.closest(".field") || waiting.parentElement;
+  // One message at a time: an older one (请至少写 5 个字) gives way to this one.
+  const screen = event.target.closest("#screen") || event.target;
+  screen.querySelectorAll(".message:not([data-pinyin-message])").forEach((old) => old.remove());
   if (!place.querySelector("[data-pinyin-message]")) {
     const message = Object.assign(document.createElement("p"), { className: "message error", role: "alert" });
     message.dataset.pinyinMessage = "";

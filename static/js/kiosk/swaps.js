@@ -4,7 +4,8 @@
 import { showConsent } from "./contact.js";
 import { updateCounter } from "./counter.js";
 import { restartIdleTimer } from "./idle.js";
-import { destroyKeyboard, hideKeyboard } from "./keyboard.js";
+import { destroyKeyboard, hideKeyboard, reveal } from "./keyboard.js";
+import { startReceiptCountdown } from "./receipt-countdown.js";
 
 function setUp(root) {
   const screen = root.id === "screen" ? root : root.querySelector?.("#screen");
@@ -12,6 +13,7 @@ function setUp(root) {
   restartIdleTimer();
   showConsent(screen);
   screen.querySelectorAll("[data-counter]").forEach(updateCounter);
+  startReceiptCountdown(screen);
   const first = screen.querySelector("[data-autofocus]");
   if (first && document.activeElement !== first) {
     first.focus();
@@ -35,10 +37,14 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   if (detail.target?.id === "screen") destroyKeyboard();
 });
 
-// A look-up result is what the person came for: put the keypad away so it shows whole.
+// A look-up result is what the person came for: put the keypad away so it
+// shows whole. Where it can be rated, the choices and 提交评价 may lie below
+// the fold (portrait): bring them into view.
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target?.id !== "lookup-result") return;
   hideKeyboard();
+  const rating = event.detail.target.querySelector("[data-rating]");
+  if (rating) reveal(rating);
 });
 
 document.addEventListener("htmx:sendError", () => showProblem("网络连接有问题，请再点一次。"));
