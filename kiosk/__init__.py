@@ -78,6 +78,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(demo_cli.demo)
     # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
     app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
+    if app.config["ROLE"] == "hub":
+        from .audit_log import cli as audit_cli
+
+        app.cli.add_command(audit_cli.audit_group)
 
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()
