@@ -79,8 +79,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
     app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
     if app.config["ROLE"] == "hub":
+        from . import retention
         from .audit_log import cli as audit_cli
 
+        app.cli.add_command(retention.retention)
         app.cli.add_command(audit_cli.audit_group)
 
     if app.config["ROLE"] == "station":
