@@ -145,13 +145,14 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(printing_bp)
     else:
         from .setup.routes import bp as setup_bp
+        from .audit_log.routes import bp as audit_log_bp
         from .auth.routes import bp as auth_bp
         from .open311.routes import bp as open311_bp
         from .roster.routes import bp as roster_bp
         from .staff.routes import bp as staff_bp
         from .stats.routes import bp as stats_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp):
+        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp, audit_log_bp):
             app.register_blueprint(blueprint)
 
 

@@ -1,6 +1,10 @@
 """The audit log as a hash chain: every row linked to the one before, checked by ``flask audit verify``."""
 
+import html as html_module
+import json
+import re
 import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,9 +13,12 @@ from sqlalchemy import func, select
 
 from kiosk import MIGRATIONS, audit
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Department, Opinion
+from kiosk.audit_log import services as audit_page
+from kiosk.models import AuditEntry, Department, Opinion, Township
 from kiosk.staff import services
+from kiosk.workdays import add_working_days
 from tests.support.apps import make_app
+from tests.support.desk import Desk, station_of
 from tests.support.factories import make_user, receive_opinion
 
 NAME, PHONE = "陈大文", "13800138000"
@@ -229,3 +236,122 @@ def test_contact_details_go_into_a_row_masked(hub):
 def test_verify_with_no_rows_is_ok(hub):
     assert _verify(hub) == (0, "ok 0 rows")
 
+
+
+# --- the page for city staff ----------------------------------------------------------------------
+
+
+def _ids(page_text: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<tr data-id="(\d+)"', page_text)]
+
+
+@pytest.fixture
+def city(hub):
+    return Desk(hub, role="city")
+
+
+def test_the_page_lists_rows_newest_first_with_contacts_masked(hub, city):
+    with hub.app_context():
+        uuid = _some_actions()
+        number = db.session.get(Opinion, uuid).receipt_number
+        newest = db.session.scalar(select(func.max(AuditEntry.id)))
+    page = city.get("/staff/audit/")
+    assert page.status_code == 200
+    html = page.text
+    assert 'aria-current="page">审计日志<' in html
+    ids = _ids(html)
+    assert ids[0] == newest and ids == sorted(ids, reverse=True)
+    assert number in html and "补打回执" in html and "转办" in html
+    assert PHONE not in html and NAME not in html
+
+
+def test_filters_narrow_the_rows_and_stay_in_the_page_links(hub, city):
+    with hub.app_context():
+        _some_actions()
+        other = make_user("township", township="素龙街道")
+        services.accept(other, receive_opinion(station_of("素龙街道")))
+        for i in range(audit_page.PAGE_SIZE + 5):
+            audit.record("export", actor=other, subject=f"export:csv:{i}")
+        db.session.commit()
+        township_b = db.session.scalar(select(Township.id).where(Township.name == "素龙街道"))
+        rows = db.session.scalars(select(AuditEntry)).all()
+        by_b = [r.id for r in rows if r.user_id == other.id]
+        accepts = [r.id for r in rows if r.action == "accept"]
+    html = city.get("/staff/audit/", query_string={"action": "accept"}).text
+    assert sorted(_ids(html)) == sorted(accepts) and len(accepts) == 2
+    first = city.get("/staff/audit/", query_string={"township": township_b}).text
+    assert len(_ids(first)) == audit_page.PAGE_SIZE and set(_ids(first)) <= set(by_b)
+    older = re.search(r'href="([^"]+)"[^>]*data-testid="older"', first).group(1)
+    assert f"township={township_b}" in older
+    second = city.get(html_module.unescape(older)).text
+    assert sorted(_ids(first) + _ids(second)) == sorted(by_b)
+    assert "回到最新" in second and 'data-testid="older"' not in second
+    who = city.get("/staff/audit/", query_string={"who": other.id, "action": "accept"}).text
+    assert len(_ids(who)) == 1
+    assert _ids(city.get("/staff/audit/", query_string={"who": "system"}).text) == []
+    with hub.app_context():
+        today = services.today()
+    assert len(_ids(city.get("/staff/audit/", query_string={"date_from": today.isoformat()}).text)) == 50
+    assert _ids(city.get("/staff/audit/", query_string={"date_to": (today - timedelta(days=1)).isoformat()}).text) == []
+
+
+def test_htmx_gets_the_results_alone(hub, city):
+    with hub.app_context():
+        _some_actions()
+    fragment = city.get("/staff/audit/", htmx=True, query_string={"action": "merge"})
+    assert fragment.status_code == 200 and "HX-Request" in fragment.headers["Vary"]
+    assert fragment.text.lstrip().startswith('<div id="audit-results"') and len(_ids(fragment.text)) == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"who": "x"}, {"who": "99999999999"}, {"township": "-1"}, {"date_from": "2026-13-40"}, {"before": "abc"},
+     {"action": "a" * 500}, {"date_from": "2026-12-09", "date_to": "2026-01-01"}],
+)  # fmt: skip
+def test_odd_filters_are_ignored_never_an_error(hub, city, query):
+    assert city.get("/staff/audit/", query_string=query).status_code == 200
+
+
+# --- a walk through the product's actions leaves no contact details in the log --------------------
+
+
+def test_no_row_of_a_day_at_the_office_holds_a_name_or_phone_unmasked(hub):
+    clerk, chair, city_desk = Desk(hub), Desk(hub, role="chair"), Desk(hub, role="city")
+    with hub.app_context():
+        department = Department(name="水务局", contact_person="王科长", contact_phone="0766-3822111")
+        db.session.add(department)
+        db.session.commit()
+        opinions = [receive_opinion(contact_name=NAME, contact_phone=PHONE).uuid for _ in range(4)]
+        numbers = [db.session.get(Opinion, uuid).receipt_number for uuid in opinions]
+        department_id = department.id
+        soon = add_working_days(services.today(), 3).isoformat()
+    first, second, third, fourth = opinions
+    steps = [
+        (clerk, f"/staff/opinions/{first}/accept", {"accept-note": f"已电话联系{NAME}（{PHONE}）"}),
+        (clerk, f"/staff/opinions/{first}/forward", {"forward-department": department_id, "forward-due_on": soon,
+                                                     "forward-instructions": f"请联系{NAME}，电话{PHONE}"}),
+        (chair, f"/staff/opinions/{first}/key-supervision", {"set_key_supervision-on": "1"}),
+        (clerk, f"/staff/opinions/{second}/merge", {"merge-original": numbers[0], "merge-confirm": "y"}),
+        (clerk, f"/staff/opinions/{third}/decline", {"decline-public_reason": "不属于人大职责。", "decline-confirm": "y"}),
+        (clerk, f"/staff/opinions/{fourth}/replacement-receipt", {"replace_receipt-confirm": "y"}),
+        (clerk, "/staff/find", {"phone": PHONE}),
+        (clerk, "/staff/", {"status": "all", "text": PHONE[-6:]}),
+    ]  # fmt: skip
+    for desk, url, data in steps:
+        answer = desk.post(url, data, htmx=True)
+        assert answer.status_code == 200, url
+    for desk in (clerk, city_desk):
+        assert desk.get("/staff/stats/export").status_code == 200
+        assert desk.get(f"/staff/opinions/{first}").status_code == 200
+    with hub.app_context():
+        rows = db.session.scalars(select(AuditEntry)).all()
+        actions = {row.action for row in rows}
+        assert {"accept", "forward", "set_key_supervision", "merge", "decline", "replace_receipt", "find", "export"} <= actions
+        digits = PHONE
+        for row in rows:
+            held = json.dumps([row.before, row.after, row.note, row.subject], ensure_ascii=False)
+            assert digits not in re.sub(r"[\s\-]", "", held), (row.action, held)
+            assert NAME not in held, (row.action, held)
+        notes = " ".join(row.note or "" for row in rows) + json.dumps([row.after for row in rows], ensure_ascii=False)
+        assert "陈**" in notes and "138****8000" in notes
+    assert _verify(hub)[0] == 0
