@@ -44,6 +44,14 @@ AUDIT_LABELS = {
     "station.register": "登记联络站",
     "station.token": "签发联络站接入码",
     "station.revoke": "停用联络站",
+    "department.deactivate": "停用承办部门",
+    "department.reactivate": "恢复承办部门",
+    # The city's set-up (kiosk.setup.services): one label per kind of thing set up.
+    **{
+        f"{kind}.{verb}": f"{verb_label}{kind_label}"
+        for kind, kind_label in (("township", "镇街"), ("category", "意见类别"), ("department", "承办部门"), ("station", "联络站"))
+        for verb, verb_label in (("create", "添加"), ("update", "修改"))
+    },
 }
 FIELD_LABELS = {
     "status": "状态",
