@@ -25,6 +25,8 @@ from .models import FINISHED_STATUSES, Opinion, OpinionEvent
 
 log = logging.getLogger(__name__)
 
+# What an erasure's audit row says was there: never the value itself.
+HELD = "已登记"
 # Opinions erased per transaction: a first run over years of data stays small in memory.
 BATCH = 500
 
@@ -75,7 +77,7 @@ def erase_expired(days: int | None = None, dry_run: bool = False) -> int:
             audit.record(
                 "retention.erase",
                 opinion=opinion,
-                before={"erased": held},
+                before={name: HELD for name in held},
                 after={name: None for name in held},
                 note=f"办结满{days}天，删除联系人姓名和电话",
             )

@@ -11,6 +11,7 @@ from kiosk.extensions import db
 from kiosk.models import AuditEntry, Department, Opinion, utcnow
 from kiosk.ratings import GivenRating
 from kiosk.staff import services
+from tests.support.desk import Desk
 from tests.support.factories import make_user, receive_opinion
 
 NAME, PHONE = "欧阳秀英", "13800138000"
@@ -84,7 +85,8 @@ def test_contact_details_are_erased_a_year_after_closing_declining_or_merging(hu
     with hub_app.app_context():
         rows = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.erase")).all()
         assert {row.opinion_uuid for row in rows} == finished
-        assert all(row.before == {"erased": ["contact_name", "contact_phone"]} and row.user_id is None for row in rows)
+        held = {"contact_name": "已登记", "contact_phone": "已登记"}
+        assert all(row.before == held and row.user_id is None for row in rows)
         assert not any(NAME in str((row.before, row.after, row.note)) for row in rows)
     verify = hub_app.test_cli_runner().invoke(args=["audit", "verify"])
     assert verify.exit_code == 0 and verify.output.startswith("ok ")
@@ -146,3 +148,14 @@ def test_the_hub_on_sqlite_leaves_no_erased_phone_in_its_files(hub):
     assert _run(hub) == "1 opinions erased"
     assert phone.encode() not in _files(hub)
     assert NAME.encode() not in _files(hub)
+
+
+def test_the_opinion_page_and_the_audit_log_show_the_erasure(hub):
+    with hub.app_context():
+        uuid = _opinion("closed")
+    _later(hub, DAYS + 1)
+    assert _run(hub) == "1 opinions erased"
+    page = Desk(hub).get(f"/staff/opinions/{uuid}").text
+    assert "保存期满，删除联系方式" in page and "联系人姓名" in page and NAME not in page
+    log = Desk(hub, role="city").get("/staff/audit/", query_string={"action": "retention.erase"}).text
+    assert log.count("<tr data-id=") == 1 and "系统" in log and "联系电话：已登记 → —" in log

@@ -71,7 +71,6 @@ FIELD_LABELS = {
     "rating": "评价",
     "counted": "计入统计",
     "round": "轮次",
-    "erased": "删除的字段",
     "contact_name": "联系人姓名",
     "contact_phone": "联系电话",
     "contacts": "印出联系人",
