@@ -78,6 +78,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(demo_cli.demo)
     # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
     app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
+    if app.config["ROLE"] == "hub":
+        from . import retention
+        from .audit_log import cli as audit_cli
+
+        app.cli.add_command(retention.retention)
+        app.cli.add_command(audit_cli.audit_group)
 
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()
@@ -139,13 +145,14 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(printing_bp)
     else:
         from .setup.routes import bp as setup_bp
+        from .audit_log.routes import bp as audit_log_bp
         from .auth.routes import bp as auth_bp
         from .open311.routes import bp as open311_bp
         from .roster.routes import bp as roster_bp
         from .staff.routes import bp as staff_bp
         from .stats.routes import bp as stats_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp):
+        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp, audit_log_bp):
             app.register_blueprint(blueprint)
 
 

@@ -6,7 +6,7 @@ agree on what time it is. People read dates and times in the local zone
 (``TIMEZONE``, Asia/Shanghai); the wire spells times in UTC with a Z.
 """
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -35,6 +35,11 @@ def format_local(moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
 def today() -> date:
     """Today's local date: the calendar due dates, duty rosters and queues count in."""
     return to_local(now()).date()
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """When the local ``day`` begins, in UTC: where a filter by local dates starts."""
+    return datetime.combine(day, time(), tzinfo=zone()).astimezone(timezone.utc)
 
 
 def to_millis(moment: datetime) -> int:

@@ -49,8 +49,13 @@ class DefaultConfig:
     SUBMIT_PER_MINUTE = 6
     TIMEZONE = "Asia/Shanghai"
     # Version of the consent notice shown beside the name and phone fields;
-    # stored with each record that gives contact details.
-    CONSENT_VERSION = "2026-11"
+    # stored with each record that gives contact details. 2026-12: the notice
+    # says when the hub erases them (RETENTION_DAYS).
+    CONSENT_VERSION = "2026-12"
+    # Days after an opinion is closed, declined or merged before the hub
+    # erases its contact details (`flask retention run`, nightly). A station
+    # names the same number in its consent notice: keep the two in step.
+    RETENTION_DAYS = 365
     # Apply pending Alembic migrations when the app is created.
     AUTO_MIGRATE = True
     # Test-only: name of a point on the submit path where the process

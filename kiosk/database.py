@@ -2,12 +2,18 @@
 
 Every SQLite connection gets WAL (readers never block the writer),
 ``synchronous=FULL`` (a committed opinion survives a power cut), foreign keys
-and a busy timeout. Transactions start with ``BEGIN IMMEDIATE`` so that a
+a busy timeout, and ``secure_delete`` (deleted and overwritten content is
+zeroed, so an erased name or phone number lingers in no free page; see
+``checkpoint`` for the WAL). Transactions start with ``BEGIN IMMEDIATE`` so that a
 transaction that reads and then writes cannot fail halfway with
 SQLITE_BUSY_SNAPSHOT; at a kiosk the cost is nil.
 """
 
+import logging
+
 from sqlalchemy import Engine, event
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -16,6 +22,7 @@ SQLITE_PRAGMAS = {
     "synchronous": 2,  # FULL
     "foreign_keys": 1,
     "busy_timeout": BUSY_TIMEOUT_MS,
+    "secure_delete": 1,
 }
 
 
@@ -36,3 +43,21 @@ def _on_begin(connection):
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+
+
+def checkpoint(engine: Engine) -> None:
+    """After an erasure: copy the WAL into the database file and truncate it (SQLite only).
+
+    The WAL keeps earlier versions of every page written since the last
+    checkpoint, erased contact details among them, until it is overwritten.
+    On a connection of its own, outside any transaction; it waits (busy
+    timeout) for readers of older snapshots.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        busy, _log_pages, _done = connection.connection.dbapi_connection.execute(
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        ).fetchone()
+    if busy:
+        log.warning("WAL checkpoint after an erasure could not finish: a reader held it; the next one will")

@@ -82,6 +82,34 @@ def mask_phone(phone: str | None) -> str:
     return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
+def mask_name(name: str | None) -> str:
+    """陈**: the family name, no more."""
+    if not name:
+        return ""
+    return name[0] + "*" * (len(name) - 1)
+
+
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def mask_personal(text: str, names=()) -> str:
+    """``text`` with mobile and ID-card numbers masked, and each of ``names``
+    (a constituent's name and phone number as held), for records kept for
+    good (the audit log): 138****8000, 445381********1234, 陈**.
+    """
+    text = text.translate(_FULL_WIDTH_DIGITS)
+    for value in names:
+        value = (value or "").strip()
+        digits = re.sub(r"\D", "", value)
+        if len(digits) >= 7:
+            spaced = re.compile(r"(?<!\d)" + _SEP.join(digits) + r"(?!\d)")
+            text = spaced.sub(mask_phone(digits), text)
+        elif not digits and len(value) >= 2:
+            text = text.replace(value, mask_name(value))
+    text = _MOBILE.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), text)
+    return _ID_CARD.sub(lambda m: m.group()[:6] + "*" * (len(m.group()) - 10) + m.group()[-4:], text)
+
+
 # Personal data that must not go into public text (a reply or a reason shown on
 # the status page, at stations and in Open311). Digits may come with spaces or
 # hyphens inside, full-width digits are read as digits (NFKC).

@@ -62,8 +62,8 @@ B_MARKERS = ("素龙独有的意见：水渠堵塞", "黄小梅")
 
 # Staff pages live under /staff (whatever their blueprint); these are open without signing in.
 STAFF_PREFIX = "/staff"
-# The city's set-up: for city staff only.
-CITY_BLUEPRINTS = {"setup"}
+# The city's set-up and the audit log: for city staff only.
+CITY_BLUEPRINTS = {"setup", "audit_log"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
 TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report"}
@@ -346,7 +346,7 @@ def test_every_route_argument_is_known(hub, app, world):
 
 # Each role registers the blueprints of the areas it serves, and no others.
 STATION_BLUEPRINTS = {"", "public", "receipts", "intake", "printing", "station_sync_admin"}
-HUB_BLUEPRINTS = {"", "public", "receipts", "auth", "staff", "stats", "roster", "setup", "open311", "sync_api"}
+HUB_BLUEPRINTS = {"", "public", "receipts", "auth", "staff", "stats", "roster", "setup", "open311", "sync_api", "audit_log"}
 
 
 def test_each_role_registers_only_the_blueprints_it_serves(hub, app):

@@ -76,7 +76,7 @@ def test_an_enrolled_station_keeps_its_key_and_hub_json_to_its_owner(station_app
     assert _mode(folder / "station_key.pem") == 0o600
 
 
-def test_every_sqlite_connection_is_durable(app):
+def test_every_sqlite_connection_is_durable_and_zeroes_what_it_deletes(app):
     with app.app_context():
         # Held open together, so each is a distinct connection set up on connect.
         connections = [db.engine.connect() for _ in range(3)]
@@ -90,6 +90,7 @@ def test_every_sqlite_connection_is_durable(app):
                 assert pragma("synchronous") == 2
                 assert pragma("foreign_keys") == 1
                 assert pragma("busy_timeout") == BUSY_TIMEOUT_MS
+                assert pragma("secure_delete") == 1
         finally:
             for conn in connections:
                 conn.close()

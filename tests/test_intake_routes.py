@@ -181,6 +181,15 @@ def test_contact_is_anonymous_unless_the_person_consents(app, person):
     assert answers["anonymous"] is True and "name" not in answers and "consent_version" not in answers
 
 
+@pytest.mark.parametrize("days", [365, 180])
+def test_the_consent_notice_says_when_the_hub_erases_the_details(app, person, days):
+    """The notice of consent version 2026-12 names the hub's retention (RETENTION_DAYS)."""
+    app.config["RETENTION_DAYS"] = days
+    html = text(person.walk(until="contact"))
+    assert f"送达罗城街道人大工委后本机即删除，罗城街道人大工委在意见办结{days}天后删除。" in html
+    assert app.config["CONSENT_VERSION"] == "2026-12"
+
+
 def test_next_without_consent_is_anonymous(app, person):
     person.walk(until="contact")
     person.post("/opinion/contact")

@@ -1,5 +1,7 @@
 """Push and pull between a station and a hub (SQLite and PostgreSQL), in-process."""
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -49,6 +51,28 @@ def test_push_acknowledges_and_deletes_contact_details(station_app, hub_app, tra
             assert o.contact_name is None and o.contact_phone is None
             assert o.status == OpinionStatus.RECEIVED
         assert station_sync.status().waiting == 0
+
+
+def _sqlite_files(app) -> bytes:
+    """The station's database file and its WAL, as bytes on disk."""
+    database = Path(app.instance_path) / "kiosk.sqlite3"
+    wal = database.with_name("kiosk.sqlite3-wal")
+    return database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+@pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
+def test_the_station_leaves_no_deleted_contact_details_in_its_database_or_wal(station_app, transport):
+    """secure_delete zeroes what was deleted, and a checkpoint empties the WAL of older page copies."""
+    name, phone = "欧阳秀英".encode(), b"13800138000"
+    submit(station_app, 3, anonymous=False, name="欧阳秀英", phone="13800138000", consent_version="2026-12")
+    assert name in _sqlite_files(station_app) and phone in _sqlite_files(station_app)
+    result = sync(station_app, transport)
+    assert result.ok and result.acknowledged == 3, result.error
+    with station_app.app_context():
+        assert db.session.scalars(select(Opinion.uuid).where(Opinion.contact_phone.is_not(None))).all() == []
+    files = _sqlite_files(station_app)
+    assert phone not in files
+    assert name not in files
 
 
 def test_same_batch_twice_is_acknowledged_again_without_duplicates(station_app, hub_app, transport):

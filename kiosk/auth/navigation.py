@@ -13,6 +13,7 @@ MENU = (
     ("roster.index", "值班安排", ()),
     ("setup.fleet", "联络站运行", (Role.CITY,)),
     ("setup.index", "设置", (Role.CITY,)),
+    ("audit_log.index", "审计日志", (Role.CITY,)),
 )
 # A blueprint with several menu entries: the entry its other pages belong to
 # (the fleet page is 联络站运行; every other set-up page is 设置).

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -90,11 +90,18 @@ class LoginAttempt(db.Model):
 class AuditEntry(db.Model):
     """Append-only: who did what, when, to what, with the values before and after.
 
-    Rows are never updated or deleted (``kiosk.audit`` refuses both).
+    Rows are never updated or deleted (``kiosk.audit`` refuses both), and
+    each carries the hash of the one before it, so that an edit or a
+    deletion made behind the application's back shows (``flask audit verify``).
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_opinion_at", "opinion_uuid", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_opinion_at", "opinion_uuid", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+        # One successor per row: two writers that raced would fork the chain.
+        UniqueConstraint("prev_hash", name="uq_audit_log_prev_hash"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -110,5 +117,9 @@ class AuditEntry(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(45))
+    # SHA-256 of the previous row's ``row_hash`` chain ("0" * 64 for the first),
+    # and of this row's canonical form with it (``kiosk.audit.row_hash``).
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
     user: Mapped[User | None] = relationship()

@@ -31,6 +31,27 @@ AUDIT_LABELS = {
     "denied": "越权查看（已拒绝）",
     "slip": "打印",
     "find": "找回执查询",
+    "export": "导出",
+    "create_topic": "设立专题",
+    "retention.erase": "保存期满，删除联系方式",
+    "user.create": "新建账号",
+    "user.activate": "启用账号",
+    "user.deactivate": "停用账号",
+    "user.password": "重设密码",
+    "duty.add": "安排值班",
+    "duty.remove": "取消值班",
+    "duty.repeat": "按周重复值班",
+    "station.register": "登记联络站",
+    "station.token": "签发联络站接入码",
+    "station.revoke": "停用联络站",
+    "department.deactivate": "停用承办部门",
+    "department.reactivate": "恢复承办部门",
+    # The city's set-up (kiosk.setup.services): one label per kind of thing set up.
+    **{
+        f"{kind}.{verb}": f"{verb_label}{kind_label}"
+        for kind, kind_label in (("township", "镇街"), ("category", "意见类别"), ("department", "承办部门"), ("station", "联络站"))
+        for verb, verb_label in (("create", "添加"), ("update", "修改"))
+    },
 }
 FIELD_LABELS = {
     "status": "状态",
@@ -50,6 +71,8 @@ FIELD_LABELS = {
     "rating": "评价",
     "counted": "计入统计",
     "round": "轮次",
+    "contact_name": "联系人姓名",
+    "contact_phone": "联系电话",
     "contacts": "印出联系人",
     "assignment.state": "交办状态",
     "assignment.due_on": "答复期限",

@@ -12,13 +12,13 @@ page of index entries.
 
 import re
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload, load_only
 
 from ..auth.scope import may_see_contacts, opinions_for
-from ..clock import today as local_today, zone
+from ..clock import local_midnight_utc, today as local_today
 from ..extensions import db
 from ..models import (
     FINISHED_STATUSES,
@@ -131,10 +131,6 @@ class QueueFilters:
         return [re.sub(r"\D", "", word) for word in self.words if is_phone_word(word)]
 
 
-def _local_midnight_utc(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone()).astimezone(timezone.utc)
-
-
 def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Select:
     """``select(Opinion)`` for what ``user`` may see, narrowed by ``filters``; unordered."""
     query = opinions_for(user)
@@ -157,9 +153,9 @@ def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Se
     for word in filters.words:
         query = query.where(_word_condition(word, user if filters.by_post else None))
     if filters.date_from:
-        query = query.where(Opinion.created_at >= _local_midnight_utc(filters.date_from))
+        query = query.where(Opinion.created_at >= local_midnight_utc(filters.date_from))
     if filters.date_to:
-        query = query.where(Opinion.created_at < _local_midnight_utc(filters.date_to + timedelta(days=1)))
+        query = query.where(Opinion.created_at < local_midnight_utc(filters.date_to + timedelta(days=1)))
     return query
 
 

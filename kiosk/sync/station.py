@@ -29,6 +29,7 @@ from sqlalchemy import delete, select
 
 from ..clock import now, parse_iso
 from ..crash import crash_point
+from ..database import checkpoint
 from ..extensions import db
 from ..models import (
     Category,
@@ -265,8 +266,10 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
                 except (ValueError, TypeError):
                     raise AnswerMalformed(f"bad receipt time for {uuid}")
             by_type.setdefault(sent[uuid], {})[uuid] = received
+    erased = False
     for record_type, items in by_type.items():
-        record_type.mark_acknowledged(items, moment)
+        marked = record_type.mark_acknowledged(items, moment)
+        erased = erased or (record_type.model is Opinion and marked > 0)
     aside = 0
     for item in refused:
         if isinstance(item, dict) and item.get("uuid") in sent and item.get("uuid") not in acks:
@@ -281,6 +284,9 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
             )
             aside += 1
     db.session.commit()
+    if erased:
+        # The names and phones just deleted must not linger in the WAL either.
+        checkpoint(db.engine)
     # Repeats of an acknowledgement change nothing here but count as confirmed.
     return sum(len(items) for items in by_type.values()), aside
 

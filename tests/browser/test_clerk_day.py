@@ -242,6 +242,20 @@ def test_a_clerk_carries_an_opinion_from_the_station_to_a_public_answer(hub, sta
     expect(rows.filter(has_text=decoy_number)).to_contain_text(RECEIVED)
     screenshot(page, "26-queue-after")
 
+    # --- the city reads the audit log: the clerk's steps, filtered by person and action
+    city.get_by_role("navigation", name="主菜单").get_by_role("link", name="审计日志").click()
+    expect(city.get_by_role("heading", name="审计日志")).to_be_visible()
+    entries = city.locator("#audit-results tbody tr")
+    city.get_by_label("人员").select_option(label=f"{CLERK[0]}（{CLERK[1]}）")
+    expect(city).to_have_url(re.compile(r"/staff/audit/\?who=\d+&action=&"))
+    expect(entries.first.locator("td").nth(2)).to_have_text("办结")  # newest first: the clerk's last step
+    city.get_by_label("操作").select_option(label="受理")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text(ACCEPT_NOTE)
+    expect(entries.first).to_contain_text(number)
+    expect(city).to_have_url(re.compile(r"/staff/audit/\?who=\d+&action=accept&"))
+    screenshot(city, "26b-city-audit-log")
+
     # --- the station's next sync brings the answer; its status page shows it, and nothing private
     sync_station(station)
     public = screens("portrait")

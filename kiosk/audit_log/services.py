@@ -1,0 +1,123 @@
+"""Reading the audit log for the city's page: filters, keyset pages, plain labels.
+
+Filters: who (an account, or the system itself), what (an action), when
+(local dates) and township (rows about its opinions, written by its staff,
+or naming it). Pages walk ids downwards (no OFFSET), as the queue does.
+"""
+
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+
+from sqlalchemy import Select, distinct, or_, select
+
+from ..clock import local_midnight_utc
+from ..extensions import db
+from ..models import AuditEntry, Opinion, Township, User
+from ..parsing import bounded_int, parse_day
+from ..staff.history import AUDIT_LABELS, FIELD_LABELS
+
+PAGE_SIZE = 50
+# Rows written with no one signed in (retention, a station's rating): ``who=system``.
+SYSTEM = "system"
+ACTION_MAX = 40
+
+def action_label(action: str) -> str:
+    return AUDIT_LABELS.get(action, action)
+
+
+@dataclass
+class AuditFilters:
+    """What city staff asked the log for; every field optional."""
+
+    who: str | None = None  # a user id, or SYSTEM
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    township_id: int | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "AuditFilters":
+        """Read the query string; a value that makes no sense is ignored, never an error."""
+        who = (args.get("who") or "").strip()
+        action = (args.get("action") or "").strip()
+        date_from, date_to = parse_day(args.get("date_from")), parse_day(args.get("date_to"))
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = date_to, date_from
+        return cls(
+            who=who if who == SYSTEM or bounded_int(who) is not None else None,
+            action=action if 0 < len(action) <= ACTION_MAX else None,
+            date_from=date_from,
+            date_to=date_to,
+            township_id=bounded_int(args.get("township")),
+        )
+
+    def to_args(self, **changes) -> dict[str, str]:
+        """The query string for these filters (only what is set), with ``changes`` applied."""
+        names = {"township_id": "township"}
+        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        return {names.get(name, name): str(value) for name, value in values.items() if value not in (None, "")}
+
+
+@dataclass
+class Row:
+    entry: AuditEntry
+    receipt_number: str | None
+    label: str
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field in words, before, after) of each field the row names."""
+        before, after = self.entry.before or {}, self.entry.after or {}
+        return [(FIELD_LABELS.get(name, name), before.get(name), after.get(name)) for name in dict.fromkeys([*before, *after])]
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    # The id to pass as ``before`` for the next (older) page; None on the last page.
+    older: int | None
+
+
+def filtered(filters: AuditFilters) -> Select:
+    """``select(AuditEntry, receipt number)`` narrowed by ``filters``; unordered."""
+    query = select(AuditEntry, Opinion.receipt_number).outerjoin(Opinion, Opinion.uuid == AuditEntry.opinion_uuid)
+    if filters.who == SYSTEM:
+        query = query.where(AuditEntry.user_id.is_(None))
+    elif filters.who is not None:
+        query = query.where(AuditEntry.user_id == int(filters.who))
+    if filters.action:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.date_from:
+        query = query.where(AuditEntry.at >= local_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(AuditEntry.at < local_midnight_utc(filters.date_to + timedelta(days=1)))
+    if filters.township_id is not None:
+        staff = select(User.id).where(User.township_id == filters.township_id)
+        query = query.where(
+            or_(
+                Opinion.township_id == filters.township_id,
+                AuditEntry.user_id.in_(staff),
+                AuditEntry.subject == f"township:{filters.township_id}",
+            )
+        )
+    return query
+
+
+def page(filters: AuditFilters, before: int | None = None) -> Page:
+    """One page of rows, newest first, older than the row ``before`` if given."""
+    query = filtered(filters)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
+    found = db.session.execute(query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)).all()
+    rows = [Row(entry, number, action_label(entry.action)) for entry, number in found[:PAGE_SIZE]]
+    return Page(rows, rows[-1].entry.id if len(found) > PAGE_SIZE else None)
+
+
+def choices() -> dict:
+    """The filter bar's lists: accounts, the actions the log holds, townships."""
+    actions = db.session.scalars(select(distinct(AuditEntry.action)).order_by(AuditEntry.action)).all()
+    return {
+        "users": db.session.scalars(select(User).order_by(User.username)).all(),
+        "actions": [(action, action_label(action)) for action in actions],
+        "townships": db.session.scalars(select(Township).order_by(Township.id)).all(),
+    }
