@@ -260,6 +260,8 @@ def test_the_opinion_page_shows_contact_details_and_the_whole_history(hub, chair
     # Who did it, by the name staff know them by, not the login name.
     assert history.count("李主席") >= 3 and login_name not in history
     assert "催办" in history and "电话催办" in history
+    # A count reads as a number, not as yes or no (0 and 1 are equal to False and True).
+    assert "催办次数：0 → 1" in history and "催办次数：否" not in history
     assert "状态：已受理 → 已转交有关部门办理" in history
     # The assignment with its department, due date and slip.
     assert "交通运输局" in text and "/staff/assignments/" in text
