@@ -33,6 +33,7 @@ from kiosk.extensions import db
 from kiosk.models import (
     Assignment,
     AuditEntry,
+    Category,
     Department,
     Deputy,
     DutyShift,
@@ -836,3 +837,42 @@ def test_open311_is_public_and_carries_no_contact_details(hub, world):
         assert answer.is_json
         assert not any(marker in answer.text for marker in (*B_MARKERS, "13912345678", "陈大文", "13800138000"))
     assert world.b.receipt_number in client.get("/open311/v2/requests.json").text
+
+
+# --- 6. plain Chinese -------------------------------------------------------------------------
+
+# Words of the Latin alphabet a staff page may show: file formats and the 12345 hotline's own names.
+LATIN_ALLOWED = {"PDF", "CSV", "XLSX", "Excel", "QR"}
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_-]{2,}")
+_HIDDEN_PARTS = re.compile(r"<(script|style|title)\b.*?</\1>|<!--.*?-->", re.S)
+# What staff type or read out as is: a station's code, a 验证码, an enrolment token and its command
+# (typed on the station box by whoever installs it).
+_VERBATIM = re.compile(r'<code>[^<\s]*</code>|<b class="secret"[^>]*>[^<]*</b>|<pre class="admin-command"[^>]*>.*?</pre>', re.S)
+
+
+def visible_words(page_html: str, data: list[str]) -> set[str]:
+    """The Latin words a person reads on the page: its text, less tags, scripts, verbatim codes and ``data``."""
+    text = _VERBATIM.sub(" ", _HIDDEN_PARTS.sub(" ", page_html))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    for value in data:
+        text = text.replace(value, " ")
+    return set(_LATIN_WORD.findall(text)) - LATIN_ALLOWED
+
+
+@pytest.mark.parametrize("role", ["township", "chair", "city"])
+def test_staff_pages_speak_plain_chinese(hub, world, role):
+    """No command-line terms (「同 stations list」) or other English on a page staff open."""
+    person = Browser(hub, world.users[role])
+    with hub.app_context():  # login names and category codes are data, not the page's words
+        data = [*db.session.scalars(select(User.username)), *db.session.scalars(select(Category.code))]
+        data.sort(key=len, reverse=True)
+    opened = 0
+    for rule in staff_rules(hub):
+        if "GET" not in rule.methods or rule.endpoint in ("auth.logout",):
+            continue
+        answer = person.open("GET", own_url(world, rule))
+        if answer.status_code != 200 or answer.mimetype != "text/html":
+            continue
+        assert visible_words(answer.text, data) == set(), f"{role}: {rule.rule}"
+        opened += 1
+    assert opened >= (20 if role == "city" else 6)
