@@ -6,8 +6,11 @@
   assignment, a station, a duty shift or a township, for pages, htmx fragments, exports and the
   report: staff of township A asking for township B's gets a 404 and a
   "denied" audit row; city staff get the page.
-- The set-up pages are for city staff only; key supervision and extension
-  decisions for chairs and city staff.
+- The set-up pages are for city staff only; key supervision for chairs and
+  city staff, extension decisions for chairs.
+- City staff supervise: in every township they set key supervision, remind
+  and put opinions in topics; the processing actions are the township's,
+  missing from their pages with a line saying so, and refused when posted.
 - Every form refuses a POST without its CSRF token and changes nothing; only
   the signed machine-to-machine sync API is exempt.
 - Open311 is public and carries no personal data.
@@ -45,7 +48,7 @@ from kiosk.models import (
     Township,
     User,
 )
-from kiosk.staff import services
+from kiosk.staff import actions, services
 from kiosk.workdays import add_working_days
 from tests.support.factories import make_opinion, make_user, receive_opinion, sign_in
 from tests.support.snapshots import opinion_state, row_counts
@@ -107,14 +110,15 @@ class World:
 
 def _side(township: str, city: User, department: Department, content: str, name: str, phone: str) -> Side:
     township_id = db.session.scalar(select(Township.id).where(Township.name == township))
+    office = make_user(role="township", township=township)  # the township processes its opinions
     station = db.session.scalar(
         select(Station.code).where(Station.township_id == township_id).order_by(Station.code).limit(1)
     )
     main = receive_opinion(station, content=content, contact_name=name, contact_phone=phone)
     fresh = receive_opinion(station, content=content + "（另一条）", contact_name=name, contact_phone=phone)
-    services.accept(city, main)
-    assignment = services.forward(city, main, department)
-    services.replace_receipt(city, main)
+    services.accept(office, main)
+    assignment = services.forward(office, main, department)
+    services.replace_receipt(office, main)
     topic = services.create_topic(city, township_id, f"{township}专题")
     place = db.session.get(Station, station)
     deputy = place.deputies[0] if place.deputies else db.session.scalars(select(Deputy).limit(1)).one()
@@ -573,7 +577,7 @@ def test_a_form_cannot_reach_another_township_through_its_fields(hub, world):
     """Township A's own opinion, with B's assignment, B's original or B's topic in the form."""
     person = Browser(hub, world.users["township"])
     with hub.app_context():
-        services.accept(make_user(role="city", township=None), db.session.get(Opinion, world.a.fresh_uuid))
+        services.accept(db.session.get(User, world.users["township"]), db.session.get(Opinion, world.a.fresh_uuid))
     before_b, before_a = snapshot(hub, world.b), snapshot(hub, world.a)
     attempts = [
         ("remind", world.a.uuid, {"remind-assignment": world.b.assignment_id, "remind-note": "催"}),
@@ -654,8 +658,8 @@ def test_chairs_and_city_staff_set_key_supervision(hub, world, role):
 def _request_extension(hub, world) -> None:
     with hub.app_context():
         assignment = db.session.get(Assignment, world.a.assignment_id)
-        city = db.session.get(User, world.users["city"])
-        services.request_extension(city, assignment, add_working_days(assignment.due_on, 5), "需要采购灯具")
+        clerk = db.session.get(User, world.users["township"])
+        services.request_extension(clerk, assignment, add_working_days(assignment.due_on, 5), "需要采购灯具")
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
@@ -674,8 +678,8 @@ def test_township_staff_cannot_decide_an_extension(hub, world, htmx):
     assert snapshot(hub, world.a) == before
 
 
-@pytest.mark.parametrize("role", ["chair", "city"])
-def test_chairs_and_city_staff_decide_an_extension(hub, world, role):
+@pytest.mark.parametrize("role", ["chair"])
+def test_chairs_decide_an_extension(hub, world, role):
     _request_extension(hub, world)
     person = Browser(hub, world.users[role])
     assert "extension-decision" in _action_forms(person.open("GET", f"/staff/opinions/{world.a.uuid}"))
@@ -684,6 +688,41 @@ def test_chairs_and_city_staff_decide_an_extension(hub, world, role):
     assert answer.status_code == 302
     with hub.app_context():
         assert db.session.get(Assignment, world.a.assignment_id).extension_state == "approved"
+
+
+def _processing_endpoints() -> list[str]:
+    return [f"staff.{name}" for name in actions.ACTIONS if name not in services.SUPERVISION]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_city_staff_supervise_and_leave_the_processing_to_the_township(hub, world, htmx):
+    """Every processing action posted by city staff: refused in plain Chinese (200), nothing changed."""
+    _request_extension(hub, world)  # so that the extension decision is due too
+    city = Browser(hub, world.users["city"])
+    page = city.open("GET", f"/staff/opinions/{world.b.uuid}", htmx=htmx)
+    assert services.CITY_SUPERVISES in page.text
+    offered = _action_forms(page)
+    assert {"remind", "key-supervision", "topic"} <= offered
+    assert offered & {actions.ACTIONS[e.partition(".")[2]].path for e in _processing_endpoints()} == set()
+    before = snapshot(hub, world.b)
+    for rule in rules(hub, methods={"POST"}):
+        if rule.endpoint not in _processing_endpoints():
+            continue
+        for side in (world.b, world.a):
+            data = action_data(rule.endpoint, world)
+            if side is world.a:  # the same action on the other township's opinion and assignment
+                data = {k: (side.assignment_id if v == world.b.assignment_id else v) for k, v in data.items()}
+            path = url(world, rule).replace(world.b.uuid, side.uuid)
+            answer = city.open("POST", path, data=data, htmx=htmx)
+            assert answer.status_code == 200, rule.endpoint
+            assert services.CITY_SUPERVISES in answer.text, rule.endpoint
+    answer = city.open("POST", "/staff/bulk", data={"action": "accept", "uuid": [world.b.fresh_uuid]},
+                       htmx=htmx, follow_redirects=True)  # fmt: skip
+    assert answer.status_code == 200 and services.CITY_SUPERVISES in answer.text
+    assert snapshot(hub, world.b) == before
+    # The queue offers city staff no bulk 受理 or 转办, and says why.
+    queue = city.open("GET", "/staff/", query_string={"status": "all"})
+    assert 'name="action"' not in queue.text and services.CITY_SUPERVISES in queue.text
 
 
 # --- 4. CSRF on every form --------------------------------------------------------------------

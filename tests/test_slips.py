@@ -25,9 +25,9 @@ def forwarded(app, station="LC00", **opinion_fields) -> tuple[str, int]:
         db.session.add(department)
         db.session.commit()
         opinion = receive_opinion(station, **opinion_fields)
-        city = make_user(role="city")
-        services.accept(city, opinion)
-        assignment = services.forward(city, opinion, department, instructions="请核实后一周内修复并答复。")
+        office = make_user(role="township", township=opinion.station.township.name)
+        services.accept(office, opinion)
+        assignment = services.forward(office, opinion, department, instructions="请核实后一周内修复并答复。")
         return opinion.receipt_number, assignment.id
 
 

@@ -235,7 +235,8 @@ def test_the_page_offers_only_the_actions_allowed_now(hub, chair, clerk, case):
     assert offered(chair) == ["accept", "decline", "merge", "set_key_supervision", "attach_topic", "replace_receipt"]
     assert "set_key_supervision" not in offered(clerk)
     bring(hub, chair, case["uuid"], "forwarded", case["department"])
-    assert offered(chair) == ["return_assignment", "withdraw_assignment", "request_extension", "remind", "record_reply",
+    # The next step (登记答复 once forwarded) comes first; the rest follow under 更多操作.
+    assert offered(chair) == ["record_reply", "return_assignment", "withdraw_assignment", "request_extension", "remind",
                               "close", "decline", "merge", "set_key_supervision", "attach_topic", "replace_receipt"]
 
 

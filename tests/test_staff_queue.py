@@ -504,8 +504,8 @@ def test_a_bulk_forward_lists_what_was_done_and_prints_all_slips_in_one_pdf(hub,
     assert [n for page in pages if page.strip() for n in numbers.values() if n in page] == [numbers["lamp"], numbers["canal"]]
     # Another township's assignment among them: a 404, as for one slip.
     with hub.app_context():
-        chair = make_user(role="city", township=None)
         elsewhere = db.session.get(Opinion, office["elsewhere"])
+        chair = make_user(role="chair", township=elsewhere.station.township.name)
         services.accept(chair, elsewhere)
         other = services.forward(chair, elsewhere, db.session.get(Department, department_id)).id
     assert clerk.get(slips + f"&and={other}").status_code == 404
