@@ -66,8 +66,10 @@ B_MARKERS = ("素龙独有的意见：水渠堵塞", "黄小梅")
 
 # Staff pages live under /staff (whatever their blueprint); these are open without signing in.
 STAFF_PREFIX = "/staff"
-# The city's set-up: for city staff only.
+# The city's set-up: for city staff only, but for the departments, where a township's staff
+# manage their own (镇村建办, 村委会…).
 CITY_BLUEPRINTS = {"setup"}
+DEPARTMENT_ROUTES = {"setup.departments", "setup.new_department", "setup.edit_department", "setup.set_department_active"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
 TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report"}
@@ -236,7 +238,7 @@ def staff_rules(app):
 
 
 def is_city_only(rule) -> bool:
-    return rule.endpoint.rpartition(".")[0] in CITY_BLUEPRINTS
+    return rule.endpoint.rpartition(".")[0] in CITY_BLUEPRINTS and rule.endpoint not in DEPARTMENT_ROUTES
 
 
 def verbs(rule) -> list[str]:
@@ -610,14 +612,39 @@ def test_a_form_cannot_reach_another_township_through_its_fields(hub, world):
 def test_the_set_up_pages_are_for_city_staff_only(hub, world, role):
     person = Browser(hub, world.users[role])
     before = fingerprint(hub)
-    admin = rules(hub, blueprints=CITY_BLUEPRINTS)
-    assert len(admin) >= 20
+    admin = [rule for rule in rules(hub, blueprints=CITY_BLUEPRINTS) if is_city_only(rule)]
+    assert len(admin) >= 16
     for rule in admin:
         for method in verbs(rule):
             for htmx in (False, True):
                 answer = person.open(method, url(world, rule), data={"name": "新镇街"}, htmx=htmx)
                 assert answer.status_code == 403, f"{role}: {method} {rule.rule} htmx={htmx}"
     assert fingerprint(hub) == before
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+def test_a_townships_staff_manage_only_their_own_departments(hub, world, role):
+    """Their own: open. The city's: a 403. Another township's: a 404 and an audit row. Nothing changed."""
+    with hub.app_context():
+        own, theirs = (Department(name="城建办", contact_phone="0766-1", township_id=side.township_id)
+                       for side in (world.a, world.b))  # fmt: skip
+        db.session.add_all([own, theirs])
+        db.session.commit()
+        ids = {"own": own.id, "city": world.department_id, "theirs": theirs.id}
+    person = Browser(hub, world.users[role])
+    assert person.open("GET", "/staff/admin/departments").status_code == 200
+    assert person.open("GET", f"/staff/admin/departments/{ids['own']}").status_code == 200
+    before = fingerprint(hub, skip=("staff_sessions", "audit_log"))
+    expected = {"city": 403, "theirs": 404}
+    for which, status in expected.items():
+        for method, path in (("GET", f"/staff/admin/departments/{ids[which]}"),
+                             ("POST", f"/staff/admin/departments/{ids[which]}"),
+                             ("POST", f"/staff/admin/departments/{ids[which]}/deactivate")):  # fmt: skip
+            for htmx in (False, True):
+                answer = person.open(method, path, data={"name": "改名", "contact_phone": "1"}, htmx=htmx)
+                assert answer.status_code == status, f"{role}: {method} {path} ({which})"
+    assert fingerprint(hub, skip=("staff_sessions", "audit_log")) == before
+    assert denied_rows(hub, world.users[role]) == [(None, f"township:{world.b.township_id}")] * 6
 
 
 def test_city_staff_open_the_set_up_pages(hub, world):

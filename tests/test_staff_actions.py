@@ -443,12 +443,19 @@ def test_out_of_range_input_is_never_a_500(hub, chair, case, method, path, value
 
 
 def test_the_forward_form_lists_active_departments_in_the_order_added(hub, chair, case):
+    """The township's own offices (the demo's 村建办, 派出所, 村委会s) first, then the city's; not another township's."""
     with hub.app_context():
         for name, active in (("安监站", True), ("停用的局", False), ("城管局", True)):
             db.session.add(Department(name=name, active=active))
+        township_id = db.session.get(Opinion, case["uuid"]).township_id
+        db.session.add(Department(name="本镇停用的站", active=False, township_id=township_id))
+        db.session.add(Department(name="别镇的村委会", township_id=township_id + 1))
         db.session.commit()
+        own = list(db.session.scalars(select(Department.name).where(
+            Department.township_id == township_id, Department.active.is_(True)).order_by(Department.id)))  # fmt: skip
+    assert {"街道村建办", "派出所"} <= set(own)
     bring(hub, chair, case["uuid"], "accepted", case["department"])
     page = chair.get(f"/staff/opinions/{case['uuid']}").text
     form = page[page.index('name="forward-department"'):]
     form = form[: form.index("</select>")]
-    assert re.findall(r'<option value="\d+">([^<]+)</option>', form) == ["交通运输局", "安监站", "城管局"]
+    assert re.findall(r'<option value="\d+">([^<]+)</option>', form) == [*own, "交通运输局", "安监站", "城管局"]

@@ -294,6 +294,18 @@ def test_forwarding_needs_an_accepted_opinion_and_an_active_department(staff, de
     assert_refused_and_unchanged(opinion, services.forward, staff, opinion, closed_down, match="停用")
 
 
+def test_an_opinion_goes_to_its_own_townships_offices_or_the_citys_never_anothers(staff, department):
+    opinion = accepted(staff)
+    sulong = db.session.scalar(select(Township.id).where(Township.name == "素龙街道"))
+    elsewhere = make_department("素龙街道城建办")
+    elsewhere.township_id = sulong
+    own = make_department("罗城街道城建办")
+    own.township_id = opinion.township_id
+    db.session.commit()
+    assert_refused_and_unchanged(opinion, services.forward, staff, opinion, elsewhere, match="本镇街的部门或市直部门")
+    assert services.forward(staff, opinion, own).department_id == own.id
+
+
 # --- 回退 -------------------------------------------------------------------
 
 

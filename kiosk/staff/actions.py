@@ -70,7 +70,7 @@ def _original(actor: User, opinion: Opinion, form) -> Opinion:
 
 
 def _fill_forward(form, actor, opinion, bound) -> None:
-    form.department.choices = choices.department_choices()
+    form.department.choices = choices.department_choices(opinion.township_id)
 
 
 def _fill_topic(form, actor, opinion, bound) -> None:

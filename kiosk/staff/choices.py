@@ -23,9 +23,14 @@ def categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.position, Category.code)))
 
 
-def departments() -> list[Department]:
-    """The active departments in the order the set-up page lists them (the order added)."""
-    return list(db.session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.id)))
+def departments(township_id: int | None) -> list[Department]:
+    """The active departments an opinion of ``township_id`` may go to: the township's own first, then the city's.
+
+    Each group in the order added, as the set-up page lists them.
+    """
+    query = select(Department).where(Department.active.is_(True))
+    query = query.where(Department.township_id.is_(None) | (Department.township_id == township_id))
+    return list(db.session.scalars(query.order_by(Department.township_id.is_(None), Department.id)))
 
 
 def topics(user: User, township_id: int | None = None) -> list[Topic]:
@@ -37,8 +42,8 @@ def topics(user: User, township_id: int | None = None) -> list[Topic]:
     return list(db.session.scalars(query))
 
 
-def department_choices():
-    return forms.choices([("", "请选择承办部门")] + [(str(d.id), d.name) for d in departments()])
+def department_choices(township_id: int | None):
+    return forms.choices([("", "请选择承办部门")] + [(str(d.id), d.name) for d in departments(township_id)])
 
 
 def topic_choices(user: User, township_id: int | None):

@@ -32,7 +32,7 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
     user = current_user
     today = clock.today()
     bulk_form = extra.pop("bulk_form", None) or forms.BulkForm(formdata=None)
-    bulk_form.department.choices = choices.department_choices()
+    bulk_form.department.choices = choices.department_choices(user.township_id)
     results = queue.page(user, filters, after)
     return {
         "filters": filters,
@@ -89,7 +89,7 @@ def bulk():
     """Accept or forward the ticked opinions; say how many and which were skipped, and why."""
     filters = QueueFilters.from_args(request.args)
     form = forms.BulkForm()
-    form.department.choices = choices.department_choices()
+    form.department.choices = choices.department_choices(current_user.township_id)
     ticked = request.form.getlist("uuid")
     result = None
     if form.validate_on_submit():

@@ -234,6 +234,8 @@ def forward(
 def _forward_due(opinion: Opinion, department: Department, due_on: date | None) -> date:
     if not department.active:
         raise ActionRefused("该部门已停用，不能转办。")
+    if department.township_id is not None and department.township_id != opinion.township_id:
+        raise ActionRefused("只能转办给本镇街的部门或市直部门。")
     now = today()
     if due_on is None:
         due_on = add_working_days(now, FORWARD_DAYS)
