@@ -7,7 +7,7 @@ action forms, so that each list is read and ordered the same way everywhere.
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Category, Department, Station, Topic, User
+from ..models import Category, Department, Deputy, Station, Topic, Township, User
 from . import forms
 
 
@@ -17,6 +17,21 @@ def stations(user: User) -> list[Station]:
     if not user.is_city:
         query = query.where(Station.township_id == user.township_id)
     return list(db.session.scalars(query))
+
+
+def deputies(user: User, township_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the deputies whose opinions ``user`` may filter by: their township's.
+
+    City staff get the chosen township's, or every township's with its name after each.
+    """
+    township_id = township_id if user.is_city else user.township_id
+    query = select(Deputy.id, Deputy.name, Township.name).join(Township, Township.id == Deputy.township_id)
+    if township_id is not None:
+        query = query.where(Deputy.township_id == township_id)
+    rows = db.session.execute(query.order_by(Deputy.township_id, Deputy.id)).all()
+    if township_id is not None:
+        return [(deputy_id, name) for deputy_id, name, _township in rows]
+    return [(deputy_id, f"{name}（{township}）") for deputy_id, name, township in rows]
 
 
 def categories() -> list[Category]:

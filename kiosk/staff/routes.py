@@ -48,6 +48,7 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
         "townships": list(db.session.scalars(select(Township).order_by(Township.id))) if user.is_city else [],
         "stations": choices.stations(user),
         "categories": choices.categories(),
+        "deputies": choices.deputies(user, filters.township_id),
         "topics": choices.topics(user),
         "bulk_form": bulk_form,
         "phone_search": may_see_contacts(user),
