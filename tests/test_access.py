@@ -6,8 +6,11 @@
   assignment, a station, a duty shift or a township, for pages, htmx fragments, exports and the
   report: staff of township A asking for township B's gets a 404 and a
   "denied" audit row; city staff get the page.
-- The set-up pages are for city staff only; key supervision and extension
-  decisions for chairs and city staff.
+- The set-up pages are for city staff only; key supervision for chairs and
+  city staff, extension decisions for chairs.
+- City staff supervise: in every township they set key supervision, remind
+  and put opinions in topics; the processing actions are the township's,
+  missing from their pages with a line saying so, and refused when posted.
 - Every form refuses a POST without its CSRF token and changes nothing; only
   the signed machine-to-machine sync API is exempt.
 - Open311 is public and carries no personal data.
@@ -33,6 +36,7 @@ from kiosk.extensions import db
 from kiosk.models import (
     Assignment,
     AuditEntry,
+    Category,
     Department,
     Deputy,
     DutyShift,
@@ -44,7 +48,7 @@ from kiosk.models import (
     Township,
     User,
 )
-from kiosk.staff import services
+from kiosk.staff import actions, services
 from kiosk.workdays import add_working_days
 from tests.support.factories import make_opinion, make_user, receive_opinion, sign_in
 from tests.support.snapshots import opinion_state, row_counts
@@ -62,8 +66,10 @@ B_MARKERS = ("素龙独有的意见：水渠堵塞", "黄小梅")
 
 # Staff pages live under /staff (whatever their blueprint); these are open without signing in.
 STAFF_PREFIX = "/staff"
-# The city's set-up and the audit log: for city staff only.
+# The city's set-up and the audit log: for city staff only, but for the departments, where
+# a township's staff manage their own (镇村建办, 村委会…).
 CITY_BLUEPRINTS = {"setup", "audit_log"}
+DEPARTMENT_ROUTES = {"setup.departments", "setup.new_department", "setup.edit_department", "setup.set_department_active"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
 TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report"}
@@ -106,14 +112,15 @@ class World:
 
 def _side(township: str, city: User, department: Department, content: str, name: str, phone: str) -> Side:
     township_id = db.session.scalar(select(Township.id).where(Township.name == township))
+    office = make_user(role="township", township=township)  # the township processes its opinions
     station = db.session.scalar(
         select(Station.code).where(Station.township_id == township_id).order_by(Station.code).limit(1)
     )
     main = receive_opinion(station, content=content, contact_name=name, contact_phone=phone)
     fresh = receive_opinion(station, content=content + "（另一条）", contact_name=name, contact_phone=phone)
-    services.accept(city, main)
-    assignment = services.forward(city, main, department)
-    services.replace_receipt(city, main)
+    services.accept(office, main)
+    assignment = services.forward(office, main, department)
+    services.replace_receipt(office, main)
     topic = services.create_topic(city, township_id, f"{township}专题")
     place = db.session.get(Station, station)
     deputy = place.deputies[0] if place.deputies else db.session.scalars(select(Deputy).limit(1)).one()
@@ -231,7 +238,7 @@ def staff_rules(app):
 
 
 def is_city_only(rule) -> bool:
-    return rule.endpoint.rpartition(".")[0] in CITY_BLUEPRINTS
+    return rule.endpoint.rpartition(".")[0] in CITY_BLUEPRINTS and rule.endpoint not in DEPARTMENT_ROUTES
 
 
 def verbs(rule) -> list[str]:
@@ -572,7 +579,7 @@ def test_a_form_cannot_reach_another_township_through_its_fields(hub, world):
     """Township A's own opinion, with B's assignment, B's original or B's topic in the form."""
     person = Browser(hub, world.users["township"])
     with hub.app_context():
-        services.accept(make_user(role="city", township=None), db.session.get(Opinion, world.a.fresh_uuid))
+        services.accept(db.session.get(User, world.users["township"]), db.session.get(Opinion, world.a.fresh_uuid))
     before_b, before_a = snapshot(hub, world.b), snapshot(hub, world.a)
     attempts = [
         ("remind", world.a.uuid, {"remind-assignment": world.b.assignment_id, "remind-note": "催"}),
@@ -605,14 +612,39 @@ def test_a_form_cannot_reach_another_township_through_its_fields(hub, world):
 def test_the_set_up_pages_are_for_city_staff_only(hub, world, role):
     person = Browser(hub, world.users[role])
     before = fingerprint(hub)
-    admin = rules(hub, blueprints=CITY_BLUEPRINTS)
-    assert len(admin) >= 20
+    admin = [rule for rule in rules(hub, blueprints=CITY_BLUEPRINTS) if is_city_only(rule)]
+    assert len(admin) >= 16
     for rule in admin:
         for method in verbs(rule):
             for htmx in (False, True):
                 answer = person.open(method, url(world, rule), data={"name": "新镇街"}, htmx=htmx)
                 assert answer.status_code == 403, f"{role}: {method} {rule.rule} htmx={htmx}"
     assert fingerprint(hub) == before
+
+
+@pytest.mark.parametrize("role", ["township", "chair"])
+def test_a_townships_staff_manage_only_their_own_departments(hub, world, role):
+    """Their own: open. The city's: a 403. Another township's: a 404 and an audit row. Nothing changed."""
+    with hub.app_context():
+        own, theirs = (Department(name="城建办", contact_phone="0766-1", township_id=side.township_id)
+                       for side in (world.a, world.b))  # fmt: skip
+        db.session.add_all([own, theirs])
+        db.session.commit()
+        ids = {"own": own.id, "city": world.department_id, "theirs": theirs.id}
+    person = Browser(hub, world.users[role])
+    assert person.open("GET", "/staff/admin/departments").status_code == 200
+    assert person.open("GET", f"/staff/admin/departments/{ids['own']}").status_code == 200
+    before = fingerprint(hub, skip=("staff_sessions", "audit_log"))
+    expected = {"city": 403, "theirs": 404}
+    for which, status in expected.items():
+        for method, path in (("GET", f"/staff/admin/departments/{ids[which]}"),
+                             ("POST", f"/staff/admin/departments/{ids[which]}"),
+                             ("POST", f"/staff/admin/departments/{ids[which]}/deactivate")):  # fmt: skip
+            for htmx in (False, True):
+                answer = person.open(method, path, data={"name": "改名", "contact_phone": "1"}, htmx=htmx)
+                assert answer.status_code == status, f"{role}: {method} {path} ({which})"
+    assert fingerprint(hub, skip=("staff_sessions", "audit_log")) == before
+    assert denied_rows(hub, world.users[role]) == [(None, f"township:{world.b.township_id}")] * 6
 
 
 def test_city_staff_open_the_set_up_pages(hub, world):
@@ -653,8 +685,8 @@ def test_chairs_and_city_staff_set_key_supervision(hub, world, role):
 def _request_extension(hub, world) -> None:
     with hub.app_context():
         assignment = db.session.get(Assignment, world.a.assignment_id)
-        city = db.session.get(User, world.users["city"])
-        services.request_extension(city, assignment, add_working_days(assignment.due_on, 5), "需要采购灯具")
+        clerk = db.session.get(User, world.users["township"])
+        services.request_extension(clerk, assignment, add_working_days(assignment.due_on, 5), "需要采购灯具")
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
@@ -673,8 +705,8 @@ def test_township_staff_cannot_decide_an_extension(hub, world, htmx):
     assert snapshot(hub, world.a) == before
 
 
-@pytest.mark.parametrize("role", ["chair", "city"])
-def test_chairs_and_city_staff_decide_an_extension(hub, world, role):
+@pytest.mark.parametrize("role", ["chair"])
+def test_chairs_decide_an_extension(hub, world, role):
     _request_extension(hub, world)
     person = Browser(hub, world.users[role])
     assert "extension-decision" in _action_forms(person.open("GET", f"/staff/opinions/{world.a.uuid}"))
@@ -683,6 +715,41 @@ def test_chairs_and_city_staff_decide_an_extension(hub, world, role):
     assert answer.status_code == 302
     with hub.app_context():
         assert db.session.get(Assignment, world.a.assignment_id).extension_state == "approved"
+
+
+def _processing_endpoints() -> list[str]:
+    return [f"staff.{name}" for name in actions.ACTIONS if name not in services.SUPERVISION]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_city_staff_supervise_and_leave_the_processing_to_the_township(hub, world, htmx):
+    """Every processing action posted by city staff: refused in plain Chinese (200), nothing changed."""
+    _request_extension(hub, world)  # so that the extension decision is due too
+    city = Browser(hub, world.users["city"])
+    page = city.open("GET", f"/staff/opinions/{world.b.uuid}", htmx=htmx)
+    assert services.CITY_SUPERVISES in page.text
+    offered = _action_forms(page)
+    assert {"remind", "key-supervision", "topic"} <= offered
+    assert offered & {actions.ACTIONS[e.partition(".")[2]].path for e in _processing_endpoints()} == set()
+    before = snapshot(hub, world.b)
+    for rule in rules(hub, methods={"POST"}):
+        if rule.endpoint not in _processing_endpoints():
+            continue
+        for side in (world.b, world.a):
+            data = action_data(rule.endpoint, world)
+            if side is world.a:  # the same action on the other township's opinion and assignment
+                data = {k: (side.assignment_id if v == world.b.assignment_id else v) for k, v in data.items()}
+            path = url(world, rule).replace(world.b.uuid, side.uuid)
+            answer = city.open("POST", path, data=data, htmx=htmx)
+            assert answer.status_code == 200, rule.endpoint
+            assert services.CITY_SUPERVISES in answer.text, rule.endpoint
+    answer = city.open("POST", "/staff/bulk", data={"action": "accept", "uuid": [world.b.fresh_uuid]},
+                       htmx=htmx, follow_redirects=True)  # fmt: skip
+    assert answer.status_code == 200 and services.CITY_SUPERVISES in answer.text
+    assert snapshot(hub, world.b) == before
+    # The queue offers city staff no bulk 受理 or 转办, and says why.
+    queue = city.open("GET", "/staff/", query_string={"status": "all"})
+    assert 'name="action"' not in queue.text and services.CITY_SUPERVISES in queue.text
 
 
 # --- 4. CSRF on every form --------------------------------------------------------------------
@@ -836,3 +903,42 @@ def test_open311_is_public_and_carries_no_contact_details(hub, world):
         assert answer.is_json
         assert not any(marker in answer.text for marker in (*B_MARKERS, "13912345678", "陈大文", "13800138000"))
     assert world.b.receipt_number in client.get("/open311/v2/requests.json").text
+
+
+# --- 6. plain Chinese -------------------------------------------------------------------------
+
+# Words of the Latin alphabet a staff page may show: file formats and the 12345 hotline's own names.
+LATIN_ALLOWED = {"PDF", "CSV", "XLSX", "Excel", "QR"}
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_-]{2,}")
+_HIDDEN_PARTS = re.compile(r"<(script|style|title)\b.*?</\1>|<!--.*?-->", re.S)
+# What staff type or read out as is: a station's code, a 验证码, an enrolment token and its command
+# (typed on the station box by whoever installs it).
+_VERBATIM = re.compile(r'<code>[^<\s]*</code>|<b class="secret"[^>]*>[^<]*</b>|<pre class="admin-command"[^>]*>.*?</pre>', re.S)
+
+
+def visible_words(page_html: str, data: list[str]) -> set[str]:
+    """The Latin words a person reads on the page: its text, less tags, scripts, verbatim codes and ``data``."""
+    text = _VERBATIM.sub(" ", _HIDDEN_PARTS.sub(" ", page_html))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    for value in data:
+        text = text.replace(value, " ")
+    return set(_LATIN_WORD.findall(text)) - LATIN_ALLOWED
+
+
+@pytest.mark.parametrize("role", ["township", "chair", "city"])
+def test_staff_pages_speak_plain_chinese(hub, world, role):
+    """No command-line terms (「同 stations list」) or other English on a page staff open."""
+    person = Browser(hub, world.users[role])
+    with hub.app_context():  # login names and category codes are data, not the page's words
+        data = [*db.session.scalars(select(User.username)), *db.session.scalars(select(Category.code))]
+        data.sort(key=len, reverse=True)
+    opened = 0
+    for rule in staff_rules(hub):
+        if "GET" not in rule.methods or rule.endpoint in ("auth.logout",):
+            continue
+        answer = person.open("GET", own_url(world, rule))
+        if answer.status_code != 200 or answer.mimetype != "text/html":
+            continue
+        assert visible_words(answer.text, data) == set(), f"{role}: {rule.rule}"
+        opened += 1
+    assert opened >= (20 if role == "city" else 6)

@@ -22,6 +22,7 @@ from kiosk.models import (
     Township,
     User,
 )
+from kiosk.staff import choices as staff_choices
 from kiosk.sync import registry as sync_hub
 from kiosk.sync import signing
 from kiosk.clock import now
@@ -49,10 +50,12 @@ PAGES = [
     ("setup.new_user", {}),
 ]
 
+# Pages a township's staff open too: their own departments (镇村建办, 村委会…).
+TOWNSHIP_PAGES = {"setup.departments", "setup.new_department"}
+
 WRITES = [
     ("setup.new_township", {}),
     ("setup.edit_category", {"code": "road"}),
-    ("setup.set_department_active", {"department_id": 1, "change": "deactivate"}),
     ("setup.issue_token", {"code": "LC00"}),
     ("setup.revoke_station", {"code": "LC00"}),
     ("setup.set_user_active", {"user_id": 1, "change": "deactivate"}),
@@ -110,7 +113,7 @@ def test_every_page_opens_for_city_staff(city, endpoint, values):
 
 
 @pytest.mark.parametrize("role", ["chair", "township"])
-@pytest.mark.parametrize("endpoint,values", PAGES)
+@pytest.mark.parametrize("endpoint,values", [page for page in PAGES if page[0] not in TOWNSHIP_PAGES])
 def test_township_staff_and_chairs_are_refused(hub, role, endpoint, values):
     client = client_for(hub, role)
     assert client.get(path(hub, endpoint, **values)).status_code == 403
@@ -155,9 +158,10 @@ def test_the_index_links_every_area(city):
 
 def test_a_form_without_its_csrf_token_is_refused(city):
     hub = city.application
+    before = count(hub, Department)  # the demo's townships' own departments
     response = city.post(path(hub, "setup.new_department"), data={"name": "市交通运输局"})
     assert response.status_code == 400
-    assert count(hub, Department) == 0
+    assert count(hub, Department) == before
     assert audit_rows(hub) == []
 
 
@@ -347,7 +351,7 @@ def test_adding_editing_and_deactivating_a_department(city):
     hub = city.application
     assert add_department(city).status_code == 302
     with hub.app_context():
-        department = db.session.scalar(select(Department))
+        department = db.session.scalar(select(Department).where(Department.name == "市交通运输局"))
         assert (department.name, department.contact_person, department.contact_phone, department.active) == (
             "市交通运输局",
             "李明",
@@ -387,6 +391,7 @@ def test_adding_editing_and_deactivating_a_department(city):
                 "name": "市交通运输局",
                 "contact_person": "李明",
                 "contact_phone": "0766-2222222",
+                "township_id": None,
                 "active": True,
             },
         ),
@@ -405,11 +410,83 @@ def test_adding_editing_and_deactivating_a_department(city):
 
 def test_a_department_name_is_unique_whatever_its_case(city):
     hub = city.application
+    before = count(hub, Department)
     add_department(city, name="City Water Bureau")
     response = add_department(city, name="city water bureau")
     assert response.status_code == 200
-    assert "已有名为“city water bureau”的部门。" in text(response)
-    assert count(hub, Department) == 1
+    assert "已有名为“city water bureau”的市直部门。" in text(response)
+    assert count(hub, Department) == before + 1
+
+
+def _township_id(hub, name: str) -> int:
+    with hub.app_context():
+        return db.session.scalar(select(Township.id).where(Township.name == name))
+
+
+def add_own_department(client, name, phone="0766-3811001"):
+    """A township clerk adds a department of their own township, from the departments page."""
+    data = {"name": name, "contact_person": "陈主任", "contact_phone": phone}
+    return web.post(client, "setup.new_department", data, token_from="setup.departments")
+
+
+def test_a_townships_staff_manage_its_own_departments_offered_only_there(hub, city):
+    """镇村建办 and a 村委会 of 罗城街道: added by its clerk, offered in its 转办 beside the city's bureaus."""
+    assert add_department(city, name="市水务局").status_code == 302
+    luocheng = signed_in(hub, "township", username="lc-clerk")
+    sulong = signed_in(hub, "chair", township="素龙街道", username="sl-chair")
+    assert add_own_department(luocheng, "罗城街道城建办").status_code == 302
+    assert add_own_department(luocheng, "大岗村委会").status_code == 302
+    # Another township may use the same name for its own office.
+    assert add_own_department(sulong, "大岗村委会").status_code == 302
+    sulong_id = _township_id(hub, "素龙街道")
+    with hub.app_context():
+        ours = select(Department).where(Department.name.in_(["市水务局", "罗城街道城建办", "大岗村委会"]))
+        rows = {(d.name, d.township.name if d.township else None) for d in db.session.scalars(ours)}
+        assert rows == {("市水务局", None), ("罗城街道城建办", "罗城街道"), ("大岗村委会", "罗城街道"), ("大岗村委会", "素龙街道")}
+        own = db.session.scalar(select(Department).where(Department.name == "罗城街道城建办"))
+        city_bureau = db.session.scalar(select(Department).where(Department.name == "市水务局"))
+        other = db.session.scalar(select(Department).where(Department.township_id == sulong_id))
+        own_id, city_id, other_id = own.id, city_bureau.id, other.id
+    assert {"department.create"} == {row.action for row in audit_rows(hub)}
+    page = text(luocheng.get(path(hub, "setup.departments")))
+    assert "罗城街道城建办" in page and "市水务局" in page and "素龙街道" not in page
+    # The city's bureau is listed, not theirs to change; another township's is not theirs to see.
+    assert path(hub, "setup.edit_department", department_id=own_id) in page
+    assert path(hub, "setup.edit_department", department_id=city_id) not in page
+    assert luocheng.get(path(hub, "setup.edit_department", department_id=city_id)).status_code == 403
+    assert luocheng.get(path(hub, "setup.edit_department", department_id=other_id)).status_code == 404
+    assert [r.subject for r in audit_rows(hub, "denied")] == [f"township:{sulong_id}"]
+    # The 转办 list of a 罗城 opinion: its own offices first, then the city's; none of 素龙's.
+    with hub.app_context():
+        offered = [d.name for d in staff_choices.departments(_township_id(hub, "罗城街道"))]
+    # (The demo's own offices of 罗城街道 come before the two added here.)
+    assert offered[-3:] == ["罗城街道城建办", "大岗村委会", "市水务局"] and offered.count("大岗村委会") == 1
+
+
+def test_a_townships_department_name_is_unique_there_and_apart_from_the_citys(hub, city):
+    add_department(city, name="市水务局")
+    luocheng = signed_in(hub, "township", username="lc-clerk")
+    add_own_department(luocheng, "镇村建办")
+    for name, message in (("镇村建办", "本镇街已有名为“镇村建办”的部门。"), ("市水务局", "已有名为“市水务局”的市直部门。")):
+        before = count(hub, Department)
+        response = add_own_department(luocheng, name)
+        assert response.status_code == 200 and message in text(response)
+        assert count(hub, Department) == before
+
+
+def test_city_staff_add_a_department_for_a_township(hub, city):
+    township_id = _township_id(hub, "素龙街道")
+    data = {"name": "素龙派出所", "contact_person": "", "contact_phone": "0766-3811110", "township_id": str(township_id)}
+    assert post(city, "setup.new_department", data).status_code == 302
+    with hub.app_context():
+        assert db.session.scalar(select(Department.township_id).where(Department.name == "素龙派出所")) == township_id
+    # A township's form has no such choice: whatever is sent, the department is the clerk's own township's.
+    luocheng = signed_in(hub, "township", username="lc-clerk")
+    data = {"name": "罗城派出所", "contact_phone": "0766-3811111", "township_id": str(township_id)}
+    assert web.post(luocheng, "setup.new_department", data, token_from="setup.departments").status_code == 302
+    with hub.app_context():
+        made = db.session.scalar(select(Department).where(Department.name == "罗城派出所"))
+        assert made.township.name == "罗城街道"
 
 
 def test_a_department_needs_a_name(city):
@@ -821,7 +898,8 @@ def test_departments_are_listed_in_the_order_they_were_added(city):
         assert add_department(city, name=name).status_code == 302
     page = text(city.get(path(hub, "setup.departments")))
     names = re.findall(r'<tr data-testid="department-\d+"[^>]*>\s*<td>([^<]+)</td>', page)
-    assert names == ["罗城街道城建办", "市交通运输局", "市水务局", "罗城街道派出所"]
+    # The city's come first, before the demo's townships' own.
+    assert names[:4] == ["罗城街道城建办", "市交通运输局", "市水务局", "罗城街道派出所"]
 
 
 def test_a_department_needs_a_contact_phone(city):

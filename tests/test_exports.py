@@ -11,7 +11,7 @@ from flask_login import AnonymousUserMixin
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Role, User
+from kiosk.models import AuditEntry, Role, Station, User
 from kiosk.auth.scope import may_see_contacts
 from kiosk.stats.exports import safe_cell
 from tests.support.desk import signed_in
@@ -119,7 +119,7 @@ def test_city_csv_has_every_township_and_no_contact_details(hub):
     rows = read_csv(client.get("/staff/stats/export?format=csv"))
     header, body = rows[0], rows[1:]
     assert "联系人" not in header and "联系电话" not in header
-    assert len(header) == 12
+    assert len(header) == 13
     assert len(body) == 11
     assert {row[3] for row in body} == {"罗城街道", "素龙街道"}
     assert not any("13800000000" in cell for row in body for cell in row)
@@ -148,7 +148,7 @@ def test_xlsx_reads_back_with_the_same_rows_as_typed(hub):
     rows = read_xlsx(response.get_data())
     assert rows[0][-2:] == ["联系人", "联系电话"]
     assert len(rows) == 10
-    attack = next(row for row in rows[1:] if len(row) == 14 and row[-1])
+    attack = next(row for row in rows[1:] if len(row) == 15 and row[-1])
     assert attack[6] == """=HYPERLINK("http://example.invalid/","点这里")"""
     assert attack[-2:] == ["@陈伟", "+8613800000000"]
 
@@ -157,7 +157,7 @@ def test_city_xlsx_has_no_contact_columns(hub):
     client = signed_in(hub, "city", load_with_contacts)
     rows = read_xlsx(client.get("/staff/stats/export?format=xlsx").get_data())
     assert "联系人" not in rows[0]
-    assert all(len(row) <= 12 for row in rows)
+    assert all(len(row) <= 13 for row in rows)
     assert len(rows) == 12
 
 
@@ -195,3 +195,23 @@ def test_exports_are_named_in_chinese_with_an_ascii_fallback(hub, role, query, s
         disposition = response.headers["Content-Disposition"]
         assert disposition.startswith(f'attachment; filename="opinions-{day}-')
         assert disposition.endswith(f".{kind}\"; filename*=UTF-8''{quote(f'{scope}-意见-{day}.{kind}')}")
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_the_chosen_deputy_is_a_column_of_both_exports_and_a_filter(hub, kind):
+    def data():
+        load_with_contacts()
+        deputy = db.session.get(Station, "LC01").deputies[0]
+        receive_opinion("LC01", content="请代表帮忙问问水渠的事。", deputy_id=deputy.id, created_at=local(2019, 6, 1, 9))
+        names["deputy"], names["id"] = deputy.name, deputy.id
+
+    names = {}
+    client = signed_in(hub, "township", data)
+    response = client.get(f"/staff/stats/export?format={kind}")
+    rows = read_csv(response) if kind == "csv" else read_xlsx(response.get_data())
+    column = rows[0].index("代表")
+    chosen = [row for row in rows[1:] if column < len(row) and row[column]]
+    assert [(row[6], row[column]) for row in chosen] == [("请代表帮忙问问水渠的事。", names["deputy"])]
+    response = client.get(f"/staff/stats/export?format={kind}&deputy={names['id']}")
+    rows = read_csv(response) if kind == "csv" else read_xlsx(response.get_data())
+    assert [row[6] for row in rows[1:]] == ["请代表帮忙问问水渠的事。"]

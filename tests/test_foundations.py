@@ -11,7 +11,7 @@ from kiosk import create_app
 from kiosk.database import BUSY_TIMEOUT_MS
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
-from kiosk.models import Deputy, Station, Township
+from kiosk.models import Department, Deputy, Station, Township
 
 
 def test_environment_overrides_instance_config(tmp_path, monkeypatch):
@@ -135,6 +135,25 @@ def test_demo_data_loads_twice_to_the_same_result(app):
         assert levels == {"center": 21, "station": 59, "point": 156}
         codes = db.session.scalars(sa.select(Station.code)).all()
         assert all(re.fullmatch(r"[A-Z0-9]{2,8}", code) for code in codes)
+
+
+def test_the_demo_gives_each_township_its_own_departments(app):
+    """镇村建办 (街道村建办), 农业农村办, 派出所 and a 村委会 per village station, once however often loaded."""
+    with app.app_context():
+        load_demo()
+        count = lambda: db.session.scalar(sa.select(sa.func.count()).select_from(Department))  # noqa: E731
+        before = count()
+        load_demo()
+        assert count() == before
+        for township in db.session.scalars(sa.select(Township)):
+            names = set(db.session.scalars(sa.select(Department.name).where(Department.township_id == township.id)))
+            assert {f"{township.kind}村建办", f"{township.kind}农业农村办", "派出所"} <= names, township.name
+            villages = [n for n in names if n.endswith("村委会")]
+            stations = db.session.scalar(
+                sa.select(sa.func.count()).where(Station.township_id == township.id, Station.level != "center")
+            )
+            assert len(villages) == stations > 0, township.name
+        assert all(d.contact_phone for d in db.session.scalars(sa.select(Department)))
 
 
 def test_demo_load_command_sets_the_box_station(runner, app):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Department, Opinion
+from kiosk.models import AuditEntry, Department, Opinion, Station
 from kiosk.staff import services
 from tests.support import receipts as receipt_checks
 from tests.support.desk import Desk, station_of
@@ -25,9 +25,9 @@ def forwarded(app, station="LC00", **opinion_fields) -> tuple[str, int]:
         db.session.add(department)
         db.session.commit()
         opinion = receive_opinion(station, **opinion_fields)
-        city = make_user(role="city")
-        services.accept(city, opinion)
-        assignment = services.forward(city, opinion, department, instructions="请核实后一周内修复并答复。")
+        office = make_user(role="township", township=opinion.station.township.name)
+        services.accept(office, opinion)
+        assignment = services.forward(office, opinion, department, instructions="请核实后一周内修复并答复。")
         return opinion.receipt_number, assignment.id
 
 
@@ -47,6 +47,22 @@ def test_the_slip_is_an_a4_pdf_in_chinese_with_what_the_department_needs(hub, ch
     for expected in (number, "交通运输局", "李科长", "0766-3822000", "意见建议交办单", "罗城街道", "道路交通",
                      "村口的路灯坏了三个月", "请核实后一周内修复并答复。", "答复期限", "签名", "陈大文", "13800138000"):  # fmt: skip
         assert expected in text, expected
+
+
+def test_the_slip_names_the_deputy_the_constituent_chose(hub, chair, tmp_path):
+    with hub.app_context():
+        deputy = db.session.get(Station, "LC00").deputies[0]
+        deputy.phone = "13700001111"  # a deputy's phone is public: stations show it
+        db.session.commit()
+        name, deputy_id = deputy.name, deputy.id
+    number, assignment = forwarded(hub, deputy_id=deputy_id)
+    text = receipt_checks.text(receipt_checks.write(chair.get(f"/staff/assignments/{assignment}/slip.pdf").data,
+                                                    tmp_path / "slip.pdf"))  # fmt: skip
+    assert "选择的代表" in text and f"{name}（13700001111）" in text
+    _, without = forwarded(hub, station="LC01")
+    text = receipt_checks.text(receipt_checks.write(chair.get(f"/staff/assignments/{without}/slip.pdf").data,
+                                                    tmp_path / "plain.pdf"))  # fmt: skip
+    assert "选择的代表" in text and "未选" in text
 
 
 def test_the_opinion_page_links_its_slip(hub, chair):

@@ -235,7 +235,8 @@ def test_the_page_offers_only_the_actions_allowed_now(hub, chair, clerk, case):
     assert offered(chair) == ["accept", "decline", "merge", "set_key_supervision", "attach_topic", "replace_receipt"]
     assert "set_key_supervision" not in offered(clerk)
     bring(hub, chair, case["uuid"], "forwarded", case["department"])
-    assert offered(chair) == ["return_assignment", "withdraw_assignment", "request_extension", "remind", "record_reply",
+    # The next step (登记答复 once forwarded) comes first; the rest follow under 更多操作.
+    assert offered(chair) == ["record_reply", "return_assignment", "withdraw_assignment", "request_extension", "remind",
                               "close", "decline", "merge", "set_key_supervision", "attach_topic", "replace_receipt"]
 
 
@@ -260,6 +261,8 @@ def test_the_opinion_page_shows_contact_details_and_the_whole_history(hub, chair
     # Who did it, by the name staff know them by, not the login name.
     assert history.count("李主席") >= 3 and login_name not in history
     assert "催办" in history and "电话催办" in history
+    # A count reads as a number, not as yes or no (0 and 1 are equal to False and True).
+    assert "催办次数：0 → 1" in history and "催办次数：否" not in history
     assert "状态：已受理 → 已转交有关部门办理" in history
     # The assignment with its department, due date and slip.
     assert "交通运输局" in text and "/staff/assignments/" in text
@@ -440,12 +443,19 @@ def test_out_of_range_input_is_never_a_500(hub, chair, case, method, path, value
 
 
 def test_the_forward_form_lists_active_departments_in_the_order_added(hub, chair, case):
+    """The township's own offices (the demo's 村建办, 派出所, 村委会s) first, then the city's; not another township's."""
     with hub.app_context():
         for name, active in (("安监站", True), ("停用的局", False), ("城管局", True)):
             db.session.add(Department(name=name, active=active))
+        township_id = db.session.get(Opinion, case["uuid"]).township_id
+        db.session.add(Department(name="本镇停用的站", active=False, township_id=township_id))
+        db.session.add(Department(name="别镇的村委会", township_id=township_id + 1))
         db.session.commit()
+        own = list(db.session.scalars(select(Department.name).where(
+            Department.township_id == township_id, Department.active.is_(True)).order_by(Department.id)))  # fmt: skip
+    assert {"街道村建办", "派出所"} <= set(own)
     bring(hub, chair, case["uuid"], "accepted", case["department"])
     page = chair.get(f"/staff/opinions/{case['uuid']}").text
     form = page[page.index('name="forward-department"'):]
     form = form[: form.index("</select>")]
-    assert re.findall(r'<option value="\d+">([^<]+)</option>', form) == ["交通运输局", "安监站", "城管局"]
+    assert re.findall(r'<option value="\d+">([^<]+)</option>', form) == [*own, "交通运输局", "安监站", "城管局"]

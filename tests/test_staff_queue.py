@@ -103,6 +103,29 @@ def test_each_filter_and_combinations_narrow_the_queue(office, clerk, args, expe
     assert listed(clerk.get("/staff/", query_string=args)) == [office[name] for name in expected]
 
 
+def test_the_chosen_deputy_is_a_column_and_a_filter_of_the_queue(hub, office, clerk):
+    """Only the township's own deputies are offered; another's, asked for, finds nothing of theirs."""
+    with hub.app_context():
+        station = db.session.get(Station, office["other_station"])
+        deputy = station.deputies[0]
+        chosen = receive_opinion(station.code, content="想请代表来村里看看。", deputy_id=deputy.id, created_at=ago(0.5))
+        chosen_uuid, deputy_id, deputy_name = chosen.uuid, deputy.id, deputy.name
+        sulong = db.session.get(Station, station_of("素龙街道")).deputies[0]
+        theirs = receive_opinion(sulong.stations[0].code, content="素龙的意见", deputy_id=sulong.id)
+        sulong_id, sulong_name, theirs_uuid = sulong.id, sulong.name, theirs.uuid
+    page = clerk.get("/staff/", query_string={"status": "all"})
+    row = re.search(rf'data-uuid="{chosen_uuid}">(.*?)</tr>', page.text, re.S).group(1)
+    assert f'<td class="nowrap" data-testid="deputy">{deputy_name}</td>' in row
+    assert "<th>代表</th>" in page.text
+    assert f'<option value="{deputy_id}"' in page.text and f'<option value="{sulong_id}"' not in page.text
+    assert listed(clerk.get("/staff/", query_string={"status": "all", "deputy": deputy_id})) == [chosen_uuid]
+    assert listed(clerk.get("/staff/", query_string={"status": "all", "deputy": sulong_id})) == []
+    # City staff see every township's, named with their township.
+    city = Desk(hub, role="city")
+    assert listed(city.get("/staff/", query_string={"status": "all", "deputy": sulong_id})) == [theirs_uuid]
+    assert f"{sulong_name}（素龙街道）" in city.get("/staff/").text
+
+
 # A phone number, or its last digits, finds the opinion it was left with: sent by POST.
 @pytest.mark.parametrize(
     "text, expected",
@@ -504,8 +527,8 @@ def test_a_bulk_forward_lists_what_was_done_and_prints_all_slips_in_one_pdf(hub,
     assert [n for page in pages if page.strip() for n in numbers.values() if n in page] == [numbers["lamp"], numbers["canal"]]
     # Another township's assignment among them: a 404, as for one slip.
     with hub.app_context():
-        chair = make_user(role="city", township=None)
         elsewhere = db.session.get(Opinion, office["elsewhere"])
+        chair = make_user(role="chair", township=elsewhere.station.township.name)
         services.accept(chair, elsewhere)
         other = services.forward(chair, elsewhere, db.session.get(Department, department_id)).id
     assert clerk.get(slips + f"&and={other}").status_code == 404

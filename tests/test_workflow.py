@@ -176,7 +176,7 @@ def test_public_steps_name_the_townships_own_office(staff, department):
     town = db.session.scalar(select(Township).where(Township.kind == "镇").order_by(Township.id))
     code = db.session.scalar(select(Station.code).where(Station.township_id == town.id).order_by(Station.code))
     elsewhere = receive_opinion(code)
-    services.accept(make_user("city", username="city-wording"), elsewhere)
+    services.accept(make_user("township", township=town.name, username="town-wording"), elsewhere)
     assert last_event(elsewhere).note.startswith(f"{town.name}人大办已受理")
 
 
@@ -196,11 +196,29 @@ def test_township_staff_cannot_act_on_another_township(staff, outsider, departme
     assert services.allowed_actions(outsider, opinion) == []
 
 
-def test_city_staff_act_in_every_township(city, department):
+def test_city_staff_supervise_every_township_and_leave_the_processing_to_it(city, department):
+    """重点督办, 催办 and 专题 in any township; 受理, 转办, 办结… are the township's."""
     opinion = receive_opinion("SL00")
-    services.accept(city, opinion)
-    services.forward(city, opinion, department)
-    assert opinion.status == S.FORWARDED
+    assert services.allowed_actions(city, opinion) == ["set_key_supervision", "attach_topic"]
+    for action, args in ((services.accept, ()), (services.decline, ("不属于人大职责。",))):
+        assert "由镇人大办办理" in assert_refused_and_unchanged(opinion, action, city, opinion, *args)
+    sulong = make_user("township", township="素龙街道", username="sulong-processing")
+    services.accept(sulong, opinion)
+    assert_refused_and_unchanged(opinion, services.forward, city, opinion, department, match="由镇人大办办理")
+    assignment = services.forward(sulong, opinion, department)
+    assert services.allowed_actions(city, opinion) == ["remind", "set_key_supervision", "attach_topic"]
+    for action, args in ((services.record_reply, (assignment, "已修。")), (services.return_assignment, (assignment, "不归我局")),
+                         (services.withdraw_assignment, (assignment, "自办"))):  # fmt: skip
+        assert_refused_and_unchanged(opinion, action, city, *args, match="由镇人大办办理")
+    assert_refused_and_unchanged(opinion, services.close, city, opinion, "已修好。", match="由镇人大办办理")
+    assert_refused_and_unchanged(opinion, services.merge, city, opinion, receive_opinion("SL00"), match="由镇人大办办理")
+    services.remind(city, assignment, "请加快")
+    services.set_key_supervision(city, opinion, True)
+    assert assignment.reminder_count == 1 and opinion.key_supervision is True
+    services.record_reply(sulong, assignment, "已修。")
+    services.close(sulong, opinion, "已修好。")
+    assert_refused_and_unchanged(opinion, services.record_rating, opinion, GivenRating("satisfied", source="follow_up"),
+                                 city, match="由镇人大办办理")  # fmt: skip
 
 
 def test_an_inactive_account_is_refused(staff):
@@ -274,6 +292,18 @@ def test_forwarding_needs_an_accepted_opinion_and_an_active_department(staff, de
     services.accept(staff, opinion)
     closed_down = make_department("已撤销的部门", active=False)
     assert_refused_and_unchanged(opinion, services.forward, staff, opinion, closed_down, match="停用")
+
+
+def test_an_opinion_goes_to_its_own_townships_offices_or_the_citys_never_anothers(staff, department):
+    opinion = accepted(staff)
+    sulong = db.session.scalar(select(Township.id).where(Township.name == "素龙街道"))
+    elsewhere = make_department("素龙街道城建办")
+    elsewhere.township_id = sulong
+    own = make_department("罗城街道城建办")
+    own.township_id = opinion.township_id
+    db.session.commit()
+    assert_refused_and_unchanged(opinion, services.forward, staff, opinion, elsewhere, match="本镇街的部门或市直部门")
+    assert services.forward(staff, opinion, own).department_id == own.id
 
 
 # --- 回退 -------------------------------------------------------------------
@@ -370,13 +400,14 @@ def test_an_approved_extension_moves_both_due_dates(staff, chair, department):
     assert_refused_and_unchanged(opinion, services.decide_extension, chair, assignment, True, match="没有待审批")
 
 
-def test_an_extension_before_the_close_date_leaves_the_close_date(staff, city, department):
+def test_an_extension_before_the_close_date_leaves_the_close_date(staff, chair, city, department):
     opinion, assignment = forwarded(staff, department)
     close_by = opinion.close_due_on
     until = add_working_days(assignment.due_on, 1)
     assert until < close_by
     services.request_extension(staff, assignment, until, "需现场测量")
-    services.decide_extension(city, assignment, True)
+    assert_refused_and_unchanged(opinion, services.decide_extension, city, assignment, True, match="由镇人大办办理")
+    services.decide_extension(chair, assignment, True)
     assert assignment.due_on == until and opinion.close_due_on == close_by
 
 

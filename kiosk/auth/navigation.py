@@ -11,6 +11,8 @@ MENU = (
     ("staff.queue", "意见办理", ()),
     ("stats.dashboard", "统计", ()),
     ("roster.index", "值班安排", ()),
+    # A township's own departments (镇村建办, 村委会…): the city's are under 设置.
+    ("setup.departments", "承办部门", (Role.TOWNSHIP, Role.CHAIR)),
     ("setup.fleet", "联络站运行", (Role.CITY,)),
     ("setup.index", "设置", (Role.CITY,)),
     ("audit_log.index", "审计日志", (Role.CITY,)),
@@ -39,11 +41,12 @@ def current_menu_entry(endpoint: str | None) -> str | None:
     """
     if not endpoint:
         return None
-    entries = [entry for entry, _label, _roles in MENU]
+    # The entries the role sees: a township's staff reach only 承办部门 of the set-up pages.
+    entries = [entry for entry, _label in staff_nav()]
     if endpoint in entries:
         return endpoint
     blueprint = endpoint.split(".")[0]
-    if blueprint in SECTION_ENTRY:
+    if SECTION_ENTRY.get(blueprint) in entries:
         return SECTION_ENTRY[blueprint]
     same = [entry for entry in entries if entry.split(".")[0] == blueprint]
     return same[0] if len(same) == 1 else None

@@ -112,6 +112,33 @@ def _village(rng: random.Random, used: set[str]) -> str:
             return name
 
 
+@dataclass(frozen=True)
+class DemoDepartment:
+    township: str
+    name: str
+    contact_person: str
+    contact_phone: str
+
+
+# A township's own offices, where a street light or a village drain goes (镇 or 街道 in front).
+OWN_OFFICES = ["村建办", "农业农村办"]
+VILLAGE_STATION = "人大代表联络"
+
+
+def township_departments(all_stations: list[DemoStation]) -> list[DemoDepartment]:
+    """Each township's own departments: its offices, its 派出所, and a 村委会 for each village it has a station in."""
+    result = []
+    for index, (township, kind, _prefix) in enumerate(TOWNSHIPS):
+        names = [kind + office for office in OWN_OFFICES] + ["派出所"]
+        for station in all_stations:
+            if station.township == township and station.level != "center":
+                village = station.name.partition(VILLAGE_STATION)[0]
+                names.append(village + ("委会" if village.endswith("村") else "村委会"))
+        for n, name in enumerate(names):
+            result.append(DemoDepartment(township, name, "办公室", f"0766-38{index:02d}{n:03d}"))
+    return result
+
+
 def deputies(all_stations: list[DemoStation]) -> list[DemoDeputy]:
     """1,221 deputies, each attached to their township's centre and one other station."""
     rng = random.Random(1221)

@@ -167,7 +167,8 @@ def load_history(year: int = 2019) -> dict[str, int]:
 def _departments() -> dict[str, int]:
     """The demo departments by name, made if missing."""
     names = sorted({c[1] for c in CATEGORIES.values()})
-    existing = {d.name: d for d in db.session.scalars(select(Department).where(Department.name.in_(names)))}
+    city = select(Department).where(Department.name.in_(names), Department.township_id.is_(None))
+    existing = {d.name: d for d in db.session.scalars(city)}
     for name in names:
         if name not in existing:
             existing[name] = Department(name=name, contact_person="办公室", contact_phone=DEPARTMENT_PHONE)

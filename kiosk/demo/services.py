@@ -5,7 +5,7 @@ import logging
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import BoxIdentity, Category, Deputy, Station, Township, station_deputies
+from ..models import BoxIdentity, Category, Department, Deputy, Station, Township, station_deputies
 from . import data
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def load_demo(station_code: str | None = None, role: str = "station") -> dict[st
             Deputy(id=d.id, name=d.name, township_id=townships[d.township].id, occupation=d.occupation)
         )
     db.session.flush()
+    departments = _load_township_departments(townships, demo_stations)
     ids = [d.id for d in demo_deputies]
     db.session.execute(delete(station_deputies).where(station_deputies.c.deputy_id.in_(ids)))
     db.session.execute(
@@ -48,7 +49,20 @@ def load_demo(station_code: str | None = None, role: str = "station") -> dict[st
         "stations": len(demo_stations),
         "deputies": len(demo_deputies),
         "categories": len(data.CATEGORIES),
+        "township departments": departments,
     }
+
+
+def _load_township_departments(townships: dict[str, Township], demo_stations) -> int:
+    """Each township's own departments, by township and name (a name is unique there)."""
+    existing = {(d.township_id, d.name): d for d in db.session.scalars(select(Department).where(Department.township_id.is_not(None)))}
+    made = data.township_departments(demo_stations)
+    for item in made:
+        township_id = townships[item.township].id
+        department = existing.get((township_id, item.name)) or Department(township_id=township_id, name=item.name, active=True)
+        department.contact_person, department.contact_phone = item.contact_person, item.contact_phone
+        db.session.add(department)
+    return len(made)
 
 
 def _load_townships() -> dict[str, Township]:

@@ -7,7 +7,7 @@ also make (at its look-up screen) and push like any other record.
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, true
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -15,16 +15,41 @@ from .types import UTCDateTime, utcnow
 
 
 class Department(db.Model):
-    """A government department opinions are forwarded to (转办)."""
+    """A department opinions are forwarded to (转办): the city's bureaus, or a township's own offices.
+
+    A township's (镇村建办, 派出所, a 村委会…) is managed by that township's
+    staff and offered only for its opinions; a city one (``township_id``
+    None) is offered everywhere. A name is unique within its township, and
+    among the city's.
+    """
 
     __tablename__ = "departments"
+    __table_args__ = (
+        UniqueConstraint("township_id", "name", name="uq_departments_township_name"),
+        # NULLs never clash in a unique constraint: the city's names need an index of their own.
+        Index(
+            "uq_departments_city_name",
+            "name",
+            unique=True,
+            postgresql_where=text("township_id IS NULL"),
+            sqlite_where=text("township_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    # None: a city department, offered in every township.
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"), index=True)
     # Who to call and how: printed on the assignment slip (交办单).
     contact_person: Mapped[str | None] = mapped_column(String(40))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    township: Mapped["Township | None"] = relationship()  # noqa: F821
+
+    @property
+    def is_city(self) -> bool:
+        return self.township_id is None
 
 
 class AssignmentState(StrEnum):

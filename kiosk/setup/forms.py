@@ -163,6 +163,8 @@ class CategoryForm(FlaskForm):
 
 
 class DepartmentForm(FlaskForm):
+    # City staff only (the view removes it for a township's staff, whose departments are their own).
+    township_id = ChoiceField("所属", choices=[], default="")
     name = StringField(
         "部门名称",
         filters=[_strip],

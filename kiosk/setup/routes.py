@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth import services as accounts
-from ..auth.scope import staff_required
+from ..auth.scope import staff_required, township_or_404
 from ..extensions import db
 from ..htmx import render
 from ..models import Category, Department, Role, Station, StationLevel, Township, User
@@ -161,44 +161,82 @@ def edit_category(code):
 
 
 # --- departments ------------------------------------------------------------
+# Open to every staff role: a township's staff manage their township's own
+# departments here; city departments are the city's.
+
+
+def _department_or_refuse(department_id: int) -> Department:
+    """The department, if the actor may manage it: another township's is a 404 (audited), the city's a 403."""
+    department = db.get_or_404(Department, department_id)
+    if department.township_id is not None:
+        township_or_404(current_user, department.township_id)
+    if not services.may_manage_department(current_user, department.township_id):
+        abort(403)
+    return department
+
+
+def _department_form(**kwargs) -> DepartmentForm:
+    """The form; city staff choose whose department it is, township staff's is always their own."""
+    form = DepartmentForm(**kwargs)
+    if current_user.is_city:
+        form.township_id.choices = [("", "市直部门（各镇街都可转办）")] + [(str(t.id), t.name) for t in _townships()]
+        if form.township_id.data is None:  # a city department
+            form.township_id.data = ""
+    else:
+        del form.township_id
+    return form
+
+
+def _department_data(form) -> dict:
+    data = _data(form)
+    if "township_id" in data:
+        data["township_id"] = bounded_int(data["township_id"])
+    return data
 
 
 @bp.get("/departments")
-@city_only
+@staff_required()
 def departments():
-    """Every department, active ones first, each group in the order they were added.
+    """Departments to forward to: a township's own and the city's; city staff see every township's.
 
-    Names sort by character code, which means nothing for Chinese names; the
-    order the city entered them in does.
+    Active ones first, each group in the order they were added: names sort by
+    character code, which means nothing for Chinese names.
     """
-    rows = db.session.scalars(select(Department).order_by(Department.active.desc(), Department.id)).all()
-    return render_template("setup/departments.html", departments=rows, form=EmptyForm())
+    query = select(Department).order_by(Department.active.desc(), Department.township_id.is_not(None), Department.id)
+    township = _township_filter() if current_user.is_city else current_user.township
+    if township is not None:
+        query = query.where(Department.township_id.is_(None) | (Department.township_id == township.id))
+    return render_template(
+        "setup/departments.html", departments=db.session.scalars(query).all(), form=EmptyForm(),
+        township=township, townships=_townships() if current_user.is_city else [],
+        may_manage=lambda d: services.may_manage_department(current_user, d.township_id),
+    )  # fmt: skip
 
 
 @bp.route("/departments/new", methods=["GET", "POST"])
-@city_only
+@staff_required()
 def new_department():
-    """Add a department."""
-    form = DepartmentForm()
+    """Add a department: a township's own, or (city staff) a city one."""
+    form = _department_form()
     return _add_or_change(
         form,
-        lambda: services.save_department(current_user, None, **_data(form)),
+        lambda: services.save_department(current_user, None, **_department_data(form)),
         saved=f"已添加部门“{form.name.data}”。",
         back=url_for(".departments"),
-        title="添加部门",
+        title="添加部门" if current_user.is_city else f"添加{current_user.township.name}的部门",
         submit="添加",
     )
 
 
 @bp.route("/departments/<int:department_id>", methods=["GET", "POST"])
-@city_only
+@staff_required()
 def edit_department(department_id):
     """Change a department's name or contact."""
-    department = db.get_or_404(Department, department_id)
-    form = DepartmentForm(obj=department)
+    department = _department_or_refuse(department_id)
+    form = _department_form(obj=department)
     return _add_or_change(
         form,
-        lambda: services.save_department(current_user, department, **_data(form)),
+        lambda: services.save_department(current_user, department, **_department_data(form)),
         saved=f"已保存部门“{form.name.data}”。",
         back=url_for(".departments"),
         title=f"修改部门：{department.name}",
@@ -206,10 +244,10 @@ def edit_department(department_id):
 
 
 @bp.post("/departments/<int:department_id>/<any(deactivate, reactivate):change>")
-@city_only
+@staff_required()
 def set_department_active(department_id, change):
     """Stop offering a department for forwarding, or offer it again."""
-    department = db.get_or_404(Department, department_id)
+    department = _department_or_refuse(department_id)
     if EmptyForm().validate_on_submit():
         services.set_department_active(current_user, department, change == "reactivate")
         flash(f"部门“{department.name}”已{'启用' if department.active else '停用'}。", "success")

@@ -123,11 +123,16 @@ def save_category(actor: User, category: Category | None, *, code: str | None = 
 
 # --- departments ------------------------------------------------------------
 
-DEPARTMENT_FIELDS = ("name", "contact_person", "contact_phone", "active")
+DEPARTMENT_FIELDS = ("name", "contact_person", "contact_phone", "township_id", "active")
 
 
 def _department_subject(d: Department) -> str:
     return f"department:{d.id}"
+
+
+def may_manage_department(actor: User, township_id: int | None) -> bool:
+    """City staff manage every department; a township's staff and chair only their township's own."""
+    return actor.is_city or (township_id is not None and township_id == actor.township_id)
 
 
 def save_department(
@@ -137,10 +142,25 @@ def save_department(
     name: str,
     contact_person: str | None,
     contact_phone: str | None,
+    township_id: int | None = None,
 ) -> Department:
-    """Add a department or change one. Names are unique, inactive ones included."""
-    _unique(Department, Department.name, name, department, f"已有名为“{name}”的部门。")
-    changes = {"name": name, "contact_person": contact_person, "contact_phone": contact_phone}
+    """Add a department or change one: the city's (``township_id`` None) or a township's own.
+
+    Township staff add and change only their own township's (``township_id``
+    is then theirs, whatever was asked). A name is unique within its
+    township, inactive ones included; a township's may not take the name of
+    a city department either, since its clerks choose among both.
+    """
+    if not actor.is_city:
+        township_id = actor.township_id
+    if not may_manage_department(actor, township_id) or (
+        department is not None and not may_manage_department(actor, department.township_id)
+    ):
+        raise Refused("只能管理本镇街自己的部门；市直部门由市人大常委会管理。")
+    if township_id is not None and db.session.get(Township, township_id) is None:
+        raise Refused("没有这个镇街。", "township_id")
+    _unique_department(name, township_id, department)
+    changes = {"name": name, "contact_person": contact_person, "contact_phone": contact_phone, "township_id": township_id}
     if department is None:
         department = Department(**changes, active=True)
         _create(actor, department, "department.create", _department_subject, DEPARTMENT_FIELDS)
@@ -149,11 +169,21 @@ def save_department(
     return department
 
 
+def _unique_department(name: str, township_id: int | None, current: Department | None) -> None:
+    same = select(Department).where(func.lower(Department.name) == name.lower(), Department.id != (current.id if current else -1))
+    if db.session.scalar(same.where(Department.township_id.is_(None)).limit(1)) is not None:
+        raise Refused(f"已有名为“{name}”的市直部门。", "name")
+    if township_id is not None and db.session.scalar(same.where(Department.township_id == township_id).limit(1)):
+        raise Refused(f"本镇街已有名为“{name}”的部门。", "name")
+
+
 def set_department_active(actor: User, department: Department, active: bool) -> None:
     """Stop offering a department for forwarding, or offer it again.
 
     Its past assignments stay as they are.
     """
+    if not may_manage_department(actor, department.township_id):
+        raise Refused("只能管理本镇街自己的部门；市直部门由市人大常委会管理。")
     action = "department.reactivate" if active else "department.deactivate"
     _apply(actor, department, action, _department_subject, {"active": active})
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..auth.scope import opinion_by_number
 from ..extensions import db
-from ..models import Assignment, Department, Opinion, RatingSource, Topic, User
+from ..models import Assignment, Department, Opinion, OpinionStatus, RatingSource, Topic, User
 from ..parsing import bounded_int
 from ..ratings import GivenRating
 from . import choices, forms, services
@@ -70,7 +70,7 @@ def _original(actor: User, opinion: Opinion, form) -> Opinion:
 
 
 def _fill_forward(form, actor, opinion, bound) -> None:
-    form.department.choices = choices.department_choices()
+    form.department.choices = choices.department_choices(opinion.township_id)
 
 
 def _fill_topic(form, actor, opinion, bound) -> None:
@@ -240,6 +240,23 @@ ACTIONS: dict[str, StaffAction] = {
 # fmt: on
 if list(ACTIONS) != [action.value for action in Action]:
     raise RuntimeError("every lifecycle action needs one row in ACTIONS, in Action order")
+
+
+# The next step of an opinion in each status, most pressing first: the first of these that the
+# actor may take is shown first and large on the opinion page; the others fold under 更多操作.
+NEXT_STEPS: dict[str, tuple[Action, ...]] = {
+    OpinionStatus.RECEIVED: (Action.ACCEPT,),
+    OpinionStatus.REOPENED: (Action.ACCEPT,),
+    OpinionStatus.ACCEPTED: (Action.FORWARD,),
+    OpinionStatus.FORWARDED: (Action.DECIDE_EXTENSION, Action.RECORD_REPLY, Action.REMIND),
+    OpinionStatus.REPLIED: (Action.CLOSE,),
+    OpinionStatus.CLOSED: (Action.RECORD_RATING,),
+}
+
+
+def next_step(status: str, allowed: list[str]) -> str | None:
+    """The action to offer first for an opinion in ``status``, among the ``allowed`` ones."""
+    return next((action.value for action in NEXT_STEPS.get(status, ()) if action.value in allowed), None)
 
 
 def form_for(name: str, actor: User, opinion: Opinion, bound: bool = False) -> forms.ActionForm:

@@ -131,6 +131,9 @@ def _shown(value, names: dict | None = None) -> str:
             return format_local(datetime.fromisoformat(value))
         except ValueError:
             pass
+    if isinstance(value, int) and not isinstance(value, bool):
+        # 1 == True as a dict key: a count would read 是.
+        return str(value)
     try:
         return _VALUE_LABELS[value]
     except (KeyError, TypeError):

@@ -25,6 +25,7 @@ from ..models import (
     Assignment,
     AssignmentState,
     Category,
+    Deputy,
     ExtensionState,
     Opinion,
     OpinionStatus,
@@ -62,6 +63,7 @@ class QueueFilters:
     extension_requested: bool = False  # 待审批延期: an active assignment's extension awaits a decision
     key_supervision: bool = False
     topic_id: int | None = None
+    deputy_id: int | None = None  # the deputy the constituent chose
     text: str | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -90,6 +92,7 @@ class QueueFilters:
             extension_requested=_flag(args.get("extension")),
             key_supervision=_flag(args.get("key_supervision")),
             topic_id=bounded_int(args.get("topic")),
+            deputy_id=bounded_int(args.get("deputy")),
             text=text or None,
             date_from=date_from,
             date_to=date_to,
@@ -99,7 +102,8 @@ class QueueFilters:
 
     def to_args(self, **changes) -> dict[str, str]:
         """The query string for these filters (only what is set), with ``changes`` applied."""
-        names = {"township_id": "township", "station_code": "station", "topic_id": "topic", "extension_requested": "extension"}
+        names = {"township_id": "township", "station_code": "station", "topic_id": "topic", "deputy_id": "deputy",
+                 "extension_requested": "extension"}  # fmt: skip
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "by_post"}
         if self.by_post:
             values["text"] = " ".join(word for word in self.words if not is_phone_word(word))
@@ -148,6 +152,8 @@ def filtered(user: User, filters: QueueFilters, today: date | None = None) -> Se
         query = query.where(Opinion.key_supervision.is_(True))
     if filters.topic_id is not None:
         query = query.where(Opinion.topic_id == filters.topic_id)
+    if filters.deputy_id is not None:
+        query = query.where(Opinion.deputy_id == filters.deputy_id)
     if filters.extension_requested:
         query = query.where(Opinion.status.in_(OPEN_STATUSES), extension_requested_condition())
     for word in filters.words:
@@ -295,6 +301,7 @@ _ROW_COLUMNS = (
     Opinion.accept_due_on,
     Opinion.close_due_on,
     Opinion.township_id,
+    Opinion.deputy_id,
 )
 
 
@@ -317,6 +324,7 @@ def page(user: User, filters: QueueFilters, after: str | None = None, size: int 
         load_only(*_ROW_COLUMNS),
         joinedload(Opinion.station).load_only(Station.name),
         joinedload(Opinion.category).load_only(Category.name),
+        joinedload(Opinion.deputy).load_only(Deputy.name),
     )
     rows = list(db.session.scalars(query.order_by(*order_by).limit(size + 1)))
     next_after = _encode_cursor(rows[size - 1], filters.order) if len(rows) > size else None

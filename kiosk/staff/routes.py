@@ -32,7 +32,7 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
     user = current_user
     today = clock.today()
     bulk_form = extra.pop("bulk_form", None) or forms.BulkForm(formdata=None)
-    bulk_form.department.choices = choices.department_choices()
+    bulk_form.department.choices = choices.department_choices(user.township_id)
     results = queue.page(user, filters, after)
     return {
         "filters": filters,
@@ -48,9 +48,12 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
         "townships": list(db.session.scalars(select(Township).order_by(Township.id))) if user.is_city else [],
         "stations": choices.stations(user),
         "categories": choices.categories(),
+        "deputies": choices.deputies(user, filters.township_id),
         "topics": choices.topics(user),
         "bulk_form": bulk_form,
         "phone_search": may_see_contacts(user),
+        "may_process": services.may_process(user),
+        "city_supervises": services.CITY_SUPERVISES,
         **extra,
     }
 
@@ -87,7 +90,7 @@ def bulk():
     """Accept or forward the ticked opinions; say how many and which were skipped, and why."""
     filters = QueueFilters.from_args(request.args)
     form = forms.BulkForm()
-    form.department.choices = choices.department_choices()
+    form.department.choices = choices.department_choices(current_user.township_id)
     ticked = request.form.getlist("uuid")
     result = None
     if form.validate_on_submit():
@@ -137,9 +140,16 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
             select(Assignment).where(Assignment.opinion_uuid == opinion.uuid).order_by(Assignment.forwarded_at)
         )
     )
+    first = actions.next_step(opinion.status, allowed)
     return {
         "opinion": opinion,
         "actions": action_forms,
+        "next_step": first,
+        "more_actions": [name for name in action_forms if name != first],
+        # A refused action folded under 更多操作 comes back unfolded, its message in view.
+        "more_open": failed is not None and failed[0] != first,
+        "supervises_only": not services.may_process(current_user),
+        "city_supervises": services.CITY_SUPERVISES,
         "action_titles": {name: spec.title for name, spec in actions.ACTIONS.items()},
         "current_assignment": services.active_assignment(opinion),
         "assignments": assignments,
@@ -168,7 +178,11 @@ def _act(name: str, uuid: str):
     """Validate the action's form, call the service, re-render: the one flow of every action."""
     found = opinion_or_404(current_user, uuid)
     form = actions.form_for(name, current_user, found, bound=True)
-    if form.validate_on_submit():
+    # An action the role never takes is refused before its fields are read: the reason, not "fill this in".
+    role_refusal = services.refusal_for_role(current_user, actions.ACTIONS[name].action)
+    if role_refusal:
+        form.form_errors.append(role_refusal)
+    elif form.validate_on_submit():
         try:
             message = actions.perform(name, current_user, found, form)
         except actions.Unconfirmed as refused:

@@ -2,7 +2,7 @@
 
 受理 → 转办 → 办理 → 答复 → 办结 → 回访, with 回退 (a department returns a
 wrong assignment), 延期 (a later due date, asked for on the department's
-behalf and decided by a chair or city staff) and 催办 (reminders).
+behalf and decided by a chair) and 催办 (reminders).
 
 Every action takes the acting user first and checks, before touching
 anything, that the user may act on this township and that the opinion's
@@ -12,8 +12,10 @@ the public status changes (plain Chinese, never staff names or contact
 details), writes one audit row with the changed fields before and after
 (its log line is the action's log line), sets ``updated_at`` and commits.
 
-City staff may do everything a chair may; a chair everything township staff
-may, plus key supervision and deciding extensions. Township staff act only
+A chair may do everything township staff may, plus key supervision and
+deciding extensions. City staff (市人大常委会) supervise and do not process:
+in any township they set key supervision, send reminders and put opinions in
+topics (``SUPERVISION``); the rest is the township's. Township staff act only
 within their own township, whatever the caller already checked.
 """
 
@@ -125,6 +127,22 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 _CHAIR_ONLY = {Action.SET_KEY_SUPERVISION, Action.DECIDE_EXTENSION}
+# What city staff may do to a township's opinion: supervise it, never process it.
+SUPERVISION = frozenset({Action.REMIND, Action.SET_KEY_SUPERVISION, Action.ATTACH_TOPIC})
+# Said where city staff find a processing action missing, and when they send one anyway.
+CITY_SUPERVISES = "市人大常委会负责督办：可设重点督办、催办、归入专题；受理、转办、办结、不予受理、合并等由镇人大办办理。"
+
+
+def may_process(actor: User) -> bool:
+    """Whether ``actor`` processes opinions (受理, 转办, 办结…): township staff and chairs, not city staff."""
+    return actor.role != Role.CITY
+
+
+def refusal_for_role(actor: User, action: Action) -> str | None:
+    """Why ``actor``'s role never takes ``action``, whatever the opinion; None when it may."""
+    if not may_process(actor) and action not in SUPERVISION:
+        return CITY_SUPERVISES
+    return None
 
 
 def office_name(opinion: Opinion) -> str:
@@ -150,6 +168,8 @@ def allowed_actions(actor: User, opinion: Opinion) -> list[str]:
     allowed = set(ALLOWED.get(opinion.status, set()))
     if not _is_chair(actor):
         allowed -= _CHAIR_ONLY
+    if not may_process(actor):
+        allowed &= SUPERVISION
     if allowed & _ASSIGNMENT_ACTIONS:
         assignment = active_assignment(opinion)
         if assignment is None:
@@ -214,6 +234,8 @@ def forward(
 def _forward_due(opinion: Opinion, department: Department, due_on: date | None) -> date:
     if not department.active:
         raise ActionRefused("该部门已停用，不能转办。")
+    if department.township_id is not None and department.township_id != opinion.township_id:
+        raise ActionRefused("只能转办给本镇街的部门或市直部门。")
     now = today()
     if due_on is None:
         due_on = add_working_days(now, FORWARD_DAYS)
@@ -317,7 +339,7 @@ def request_extension(actor: User, assignment: Assignment, until: date, reason: 
 
 
 def decide_extension(actor: User, assignment: Assignment, approve: bool) -> None:
-    """Approve or refuse a requested 延期 (chair or city staff only).
+    """Approve or refuse a requested 延期 (chairs only).
 
     Approval moves the assignment's due date, and the opinion's close-by
     date, to the requested date when that is later, and adds a public step
@@ -554,6 +576,8 @@ def record_rating(
         _check_actor(actor)
         if not can_see_township(actor, target.township_id):
             raise ActionRefused("无权处理其他镇街的意见。")
+        if not may_process(actor):
+            raise ActionRefused(CITY_SUPERVISES)
     try:
         value = Satisfaction(given.value)
     except ValueError:
@@ -686,8 +710,15 @@ def _check(actor: User, opinion: Opinion, action: Action) -> None:
     _check_actor(actor)
     if not can_see_township(actor, opinion.township_id):
         raise ActionRefused("无权处理其他镇街的意见。")
+    role_refusal = refusal_for_role(actor, action)
+    if role_refusal:
+        raise ActionRefused(role_refusal)
     if action in _CHAIR_ONLY and not _is_chair(actor):
-        raise ActionRefused("此操作须由镇人大主席、副主席或市人大常委会办理。")
+        raise ActionRefused(
+            "此操作须由镇人大主席、副主席办理。"
+            if action == Action.DECIDE_EXTENSION
+            else "此操作须由镇人大主席、副主席或市人大常委会办理。"
+        )
     if action not in ALLOWED.get(opinion.status, set()):
         raise ActionRefused(f"意见目前为“{opinion.status_label}”，不能{action.label}。")
 

@@ -34,6 +34,7 @@ from ..extensions import db
 from ..models import (
     Category,
     Department,
+    Deputy,
     Opinion,
     OpinionStatus,
     Satisfaction,
@@ -63,6 +64,7 @@ COLUMNS = [
     "办结日期",
     "答复内容",
     "满意度",
+    "代表",
 ]
 CONTACT_COLUMNS = ["联系人", "联系电话"]
 BATCH = 1000
@@ -141,6 +143,7 @@ def _query(user: User, filters: QueueFilters, contacts: bool):
         o.closed_at,
         o.public_reply,
         o.satisfaction,
+        Deputy.name,
     ]
     if contacts:
         columns += [o.contact_name, o.contact_phone]
@@ -150,6 +153,7 @@ def _query(user: User, filters: QueueFilters, contacts: bool):
         .outerjoin(Township, Township.id == o.township_id)
         .outerjoin(Category, Category.code == o.category_code)
         .outerjoin(Department, Department.id == o.department_id)
+        .outerjoin(Deputy, Deputy.id == o.deputy_id)
     )
     if filters.order == "urgent":
         query = query.order_by(o.close_due_on.is_(None), o.close_due_on, o.created_at, o.uuid)
@@ -175,7 +179,8 @@ def _rows(query, username: str) -> Iterator[list]:
             closed_at,
             reply,
             rating,
-        ) = row[:12]
+            deputy,
+        ) = row[:13]
         cells = [
             number,
             to_local(created).replace(tzinfo=None),
@@ -189,7 +194,8 @@ def _rows(query, username: str) -> Iterator[list]:
             to_local(closed_at).date() if closed_at and status == OpinionStatus.CLOSED else None,
             reply,
             Satisfaction(rating).label if rating else None,
-            *row[12:],
+            deputy,
+            *row[13:],
         ]
         count += 1
         yield cells

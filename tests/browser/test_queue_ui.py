@@ -120,8 +120,9 @@ def test_the_opening_queue_the_bulk_bar_and_a_confirmed_decline(desk_hub, screen
     expect(result.get_by_role("link", name=desk_hub.numbers["old"])).to_be_visible()
     screenshot(page, "42-queue-bulk-done")
 
-    # 不予受理 needs its confirmation ticked.
+    # 不予受理 needs its confirmation ticked; it waits under 更多操作.
     result.get_by_role("link", name=desk_hub.numbers["market"]).click()
+    page.get_by_text("更多操作").click()
     section = page.locator("#action-decline")
     section.get_by_label("不予受理的理由").fill("属于司法程序，请向法院反映。")
     section.get_by_role("button", name="不予受理").click()
@@ -165,3 +166,49 @@ def test_every_page_of_the_staff_menu_opens_without_a_csp_violation(desk_hub, sc
         expect(page.locator(".staff-nav a[aria-current=page]")).to_have_text(label)
     page.goto(desk_hub.url + f"/staff/opinions/{desk_hub.uuids['old']}")
     expect(page.locator("#opinion")).to_be_visible()
+
+
+def _next_step_in_view(page, title: str, button: str):
+    """The next step is the first action on the page, in view at 1366 × 768; the others are folded."""
+    step = page.get_by_test_id("next-step")
+    expect(step.locator("h3")).to_have_text(title)
+    expect(step.get_by_role("button", name=button, exact=True)).to_be_in_viewport(ratio=1)
+    more = page.get_by_test_id("more-actions")
+    if more.count():
+        expect(more).not_to_have_attribute("open", "")
+        # Folded: its forms take no room, and the history follows it.
+        assert more.bounding_box()["height"] < 80
+        assert page.locator(".timeline").bounding_box()["y"] > more.bounding_box()["y"]
+    return step
+
+
+def test_the_next_step_for_each_state_is_first_and_in_view_at_a_desk(desk_hub, screens):
+    """受理 when new, 转办 once accepted, 登记答复 while forwarded, 办结 once replied, 回访 once closed."""
+    page = screens("desk")
+    sign_in(page, desk_hub)
+    page.goto(desk_hub.url + f"/staff/opinions/{desk_hub.uuids['fresh']}")
+    _next_step_in_view(page, "受理", "受理").get_by_role("button", name="受理").click()
+    expect(page.locator("#opinion .flash-success")).to_have_text("已受理。")
+
+    step = _next_step_in_view(page, "转办", "转办")
+    step.get_by_label("承办部门").select_option(label="罗城街道城建办")
+    step.get_by_role("button", name="转办").click()
+    expect(page.locator("#opinion .flash-success")).to_contain_text("已转办罗城街道城建办")
+    screenshot(page, "44-opinion-forwarded")
+
+    step = _next_step_in_view(page, "登记部门答复", "登记答复")
+    step.get_by_label("部门答复").fill("已疏通水渠。")
+    step.get_by_role("button", name="登记答复").click()
+    expect(page.locator("#opinion .flash-success")).to_have_text("已登记部门答复。")
+
+    step = _next_step_in_view(page, "办结", "办结")
+    step.get_by_label("答复群众的内容").fill("水渠已疏通，田里的水已排出。")
+    step.get_by_label("我已核对答复内容，确认办结并公开答复").check()
+    step.get_by_role("button", name="办结").click()
+    expect(page.locator("#opinion .flash-success")).to_have_text("已办结，答复已公开。")
+
+    _next_step_in_view(page, "回访（满意度）", "登记回访结果")
+    # The rest is still there, one click away.
+    page.get_by_text("更多操作").click()
+    expect(page.locator("#action-replace_receipt")).to_be_visible()
+    screenshot(page, "45-opinion-closed")

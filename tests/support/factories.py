@@ -53,6 +53,7 @@ def receive_opinion(
     received_at: datetime | None = None,
     receipt_number: str | None = None,
     secret: str = "ABCDEF",
+    deputy_id: int | None = None,
 ) -> Opinion:
     """An opinion as the hub holds it after a station pushed it (hub app context).
 
@@ -70,7 +71,7 @@ def receive_opinion(
         "station_code": station_code,
         "category": category,
         "content": content,
-        "deputy_id": None,
+        "deputy_id": deputy_id,
         "consent_version": "2026-11" if (contact_name or contact_phone) else None,
         "contact_name": contact_name,
         "contact_phone": contact_phone,
