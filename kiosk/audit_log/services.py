@@ -5,6 +5,7 @@ Filters: who (an account, or the system itself), what (an action), when
 or naming it). Pages walk ids downwards (no OFFSET), as the queue does.
 """
 
+import json
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
@@ -14,12 +15,57 @@ from ..clock import local_midnight_utc
 from ..extensions import db
 from ..models import AuditEntry, Opinion, Township, User
 from ..parsing import bounded_int, parse_day
-from ..staff.history import AUDIT_LABELS, FIELD_LABELS
+from ..staff.history import AUDIT_LABELS, FIELD_LABELS, shown_value
+
+# The fields of set-up, accounts and topics, beside the opinion's own (FIELD_LABELS):
+# staff pages speak Chinese, column names included.
+AUDIT_FIELD_LABELS = FIELD_LABELS | {
+    "name": "名称",
+    "kind": "类型",
+    "office_phone": "办公电话",
+    "code": "代码",
+    "icon": "图标",
+    "position": "排序",
+    "active": "启用",
+    "accept_days": "受理期限（工作日）",
+    "answer_days": "答复期限（工作日）",
+    "contact_person": "联系人",
+    "contact_phone": "联系电话",
+    "township_id": "镇街",
+    "level": "层级",
+    "address": "地址",
+    "username": "用户名",
+    "display_name": "姓名",
+    "role": "角色",
+    "title": "标题",
+    "description": "说明",
+    "topic": "专题",
+    "department": "承办部门",
+    "assignment": "交办",
+    "deputy_id": "代表",
+    "days": "天数",
+    "filters": "筛选条件",
+    "found": "找到",
+    "phone": "电话",
+}
 
 PAGE_SIZE = 50
 # Rows written with no one signed in (retention, a station's rating): ``who=system``.
 SYSTEM = "system"
 ACTION_MAX = 40
+
+# What a row's subject ("kind:id") is about, in words.
+SUBJECT_LABELS = {
+    "assignment": "交办", "department": "承办部门", "duty": "值班", "export": "导出", "opinion": "意见",
+    "rating": "评价", "receipt": "回执", "station": "联络站", "topic": "专题", "township": "镇街",
+    "user": "账号", "category": "类别", "deputy": "代表",
+}  # fmt: skip
+
+
+def subject_label(subject: str | None) -> str:
+    kind, _, rest = (subject or "").partition(":")
+    return " ".join(filter(None, (SUBJECT_LABELS.get(kind, kind), rest)))
+
 
 def action_label(action: str) -> str:
     return AUDIT_LABELS.get(action, action)
@@ -65,10 +111,25 @@ class Row:
     label: str
 
     @property
+    def subject(self) -> str:
+        return subject_label(self.entry.subject)
+
+    @property
     def changes(self) -> list[tuple[str, object, object]]:
         """(field in words, before, after) of each field the row names."""
         before, after = self.entry.before or {}, self.entry.after or {}
-        return [(FIELD_LABELS.get(name, name), before.get(name), after.get(name)) for name in dict.fromkeys([*before, *after])]
+        return [
+            (AUDIT_FIELD_LABELS.get(name, name), _shown(before, name), _shown(after, name))
+            for name in dict.fromkeys([*before, *after])
+        ]
+
+
+def _shown(values: dict, name: str) -> str | None:
+    """A value in words (statuses, yes or no), or None where the row holds none for ``name``."""
+    if name not in values:
+        return None
+    value = values[name]
+    return shown_value(value) if value is None or isinstance(value, (str, int, float, bool)) else json.dumps(value, ensure_ascii=False)
 
 
 @dataclass

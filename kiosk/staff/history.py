@@ -123,7 +123,8 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _shown(value, names: dict | None = None) -> str:
+def shown_value(value, names: dict | None = None) -> str:
+    """An audited value in words: a status, a yes or no, a local time, a count."""
     if names and value in names:
         return names[value]
     if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
@@ -192,8 +193,8 @@ def history(opinion: Opinion) -> list[HistoryEntry]:
     for row in rows:
         before, after = row.before or {}, row.after or {}
         changes = [
-            (FIELD_LABELS.get(name, name), _shown(before.get(name), names.get(name)),
-             _shown(after.get(name), names.get(name)))  # fmt: skip
+            (FIELD_LABELS.get(name, name), shown_value(before.get(name), names.get(name)),
+             shown_value(after.get(name), names.get(name)))  # fmt: skip
             for name in dict.fromkeys([*before, *after])
             if name not in HIDDEN_FIELDS and before.get(name) != after.get(name)
         ]
