@@ -2,6 +2,7 @@
 
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
 from .duty import DutyShift
+from .figures import OpinionFigures, StaleFigures
 from .kiosk_state import Draft, PrintJob
 from .opinions import (
     CONTENT_MAX,
@@ -38,6 +39,7 @@ __all__ = [
     "Department",
     "ExtensionState",
     "LoginAttempt",
+    "OpinionFigures",
     "Rating",
     "RatingSource",
     "Role",
@@ -57,6 +59,7 @@ __all__ = [
     "PrintJob",
     "ReceiptCounter",
     "SetAsideRecord",
+    "StaleFigures",
     "Station",
     "StationLevel",
     "SyncAudit",
