@@ -69,7 +69,10 @@ def export():
         abort(404)
     if request.args.get("township"):
         chosen_township(current_user, request.args)
-    filters = exports.filters_from_args(request.args)
+    try:
+        filters = exports.filters_from_args(request.args)
+    except exports.ExportRefused as refused:
+        return Response(refused.message, status=400, mimetype="text/plain")
     result = exports.export(current_user, filters, kind)
     return Response(
         stream_with_context(result.chunks),
