@@ -46,7 +46,7 @@ def dashboard():
         percent=services.percent,
         min_rated=services.MIN_RATED,
         townships=services.townships_offered(current_user),
-        years=range(today.year, services.FIRST_YEAR - 1, -1),
+        years=services.years_offered(township_id, period),
         **_links(figures),
     )
 

@@ -412,6 +412,16 @@ def townships_offered(user) -> list[tuple[int, str]]:
     return list(db.session.execute(select(Township.id, Township.name).order_by(Township.id)))
 
 
+def years_offered(township_id: int | None, shown: Period) -> list[int]:
+    """The years the dashboard offers, latest first: those with opinions in the scope, and the year shown."""
+    rollup.catch_up()
+    months = _scoped(select(OpinionFigures.month).distinct(), OpinionFigures.township_id, township_id)
+    years = {month.year for month in db.session.scalars(months)}
+    if shown.is_year:
+        years.add(shown.start.year)
+    return sorted(years, reverse=True)
+
+
 def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:
     """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点."""
     query = _scoped(
