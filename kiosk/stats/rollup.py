@@ -98,9 +98,9 @@ def _local_months(day: date) -> set[date]:
 
 def refresh(session) -> int:
     """Recount the cells of every stale day's months; returns how many (township, month) were recounted."""
+    if not session.scalar(select(exists().select_from(StaleFigures))):
+        return 0
     if session.get_bind().dialect.name == "postgresql":
-        if not session.scalar(select(exists().select_from(StaleFigures))):
-            return 0
         session.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     claimed = session.execute(delete(StaleFigures).returning(StaleFigures.township_id, StaleFigures.day)).all()
     months = {(township_id, month) for township_id, day in set(claimed) for month in _local_months(day)}
