@@ -31,7 +31,7 @@ a million opinions.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, func, literal, literal_column, null, select, tuple_, union_all
+from sqlalchemy import case, exists, func, literal, literal_column, null, select, tuple_, union_all
 
 from .. import clock
 from ..extensions import db
@@ -413,12 +413,22 @@ def townships_offered(user) -> list[tuple[int, str]]:
 
 
 def years_offered(township_id: int | None, shown: Period) -> list[int]:
-    """The years the dashboard offers, latest first: those with opinions in the scope, and the year shown."""
-    rollup.catch_up()
-    months = _scoped(select(OpinionFigures.month).distinct(), OpinionFigures.township_id, township_id)
-    years = {month.year for month in db.session.scalars(months)}
-    if shown.is_year:
-        years.add(shown.start.year)
+    """The years the dashboard offers, latest first: those with opinions in the scope, and the year shown.
+
+    A few index probes (the first and last opinion, then one per year
+    between), never a scan of the opinions.
+    """
+    bounds = _scoped(select(func.min(Opinion.created_at), func.max(Opinion.created_at)), Opinion.township_id, township_id)
+    first, last = db.session.execute(bounds).one()
+    years = {shown.start.year} if shown.is_year else set()
+    if first is not None:
+        for year in range(clock.to_local(first).year, clock.to_local(last).year + 1):
+            start, until = Period.year(year).utc_bounds()
+            held = exists().where(Opinion.created_at >= start, Opinion.created_at < until)
+            if township_id is not None:
+                held = held.where(Opinion.township_id == township_id)
+            if db.session.scalar(select(held)):
+                years.add(year)
     return sorted(years, reverse=True)
 
 
