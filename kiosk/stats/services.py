@@ -315,20 +315,35 @@ def _counts(values) -> Counts:
 
 
 def _from_rollup(township_ids: list[int], whole: list[tuple[int, int]], months: list[tuple[int, int]]):
-    """By station, and by category and month index, summed from the rollup's cells of the ``whole`` months."""
+    """By station, and by category and month index, summed from the rollup's cells of the ``whole`` months.
+
+    One pass over the cells on PostgreSQL (GROUPING SETS), two GROUP BYs
+    joined by UNION ALL on SQLite, as ``_from_opinions`` does.
+    """
     f = OpinionFigures
     sums = [func.sum(getattr(f, name)) for name in rollup.COUNT_COLUMNS]
     scope = (f.township_id.in_(township_ids), f.month >= date(*whole[0], 1), f.month <= date(*whole[-1], 1))
-    by_station = {
-        station: _counts(values)
-        for station, *values in db.session.execute(select(f.station_code, *sums).where(*scope).group_by(f.station_code))
-    }
-    by_category_month = {
-        (category, months.index((month.year, month.month))): _counts(values)
-        for category, month, *values in db.session.execute(
-            select(f.category_code, f.month, *sums).where(*scope).group_by(f.category_code, f.month)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = (
+            select(func.grouping(f.station_code), f.station_code, f.category_code, f.month, *sums)
+            .where(*scope)
+            .group_by(func.grouping_sets(tuple_(f.station_code), tuple_(f.category_code, f.month)))
         )
-    }
+    else:
+        query = union_all(
+            select(literal(0), f.station_code, null(), null(), *sums).where(*scope).group_by(f.station_code),
+            select(literal(1), null(), f.category_code, f.month, *sums)
+            .where(*scope)
+            .group_by(f.category_code, f.month),
+        )
+    by_station: dict[str, Counts] = {}
+    by_category_month: dict[tuple[str, int | None], Counts] = {}
+    for not_by_station, station, category, month, *values in db.session.execute(query):
+        if not_by_station:
+            month = date.fromisoformat(month) if isinstance(month, str) else month
+            by_category_month[category, months.index((month.year, month.month))] = _counts(values)
+        else:
+            by_station[station] = _counts(values)
     return by_station, by_category_month
 
 
