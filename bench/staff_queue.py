@@ -2,7 +2,8 @@
 
 Targets: the queue page (GET /staff/?status=…, a township clerk, so
 filtered by township and status) p95 at most 100 ms; the dashboard (GET
-/staff/stats/) p95 at most 300 ms; text search's p95 reported beside them,
+/staff/stats/, a township's and the whole city's) p95 at most 100 ms, read
+from the rollup kept per township, station, category and month; text search's p95 reported beside them,
 and the public Open311 list (GET /open311/v2/requests.json) too.
 
 The data: a fresh database with the demo's 21 townships and 236 stations,
@@ -11,7 +12,9 @@ itself (INSERT … SELECT over generate_series, no ORM, no round trips),
 spread over three years of working hours, busier stations busier, with the
 status mix of a real office: most older opinions finished (closed, a few
 declined or merged), recent ones still being accepted, forwarded and
-replied. Then VACUUM ANALYZE, as autovacuum would have done by then.
+replied. Then VACUUM ANALYZE, as autovacuum would have done by then. The
+opinions' triggers list every loaded day as stale; the first commit counts
+the rollup's cells from them (its time is reported).
 
 The fair comparison, and why: every page goes through the real Flask app
 (its test client, a signed-in clerk's server-side session) against the real
@@ -62,7 +65,7 @@ WARM_UP = 5
 ROUNDS = int(os.environ.get("BENCH_QUEUE_ROUNDS", "80"))
 # The city's dashboard (every township at once) is timed every few rounds.
 CITY_EVERY = 4
-QUEUE_TARGET, DASHBOARD_TARGET = 0.100, 0.300
+QUEUE_TARGET, DASHBOARD_TARGET = 0.100, 0.100
 # What a clerk filters by, in turn: the tabs of the queue page.
 QUEUE_VIEWS = [
     "status=open",
@@ -240,6 +243,22 @@ def generate(url: str) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE"))
     engine.dispose()
+    fill_rollup(url)
+
+
+def fill_rollup(url: str) -> None:
+    """Count the rollup's cells for every day the load listed stale, as the app's first commit would."""
+    from kiosk.stats import rollup
+
+    with tempfile.TemporaryDirectory(prefix="bench-queue-") as folder:
+        app = create_app({"ROLE": "hub", "DATABASE_URL": url, "INSTANCE_PATH": folder, "SECRET_KEY": "bench"})
+        with app.app_context():
+            elapsed, _ = timed(rollup.catch_up)
+            cells = db.session.scalar(sa.text("SELECT count(*) FROM opinion_figures"))
+            print(f"-- rollup: {cells:,} cells counted in {elapsed:.1f} s")
+            db.session.execute(sa.text("ANALYZE opinion_figures"))
+            db.session.commit()
+            db.engine.dispose()
 
 
 class StatementLog:
@@ -379,13 +398,15 @@ def summarise(samples: dict[str, list[float]], by_view: dict[str, list[float]], 
     ratio("text search / floor, medians", median(search), median(floor))
     report("dashboard median", ms(median(dashboard)))
     sql_share(log, samples, "dashboard")
-    report("dashboard p95", ms(p95(dashboard)), "≤ 300 ms", p95(dashboard) <= DASHBOARD_TARGET)
+    report("dashboard p95", ms(p95(dashboard)), "≤ 100 ms", p95(dashboard) <= DASHBOARD_TARGET)
     ratio("dashboard / floor, medians", median(dashboard), median(floor))
+    ratio("dashboard / floor, p95", p95(dashboard), p95(floor))
     city = samples["city"]
     report(f"dashboard, whole city median (n={len(city)})", ms(median(city)))
     sql_share(log, samples, "city")
-    report("dashboard, whole city p95", ms(p95(city)), "≤ 300 ms", p95(city) <= DASHBOARD_TARGET)
+    report("dashboard, whole city p95", ms(p95(city)), "≤ 100 ms", p95(city) <= DASHBOARD_TARGET)
     ratio("whole city / floor, medians", median(city), median(floor))
+    ratio("whole city / floor, p95", p95(city), p95(floor))
     open311 = samples["open311"]
     report("Open311 requests.json median", ms(median(open311)))
     sql_share(log, samples, "open311")

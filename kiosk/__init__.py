@@ -72,6 +72,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import sync
 
     sync.init_app(app)
+    if app.config["ROLE"] == "hub":
+        from .stats import rollup
+
+        rollup.init_app(app)
 
     from .demo import cli as demo_cli
 

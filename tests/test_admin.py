@@ -748,13 +748,25 @@ def test_the_fleet_shows_the_rows_of_stations_list(city):
         db.session.commit()
         overview = sync_hub.station_overview()
     page = text(city.get(path(hub, "setup.fleet")))
-    # Every station, the enrolled one first.
-    codes = re.findall(r'<tr data-code="([^"]+)"', page)
+    # Every station, page after page; the one whose printer reports trouble first.
+    codes = fleet_codes(city)
     assert codes[0] == "LC00" and sorted(codes) == sorted(row.code for row in overview)
     lc00 = re.search(r'<tr data-code="LC00".*?</tr>', page, re.DOTALL).group(0)
-    for cell in ("正常", "7", "2.4.1", "缺纸", "罗城街道"):
+    for cell in ("正常", "2.4.1", "缺纸", "罗城街道"):
         assert f"<td>{cell}</td>" in lc00
+    assert '<td class="num">7</td>' in lc00
     assert 'class="silent"' not in lc00
+
+
+def fleet_codes(city, **args) -> list[str]:
+    """The stations of every page of the fleet, in order, following its 下一页 links."""
+    codes, url = [], path(city.application, "setup.fleet", **args)
+    while url:
+        page = text(city.get(url))
+        codes += re.findall(r'<tr data-code="([^"]+)"', page)
+        following = re.search(r'<a href="([^"]+)" rel="next">', page)
+        url = following.group(1).replace("&amp;", "&") if following else None
+    return codes
 
 
 def test_the_fleet_marks_stations_silent_for_more_than_a_day(city):
@@ -821,7 +833,7 @@ def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
     summary = re.sub(r"<[^>]+>|\s+", "", summary)
     assert summary == f"共{total}个站点：已登记2个，未登记{total - 2}个。已登记的站点中1个超过一天没有联系（其中1个登记后从未联系）。"
     codes = re.findall(r'<tr data-code="([^"]+)"', page)
-    assert sorted(codes[:2]) == ["LC00", "LC01"]
+    assert codes[0] == "LC01"  # silent first; LC00 is well, after those never enrolled
     lc02 = re.search(r'<tr data-code="LC02".*?</tr>', page, re.DOTALL).group(0)
     assert "从未联系" not in lc02 and 'class="silent"' not in lc02
     lc01 = re.search(r'<tr data-code="LC01".*?</tr>', page, re.DOTALL).group(0)
@@ -831,8 +843,7 @@ def test_the_fleet_counts_stations_never_set_up_apart_from_silent_ones(city):
     assert sorted(re.findall(r'<tr data-code="([^"]+)"', enrolled)) == ["LC00", "LC01"]
     silent = text(city.get(path(hub, "setup.fleet", show="silent")))
     assert re.findall(r'<tr data-code="([^"]+)"', silent) == ["LC01"]
-    unenrolled = text(city.get(path(hub, "setup.fleet", show="unenrolled", township=1)))
-    assert "LC00" not in re.findall(r'<tr data-code="([^"]+)"', unenrolled)
+    assert "LC00" not in fleet_codes(city, show="unenrolled", township=1)
     assert city.get(path(hub, "setup.fleet", show="nonsense")).status_code == 200
 
 
@@ -854,7 +865,8 @@ def test_the_fleet_says_the_printer_state_in_chinese(city, sent, shown):
     with hub.app_context():
         sync_hub.note_contact(db.session.get(SyncStation, "LC00"), {"backlog": 0, "version": "2.4.1", "printer": sent})
         db.session.commit()
-    lc00 = re.search(r'<tr data-code="LC00".*?</tr>', text(city.get(path(hub, "setup.fleet"))), re.DOTALL).group(0)
+    page = text(city.get(path(hub, "setup.fleet", township=1)))
+    lc00 = re.search(r'<tr data-code="LC00".*?</tr>', page, re.DOTALL).group(0)
     assert f"<td>{shown}</td>" in lc00 and sent not in lc00
 
 
@@ -907,3 +919,63 @@ def test_a_department_needs_a_contact_phone(city):
         city, "setup.new_department", {"name": "市交通运输局", "contact_person": "李明", "contact_phone": " "},
         "请填写部门的联系电话（交办单上要印）。", Department,
     )
+
+
+# --- the fleet: problems first, a page at a time ---------------------------------
+
+
+def test_the_fleet_lists_problems_first_silent_backlog_printer_never_enrolled(city):
+    hub = city.application
+    for code in ("LC00", "LC01", "LC02", "LC03"):
+        enrol_a_box(hub, shown_token(post(city, "setup.issue_token", code=code)))
+    with hub.app_context():
+        reports = {"LC00": (0, "printed"), "LC02": (150, "printed"), "LC03": (0, "failed"), "LC01": (0, "printed")}
+        for code, (backlog, printer) in reports.items():
+            link = db.session.get(SyncStation, code)
+            sync_hub.note_contact(link, {"backlog": backlog, "version": "2.4.1", "printer": printer})
+        db.session.get(SyncStation, "LC01").last_contact_at = now() - timedelta(days=2)
+        db.session.commit()
+    codes = fleet_codes(city)
+    assert codes[:3] == ["LC01", "LC02", "LC03"]
+    assert codes[-1] == "LC00"  # well: after every station never enrolled
+    page = text(city.get(path(hub, "setup.fleet")))
+    problems = lambda code: re.findall(  # noqa: E731
+        r'data-problem="([a-z]+)">([^<]+)<', re.search(rf'<tr data-code="{code}".*?</tr>', page, re.DOTALL).group(0)
+    )
+    assert problems("LC01") == [("silent", "超过一天没有联系")]
+    assert problems("LC02") == [("backlog", "积压 150 条未送")]
+    assert problems("LC03") == [("printer", "打印机：上一张打印失败")]
+    assert problems(codes[3]) == [("unenrolled", "从未登记")]
+    assert re.findall(r'<tr data-code="([^"]+)"', text(city.get(path(hub, "setup.fleet", show="problems"))))[:3] == [
+        "LC01", "LC02", "LC03"
+    ]
+    assert "LC00" not in fleet_codes(city, show="problems")
+
+
+def test_the_fleet_is_paged_and_its_links_keep_the_filters(city):
+    hub = city.application
+    with hub.app_context():
+        total = db.session.scalar(select(func.count()).select_from(Station))
+        in_township_1 = db.session.scalar(select(func.count()).where(Station.township_id == 1))
+    first = text(city.get(path(hub, "setup.fleet")))
+    assert len(re.findall(r'<tr data-code="', first)) == 40
+    assert f"第 1–40 个，共 {total} 个" in first
+    codes = fleet_codes(city)
+    assert len(codes) == len(set(codes)) == total
+    # Every link of the pager keeps the township and the state chosen; so does the township form.
+    chosen = text(city.get(path(hub, "setup.fleet", show="unenrolled", page=2)))
+    pager = re.search(r'data-testid="fleet-pager">(.*?)</nav>', chosen, re.DOTALL).group(1)
+    links = re.findall(r'href="([^"]+)"', pager)
+    assert links and all("show=unenrolled" in link for link in links)
+    assert '<span aria-current="page">2</span>' in pager
+    assert '<input type="hidden" name="show" value="unenrolled">' in chosen
+    assert len(fleet_codes(city, township=1)) == in_township_1
+    narrowed = text(city.get(path(hub, "setup.fleet", township=1, show="unenrolled")))
+    assert 'data-testid="fleet-pager"' not in narrowed  # one page: no pager
+    # A page beyond the last is the last; nonsense is the first.
+    last = text(city.get(path(hub, "setup.fleet", page=999)))
+    assert re.findall(r'<tr data-code="([^"]+)"', last) == codes[(len(codes) - 1) // 40 * 40 :]
+    for nonsense in ("abc", "-1", "0", "99999999999999999999"):
+        again = city.get(path(hub, "setup.fleet") + f"?page={nonsense}")
+        assert again.status_code == 200
+        assert re.findall(r'<tr data-code="([^"]+)"', text(again)) == codes[:40]

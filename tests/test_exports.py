@@ -194,7 +194,7 @@ def test_exports_are_named_in_chinese_with_an_ascii_fallback(hub, role, query, s
             day = f"{to_local(utcnow()):%Y-%m-%d}"
         disposition = response.headers["Content-Disposition"]
         assert disposition.startswith(f'attachment; filename="opinions-{day}-')
-        assert disposition.endswith(f".{kind}\"; filename*=UTF-8''{quote(f'{scope}-意见-{day}.{kind}')}")
+        assert disposition.endswith(f".{kind}\"; filename*=UTF-8''{quote(f'{scope}-意见-截至{day}.{kind}')}")
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
@@ -215,3 +215,49 @@ def test_the_chosen_deputy_is_a_column_of_both_exports_and_a_filter(hub, kind):
     response = client.get(f"/staff/stats/export?format={kind}&deputy={names['id']}")
     rows = read_csv(response) if kind == "csv" else read_xlsx(response.get_data())
     assert [row[6] for row in rows[1:]] == ["请代表帮忙问问水渠的事。"]
+
+
+@pytest.mark.parametrize(
+    "query, name, ascii_name",
+    [
+        ("year=2019", "罗城街道-意见-2019年.csv", "opinions-2019.csv"),
+        ("date_from=2019-01-01&date_to=2019-12-31", "罗城街道-意见-2019年.csv", "opinions-2019.csv"),
+        ("date_from=2019-03-01&date_to=2019-05-31", "罗城街道-意见-2019-03-01至2019-05-31.csv",
+         "opinions-2019-03-01-2019-05-31.csv"),
+        ("date_from=2019-03-01", "罗城街道-意见-2019-03-01起.csv", "opinions-from-2019-03-01.csv"),
+        ("date_to=2019-05-31", "罗城街道-意见-至2019-05-31.csv", "opinions-to-2019-05-31.csv"),
+    ],
+)
+def test_an_export_of_a_period_is_named_after_that_period(hub, query, name, ascii_name):
+    from urllib.parse import quote
+
+    client = signed_in(hub, "township")
+    response = client.get(f"/staff/stats/export?format=csv&{query}")
+    response.get_data()
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    )
+
+
+def test_an_export_of_a_year_holds_that_years_opinions_only(hub):
+    """F was left half past midnight on New Year's Day 2020, local time (still 2019 in UTC)."""
+    client = signed_in(hub, "township", load_small_year)
+    rows = read_csv(client.get("/staff/stats/export?format=csv&year=2019"))
+    assert len(rows) - 1 == 7  # 罗城街道's 2019, as the dashboard counts it
+    assert {row[1][:4] for row in rows[1:]} == {"2019"}
+    later = read_csv(client.get("/staff/stats/export?format=csv&year=2020"))
+    assert [row[1] for row in later[1:]] == ["2020-01-01 00:30"]
+    # Dates given win over the year, as on the dashboard.
+    dated = read_csv(client.get("/staff/stats/export?format=csv&year=2020&date_from=2019-03-01&date_to=2019-03-31"))
+    assert sorted(row[1][:10] for row in dated[1:]) == ["2019-03-05", "2019-03-06"]
+
+
+@pytest.mark.parametrize("year", ["abc", "1999", "2019x", "99999999999999999999"])
+def test_an_unreadable_year_exports_nothing_and_says_why(hub, year):
+    client = signed_in(hub, "township", load_small_year)
+    response = client.get(f"/staff/stats/export?format=csv&year={year}")
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    assert "年度无法识别" in response.get_data(as_text=True)
+    with hub.app_context():
+        assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()

@@ -10,6 +10,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from kiosk import clock
 from kiosk.extensions import db
 from kiosk.models import AuditEntry
 from kiosk.stats import services
@@ -202,6 +203,25 @@ def test_city_staff_see_all_or_one_township(hub):
     assert "素龙街道意见建议统计" in one
     assert _figure(one, "received") == "2"
     assert _figure(one, "overdue") == "1"
+
+
+def _years_offered(html: str) -> list[str]:
+    select_ = re.search(r'<select name="year">(.*?)</select>', html, flags=re.DOTALL)
+    assert select_, "no year list"
+    return re.findall(r'<option value="(\d+)"', select_.group(1))
+
+
+def test_the_year_list_offers_the_years_with_opinions_only(hub):
+    """F, left just after midnight on New Year's Day 2020 (local time), makes 2020 a year of 罗城街道's."""
+    clerk = signed_in(hub, "township", load_small_year)
+    assert _years_offered(clerk.get("/staff/stats/?year=2019").get_data(as_text=True)) == ["2020", "2019"]
+    with hub.app_context():
+        this_year = str(clock.today().year)
+    # The year shown stays in the list, opinions or not.
+    assert _years_offered(clerk.get("/staff/stats/").get_data(as_text=True)) == [this_year, "2020", "2019"]
+    city = signed_in(hub, "city")
+    assert _years_offered(city.get("/staff/stats/?year=2019&township=2").get_data(as_text=True)) == ["2019"]
+    assert _years_offered(city.get("/staff/stats/?year=2020").get_data(as_text=True)) == ["2020", "2019"]
 
 
 def test_the_dashboard_needs_a_signed_in_staff_member(hub):

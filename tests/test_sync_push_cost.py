@@ -116,6 +116,13 @@ def test_a_batch_of_forty_costs_the_hub_and_station_what_a_batch_of_three_does(s
             ),
             # The station's last contact and backlog.
             "UPDATE sync_stations": 1,
+            # The dashboard's rollup, at each commit: anything stale? (the nonce's
+            # commit and the batch's); the batch's days claimed, their month recounted.
+            "SELECT opinion_figures_stale)": 2,
+            **({"SELECT pg_advisory_xact_lock": 1} if postgres else {}),
+            "DELETE opinion_figures_stale": 1,
+            "DELETE opinion_figures": 1,
+            "INSERT opinion_figures": 1,
         }
     )
     # The station records an answer with one UPDATE and one INSERT … SELECT.

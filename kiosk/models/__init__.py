@@ -2,6 +2,7 @@
 
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
 from .duty import DutyShift
+from .figures import OpinionFigures, StaleFigures
 from .kiosk_state import Draft, PrintJob
 from .limits import LimitFailure
 from .opinions import (
@@ -40,6 +41,7 @@ __all__ = [
     "ExtensionState",
     "LimitFailure",
     "LoginAttempt",
+    "OpinionFigures",
     "Rating",
     "RatingSource",
     "Role",
@@ -59,6 +61,7 @@ __all__ = [
     "PrintJob",
     "ReceiptCounter",
     "SetAsideRecord",
+    "StaleFigures",
     "Station",
     "StationLevel",
     "SyncAudit",

@@ -428,7 +428,7 @@ def reset_password(user_id):
 @bp.get("/fleet")
 @city_only
 def fleet():
-    """What `stations list --all` shows, enrolled stations first; filters by township and state."""
+    """Every station's link with the hub, problems first, a page at a time; filters by township and state."""
     township = _township_filter()
     show = request.args.get("show", "")
     if show not in services.FLEET_FILTERS:
@@ -437,7 +437,8 @@ def fleet():
     return render(
         "setup/fleet.html",
         "setup/_fleet.html",
-        rows=services.fleet_filtered(overview, show),
+        listing=services.fleet_page(services.fleet_filtered(overview, show), request.args.get("page")),
+        problems=services.fleet_problems,
         summary=services.fleet_summary(overview),
         townships=_townships(),
         township=township,

@@ -20,6 +20,7 @@ from .. import audit
 from ..auth import services as accounts
 from ..extensions import db
 from ..models import Category, Department, Station, Township, User
+from ..parsing import bounded_int
 from ..refusals import Refused
 from ..sync import registry
 
@@ -273,27 +274,59 @@ def set_user_active(actor: User, user: User, active: bool) -> None:
 def fleet(township: Township | None = None) -> list[tuple[registry.StationRow, str]]:
     """The rows of ``stations list --all`` (registry.station_overview), each with its station's level.
 
-    With ``township``, only that township's stations. Enrolled stations come
-    first (a working box matters more than the many not yet set up), then by
-    township and code. Read only.
+    With ``township``, only that township's stations. Stations with a
+    problem come first, the worst kind first (``fleet_problems``), then
+    the enrolled ones that are well, the revoked; within each, by township
+    and code. Read only.
     """
     levels = dict(db.session.execute(select(Station.code, Station.level)).all())
     townships = dict(db.session.execute(select(Township.name, Township.id)).all())
     rows = registry.station_overview()
     if township is not None:
         rows = [row for row in rows if row.township == township.name]
-    rows.sort(key=lambda row: (_FLEET_ORDER.get(row.state, 3), townships.get(row.township, 0), row.code))
+    rows.sort(key=lambda row: (_fleet_rank(row), townships.get(row.township, 0), row.code))
     return [(row, levels[row.code]) for row in rows]
 
 
 ENROLLED, UNENROLLED, REVOKED = "正常", "未登记", "已吊销"
-_FLEET_ORDER = {ENROLLED: 0, REVOKED: 1, UNENROLLED: 2}
 # ?show= on the fleet page: which stations.
-FLEET_FILTERS = {"enrolled": "已登记", "unenrolled": "未登记", "silent": "失联"}
+FLEET_FILTERS = {"problems": "有问题", "enrolled": "已登记", "unenrolled": "未登记", "silent": "失联"}
+# Records still waiting at a station's last contact from which its backlog is a problem:
+# a station reports what waits as it pushes, so a few are the sync under way.
+BACKLOG_PROBLEM = 100
+# Printer reports that are no trouble: working, or a station set up without a printer.
+PRINTER_FINE = {"no printer", "idle", "rendering", "queued", "printing", "printed"}
+# The kinds of problem, in the order the fleet lists them.
+SILENT, BACKLOG, PRINTER, NEVER_ENROLLED = "silent", "backlog", "printer", "unenrolled"
+_PROBLEM_RANK = {SILENT: 0, BACKLOG: 1, PRINTER: 2, NEVER_ENROLLED: 3}
+FLEET_PAGE_SIZE = 40
+
+
+def fleet_problems(row: registry.StationRow) -> list[tuple[str, str]]:
+    """(kind, words) of each problem of a station, the worst first: silent, backlog, printer, never enrolled."""
+    problems = []
+    if row.silent:
+        problems.append((SILENT, "登记后从未联系" if row.last_contact_at is None else "超过一天没有联系"))
+    if row.state == ENROLLED and (row.backlog or 0) >= BACKLOG_PROBLEM:
+        problems.append((BACKLOG, f"积压 {row.backlog} 条未送"))
+    if row.state == ENROLLED and row.printer and row.printer not in PRINTER_FINE:
+        problems.append((PRINTER, f"打印机：{printer_label(row.printer)}"))
+    if row.state == UNENROLLED:
+        problems.append((NEVER_ENROLLED, "从未登记"))
+    return problems
+
+
+def _fleet_rank(row: registry.StationRow) -> int:
+    problems = fleet_problems(row)
+    if problems:
+        return _PROBLEM_RANK[problems[0][0]]
+    return len(_PROBLEM_RANK) + (row.state == REVOKED)
 
 
 def fleet_filtered(rows, show: str):
-    """Only the enrolled (正常 or revoked), the not enrolled, or the silent ones ('' = all)."""
+    """Only those with a problem, the enrolled (正常 or revoked), the not enrolled, or the silent ones ('' = all)."""
+    if show == "problems":
+        return [(r, lv) for r, lv in rows if fleet_problems(r)]
     if show == "enrolled":
         return [(r, lv) for r, lv in rows if r.state != UNENROLLED]
     if show == "unenrolled":
@@ -304,6 +337,27 @@ def fleet_filtered(rows, show: str):
 
 
 @dataclass(frozen=True)
+class FleetPage:
+    rows: list
+    number: int  # 1-based
+    count: int  # how many pages (at least one)
+    first: int  # the first row's position, 1-based (0 when there are none)
+    last: int
+    total: int
+
+
+def fleet_page(rows: list, asked) -> FleetPage:
+    """Page ``asked`` (the ``page`` argument, read as every number from a request) of the rows;
+    a page beyond the last is the last, anything unreadable the first."""
+    count = max(1, -(-len(rows) // FLEET_PAGE_SIZE))
+    number = bounded_int(asked) or 1
+    number = min(number, count)
+    start = (number - 1) * FLEET_PAGE_SIZE
+    shown = rows[start : start + FLEET_PAGE_SIZE]
+    return FleetPage(shown, number, count, start + 1 if shown else 0, start + len(shown), len(rows))
+
+
+@dataclass(frozen=True)
 class FleetSummary:
     total: int
     enrolled: int  # 正常: a box enrolled and its key valid
@@ -311,6 +365,8 @@ class FleetSummary:
     unenrolled: int
     never_contacted: int  # enrolled, not a word since
     silent: int  # enrolled, no contact for more than a day (never contacted included)
+    backlog: int  # enrolled, BACKLOG_PROBLEM records or more waiting
+    printer: int  # enrolled, printer in trouble
 
 
 def fleet_summary(rows) -> FleetSummary:
@@ -324,6 +380,8 @@ def fleet_summary(rows) -> FleetSummary:
         unenrolled=states.count(UNENROLLED),
         never_contacted=sum(1 for row, _ in rows if row.state == ENROLLED and row.last_contact_at is None),
         silent=sum(1 for row, _ in rows if row.silent),
+        backlog=sum(1 for row, _ in rows if any(kind == BACKLOG for kind, _ in fleet_problems(row))),
+        printer=sum(1 for row, _ in rows if any(kind == PRINTER for kind, _ in fleet_problems(row))),
     )
 
 

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -42,7 +42,8 @@ from ..models import (
     Township,
     User,
 )
-from ..parsing import parse_day
+from ..parsing import bounded_int, parse_day
+from ..refusals import Refused
 from ..staff.queue import QueueFilters, filtered
 
 log = logging.getLogger(__name__)
@@ -71,17 +72,44 @@ BATCH = 1000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+class ExportRefused(Refused):
+    """An export asked for in a way that cannot be read: nothing is exported."""
+
+
 def filters_from_args(args) -> QueueFilters:
     """The queue's filters for an export, with its dates read as every date from a request is.
 
     ``QueueFilters.from_args`` reads the rest; a date outside 2000 to 2099
     (``kiosk.parsing.parse_day``) is left out, as an unreadable one is, and
-    dates given backwards are swapped.
+    dates given backwards are swapped. Without dates, ``year`` (as on the
+    dashboard) is that year's days; a year that cannot be read is refused,
+    never taken for "every year".
     """
     start, end = parse_day(args.get("date_from")), parse_day(args.get("date_to"))
     if start and end and start > end:
         start, end = end, start
+    year = (args.get("year") or "").strip()
+    if year and not (start or end):
+        number = bounded_int(year, 2000, 2099)
+        if number is None:
+            raise ExportRefused("年度无法识别：须为 2000 年至 2099 年间的年份，如 2019。没有导出任何数据。")
+        start, end = date(number, 1, 1), date(number, 12, 31)
     return replace(QueueFilters.from_args(args), date_from=start, date_to=end)
+
+
+def period_names(filters: QueueFilters, moment: datetime) -> tuple[str, str]:
+    """What the file's name says of its period (Chinese, ASCII): the year or the dates exported,
+    or, with no dates, the time of the export (everything up to then)."""
+    start, end = filters.date_from, filters.date_to
+    if start and end:
+        if (start, end) == (date(start.year, 1, 1), date(start.year, 12, 31)):
+            return f"{start.year}年", f"{start.year}"
+        return f"{start:%Y-%m-%d}至{end:%Y-%m-%d}", f"{start:%Y-%m-%d}-{end:%Y-%m-%d}"
+    if start:
+        return f"{start:%Y-%m-%d}起", f"from-{start:%Y-%m-%d}"
+    if end:
+        return f"至{end:%Y-%m-%d}", f"to-{end:%Y-%m-%d}"
+    return f"截至{moment:%Y-%m-%d}", f"{moment:%Y-%m-%d-%H%M}"
 
 
 def safe_cell(value):
@@ -95,7 +123,7 @@ def safe_cell(value):
 class ExportFile:
     chunks: Iterator[bytes]
     mimetype: str
-    # 罗城街道-意见-2026-11-28.csv, and an ASCII name for clients without RFC 6266's filename*.
+    # 罗城街道-意见-2019年.csv, and an ASCII name for clients without RFC 6266's filename*.
     filename: str
     ascii_filename: str
 
@@ -121,9 +149,9 @@ def export(user: User, filters: QueueFilters, kind: str) -> ExportFile:
     # The query is built now, while the request's user is at hand; the rows
     # are read as the response streams, in a context of their own.
     rows = _rows(_query(user, filters, contacts), user.username)
-    moment = to_local(now())
-    filename = f"{scope_name(user, filters)}-意见-{moment:%Y-%m-%d}.{kind}"
-    ascii_filename = f"opinions-{moment:%Y-%m-%d-%H%M}.{kind}"
+    period, ascii_period = period_names(filters, to_local(now()))
+    filename = f"{scope_name(user, filters)}-意见-{period}.{kind}"
+    ascii_filename = f"opinions-{ascii_period}.{kind}"
     chunks = _xlsx(header, rows) if kind == "xlsx" else _csv(header, rows)
     return ExportFile(chunks, FORMATS[kind], filename, ascii_filename)
 

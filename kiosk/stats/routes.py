@@ -46,7 +46,7 @@ def dashboard():
         percent=services.percent,
         min_rated=services.MIN_RATED,
         townships=services.townships_offered(current_user),
-        years=range(today.year, services.FIRST_YEAR - 1, -1),
+        years=services.years_offered(township_id, period),
         **_links(figures),
     )
 
@@ -69,7 +69,10 @@ def export():
         abort(404)
     if request.args.get("township"):
         chosen_township(current_user, request.args)
-    filters = exports.filters_from_args(request.args)
+    try:
+        filters = exports.filters_from_args(request.args)
+    except exports.ExportRefused as refused:
+        return Response(refused.message, status=400, mimetype="text/plain")
     result = exports.export(current_user, filters, kind)
     return Response(
         stream_with_context(result.chunks),

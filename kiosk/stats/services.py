@@ -20,37 +20,31 @@ Rules:
 - "Overdue now" is a state of today: it counts every overdue opinion of the
   scope whatever its year, as the queue's overdue filter does.
 
-Everything is counted by the database in one grouped query (by station,
-and by category and month) and a few small ones; Python only adds up a few
-hundred groups, never walks the opinions, so the city's dashboard stays
-quick over a million opinions.
+Whole months are read from the rollup kept per township, station,
+category and local month (``kiosk.stats.rollup``), a few thousand cells
+for the city's year; the days of a month a period covers only in part are
+grouped from the opinions by the database. Python only adds up the
+groups, never walks the opinions, so the city's dashboard stays quick over
+a million opinions.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import case, func, literal, literal_column, null, or_, select, tuple_, union_all
+from sqlalchemy import case, exists, func, literal, literal_column, null, select, tuple_, union_all
 
 from .. import clock
 from ..extensions import db
-from ..models import Category, Opinion, OpinionStatus, Satisfaction, Station, StationLevel, Township
+from ..models import Category, Opinion, OpinionFigures, Satisfaction, Station, StationLevel, Township
 from ..parsing import bounded_int, parse_day
 from ..staff import services as staff_services
 from ..staff.queue import OPEN_STATUSES
+from . import rollup
 
 # How many stations the dashboard's station chart shows.
 TOP_STATIONS = 10
 # Fewer ratings than this: the satisfaction rate is shown as "—" (with the count).
 MIN_RATED = 3
-
-# Statuses that mean the township has taken the opinion on (受理) at some point.
-_ACCEPTED_STATUSES = (
-    OpinionStatus.ACCEPTED,
-    OpinionStatus.FORWARDED,
-    OpinionStatus.REPLIED,
-    OpinionStatus.CLOSED,
-    OpinionStatus.REOPENED,
-)
 
 
 @dataclass(frozen=True)
@@ -199,11 +193,14 @@ def percent(rate: float | None) -> str:
     return f"{int(rate * 100 + 0.5)}%"
 
 
-def figures(township_id: int | None, period: Period, today: date | None = None) -> Figures:
+def figures(
+    township_id: int | None, period: Period, today: date | None = None, rollup_cells: bool = True
+) -> Figures:
     """The figures of one township (or the city, with None) for ``period``.
 
     The caller has checked that the user may see ``township_id``
-    (``kiosk.auth.scope.township_or_404``).
+    (``kiosk.auth.scope.township_or_404``). ``rollup_cells=False`` counts
+    every opinion again instead of reading the rollup (to check it).
     """
     today = today or clock.today()
     township = db.session.get(Township, township_id) if township_id is not None else None
@@ -228,7 +225,7 @@ def figures(township_id: int | None, period: Period, today: date | None = None) 
         by_township = {tid: Row(tid, name) for tid, name in sorted(township_names.items())}
 
     by_station_counts, by_category_month = _grouped_counts(
-        [township_id] if township_id is not None else list(township_names), period, months
+        [township_id] if township_id is not None else list(township_names), period, months, rollup_cells
     )
     for (category_code, month_index), counts in by_category_month.items():
         totals.add(counts)
@@ -262,18 +259,96 @@ def _scoped(query, column, township_id: int | None):
     return query if township_id is None else query.where(column == township_id)
 
 
-def _days_to_close(closed_at, received_at):
-    """Calendar days from hub receipt to closing, as a SQL expression of this database."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return func.julianday(closed_at) - func.julianday(received_at)
-    # date_part gives a double; EXTRACT would give a numeric, far slower to add up.
-    return func.date_part(literal_column("'epoch'"), closed_at - received_at) / 86400.0
-
-
 def _grouped_counts(
-    township_ids: list[int], period: Period, months: list[tuple[int, int]]
+    township_ids: list[int], period: Period, months: list[tuple[int, int]], rollup_cells: bool = True
 ) -> tuple[dict[str, Counts], dict[tuple[str, int | None], Counts]]:
-    """Counts of the townships' opinions by station, and by category and month index, from one statement.
+    """Counts of the townships' opinions by station, and by category and month index.
+
+    Whole months come from the rollup (``kiosk.stats.rollup``), a few
+    hundred cells a month for the city; the days of a month the period
+    covers only in part are grouped from the opinions themselves.
+    ``rollup_cells=False`` counts everything from the opinions (the
+    rollup's own check).
+    """
+    by_station: dict[str, Counts] = {}
+    by_category_month: dict[tuple[str, int | None], Counts] = {}
+
+    def merge(stations, categories):
+        for key, counts in stations.items():
+            by_station.setdefault(key, Counts()).add(counts)
+        for key, counts in categories.items():
+            by_category_month.setdefault(key, Counts()).add(counts)
+
+    whole = [m for m in months if period.start <= date(*m, 1) and _month_end(m) <= period.end] if rollup_cells else []
+    if whole:
+        rollup.catch_up()
+        merge(*_from_rollup(township_ids, whole, months))
+    for part in _parts_not_in(period, whole):
+        offset = months.index((part.start.year, part.start.month))
+        merge(*_from_opinions(township_ids, part, part.months(), offset))
+    return by_station, by_category_month
+
+
+def _month_end(month: tuple[int, int]) -> date:
+    year, m = month
+    return date(year + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
+
+
+def _parts_not_in(period: Period, whole: list[tuple[int, int]]) -> list[Period]:
+    """The runs of the period's days outside the ``whole`` months (none, one or two, or all of it)."""
+    if not whole:
+        return [period]
+    parts = []
+    first, last = date(*whole[0], 1), _month_end(whole[-1])
+    if period.start < first:
+        parts.append(Period(period.start, first - timedelta(days=1)))
+    if last < period.end:
+        parts.append(Period(last + timedelta(days=1), period.end))
+    return parts
+
+
+def _counts(values) -> Counts:
+    received, accepted, closed_n, declined, merged, timed_n, days, satisfied, basic, unsatisfied = values
+    return Counts(
+        received, accepted, closed_n, declined, merged, timed_n, float(days or 0), satisfied, basic, unsatisfied
+    )
+
+
+def _from_rollup(township_ids: list[int], whole: list[tuple[int, int]], months: list[tuple[int, int]]):
+    """By station, and by category and month index, summed from the rollup's cells of the ``whole`` months.
+
+    One pass over the cells on PostgreSQL (GROUPING SETS), two GROUP BYs
+    joined by UNION ALL on SQLite, as ``_from_opinions`` does.
+    """
+    f = OpinionFigures
+    sums = [func.sum(getattr(f, name)) for name in rollup.COUNT_COLUMNS]
+    scope = (f.township_id.in_(township_ids), f.month >= date(*whole[0], 1), f.month <= date(*whole[-1], 1))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = (
+            select(func.grouping(f.station_code), f.station_code, f.category_code, f.month, *sums)
+            .where(*scope)
+            .group_by(func.grouping_sets(tuple_(f.station_code), tuple_(f.category_code, f.month)))
+        )
+    else:
+        query = union_all(
+            select(literal(0), f.station_code, null(), null(), *sums).where(*scope).group_by(f.station_code),
+            select(literal(1), null(), f.category_code, f.month, *sums)
+            .where(*scope)
+            .group_by(f.category_code, f.month),
+        )
+    by_station: dict[str, Counts] = {}
+    by_category_month: dict[tuple[str, int | None], Counts] = {}
+    for not_by_station, station, category, month, *values in db.session.execute(query):
+        if not_by_station:
+            month = date.fromisoformat(month) if isinstance(month, str) else month
+            by_category_month[category, months.index((month.year, month.month))] = _counts(values)
+        else:
+            by_station[station] = _counts(values)
+    return by_station, by_category_month
+
+
+def _from_opinions(township_ids: list[int], period: Period, months: list[tuple[int, int]], offset: int = 0):
+    """By station, and by category and month index (plus ``offset``), grouped from the opinions in one statement.
 
     PostgreSQL groups both ways in one pass (GROUPING SETS), so a few
     hundred rows come back whatever the number of opinions; SQLite, which
@@ -310,21 +385,7 @@ def _grouped_counts(
         # created_at (which would make it sort every row instead of hashing).
         rows = rows.offset(0)
     o = rows.subquery("year")
-
-    closed = o.c.status == OpinionStatus.CLOSED
-    timed = closed & o.c.closed_at.is_not(None) & o.c.hub_received_at.is_not(None)
-    numbers = (
-        func.count(),
-        func.count().filter(or_(o.c.accepted_at.is_not(None), o.c.status.in_(_ACCEPTED_STATUSES))),
-        func.count().filter(closed),
-        func.count().filter(o.c.status == OpinionStatus.DECLINED),
-        func.count().filter(o.c.status == OpinionStatus.MERGED),
-        func.count().filter(timed),
-        func.sum(case((timed, _days_to_close(o.c.closed_at, o.c.hub_received_at)), else_=None)),
-        func.count().filter(o.c.satisfaction == Satisfaction.SATISFIED),
-        func.count().filter(o.c.satisfaction == Satisfaction.BASIC),
-        func.count().filter(o.c.satisfaction == Satisfaction.UNSATISFIED),
-    )
+    numbers = rollup.counted(o.c)
     if postgresql:
         # grouping(station_code) is 0 on the rows grouped by station.
         query = select(
@@ -340,23 +401,10 @@ def _grouped_counts(
     by_station: dict[str, Counts] = {}
     by_category_month: dict[tuple[str, int | None], Counts] = {}
     for not_by_station, station, category, month_index, *values in db.session.execute(query):
-        received, accepted, closed_n, declined, merged, timed_n, days, satisfied, basic, unsatisfied = values
-        counts = Counts(
-            received,
-            accepted,
-            closed_n,
-            declined,
-            merged,
-            timed_n,
-            float(days or 0),
-            satisfied,
-            basic,
-            unsatisfied,
-        )
         if not_by_station:
-            by_category_month[category, month_index] = counts
+            by_category_month[category, None if month_index is None else month_index + offset] = _counts(values)
         else:
-            by_station[station] = counts
+            by_station[station] = _counts(values)
     return by_station, by_category_month
 
 
@@ -377,6 +425,26 @@ def townships_offered(user) -> list[tuple[int, str]]:
     if not user.is_city:
         return []
     return list(db.session.execute(select(Township.id, Township.name).order_by(Township.id)))
+
+
+def years_offered(township_id: int | None, shown: Period) -> list[int]:
+    """The years the dashboard offers, latest first: those with opinions in the scope, and the year shown.
+
+    A few index probes (the first and last opinion, then one per year
+    between), never a scan of the opinions.
+    """
+    bounds = _scoped(select(func.min(Opinion.created_at), func.max(Opinion.created_at)), Opinion.township_id, township_id)
+    first, last = db.session.execute(bounds).one()
+    years = {shown.start.year} if shown.is_year else set()
+    if first is not None:
+        for year in range(clock.to_local(first).year, clock.to_local(last).year + 1):
+            start, until = Period.year(year).utc_bounds()
+            held = exists().where(Opinion.created_at >= start, Opinion.created_at < until)
+            if township_id is not None:
+                held = held.where(Opinion.township_id == township_id)
+            if db.session.scalar(select(held)):
+                years.add(year)
+    return sorted(years, reverse=True)
 
 
 def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:

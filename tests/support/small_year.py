@@ -10,6 +10,7 @@ would have left it, with the dates the figures depend on.
 city 2019           9        6       4       1       1    11 / 4  2 / 1 / 1       4
 """
 
+import random
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -64,3 +65,41 @@ def load_small_year() -> dict:
     )
     o["I"] = _opinion("SL00", "other", local(2019, 2, 2, 10), S.RECEIVED, overdue=True)
     return o
+
+
+# What a generated opinion may end as, with the fields that state implies.
+_ENDS = [S.RECEIVED, S.ACCEPTED, S.FORWARDED, S.REPLIED, S.CLOSED, S.CLOSED, S.DECLINED, S.MERGED, S.REOPENED]
+_RATINGS = [None, "satisfied", "basic", "unsatisfied"]
+
+
+def generate_year(year: int = 2019, count: int = 240, seed: int = 12) -> list:
+    """``count`` opinions spread over ``year`` (and the hours either side of it) at stations of
+    several townships, in every state, many left in a month's last or first local hour.
+
+    Not counted by hand: the rollup's check compares two ways of counting them.
+    """
+    rng = random.Random(seed)
+    stations = ["LC00", "LC01", "SL00", "SL01", "LJ00", "FJ00"]
+    categories = ["road", "water", "environment", "village", "other", "jobs"]
+    made = []
+    for i in range(count):
+        month = rng.randint(1, 12)
+        if i % 4 == 0:  # the month's last local half hour, or the next month's first
+            edge = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=LOCAL)
+            created = edge + timedelta(minutes=rng.choice([-30, -1, 0, 30]))
+        else:
+            created = datetime(year, month, rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59), tzinfo=LOCAL)
+        created = created.astimezone(timezone.utc)
+        opinion = receive_opinion(rng.choice(stations), category=rng.choice(categories), created_at=created)
+        status = rng.choice(_ENDS)
+        opinion.status = status
+        if status != S.RECEIVED and rng.random() < 0.8:
+            opinion.accepted_at = created + timedelta(hours=rng.randint(1, 48))
+        if status in (S.CLOSED, S.DECLINED, S.MERGED) and rng.random() < 0.9:
+            opinion.closed_at = created + timedelta(days=rng.uniform(0.5, 40))
+        if rng.random() < 0.1:
+            opinion.hub_received_at = None
+        opinion.satisfaction = rng.choice(_RATINGS) if status in (S.CLOSED, S.REOPENED) else None
+        made.append(opinion)
+    db.session.commit()
+    return made
