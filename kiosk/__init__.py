@@ -76,6 +76,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
+    from .deputies import cli as deputies_cli
+
+    app.cli.add_command(deputies_cli.deputies)
     # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
     app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
 
