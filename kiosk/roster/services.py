@@ -143,7 +143,7 @@ def _clock(moment: time | None) -> str | None:
 
 
 def _deputy_of(station: Station, deputy_id) -> Deputy:
-    deputy = next((d for d in station.deputies if d.id == deputy_id), None)
+    deputy = next((d for d in station.serving_deputies if d.id == deputy_id), None)
     if deputy is None:
         raise RosterRefused("这位代表不在本联络站，请从本站的代表中选择。", "deputy")
     return deputy
@@ -348,7 +348,7 @@ def shifts_for_pull(station: Station, from_day: date) -> list[dict]:
     so a cut-off would keep a shift that moves into it from ever arriving.
     Planning ahead is bounded by ``AHEAD_DAYS`` instead.
     """
-    deputy_ids = [d.id for d in station.deputies]
+    deputy_ids = [d.id for d in station.serving_deputies]
     if not deputy_ids:
         return []
     rows = db.session.scalars(
