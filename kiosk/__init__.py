@@ -129,11 +129,13 @@ def _instance_secret(path: Path) -> str:
 def _register_blueprints(app: Flask) -> None:
     # Imported here: a station never loads the hub's areas, nor the hub the kiosk's.
     # Each area's views are in its routes module, which adds them to the area's ``bp``.
+    from .deputies.routes import bp as deputies_bp
     from .public.routes import bp as public_bp
     from .receipts.routes import bp as receipts_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(receipts_bp)
+    app.register_blueprint(deputies_bp)
     if app.config["ROLE"] == "station":
         from .intake.routes import bp as intake_bp
         from .receipts.routes import printing_bp

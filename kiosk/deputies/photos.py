@@ -68,4 +68,7 @@ def keep_prepared(stored: bytes) -> str:
     sha = digest(stored)
     if db.session.get(DeputyPhoto, sha) is None:
         db.session.add(DeputyPhoto(sha256=sha, data=stored))
+        # Written now: a deputy's row names it by a plain foreign key, which the
+        # session would not know to write after it.
+        db.session.flush()
     return sha

@@ -124,6 +124,21 @@ def on_duty(station_code: str, day: date) -> list[DutyShift]:
     )
 
 
+def next_duty_days(station_code: str, day: date, per_deputy: int = 3) -> dict[int, list[DutyShift]]:
+    """Each deputy's next shifts at the station from ``day`` on, at most ``per_deputy`` (本站代表)."""
+    shifts = db.session.scalars(
+        select(DutyShift)
+        .where(DutyShift.station_code == station_code, DutyShift.on >= day)
+        .order_by(DutyShift.on, DutyShift.starts)
+    )
+    upcoming: dict[int, list[DutyShift]] = {}
+    for shift in shifts:
+        days = upcoming.setdefault(shift.deputy_id, [])
+        if len(days) < per_deputy:
+            days.append(shift)
+    return upcoming
+
+
 # --- writing at the hub -----------------------------------------------------
 
 
