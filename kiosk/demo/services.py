@@ -2,7 +2,7 @@
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from ..extensions import db
 from ..models import BoxIdentity, Category, Deputy, Station, Township, station_deputies
@@ -36,6 +36,10 @@ def load_demo(station_code: str | None = None, role: str = "station") -> dict[st
         station_deputies.insert(),
         [{"station_code": code, "deputy_id": d.id} for d in demo_deputies for code in d.station_codes],
     )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The demo's ids are given, not drawn: move the counter past them, so the
+        # next deputy staff add or import gets a free one.
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('deputies', 'id'), (SELECT max(id) FROM deputies))"))
     if role == "station":
         code = station_code or demo_stations[0].code
         if db.session.get(Station, code) is None:
