@@ -150,7 +150,9 @@ def _register_blueprints(app: Flask) -> None:
         from .staff.routes import bp as staff_bp
         from .stats.routes import bp as stats_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp):
+        from .deputies.routes import admin_bp as deputy_admin_bp
+
+        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp):
             app.register_blueprint(blueprint)
 
 

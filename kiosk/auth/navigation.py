@@ -11,6 +11,7 @@ MENU = (
     ("staff.queue", "意见办理", ()),
     ("stats.dashboard", "统计", ()),
     ("roster.index", "值班安排", ()),
+    ("deputy_admin.index", "代表名册", ()),
     ("setup.fleet", "联络站运行", (Role.CITY,)),
     ("setup.index", "设置", (Role.CITY,)),
 )

@@ -246,7 +246,7 @@ def photo_files(folder: Path | None) -> dict[str, Path]:
 
 
 def import_file(
-    data: bytes, photo_folder: dict[str, Path] | None = None, actor: User | None = None, township_ids=None
+    data: bytes, photo_folder: dict[str, Path | bytes] | None = None, actor: User | None = None, township_ids=None
 ) -> ImportResult:
     """Import a spreadsheet's bytes: add and change deputies, one transaction.
 
@@ -261,11 +261,7 @@ def import_file(
     columns = {HEADERS[h]: i for i, h in enumerate(sheet.header) if h in HEADERS}
     result = ImportResult()
     townships = {t.name: t for t in db.session.scalars(select(Township))}
-    stations = list(db.session.scalars(select(Station)))
-    by_code = {s.code: s for s in stations}
-    by_name: dict[str, list[Station]] = {}
-    for s in stations:
-        by_name.setdefault(s.name, []).append(s)
+    by_code, by_name = station_index()
     rows: list[_Row] = []
     for number, cells in sheet.rows:
         raw = {key: (cells[i] if i < len(cells) else "") for key, i in columns.items()}
@@ -313,19 +309,7 @@ def _check_row(number, raw, townships, by_code, by_name, township_ids) -> _Row:
         raise DeputyRefused(f"只能导入本镇街的代表，这一行是{township.name}的")
     level = check_level(raw.get("level"))
     check_place(township, level)
-    codes = [c for c in STATION_SEPARATORS.split(raw.get("stations", "").strip()) if c]
-    attached = []
-    for code in codes:
-        station = by_code.get(code.upper())
-        if station is None:
-            named = by_name.get(code, [])
-            if len(named) > 1:
-                raise DeputyRefused(f"有几个联络站都叫“{code}”，请写联络站编号")
-            station = named[0] if named else None
-        if station is None:
-            raise DeputyRefused(f"没有编号或名称为“{code}”的联络站")
-        if station not in attached:
-            attached.append(station)
+    attached = resolve_stations(raw.get("stations", ""), by_code, by_name)
     occupation = clean_text(raw.get("occupation", "")).strip() or None
     if occupation and len(occupation) > 60:
         raise DeputyRefused("职业太长（最多 60 字）")
@@ -342,7 +326,35 @@ def _check_row(number, raw, townships, by_code, by_name, township_ids) -> _Row:
     }
     check_term(values["term_start"], values["term_end"])
     key = ("mobile", values["mobile"]) if values["mobile"] else ("name", name, township.id)
-    return _Row(number, values, sorted(attached, key=lambda s: s.code), key)
+    return _Row(number, values, attached, key)
+
+
+def station_index() -> tuple[dict[str, Station], dict[str, list[Station]]]:
+    """Every station by code, and by name (names may repeat)."""
+    by_code, by_name = {}, {}
+    for station in db.session.scalars(select(Station)):
+        by_code[station.code] = station
+        by_name.setdefault(station.name, []).append(station)
+    return by_code, by_name
+
+
+def resolve_stations(text: str, by_code=None, by_name=None) -> list[Station]:
+    """The stations named in ``text`` by code or name, separated by 、 or ，; sorted by code."""
+    if by_code is None:
+        by_code, by_name = station_index()
+    attached = []
+    for code in (c for c in STATION_SEPARATORS.split((text or "").strip()) if c):
+        station = by_code.get(code.upper())
+        if station is None:
+            named = by_name.get(code, [])
+            if len(named) > 1:
+                raise DeputyRefused(f"有几个联络站都叫“{code}”，请写联络站编号", "stations")
+            station = named[0] if named else None
+        if station is None:
+            raise DeputyRefused(f"没有编号或名称为“{code}”的联络站", "stations")
+        if station not in attached:
+            attached.append(station)
+    return sorted(attached, key=lambda s: s.code)
 
 
 def _without_repeats(rows: list[_Row], result: ImportResult, by_deputy: bool = False) -> list[_Row]:
@@ -364,14 +376,14 @@ def _without_repeats(rows: list[_Row], result: ImportResult, by_deputy: bool = F
     return kept
 
 
-def _photo_of(row: _Row, folder: dict[str, Path], names: dict[str, int]) -> bytes | None:
+def _photo_of(row: _Row, folder: dict[str, Path | bytes], names: dict[str, int]) -> bytes | None:
     name, mobile = row.values["name"], row.values["mobile"]
     path = folder.get(f"{name}-{mobile[-4:]}") if mobile else None
     if path is None and names[name] == 1:
         path = folder.get(name)
     if path is None:
         return None
-    return photos.prepare(path.read_bytes())
+    return photos.prepare(path.read_bytes() if isinstance(path, Path) else path)
 
 
 def _match(rows: list[_Row], result: ImportResult) -> None:
