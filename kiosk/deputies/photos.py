@@ -35,6 +35,9 @@ def prepare(data: bytes) -> bytes:
                 raise PhotoRefused(NOT_A_PHOTO, "photo")
             if image.width * image.height > MAX_PIXELS:
                 raise PhotoRefused("照片像素太多，请换一张小一些的。", "photo")
+            # A JPEG is decoded straight at a smaller scale (1/2, 1/4, 1/8) where it
+            # is still larger than kept: several times less work for a camera's photo.
+            image.draft("RGB", (MAX_SIDE, MAX_SIDE))
             image.load()  # decodes the whole file: a truncated one fails here
             # The camera's orientation, applied before its EXIF goes.
             image = ImageOps.exif_transpose(image)
@@ -50,7 +53,7 @@ def prepare(data: bytes) -> bytes:
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     # Saved without the exif argument: no EXIF, no GPS position, no camera serial.
-    image.save(out, "JPEG", quality=85, optimize=True)
+    image.save(out, "JPEG", quality=85)
     return out.getvalue()
 
 
