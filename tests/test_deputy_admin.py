@@ -151,6 +151,16 @@ def test_the_import_form_imports_with_photos_and_lists_refused_rows(hub, clerk):
         he = db.session.scalar(select(Deputy).where(Deputy.name == "何少华"))
         assert he.level == "省" and he.photo is not None and [s.code for s in he.stations] == ["LC00"]
         assert db.session.scalar(select(AuditEntry.username).where(AuditEntry.action == "deputy.create")) is not None
+    # A phone of another township's deputy: that deputy is not taken over.
+    with hub.app_context():
+        other = db.session.scalar(select(Deputy).where(Deputy.township_id == township_id("罗镜镇")).limit(1))
+        other.mobile, other_id, other_name = "13700000009", other.id, other.name
+        db.session.commit()
+    grab = {"file": (io.BytesIO(csv_bytes([row("冒名", "罗城街道", level="省", mobile="13700000009", stations="")])), "a.csv")}
+    page = clerk.post(f"{BASE}/import", data=grab)
+    assert "第2行：手机号码 13700000009 是其他镇街的代表的" in page.text and "0 added, 0 updated" in page.text
+    with hub.app_context():
+        assert db.session.get(Deputy, other_id).name == other_name
     unreadable = clerk.post(f"{BASE}/import", data={"file": (io.BytesIO(b"\x00\xff" * 50), "x.csv")})
     assert unreadable.status_code == 200 and "无法读取这个文件" in unreadable.text
     missing = clerk.post(f"{BASE}/import", data={})

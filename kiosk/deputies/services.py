@@ -280,7 +280,7 @@ def import_file(
         except photos.PhotoRefused as refused:
             result.refused.append((row.number, refused.message))
             rows.remove(row)
-    _match(rows, result)
+    _match(rows, result, township_ids)
     rows = _without_repeats(rows, result, by_deputy=True)
     for index, row in enumerate(rows):
         if row.photo_data is not None:
@@ -386,8 +386,10 @@ def _photo_of(row: _Row, folder: dict[str, Path | bytes], names: dict[str, int])
     return photos.prepare(path.read_bytes() if isinstance(path, Path) else path)
 
 
-def _match(rows: list[_Row], result: ImportResult) -> None:
-    """Find each row's deputy: by 手机, else by 姓名 + 镇街 (one without another mobile)."""
+def _match(rows: list[_Row], result: ImportResult, township_ids=None) -> None:
+    """Find each row's deputy: by 手机, else by 姓名 + 镇街 (one without another mobile).
+
+    A deputy of a township the importer may not touch is never changed (nor moved into theirs)."""
     mobiles = [r.values["mobile"] for r in rows if r.values["mobile"]]
     names = {r.values["name"] for r in rows}
     known = db.session.scalars(
@@ -403,6 +405,9 @@ def _match(rows: list[_Row], result: ImportResult) -> None:
         mobile = row.values["mobile"]
         if mobile and mobile in by_mobile:
             row.deputy = by_mobile[mobile]
+            if township_ids is not None and row.deputy.township_id not in township_ids:
+                result.refused.append((row.number, f"手机号码 {mobile} 是其他镇街的代表的"))
+                rows.remove(row)
             continue
         candidates = [
             d for d in by_name.get((row.values["name"], row.values["township_id"]), [])
