@@ -13,8 +13,8 @@ from kiosk.deputies import services
 from kiosk.extensions import db
 from kiosk.models import Deputy, DeputyPhoto, DutyShift, Station
 from kiosk.roster import services as roster
+from kiosk.sync import bundles, wire
 from kiosk.sync import station as station_sync
-from kiosk.sync import wire
 from kiosk.sync.registry import reference_for
 from tests.support.deputies import csv_bytes, portrait, row
 from tests.support.factories import make_user
@@ -157,3 +157,27 @@ def test_a_photo_that_does_not_match_its_digest_changes_nothing(station_app, hub
             station_sync.apply_pull_answer({"cursor": cursor + 5, "opinions": [], "reference": forged})
         assert station_sync.status().cursor == cursor
         assert db.session.get(DeputyPhoto, sha) is None
+
+
+def test_by_usb_stick_the_photos_travel_once_too(station_app, hub_app, tmp_path):
+    with hub_app.app_context():
+        deputy_id = add_deputy_with_photo(tmp_path)
+        photo = db.session.get(Deputy, deputy_id).photo
+    runs = []
+    for n in range(2):
+        bundle, answer = tmp_path / f"{n}.bundle", tmp_path / f"{n}.answer"
+        assert station_app.test_cli_runner().invoke(args=["sync", "export", str(bundle)]).exit_code == 0
+        result = hub_app.test_cli_runner().invoke(args=["sync", "import", str(bundle), "--answer", str(answer)])
+        assert result.exit_code == 0, result.output
+        assert station_app.test_cli_runner().invoke(args=["sync", "import-answer", str(answer)]).exit_code == 0
+        with station_app.app_context():
+            runs.append(bundles._read(str(answer), "answer")[0]["pull"]["reference"])
+        if n == 0:
+            with hub_app.app_context():
+                # A change for the station, so the second answer carries its reference data again.
+                db.session.get(Deputy, deputy_id).public_phone = "0766-3800000"
+                db.session.commit()
+    assert list(runs[0]["photos"]) == [photo] and runs[1]["photos"] == {}
+    with station_app.app_context():
+        assert db.session.get(Deputy, deputy_id).public_phone == "0766-3800000"
+        assert db.session.get(DeputyPhoto, photo) is not None
