@@ -174,3 +174,10 @@ def test_a_file_sent_for_a_text_field_is_dropped_even_where_photos_are_taken(hub
     assert answer.status_code == 200 and "请填写姓名" in answer.text
     with hub.app_context():
         assert count(Deputy) == before
+
+
+def test_the_directory_has_its_own_main_menu_entry_for_every_staff_role(hub, clerk):
+    for desk in (clerk, Desk(hub, role="chair"), Desk(hub, role="city")):
+        page = desk.get(f"{BASE}/").text
+        nav = re.search(r'<nav class="staff-nav".*?</nav>', page, re.DOTALL).group(0)
+        assert re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', nav) == ["代表名册"]
