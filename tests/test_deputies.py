@@ -255,3 +255,15 @@ def test_the_migration_keeps_the_public_phone_and_gives_every_deputy_a_public_id
         db.engine.dispose()
     assert [(i, p, level, r) for i, p, _pid, level, r in rows] == [(1, "0766-1", "镇", False), (2, None, "镇", False)]
     assert len({pid for _i, _p, pid, _l, _r in rows}) == 2
+
+
+def test_the_demo_keeps_the_rule_that_a_street_has_no_town_deputies(hub):
+    with hub.app_context():
+        levels = dict(
+            db.session.execute(
+                select(Township.kind, func.group_concat(Deputy.level.distinct()))
+                .join(Deputy, Deputy.township_id == Township.id)
+                .group_by(Township.kind)
+            ).all()
+        )
+    assert levels == {"街道": "罗定市", "镇": "镇"}

@@ -5,10 +5,12 @@ import logging
 from sqlalchemy import delete, select, text
 
 from ..extensions import db
-from ..models import BoxIdentity, Category, Deputy, Station, Township, station_deputies
+from ..models import TOWNSHIP_LEVEL, BoxIdentity, Category, Deputy, Station, Township, station_deputies
 from . import data
 
 log = logging.getLogger(__name__)
+
+COUNTY_LEVEL = "罗定市"
 
 
 def load_demo(station_code: str | None = None, role: str = "station") -> dict[str, int]:
@@ -26,8 +28,11 @@ def load_demo(station_code: str | None = None, role: str = "station") -> dict[st
         )
     demo_deputies = data.deputies(demo_stations)
     for d in demo_deputies:
+        township = townships[d.township]
+        # A 街道 has no congress of its own: its deputies sit in the city's.
+        level = COUNTY_LEVEL if township.is_subdistrict else TOWNSHIP_LEVEL
         db.session.merge(
-            Deputy(id=d.id, name=d.name, township_id=townships[d.township].id, occupation=d.occupation)
+            Deputy(id=d.id, name=d.name, township_id=township.id, occupation=d.occupation, level=level)
         )
     db.session.flush()
     ids = [d.id for d in demo_deputies]
