@@ -5,6 +5,7 @@ import io
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import DeputyPhoto
@@ -69,7 +70,8 @@ def keep(data: bytes) -> str:
 
 def keep_prepared(stored: bytes) -> str:
     sha = digest(stored)
-    if db.session.get(DeputyPhoto, sha) is None:
+    # Asked by its key only: a re-import must not read back every photo it already has.
+    if db.session.scalar(select(DeputyPhoto.sha256).where(DeputyPhoto.sha256 == sha)) is None:
         db.session.add(DeputyPhoto(sha256=sha, data=stored))
         # Written now: a deputy's row names it by a plain foreign key, which the
         # session would not know to write after it.
