@@ -80,6 +80,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .demo import cli as demo_cli
 
     app.cli.add_command(demo_cli.demo)
+    from .deputies import cli as deputies_cli
+
+    app.cli.add_command(deputies_cli.deputies)
     # Staff accounts exist at the hub alone; a station only says so to whoever types the command.
     app.cli.add_command(auth_cli.users if app.config["ROLE"] == "hub" else auth_cli.users_at_station)
     if app.config["ROLE"] == "hub":
@@ -136,11 +139,13 @@ def _instance_secret(path: Path) -> str:
 def _register_blueprints(app: Flask) -> None:
     # Imported here: a station never loads the hub's areas, nor the hub the kiosk's.
     # Each area's views are in its routes module, which adds them to the area's ``bp``.
+    from .deputies.routes import bp as deputies_bp
     from .public.routes import bp as public_bp
     from .receipts.routes import bp as receipts_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(receipts_bp)
+    app.register_blueprint(deputies_bp)
     if app.config["ROLE"] == "station":
         from .intake.routes import bp as intake_bp
         from .receipts.routes import printing_bp
@@ -156,7 +161,9 @@ def _register_blueprints(app: Flask) -> None:
         from .staff.routes import bp as staff_bp
         from .stats.routes import bp as stats_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, open311_bp, audit_log_bp):
+        from .deputies.routes import admin_bp as deputy_admin_bp
+
+        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp, audit_log_bp):
             app.register_blueprint(blueprint)
 
 

@@ -2,9 +2,11 @@
 
 A NUL byte reaches PostgreSQL as an error, and the other C0 controls are
 nothing a person types. Query and form values lose them, as the kiosk's
-cleaning would; a path holding one names no page (404). No view takes an
-uploaded file, so a file part sent where a text field is expected is
-dropped and the form says, as usual, that the field is missing.
+cleaning would; a path holding one names no page (404). Only the views
+marked ``takes_files`` take an uploaded file (a deputy's photo, the deputy
+spreadsheet), each with its own cap on the request's size; anywhere else a
+file part sent where a text field is expected is dropped and the form says,
+as usual, that the field is missing.
 
 Bytes that are not UTF-8: werkzeug keeps percent-encoded ones as the
 literal ``%ED%A0%80`` (stored as if typed), and drops a whole form whose raw
@@ -58,9 +60,24 @@ class Request(flask.Request):
 
     def _load_form_data(self) -> None:
         loaded = "form" in self.__dict__
+        limit = self.upload_limit
+        if limit is not None and not loaded:
+            self.max_content_length = limit
         super()._load_form_data()
         if not loaded:
-            self.__dict__["files"] = ImmutableMultiDict()
+            # Only the view's own file fields: a file sent for a text field is still dropped.
+            fields = self._view_attribute("upload_fields") or ()
+            kept = [(name, part) for name, part in self.__dict__["files"].items(multi=True) if name in fields]
+            self.__dict__["files"] = ImmutableMultiDict(kept)
+
+    @property
+    def upload_limit(self) -> int | None:
+        """The largest request the matched view takes with files in it; None: it takes no files."""
+        return self._view_attribute("upload_limit")
+
+    def _view_attribute(self, name: str):
+        view = flask.current_app.view_functions.get(self.endpoint) if self.endpoint else None
+        return getattr(view, name, None)
 
     def get_json(self, *args, **kwargs):
         # JSON nested deeper than the parser's recursion limit is a bad request, not a crash.
@@ -68,6 +85,17 @@ class Request(flask.Request):
             return super().get_json(*args, **kwargs)
         except RecursionError:
             raise BadRequest("JSON nested too deeply")
+
+
+def takes_files(max_bytes: int, *fields: str):
+    """Mark a view that takes uploaded files in the form fields ``fields``, in requests
+    of at most ``max_bytes`` (larger: 413)."""
+
+    def decorate(view):
+        view.upload_limit, view.upload_fields = max_bytes, fields
+        return view
+
+    return decorate
 
 
 def init_app(app: Flask) -> None:

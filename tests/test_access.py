@@ -72,7 +72,7 @@ CITY_BLUEPRINTS = {"setup", "audit_log"}
 DEPARTMENT_ROUTES = {"setup.departments", "setup.new_department", "setup.edit_department", "setup.set_department_active"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
-TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report"}
+TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index"}
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.unknown"}
 
@@ -95,6 +95,7 @@ class Side:
     topic_id: int
     shift_id: int  # a duty shift at the station
     station_name: str
+    deputy_id: int  # a deputy of the township
 
 
 @dataclass
@@ -129,7 +130,7 @@ def _side(township: str, city: User, department: Department, content: str, name:
     db.session.commit()
     return Side(
         township_id, station, main.uuid, main.receipt_number, assignment.id, fresh.uuid, fresh.receipt_number,
-        topic.id, shift.id, place.name,
+        topic.id, shift.id, place.name, deputy.id,
     )  # fmt: skip
 
 
@@ -193,10 +194,12 @@ ARGS = {
     "filename": lambda w, rule: "css/staff.css",
     "step": lambda w, rule: "category",
     "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
+    "deputy_id": lambda w, rule: w.b.deputy_id,
+    "sha": lambda w, rule: "0" * 64,
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
 # (so is one taking a station's code).
-SCOPED_ARGUMENTS = {"uuid", "assignment_id", "township_id", "shift_id"}
+SCOPED_ARGUMENTS = {"uuid", "assignment_id", "township_id", "shift_id", "deputy_id"}
 
 
 def is_scoped(rule) -> bool:
@@ -208,7 +211,7 @@ def is_scoped(rule) -> bool:
 def own_url(world: World, rule) -> str:
     """``rule``'s URL for township A's objects."""
     own = {"uuid": world.a.uuid, "assignment_id": world.a.assignment_id, "township_id": world.a.township_id,
-           "shift_id": world.a.shift_id, "code": world.a.station}  # fmt: skip
+           "shift_id": world.a.shift_id, "code": world.a.station, "deputy_id": world.a.deputy_id}  # fmt: skip
     values = {name: own[name] if name in own else ARGS[name](world, rule) for name in rule.arguments}
     if "code" in values and _code_kind(rule) != "station":
         values["code"] = ARGS["code"](world, rule)
@@ -352,8 +355,11 @@ def test_every_route_argument_is_known(hub, app, world):
 
 
 # Each role registers the blueprints of the areas it serves, and no others.
-STATION_BLUEPRINTS = {"", "public", "receipts", "intake", "printing", "station_sync_admin"}
-HUB_BLUEPRINTS = {"", "public", "receipts", "auth", "staff", "stats", "roster", "setup", "open311", "sync_api", "audit_log"}
+STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin"}
+HUB_BLUEPRINTS = {
+    "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
+    "audit_log",
+}  # fmt: skip
 
 
 def test_each_role_registers_only_the_blueprints_it_serves(hub, app):

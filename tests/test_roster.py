@@ -465,12 +465,13 @@ def test_the_home_screen_shows_today_s_deputies_on_duty(app, client):
         today = roster.local_today()
         first, second = station().deputies[:2]
         names = first.name, second.name
+        initial = first.name[0]
         db.session.add(
             DutyShift(station_code=HOME, deputy_id=first.id, on=today, starts=time(9), ends=time(12))
         )
         db.session.add(DutyShift(station_code=HOME, deputy_id=second.id, on=today + timedelta(days=1)))
         db.session.commit()
     page = client.get("/").get_data(as_text=True)
-    duty = re.search(r'data-testid="on-duty">(.*?)</p>', page, re.DOTALL).group(1)
-    assert re.sub(r"<[^>]+>|\s", "", duty) == f"今天值班代表：{names[0]}（09:00–12:00）"
+    duty = re.search(r'data-testid="on-duty"[^>]*>(.*?)</section>', page, re.DOTALL).group(1)
+    assert re.sub(r"<[^>]+>|\s", "", duty) == f"今天值班代表{initial}{names[0]}09:00–12:00"
     assert names[1] not in duty

@@ -2,13 +2,15 @@
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from ..extensions import db
-from ..models import BoxIdentity, Category, Department, Deputy, Station, Township, station_deputies
+from ..models import TOWNSHIP_LEVEL, BoxIdentity, Category, Department, Deputy, Station, Township, station_deputies
 from . import data
 
 log = logging.getLogger(__name__)
+
+COUNTY_LEVEL = "罗定市"
 
 
 def load_demo(station_code: str | None = None, role: str = "station") -> dict[str, int]:
@@ -26,8 +28,11 @@ def load_demo(station_code: str | None = None, role: str = "station") -> dict[st
         )
     demo_deputies = data.deputies(demo_stations)
     for d in demo_deputies:
+        township = townships[d.township]
+        # A 街道 has no congress of its own: its deputies sit in the city's.
+        level = COUNTY_LEVEL if township.is_subdistrict else TOWNSHIP_LEVEL
         db.session.merge(
-            Deputy(id=d.id, name=d.name, township_id=townships[d.township].id, occupation=d.occupation)
+            Deputy(id=d.id, name=d.name, township_id=township.id, occupation=d.occupation, level=level)
         )
     db.session.flush()
     departments = _load_township_departments(townships, demo_stations)
@@ -37,6 +42,10 @@ def load_demo(station_code: str | None = None, role: str = "station") -> dict[st
         station_deputies.insert(),
         [{"station_code": code, "deputy_id": d.id} for d in demo_deputies for code in d.station_codes],
     )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The demo's ids are given, not drawn: move the counter past them, so the
+        # next deputy staff add or import gets a free one.
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('deputies', 'id'), (SELECT max(id) FROM deputies))"))
     if role == "station":
         code = station_code or demo_stations[0].code
         if db.session.get(Station, code) is None:

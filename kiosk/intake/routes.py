@@ -20,7 +20,7 @@ from ..public.rating import RatingRefused, rate
 from ..public.routes import rating_context
 from ..receipts import printing
 from ..receipts.services import receipt_url
-from ..roster.services import on_duty
+from ..roster.services import next_duty_days, on_duty
 from ..sync import request_sync
 from ..text import mask_phone
 from . import bp, services
@@ -159,6 +159,14 @@ def home_screen():
     return screen(
         "_home.html", on_duty=on_duty(services.this_station().code, today()), has_printer=printing.has_printer()
     )
+
+
+@bp.get("/deputies")
+def deputies():
+    """本站代表: every deputy of this station, with their next duty days."""
+    station = services.this_station()
+    upcoming = next_duty_days(station.code, today())
+    return screen("_deputies.html", deputies=station.deputies, duty_days=upcoming, today=today())
 
 
 @bp.post("/opinion/start")

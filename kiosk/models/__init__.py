@@ -15,7 +15,7 @@ from .opinions import (
     ReceiptCounter,
     Satisfaction,
 )
-from .people import Deputy, station_deputies
+from .people import LEVELS, SEXES, TOWNSHIP_LEVEL, Deputy, DeputyPhoto, new_public_id, station_deputies
 from .places import BoxIdentity, Station, StationLevel, Township
 from .staff import AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
@@ -52,6 +52,11 @@ __all__ = [
     "BoxIdentity",
     "Category",
     "Deputy",
+    "DeputyPhoto",
+    "LEVELS",
+    "SEXES",
+    "TOWNSHIP_LEVEL",
+    "new_public_id",
     "Draft",
     "DutyShift",
     "EnrolmentToken",

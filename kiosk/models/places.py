@@ -71,6 +71,11 @@ class Station(db.Model):
     )
 
     @property
+    def serving_deputies(self) -> list["Deputy"]:  # noqa: F821
+        """The deputies attached here who have not retired: the ones a station shows and plans."""
+        return [d for d in self.deputies if not d.retired]
+
+    @property
     def level_label(self) -> str:
         return StationLevel(self.level).label
 

@@ -42,7 +42,7 @@ def _month(text: str | None, today: date) -> date:
 
 
 def _with_deputies(form, station: Station):
-    form.deputy.choices = [SelectChoice(d.id, d.name) for d in station.deputies]
+    form.deputy.choices = [SelectChoice(d.id, d.name) for d in station.serving_deputies]
     return form
 
 

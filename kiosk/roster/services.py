@@ -124,6 +124,21 @@ def on_duty(station_code: str, day: date) -> list[DutyShift]:
     )
 
 
+def next_duty_days(station_code: str, day: date, per_deputy: int = 3) -> dict[int, list[DutyShift]]:
+    """Each deputy's next shifts at the station from ``day`` on, at most ``per_deputy`` (本站代表)."""
+    shifts = db.session.scalars(
+        select(DutyShift)
+        .where(DutyShift.station_code == station_code, DutyShift.on >= day)
+        .order_by(DutyShift.on, DutyShift.starts)
+    )
+    upcoming: dict[int, list[DutyShift]] = {}
+    for shift in shifts:
+        days = upcoming.setdefault(shift.deputy_id, [])
+        if len(days) < per_deputy:
+            days.append(shift)
+    return upcoming
+
+
 # --- writing at the hub -----------------------------------------------------
 
 
@@ -143,7 +158,7 @@ def _clock(moment: time | None) -> str | None:
 
 
 def _deputy_of(station: Station, deputy_id) -> Deputy:
-    deputy = next((d for d in station.deputies if d.id == deputy_id), None)
+    deputy = next((d for d in station.serving_deputies if d.id == deputy_id), None)
     if deputy is None:
         raise RosterRefused("这位代表不在本联络站，请从本站的代表中选择。", "deputy")
     return deputy
@@ -348,7 +363,7 @@ def shifts_for_pull(station: Station, from_day: date) -> list[dict]:
     so a cut-off would keep a shift that moves into it from ever arriving.
     Planning ahead is bounded by ``AHEAD_DAYS`` instead.
     """
-    deputy_ids = [d.id for d in station.deputies]
+    deputy_ids = [d.id for d in station.serving_deputies]
     if not deputy_ids:
         return []
     rows = db.session.scalars(

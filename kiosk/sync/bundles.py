@@ -83,6 +83,7 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         "cursor": state.cursor,
         "records": records,
         "station": station.report(),
+        "photos": station.held_photos(),
     }
     _write(path, "station", payload, private_key())
     db.session.rollback()
@@ -161,7 +162,10 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     except registry.SyncError as error:
         db.session.rollback()
         raise BundleRefused(f"文件内容不对: {error.message}")
-    pull = hub.changes_since(link.station, cursor, limit=10**9)
+    # The deputies' photos the station holds are not carried back again (an older station says none).
+    held = payload.get("photos")
+    held = {sha for sha in held if isinstance(sha, str)} if isinstance(held, list) else set()
+    pull = hub.changes_since(link.station, cursor, limit=10**9, held_photos=held)
     db.session.commit()
     answer = {
         "station_code": code,

@@ -76,7 +76,10 @@ def _changes_in(session: Session) -> set[tuple]:
             opinion = obj.opinion or session.get(Opinion, obj.opinion_uuid)
             if opinion is not None:
                 wanted.add(("opinion", opinion.station_code, None, opinion.uuid))
-        elif isinstance(obj, (Deputy, Station, DutyShift)):
+        elif isinstance(obj, Deputy):
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                wanted |= {("reference", None, township_id, None) for township_id in _deputy_townships(session, obj)}
+        elif isinstance(obj, (Station, DutyShift)):
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 wanted.add(("reference", None, obj.township_id, None))
         elif isinstance(obj, Township):
@@ -86,6 +89,18 @@ def _changes_in(session: Session) -> set[tuple]:
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 wanted.add(("reference", None, None, None))
     return wanted
+
+
+def _deputy_townships(session: Session, deputy: Deputy) -> set[int]:
+    """The townships whose stations show (or showed) this deputy: theirs, before and after a
+    move, and those of every station attached or detached (a city-level deputy may serve anywhere)."""
+    state = inspect(deputy)
+    township = state.attrs.township_id.history
+    ids = {deputy.township_id, *township.deleted}
+    stations = state.attrs.stations.load_history()
+    for station in (*stations.added, *stations.unchanged, *stations.deleted):
+        ids.add(station.township_id)
+    return {i for i in ids if i is not None}
 
 
 def _duplicates_of(session: Session, uuids: set[str]) -> set[tuple]:

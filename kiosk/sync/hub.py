@@ -217,19 +217,23 @@ def pull(link: SyncStation, payload) -> dict:
     The cursor returned is safe to store: change numbers become visible in
     order (see SyncSequence), so nothing below it can still appear.
     """
-    if not isinstance(payload, dict) or set(payload) - {"cursor", "limit", "station"}:
-        raise SyncError(400, "bad_request", "a pull is an object with cursor, limit and station")
+    if not isinstance(payload, dict) or set(payload) - {"cursor", "limit", "station", "photos"}:
+        raise SyncError(400, "bad_request", "a pull is an object with cursor, limit, station and photos")
+    # The deputies' photos the station holds already (by SHA-256): not sent again.
+    held = payload.get("photos", [])
+    if not isinstance(held, list) or len(held) > 10_000 or not all(isinstance(sha, str) for sha in held):
+        raise SyncError(400, "bad_request", "photos must be a list of SHA-256 digests")
     cursor, limit = payload.get("cursor"), payload.get("limit", PULL_LIMIT)
     if type(cursor) is not int or cursor < 0 or type(limit) is not int or not 0 < limit <= 5000:
         raise SyncError(400, "bad_request", "cursor must be a whole number >= 0, limit 1 to 5000")
     note_contact(link, payload.get("station"))
     link.last_cursor = cursor
-    answer = changes_since(link.station, cursor, limit)
+    answer = changes_since(link.station, cursor, limit, set(held))
     answer["hub_time"] = to_millis(now())
     return answer
 
 
-def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT) -> dict:
+def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT, held_photos: set[str] | None = None) -> dict:
     high = db.session.scalar(select(func.coalesce(func.max(SyncChange.id), 0)))
     if cursor > high:
         # A cursor from another hub database (a restored backup): start over.
@@ -269,7 +273,7 @@ def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT) -> dic
         "cursor": new_cursor,
         "more": more,
         "opinions": [opinion_state(o, ratings) for o in opinions],
-        "reference": reference_for(station) if reference_changed else None,
+        "reference": reference_for(station, held_photos) if reference_changed else None,
     }
 
 

@@ -12,6 +12,7 @@ refusal the sync API turns into a JSON answer: enrolment here raises it,
 and so do the push and pull in ``hub``.
 """
 
+import base64
 import hashlib
 import logging
 import secrets
@@ -24,7 +25,7 @@ from sqlalchemy import select
 
 from ..clock import now, to_millis
 from ..extensions import db
-from ..models import Category, EnrolmentToken, Opinion, Station, StationLevel, SyncStation, Township
+from ..models import Category, Deputy, DeputyPhoto, EnrolmentToken, Opinion, Station, StationLevel, SyncStation, Township
 from ..receipts.numbers import NUMBER, STATION_CODE
 from ..roster.services import local_today, shifts_for_pull
 from . import signing
@@ -235,8 +236,16 @@ def note_contact(link: SyncStation, report) -> None:
                 setattr(link, attr, value[:40])
 
 
-def reference_for(station: Station) -> dict:
+def reference_for(station: Station, held_photos: set[str] | None = None) -> dict:
+    """The station's reference data: itself, the categories, its serving deputies and their roster.
+
+    Deputies go with their public fields only (never the private mobile);
+    their photos are named by SHA-256 and sent only when the station does
+    not hold them already (``held_photos``, as it said in its pull; None:
+    send them all). A retired deputy is not sent, so the station drops them.
+    """
     township = station.township
+    deputies = station.serving_deputies
     # The duty roster from the hub's today on; stations that predate it ignore both keys.
     duty_from = local_today()
     return {
@@ -258,9 +267,32 @@ def reference_for(station: Station) -> dict:
             }
             for c in db.session.scalars(select(Category).order_by(Category.position, Category.code))
         ],
-        "deputies": [
-            {"id": d.id, "name": d.name, "phone": d.phone, "occupation": d.occupation} for d in station.deputies
-        ],
+        "deputies": [public_deputy(d) for d in deputies],
+        "photos": photos_for(deputies, held_photos or set()),
         "duty_from": duty_from.isoformat(),
         "duty_shifts": shifts_for_pull(station, duty_from),
     }
+
+
+def public_deputy(deputy: Deputy) -> dict:
+    """What a station may know of a deputy. ``phone`` is the public phone, for stations that predate the rest."""
+    return {
+        "id": deputy.id,
+        "public_id": deputy.public_id,
+        "name": deputy.name,
+        "sex": deputy.sex,
+        "level": deputy.level,
+        "occupation": deputy.occupation,
+        "public_phone": deputy.public_phone,
+        "phone": deputy.public_phone,
+        "photo": deputy.photo,
+    }
+
+
+def photos_for(deputies: list[Deputy], held: set[str]) -> dict[str, str]:
+    """The deputies' photos the station lacks, base64 by SHA-256."""
+    wanted = {d.photo for d in deputies if d.photo} - held
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(DeputyPhoto.sha256, DeputyPhoto.data).where(DeputyPhoto.sha256.in_(wanted)))
+    return {sha: base64.b64encode(data).decode() for sha, data in rows}

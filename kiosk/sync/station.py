@@ -13,7 +13,9 @@ instance folder, which holds across threads and processes (the loop in the
 kiosk process, ``flask sync once``, the sync screen's button).
 """
 
+import base64
 import fcntl
+import hashlib
 import logging
 import os
 import time
@@ -33,7 +35,9 @@ from ..database import checkpoint
 from ..extensions import db
 from ..models import (
     Category,
+    TOWNSHIP_LEVEL,
     Deputy,
+    DeputyPhoto,
     Opinion,
     OpinionEvent,
     OpinionStatus,
@@ -294,7 +298,8 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
 def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     while True:
         state = sync_state()
-        answer = hub.call("pull", {"cursor": state.cursor, "limit": PULL_PAGE, "station": report()})
+        payload = {"cursor": state.cursor, "limit": PULL_PAGE, "station": report(), "photos": held_photos()}
+        answer = hub.call("pull", payload)
         result.pulled += apply_pull_answer(answer)
         progress(f"已收到镇人大办的 {result.pulled} 项更新")
         if not answer.get("more"):
@@ -426,17 +431,45 @@ def _apply_reference(reference: dict) -> None:
                 answer_days=c["answer_days"],
             )
         )
-    deputies = []
-    for d in reference["deputies"]:
-        deputies.append(
-            db.session.merge(
-                Deputy(id=d["id"], name=d["name"], phone=d["phone"], occupation=d["occupation"], township_id=station.township_id)
-            )
-        )
-    station.deputies = deputies
+    keep_photos(reference.get("photos") or {})
+    station.deputies = [apply_deputy(d, station.township_id) for d in reference["deputies"]]
     if reference.get("duty_shifts") is not None:
         db.session.flush()
         apply_pulled_shifts(station, reference.get("duty_from"), reference["duty_shifts"])
+
+
+def held_photos() -> list[str]:
+    """The deputies' photos this box holds, by SHA-256: the hub need not send them again."""
+    return list(db.session.scalars(select(DeputyPhoto.sha256)))
+
+
+def keep_photos(photos: dict) -> None:
+    """Store the photos the hub sent, each checked against the SHA-256 that names it."""
+    if not isinstance(photos, dict):
+        raise TypeError("photos must be an object")
+    for sha, encoded in photos.items():
+        data = base64.b64decode(encoded, validate=True)
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise ValueError(f"photo {sha[:12]} does not match its digest")
+        if db.session.get(DeputyPhoto, sha) is None:
+            db.session.add(DeputyPhoto(sha256=sha, data=data))
+    db.session.flush()
+
+
+def apply_deputy(d: dict, township_id: int) -> Deputy:
+    """Take the hub's word on one deputy's public fields (a hub that predates them sends ``phone`` only)."""
+    photo = d.get("photo")
+    if photo is not None and db.session.get(DeputyPhoto, photo) is None:
+        photo = None  # not sent: shown with the name's first character
+    deputy = db.session.get(Deputy, d["id"]) or Deputy(id=d["id"])
+    deputy.name, deputy.occupation, deputy.township_id = d["name"], d["occupation"], township_id
+    deputy.public_phone = d.get("public_phone", d.get("phone"))
+    deputy.sex, deputy.photo = d.get("sex"), photo
+    deputy.level = d.get("level") or deputy.level or TOWNSHIP_LEVEL
+    if d.get("public_id"):
+        deputy.public_id = d["public_id"]
+    db.session.add(deputy)
+    return deputy
 
 
 def report(backlog: int | None = None) -> dict:
