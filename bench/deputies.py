@@ -37,7 +37,7 @@ from kiosk.demo import data as demo_data  # noqa: E402
 from kiosk.demo.services import load_demo  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Deputy, Station, station_deputies  # noqa: E402
-from kiosk.sync import enrolment, wire  # noqa: E402
+from kiosk.sync import enrolment  # noqa: E402
 from kiosk.sync import registry as hub_services  # noqa: E402
 from kiosk.sync import station as station_sync  # noqa: E402
 from tests.support.apps import copy_database, make_app  # noqa: E402

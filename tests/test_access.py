@@ -914,7 +914,8 @@ def test_open311_is_public_and_carries_no_contact_details(hub, world):
 # --- 6. plain Chinese -------------------------------------------------------------------------
 
 # Words of the Latin alphabet a staff page may show: file formats and the 12345 hotline's own names.
-LATIN_ALLOWED = {"PDF", "CSV", "XLSX", "Excel", "QR"}
+# File formats and encodings, as a township office sees them in its spreadsheet program.
+LATIN_ALLOWED = {"PDF", "CSV", "XLSX", "Excel", "QR", "JPEG", "PNG", "jpg", "png", "jpeg", "UTF-"}
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_-]{2,}")
 _HIDDEN_PARTS = re.compile(r"<(script|style|title)\b.*?</\1>|<!--.*?-->", re.S)
 # What staff type or read out as is: a station's code, a 验证码, an enrolment token and its command

@@ -2,9 +2,11 @@
 
 import hashlib
 import io
+import threading
 import warnings
+from contextlib import contextmanager
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from ..extensions import db
@@ -18,6 +20,22 @@ MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 FORMATS = {"JPEG", "PNG"}
 NOT_A_PHOTO = "照片只能是 JPEG 或 PNG 格式的图片，这个文件打不开。"
+
+
+_STRICT = threading.Lock()
+
+
+@contextmanager
+def _truncated_images_refused():
+    """Pillow's switch is process-wide and WeasyPrint turns it on when imported
+    (it pads a cut image with grey): turned off while a photo decodes."""
+    with _STRICT:
+        was = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = was
 
 
 class PhotoRefused(Refused):
@@ -39,7 +57,8 @@ def prepare(data: bytes) -> bytes:
             # A JPEG is decoded straight at a smaller scale (1/2, 1/4, 1/8) where it
             # is still larger than kept: several times less work for a camera's photo.
             image.draft("RGB", (MAX_SIDE, MAX_SIDE))
-            image.load()  # decodes the whole file: a truncated one fails here
+            with _truncated_images_refused():
+                image.load()  # decodes the whole file: a truncated one fails here
             # The camera's orientation, applied before its EXIF goes.
             image = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
