@@ -52,7 +52,7 @@ def test_the_slip_is_an_a4_pdf_in_chinese_with_what_the_department_needs(hub, ch
 def test_the_slip_names_the_deputy_the_constituent_chose(hub, chair, tmp_path):
     with hub.app_context():
         deputy = db.session.get(Station, "LC00").deputies[0]
-        deputy.phone = "13700001111"  # a deputy's phone is public: stations show it
+        deputy.public_phone = "13700001111"  # the public phone: stations show it
         db.session.commit()
         name, deputy_id = deputy.name, deputy.id
     number, assignment = forwarded(hub, deputy_id=deputy_id)
