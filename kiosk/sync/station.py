@@ -502,6 +502,8 @@ class Status:
     clock_offset_ms: int
     cursor: int
     failures: int
+    # Set while a box restored from a backup has not caught up with the hub (it takes no submit).
+    restored_at: datetime | None = None
 
 
 def status() -> Status:
@@ -516,4 +518,5 @@ def status() -> Status:
         clock_offset_ms=state.clock_offset_ms,
         cursor=state.cursor,
         failures=state.failures,
+        restored_at=_restored_mark(),
     )
