@@ -6,12 +6,15 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.backup import NAME, STAMP
 from kiosk.extensions import db
 from kiosk.models import BoxIdentity, Opinion, ReceiptCounter
 from kiosk.receipts.numbers import NUMBER
+from kiosk.sync import station as station_sync
+from kiosk.sync.client import HubRefused
 from tests.support.boxes import read, run
 from tests.support.crashes import UNLIMITED, ClientVillager, Villager, unique_content
 from tests.support.factories import make_opinion
@@ -184,6 +187,8 @@ def test_a_restored_station_takes_no_submit_until_it_has_caught_up(station_app, 
     assert forced.exit_code == 0, forced.output
     assert not set(lost) & set(opinions_at(station_app))
 
+    assert "restored from a backup" in station_app.test_cli_runner().invoke(args=["sync", "status"]).output
+
     villager = ClientVillager(station_app.test_client())
     villager.fill_in(unique_content("restored"))
     refused = villager.submit()
@@ -206,6 +211,7 @@ def test_a_restored_station_takes_no_submit_until_it_has_caught_up(station_app, 
     highest = max(int(NUMBER.fullmatch(n)[3]) for n in lost)
     assert int(NUMBER.fullmatch(number)[3]) == highest + 1
     assert number not in at_hub
+    assert "restored from a backup" not in station_app.test_cli_runner().invoke(args=["sync", "status"]).output
 
     assert sync(station_app, transport, wait=None).ok
     at_hub = opinions_at(hub_app)
@@ -213,3 +219,29 @@ def test_a_restored_station_takes_no_submit_until_it_has_caught_up(station_app, 
     with station_app.app_context():
         assert db.session.get(BoxIdentity, 1).restored_at is None
         assert db.session.scalar(select(func.max(ReceiptCounter.last_serial))) == highest + 1
+
+
+@pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("since", ["261399", "2612", 261206, "２６１２０６", ["261206"]])
+def test_the_hub_refuses_a_pull_with_a_bad_first_day(station_app, transport, since):
+    with station_app.app_context():
+        hub = station_sync.make_client(transport)
+        with pytest.raises(HubRefused) as refused:
+            hub.call("pull", {"cursor": 0, "limit": 10, "serials_since": since})
+    assert refused.value.status == 400 and "serials_since" in refused.value.message
+
+
+@pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
+def test_the_hub_answers_the_highest_serial_of_each_day_asked_for(station_app, hub_app, transport):
+    with station_app.app_context():
+        numbers = [make_opinion("LC00", content=f"第{i}条意见，送到镇人大办。").receipt_number for i in range(3)]
+    assert sync(station_app, transport, wait=None).ok
+    day = NUMBER.fullmatch(numbers[0])[2]
+    with station_app.app_context():
+        hub = station_sync.make_client(transport)
+        answer = hub.call("pull", {"cursor": 0, "limit": 10, "serials_since": day})
+        later = hub.call("pull", {"cursor": 0, "limit": 10, "serials_since": "991231"})
+        plain = hub.call("pull", {"cursor": 0, "limit": 10})
+    assert answer["serials"] == {day: 3}
+    assert later["serials"] == {}
+    assert "serials" not in plain
