@@ -193,6 +193,9 @@ def test_a_restored_station_takes_no_submit_until_it_has_caught_up(station_app, 
     villager.fill_in(unique_content("restored"))
     refused = villager.submit()
     assert refused.status == 200 and RESTORING in refused.text and refused.receipt_number is None
+    # The answers stay: 再提交一次 on the same screen, and 重新开始 asks first.
+    assert 'data-testid="submit"' in refused.text and "data-answers-given" in refused.text
+    assert "screen-restoring" in refused.text
     assert len(opinions_at(station_app)) == 1
 
     # A sync that does not reach the hub catches nothing up.
