@@ -15,6 +15,7 @@ from kiosk.models import BoxIdentity, Opinion, ReceiptCounter
 from kiosk.receipts.numbers import NUMBER
 from kiosk.sync import station as station_sync
 from kiosk.sync.client import HubRefused
+from tests.support.apps import make_app
 from tests.support.boxes import read, run
 from tests.support.crashes import UNLIMITED, ClientVillager, Villager, unique_content
 from tests.support.factories import make_opinion
@@ -248,3 +249,16 @@ def test_the_hub_answers_the_highest_serial_of_each_day_asked_for(station_app, h
     assert answer["serials"] == {day: 3}
     assert later["serials"] == {}
     assert "serials" not in plain
+
+
+@pytest.mark.postgres
+def test_a_hub_on_postgresql_is_told_to_use_pg_dump(tmp_path, postgres_url):
+    hub = make_app(tmp_path / "hub", ROLE="hub", DATABASE_URL=postgres_url)
+    try:
+        for args in (["create", str(tmp_path / "backups")], ["restore", str(tmp_path / "kiosk.sqlite3"), "--force"]):
+            result = hub.test_cli_runner().invoke(args=["backup", *args])
+            assert result.exit_code != 0 and "pg_dump" in result.output, result.output
+        assert not (tmp_path / "backups").exists()
+    finally:
+        with hub.app_context():
+            db.engine.dispose()
