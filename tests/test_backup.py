@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from kiosk.backup import NAME, STAMP
 from kiosk.extensions import db
+from kiosk.intake.services import CatchingUp
 from kiosk.models import BoxIdentity, Opinion, ReceiptCounter
 from kiosk.receipts.numbers import NUMBER
 from kiosk.sync import station as station_sync
@@ -262,3 +263,28 @@ def test_a_hub_on_postgresql_is_told_to_use_pg_dump(tmp_path, postgres_url):
     finally:
         with hub.app_context():
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
+def test_a_restored_station_without_a_link_catches_up_by_usb_stick(station_app, hub_app, transport, tmp_path):
+    made = backup_of(station_app, tmp_path / "backups")
+    with station_app.app_context():
+        lost = [make_opinion("LC00", content=f"备份之后提交的第{i}条意见。").receipt_number for i in range(2)]
+    assert sync(station_app, transport, wait=None).ok
+    station_cli, hub_cli = station_app.test_cli_runner(), hub_app.test_cli_runner()
+    assert station_cli.invoke(args=["backup", "restore", str(made), "--force"]).exit_code == 0
+
+    bundle, answer = tmp_path / "LC00.bundle", tmp_path / "LC00.answer"
+    assert station_cli.invoke(args=["sync", "export", str(bundle)]).exit_code == 0
+    imported = hub_cli.invoke(args=["sync", "import", str(bundle), "--answer", str(answer)])
+    assert imported.exit_code == 0, imported.output
+    with station_app.app_context():
+        with pytest.raises(CatchingUp):
+            make_opinion("LC00", content="回执文件还没有导入，不能提交。")
+    applied = station_cli.invoke(args=["sync", "import-answer", str(answer)])
+    assert applied.exit_code == 0, applied.output
+
+    with station_app.app_context():
+        assert db.session.get(BoxIdentity, 1).restored_at is None
+        number = make_opinion("LC00", content="回执文件导入之后提交的意见。").receipt_number
+    assert int(NUMBER.fullmatch(number)[3]) == max(int(NUMBER.fullmatch(n)[3]) for n in lost) + 1

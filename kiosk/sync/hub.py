@@ -223,8 +223,8 @@ def pull(link: SyncStation, payload) -> dict:
     if type(cursor) is not int or cursor < 0 or type(limit) is not int or not 0 < limit <= 5000:
         raise SyncError(400, "bad_request", "cursor must be a whole number >= 0, limit 1 to 5000")
     since = payload.get("serials_since")
-    if since is not None and _day(since) is None:
-        raise SyncError(400, "bad_request", "serials_since must be a local date YYMMDD")
+    if since is not None:
+        check_serials_since(since)
     note_contact(link, payload.get("station"))
     link.last_cursor = cursor
     answer = changes_since(link.station, cursor, limit)
@@ -242,6 +242,12 @@ def _day(text) -> date | None:
         return datetime.strptime(text, "%y%m%d").date()
     except ValueError:
         return None
+
+
+def check_serials_since(since) -> None:
+    """A restored station's first day to ask about (a pull's or a bundle's ``serials_since``), or SyncError."""
+    if _day(since) is None:
+        raise SyncError(400, "bad_request", "serials_since must be a local date YYMMDD")
 
 
 def highest_serials(station_code: str, since: str) -> dict[str, int]:

@@ -144,11 +144,11 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
     hub = None
     try:
         hub = make_client(transport)
-        restored = _restored_mark()
+        restored = restored_mark()
         _push_all(hub, result, progress)
         _pull_all(hub, result, progress)
         if restored is not None:
-            _end_catch_up(restored)
+            end_catch_up(restored)
         result.ok = True
     except (NotEnrolled, client.LinkDown, client.HubRefused, client.BadAnswer, AnswerMalformed) as error:
         db.session.rollback()
@@ -299,7 +299,7 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
 
 
 def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
-    since = _serials_since() if _restored_mark() is not None else None
+    since = serials_since() if restored_mark() is not None else None
     while True:
         state = sync_state()
         payload = {"cursor": state.cursor, "limit": PULL_PAGE, "station": report()}
@@ -307,7 +307,7 @@ def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
             payload["serials_since"] = since
         answer = hub.call("pull", payload)
         if since is not None:
-            _raise_counters_to_hub(answer.get("serials"))
+            raise_counters_to_hub(answer.get("serials"))
             since = None
         result.pulled += apply_pull_answer(answer)
         progress(f"已收到镇人大办的 {result.pulled} 项更新")
@@ -315,18 +315,18 @@ def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
             return
 
 
-def _restored_mark() -> datetime | None:
+def restored_mark() -> datetime | None:
     """When ``backup restore`` put this database in place, until a sync has caught up."""
     return db.session.scalar(select(BoxIdentity.restored_at).where(BoxIdentity.id == 1))
 
 
-def _serials_since() -> str:
+def serials_since() -> str:
     """The first day (YYMMDD) whose receipts the backup may not know all of: its newest counter's."""
     newest = db.session.scalar(select(func.max(ReceiptCounter.day)))
     return newest or "000101"
 
 
-def _raise_counters_to_hub(serials) -> None:
+def raise_counters_to_hub(serials) -> None:
     """Take the hub's highest serial per day as this station's counters, where higher."""
     if not isinstance(serials, dict) or not all(
         isinstance(day, str) and DAY.fullmatch(day) and type(n) is int and n >= 0 for day, n in serials.items()
@@ -335,7 +335,7 @@ def _raise_counters_to_hub(serials) -> None:
     raise_counters(enrolment().station_code, serials)
 
 
-def _end_catch_up(mark: datetime) -> None:
+def end_catch_up(mark: datetime) -> None:
     """A restored box has re-sent what the hub lacked and raised its counters: it takes submits again.
 
     Only the mark this sync began with: a restore made since needs a sync of its own.
@@ -518,5 +518,5 @@ def status() -> Status:
         clock_offset_ms=state.clock_offset_ms,
         cursor=state.cursor,
         failures=state.failures,
-        restored_at=_restored_mark(),
+        restored_at=restored_mark(),
     )
