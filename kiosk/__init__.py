@@ -92,6 +92,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.cli.add_command(retention.retention)
         app.cli.add_command(audit_cli.audit_group)
 
+    from . import backup
+
+    app.cli.add_command(backup.backup)
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:

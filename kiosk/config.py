@@ -56,6 +56,8 @@ class DefaultConfig:
     # erases its contact details (`flask retention run`, nightly). A station
     # names the same number in its consent notice: keep the two in step.
     RETENTION_DAYS = 365
+    # Days `flask backup create DIR` keeps backups in DIR; older ones it removes.
+    BACKUP_DAYS = 14
     # Apply pending Alembic migrations when the app is created.
     AUTO_MIGRATE = True
     # Test-only: name of a point on the submit path where the process

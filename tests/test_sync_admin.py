@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from kiosk.backup import mark_restored
 from tests.support.factories import make_opinion
 from tests.support.web import csrf_token
 
@@ -68,3 +69,12 @@ def test_last_error_is_in_plain_words(admin, station_app, transport):
         station_sync.sync_once(transport=transport)
     page = unlock(admin).get_data(as_text=True)
     assert "连不上镇人大办" in page
+
+
+def test_a_restored_box_says_it_takes_no_submit_until_synced(admin, station_app):
+    page = unlock(admin).get_data(as_text=True)
+    assert 'data-testid="restored"' not in page
+    with station_app.app_context():
+        assert mark_restored()
+    page = admin.get("/admin/sync/").get_data(as_text=True)
+    assert 'data-testid="restored"' in page and "同步成功之前不接受新的提交" in page

@@ -281,6 +281,8 @@ def submit():
         )
     except services.TooManySubmissions:
         return screen("_wait.html")
+    except services.CatchingUp:
+        return screen("_restoring.html")
     except services.DraftIncomplete as error:
         return show_step(error.step, current_draft(), message="这一步还没有填好，请先完成。")
     url = receipt_url(submitted.opinion)

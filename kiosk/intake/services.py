@@ -52,6 +52,10 @@ class TooManySubmissions(Exception):
     """The station took its ``SUBMIT_PER_MINUTE`` already; nothing was saved."""
 
 
+class CatchingUp(Exception):
+    """Restored from a backup: no submit until a sync has caught up with the hub."""
+
+
 class DraftIncomplete(Exception):
     """The draft lacks an answer that submission needs."""
 
@@ -68,18 +72,32 @@ def this_station() -> Station:
     """
     if has_request_context() and "this_station" in g:
         return g.this_station
-    station = db.session.scalar(
-        select(Station)
+    row = db.session.execute(
+        # The restore mark comes along: the submit that reads the station needs it too.
+        select(Station, BoxIdentity.restored_at)
         .join(BoxIdentity, BoxIdentity.station_code == Station.code)
         .where(BoxIdentity.id == 1)
         # The screens name the township's office (镇人大办 / 街道人大工委).
         .options(joinedload(Station.township))
-    )
-    if station is None:
+    ).first()
+    if row is None:
         raise RuntimeError("this box is not set up as a station yet (run: flask --app wsgi demo load)")
+    station, restored_at = row
     if has_request_context():
-        g.this_station = station
+        g.this_station, g.restored_at = station, restored_at
     return station
+
+
+def catching_up() -> bool:
+    """Whether this box was restored from a backup and has not caught up with the hub yet.
+
+    Receipts it issued after the backup was taken are known to the hub
+    alone: until a sync has raised the counters past the hub's numbers
+    (``raise_counters``), a new receipt could repeat one.
+    """
+    if has_request_context() and "restored_at" in g:
+        return g.restored_at is not None
+    return db.session.scalar(select(BoxIdentity.restored_at).where(BoxIdentity.id == 1)) is not None
 
 
 # --- drafts -----------------------------------------------------------------
@@ -194,6 +212,8 @@ def submit_draft(
         if draft_id and (existing := db.session.get(Opinion, draft_id)) is not None:
             return Submitted(existing, created=False)
         raise DraftMissing(draft_id)
+    if catching_up():
+        raise CatchingUp()
     now = now or utcnow()
     station_code = draft.station_code
     if per_minute is not None and submissions_in_last_minute(station_code, now) >= per_minute:
@@ -329,6 +349,32 @@ def _next_receipt_number(station_code: str, now: datetime) -> str:
         connection.execute(insert(counters).values(station_code=station_code, day=day, last_serial=serial))
     crash_point("after_counter")
     return format_receipt_number(station_code, day, serial)
+
+
+def raise_counters(station_code: str, serials: dict[str, int]) -> None:
+    """Make each day's counter at least ``serials[day]`` (YYMMDD: highest serial issued); never lower one.
+
+    In the caller's transaction. After a restore the hub's numbers are the
+    only record of receipts issued since the backup was taken.
+    """
+    counters = ReceiptCounter.__table__
+    connection = db.session.connection()
+    known = dict(
+        connection.execute(
+            select(counters.c.day, counters.c.last_serial).where(
+                counters.c.station_code == station_code, counters.c.day.in_(list(serials))
+            )
+        ).all()
+    )
+    for day, serial in serials.items():
+        if day not in known:
+            connection.execute(insert(counters).values(station_code=station_code, day=day, last_serial=serial))
+        elif known[day] < serial:
+            connection.execute(
+                update(counters)
+                .where(counters.c.station_code == station_code, counters.c.day == day)
+                .values(last_serial=serial)
+            )
 
 
 def submissions_in_last_minute(station_code: str, now: datetime | None = None) -> int:

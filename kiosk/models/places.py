@@ -1,11 +1,13 @@
 """Townships, stations and the box's own identity."""
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .types import UTCDateTime
 
 
 class StationLevel(StrEnum):
@@ -88,5 +90,9 @@ class BoxIdentity(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"))
+    # Set by `backup restore`: receipts issued after the backup are unknown
+    # here, so the kiosk takes no submit until a sync has re-sent what the hub
+    # lacks and raised the receipt counters past the hub's (kiosk.backup).
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     station: Mapped[Station] = relationship()

@@ -17,6 +17,8 @@ import unicodedata
 STATION_CODE = re.compile(r"[A-Z0-9]{2,8}", re.ASCII)
 # A whole receipt number: station code, local date YYMMDD, daily serial.
 NUMBER = re.compile(r"([A-Z0-9]{2,8})-(\d{6})-(\d{4,6})", re.ASCII)
+# A local date as a number spells it: YYMMDD.
+DAY = re.compile(r"\d{6}", re.ASCII)
 # Station code, local date YYMMDD, four-digit daily serial, typed without hyphens.
 UNHYPHENATED_NUMBER = re.compile(r"([A-Z0-9]{2,8})(\d{6})(\d{4})", re.ASCII)
 

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import BoxIdentity, SyncAudit, SyncStation
 from . import hub, registry, signing, station, wire
 from .enrolment import enrolment, private_key, sync_state
-from .records import RECORD_TYPES
+from .records import RECORD_TYPES, waiting_count
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,9 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         "station": station.report(),
         "photos": station.held_photos(),
     }
+    if station.restored_mark() is not None:
+        # Restored from a backup: the answer must say which receipt numbers the hub holds.
+        payload["serials_since"] = station.serials_since()
     _write(path, "station", payload, private_key())
     db.session.rollback()
     progress(1)
@@ -116,9 +119,16 @@ def import_answer(path: str) -> dict:
                 sent[uuid] = record_type
         try:
             acknowledged, refused = station.apply_push_answer(sent, push)
+            if "serials" in pull:
+                station.raise_counters_to_hub(pull["serials"])
+                db.session.commit()  # on its own: an older answer's pull below may apply nothing
             pulled = station.apply_pull_answer(pull, only_if_newer=True)
         except station.AnswerMalformed as error:
             raise BundleRefused(f"回执文件内容不对: {error}")
+        mark = station.restored_mark()
+        if mark is not None and "serials" in pull and waiting_count() == 0:
+            # Every record the backup held is at the hub, the counters past its numbers.
+            station.end_catch_up(mark)
     return {"acknowledged": acknowledged, "refused": refused, "pulled": pulled}
 
 
@@ -157,7 +167,11 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     cursor = payload.get("cursor")
     if type(cursor) is not int or cursor < 0:
         raise BundleRefused("文件内容不完整 (cursor)")
+    # A restored station asks which of its receipt numbers the hub holds.
+    since = payload.get("serials_since")
     try:
+        if since is not None:
+            hub.check_serials_since(since)
         push = hub.push(link, {"records": payload.get("records"), "station": payload.get("station")})
     except registry.SyncError as error:
         db.session.rollback()
@@ -166,6 +180,8 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     held = payload.get("photos")
     held = {sha for sha in held if isinstance(sha, str)} if isinstance(held, list) else set()
     pull = hub.changes_since(link.station, cursor, limit=10**9, held_photos=held)
+    if since is not None:
+        pull["serials"] = hub.highest_serials(code, since)
     db.session.commit()
     answer = {
         "station_code": code,

@@ -191,6 +191,8 @@ def show_status():
     click.echo(f"last error: {st.last_error or '-'}")
     click.echo(f"hub clock offset: {st.clock_offset_ms / 1000:+.1f} s")
     click.echo(f"cursor: {st.cursor}")
+    if st.restored_at:
+        click.echo(f"restored from a backup {when(st.restored_at)}: 与镇人大办同步之前不接受新的提交")
 
 
 @station_sync.command("export")

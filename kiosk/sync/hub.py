@@ -8,21 +8,21 @@ enrolment are in ``registry``.
 
 import logging
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Row, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..clock import iso, now, to_millis
+from ..clock import iso, local_midnight_utc, now, to_millis
 from ..extensions import db
 from ..models import Opinion, Rating, Station, SyncChange, SyncConflict, SyncNonce, SyncStation
 from ..public.progress import progress
 from ..ratings import followed
 from . import signing, wire
 from .records import RECORD_TYPES, BadRecord, digest
-from ..receipts.numbers import STATION_CODE
+from ..receipts.numbers import DAY, NUMBER, STATION_CODE
 from ..text import NUL, holds_control_characters
 from .registry import SyncError, note_contact, reference_for
 
@@ -217,8 +217,8 @@ def pull(link: SyncStation, payload) -> dict:
     The cursor returned is safe to store: change numbers become visible in
     order (see SyncSequence), so nothing below it can still appear.
     """
-    if not isinstance(payload, dict) or set(payload) - {"cursor", "limit", "station", "photos"}:
-        raise SyncError(400, "bad_request", "a pull is an object with cursor, limit, station and photos")
+    if not isinstance(payload, dict) or set(payload) - {"cursor", "limit", "station", "photos", "serials_since"}:
+        raise SyncError(400, "bad_request", "a pull is an object with cursor, limit, station, photos and serials_since")
     # The deputies' photos the station holds already (by SHA-256): not sent again.
     held = payload.get("photos", [])
     if not isinstance(held, list) or len(held) > 10_000 or not all(isinstance(sha, str) for sha in held):
@@ -226,11 +226,53 @@ def pull(link: SyncStation, payload) -> dict:
     cursor, limit = payload.get("cursor"), payload.get("limit", PULL_LIMIT)
     if type(cursor) is not int or cursor < 0 or type(limit) is not int or not 0 < limit <= 5000:
         raise SyncError(400, "bad_request", "cursor must be a whole number >= 0, limit 1 to 5000")
+    since = payload.get("serials_since")
+    if since is not None:
+        check_serials_since(since)
     note_contact(link, payload.get("station"))
     link.last_cursor = cursor
     answer = changes_since(link.station, cursor, limit, set(held))
+    if since is not None:
+        answer["serials"] = highest_serials(link.station_code, since)
     answer["hub_time"] = to_millis(now())
     return answer
+
+
+def _day(text) -> date | None:
+    """The date a receipt number's YYMMDD names, or None."""
+    if not isinstance(text, str) or not DAY.fullmatch(text):
+        return None
+    try:
+        return datetime.strptime(text, "%y%m%d").date()
+    except ValueError:
+        return None
+
+
+def check_serials_since(since) -> None:
+    """A restored station's first day to ask about (a pull's or a bundle's ``serials_since``), or SyncError."""
+    if _day(since) is None:
+        raise SyncError(400, "bad_request", "serials_since must be a local date YYMMDD")
+
+
+def highest_serials(station_code: str, since: str) -> dict[str, int]:
+    """The highest daily serial of this station's receipts the hub holds, per day from ``since`` (YYMMDD).
+
+    Asked for by a station restored from a backup: it must never issue a
+    number again that a receipt it gave out after the backup already bears.
+    Read by creation time (indexed), from a day before ``since`` began: a
+    number's day is the station's local date when it was made.
+    """
+    start = local_midnight_utc(_day(since)) - timedelta(days=1)
+    numbers = db.session.scalars(
+        select(Opinion.receipt_number).where(Opinion.station_code == station_code, Opinion.created_at >= start)
+    )
+    highest: dict[str, int] = {}
+    for number in numbers:
+        match = NUMBER.fullmatch(number)
+        if match and match[1] == station_code and match[2] >= since:
+            day, serial = match[2], int(match[3])
+            highest[day] = max(highest.get(day, 0), serial)
+    return highest
 
 
 def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT, held_photos: set[str] | None = None) -> dict:

@@ -27,13 +27,15 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
 from ..clock import now, parse_iso
 from ..crash import crash_point
 from ..database import checkpoint
 from ..extensions import db
+from ..intake.services import raise_counters
 from ..models import (
+    BoxIdentity,
     Category,
     TOWNSHIP_LEVEL,
     Deputy,
@@ -43,11 +45,13 @@ from ..models import (
     OpinionStatus,
     Rating,
     RatingSource,
+    ReceiptCounter,
     Satisfaction,
     SetAsideRecord,
     SyncState,
 )
 from ..receipts import printing
+from ..receipts.numbers import DAY
 from ..roster.services import apply_pulled_shifts
 from . import client, wire
 from .enrolment import (
@@ -144,8 +148,11 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
     hub = None
     try:
         hub = make_client(transport)
+        restored = restored_mark()
         _push_all(hub, result, progress)
         _pull_all(hub, result, progress)
+        if restored is not None:
+            end_catch_up(restored)
         result.ok = True
     except (NotEnrolled, client.LinkDown, client.HubRefused, client.BadAnswer, AnswerMalformed) as error:
         db.session.rollback()
@@ -296,14 +303,52 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
 
 
 def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
+    since = serials_since() if restored_mark() is not None else None
     while True:
         state = sync_state()
         payload = {"cursor": state.cursor, "limit": PULL_PAGE, "station": report(), "photos": held_photos()}
+        if since is not None:
+            payload["serials_since"] = since
         answer = hub.call("pull", payload)
+        if since is not None:
+            raise_counters_to_hub(answer.get("serials"))
+            since = None
         result.pulled += apply_pull_answer(answer)
         progress(f"已收到镇人大办的 {result.pulled} 项更新")
         if not answer.get("more"):
             return
+
+
+def restored_mark() -> datetime | None:
+    """When ``backup restore`` put this database in place, until a sync has caught up."""
+    return db.session.scalar(select(BoxIdentity.restored_at).where(BoxIdentity.id == 1))
+
+
+def serials_since() -> str:
+    """The first day (YYMMDD) whose receipts the backup may not know all of: its newest counter's."""
+    newest = db.session.scalar(select(func.max(ReceiptCounter.day)))
+    return newest or "000101"
+
+
+def raise_counters_to_hub(serials) -> None:
+    """Take the hub's highest serial per day as this station's counters, where higher."""
+    if not isinstance(serials, dict) or not all(
+        isinstance(day, str) and DAY.fullmatch(day) and type(n) is int and n >= 0 for day, n in serials.items()
+    ):
+        raise AnswerMalformed("pull answer lacks the highest receipt serials asked for")
+    raise_counters(enrolment().station_code, serials)
+
+
+def end_catch_up(mark: datetime) -> None:
+    """A restored box has re-sent what the hub lacked and raised its counters: it takes submits again.
+
+    Only the mark this sync began with: a restore made since needs a sync of its own.
+    """
+    db.session.execute(
+        update(BoxIdentity).where(BoxIdentity.id == 1, BoxIdentity.restored_at == mark).values(restored_at=None)
+    )
+    db.session.commit()
+    log.info("restored from a backup on %s: caught up with the hub, taking submits again", mark)
 
 
 def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
@@ -489,6 +534,8 @@ class Status:
     clock_offset_ms: int
     cursor: int
     failures: int
+    # Set while a box restored from a backup has not caught up with the hub (it takes no submit).
+    restored_at: datetime | None = None
 
 
 def status() -> Status:
@@ -503,4 +550,5 @@ def status() -> Status:
         clock_offset_ms=state.clock_offset_ms,
         cursor=state.cursor,
         failures=state.failures,
+        restored_at=restored_mark(),
     )
