@@ -9,7 +9,9 @@ from kiosk.clock import now
 from kiosk.deputies.services import hash_pin
 from kiosk.duty import services
 from kiosk.extensions import db
-from kiosk.models import Draft, DutyCheckin, DutyCheckout, LimitFailure, ReceptionEntry, Station
+from kiosk.models import AssistedEntry, Draft, DutyCheckin, DutyCheckout, LimitFailure, Opinion, ReceptionEntry, Station
+from kiosk.receipts.pdf import receipt_html
+from kiosk.receipts.services import receipt_context
 from tests.support.web import page_token, text
 
 PIN = "4826"
@@ -146,3 +148,32 @@ def test_a_reception_entry_is_its_own_record_with_no_personal_data_required(app,
         assert len({e.uuid for e in entries}) == 2 and {e.checkin_uuid for e in entries} == {
             db.session.scalar(select(DutyCheckin.uuid))
         }
+
+
+def test_an_assisted_entry_is_marked_with_the_deputy_on_screen_and_on_the_receipt(app, client):
+    deputy_id = deputy_with_pin(app)
+    type_pin(client, deputy_id, PIN)
+    token = page_token(client, "/duty/mode")
+    page = text(client.post("/duty/assisted", data={"csrf_token": token}))
+    assert 'data-testid="category-road"' in page
+    for path, data in (
+        ("/opinion/category", {"category": "road"}),
+        ("/opinion/content", {"content": "村口的路灯坏了三个月，晚上很黑。"}),
+        ("/opinion/contact", {"anonymous": "1"}),
+        ("/opinion/deputy", {"deputy_id": ""}),
+    ):
+        client.post(path, data={"csrf_token": token, **data})
+    page = text(client.post("/opinion/submit", data={"csrf_token": token}))
+    with app.app_context():
+        entry = db.session.scalar(select(AssistedEntry))
+        checkin = db.session.get(DutyCheckin, entry.checkin_uuid)
+        opinion = db.session.get(Opinion, entry.opinion_uuid)
+        name = checkin.deputy.name
+        assert checkin.deputy_id == deputy_id and opinion.consent_version is None
+        printed = receipt_html(receipt_context(opinion, "https://rd.example.cn/r/x"))
+    assert f"代表{name}代为录入" in page and opinion.receipt_number in page
+    assert f"代表{name}代为录入" in printed
+    # The villager's own walk, later, is not marked.
+    client.post("/opinion/start", data={"csrf_token": token})
+    with app.app_context():
+        assert count(AssistedEntry) == 1

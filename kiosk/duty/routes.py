@@ -14,7 +14,7 @@ from flask import current_app, session
 from ..clock import now
 from ..htmx import render
 from ..intake import services as intake
-from ..intake.routes import home_screen, no_store
+from ..intake.routes import home_screen, no_store, show_step
 from ..refusals import Refused
 from ..sync import request_sync
 from . import bp, services
@@ -152,3 +152,16 @@ def reception():
     services.log_reception(checkin, form.people.data, form.about.data, numbers)
     request_sync()
     return mode_screen(checkin, message=f"已登记接待 {form.people.data} 人。")
+
+
+@bp.post("/assisted")
+def assisted_entry():
+    """代为录入: the ordinary opinion flow on a fresh draft, marked as typed by this deputy."""
+    checkin = current_checkin()
+    if checkin is None:
+        return home_screen()
+    intake.discard_draft(session.pop("draft_id", None))
+    draft = intake.start_draft(intake.this_station().code)
+    intake.save_answers(draft, assisted_by=checkin.uuid)
+    session["draft_id"] = draft.id
+    return show_step("category", draft)

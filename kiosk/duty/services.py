@@ -18,7 +18,7 @@ from .. import limits
 from ..clock import now
 from ..deputies.services import pin_matches
 from ..extensions import db
-from ..models import Deputy, DutyCheckin, DutyCheckout, Opinion, ReceptionEntry
+from ..models import AssistedEntry, Deputy, DutyCheckin, DutyCheckout, Opinion, ReceptionEntry
 from ..receipts.numbers import NUMBER, normalise_receipt_number
 from ..refusals import Refused
 
@@ -107,3 +107,15 @@ def receipt_numbers(text: str | None) -> list[str]:
         if number not in numbers:
             numbers.append(number)
     return numbers
+
+
+def entered_by(opinion_uuid: str) -> str | None:
+    """The name of the deputy who typed this opinion for its constituent (代为录入), if one did."""
+    if not opinion_uuid:  # the renderer's warm-up sample
+        return None
+    return db.session.scalar(
+        select(Deputy.name)
+        .join(DutyCheckin, DutyCheckin.deputy_id == Deputy.id)
+        .join(AssistedEntry, AssistedEntry.checkin_uuid == DutyCheckin.uuid)
+        .where(AssistedEntry.opinion_uuid == opinion_uuid)
+    )

@@ -93,3 +93,29 @@ def test_deputy_mode_left_untouched_ends_by_itself(kiosk, duty_idle_box):
     expect(page.get_by_test_id("start")).to_be_visible(timeout=15_000)
     expect(page.get_by_test_id("deputy-mode")).to_have_count(0)
     assert checkins(box, deputy_id)[-1][1] == "idle"
+
+
+def test_an_assisted_entry_is_marked_on_the_receipt_and_consent_is_the_constituent_s(kiosk, box):
+    page = kiosk
+    deputy_id, name = deputies_of(box)[2]
+    give_pin(box.database, deputy_id, "7391")
+    check_in(page, box, deputy_id, "7391")
+    tap(page, "assisted-entry")
+    tap(page, "category-road")
+    page.get_by_test_id("content").fill("村口的路灯坏了三个月，晚上很黑。")
+    tap(page, "next")
+    # The contact step is the ordinary one: the constituent answers it on the screen.
+    expect(page.get_by_test_id("consent")).to_be_visible()
+    tap(page, "next")
+    expect(page.get_by_test_id("deputy-none")).to_be_visible()
+    tap(page, "deputy-none")
+    tap(page, "submit")
+    expect(page.get_by_test_id("entered-by")).to_have_text(f"代表{name}代为录入")
+    number = page.get_by_test_id("receipt-number").inner_text()
+    screenshot(page, f"42-assisted-receipt-{page.shape}")
+    rows = box.query(
+        "SELECT c.deputy_id FROM assisted_entries a JOIN opinions o ON o.uuid = a.opinion_uuid"
+        " JOIN duty_checkins c ON c.uuid = a.checkin_uuid WHERE o.receipt_number = ?",
+        number,
+    )
+    assert rows == [(deputy_id,)]
