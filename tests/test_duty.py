@@ -9,9 +9,10 @@ from kiosk.clock import now
 from kiosk.deputies.services import hash_pin
 from kiosk.duty import services
 from kiosk.extensions import db
-from kiosk.models import AssistedEntry, Draft, DutyCheckin, DutyCheckout, LimitFailure, Opinion, ReceptionEntry, Station
+from kiosk.models import AssistedEntry, Draft, DutyCheckin, DutyCheckout, LimitFailure, Opinion, PrintJob, ReceptionEntry, Station
 from kiosk.receipts.pdf import receipt_html
 from kiosk.receipts.services import receipt_context
+from tests.support.factories import make_opinion
 from tests.support.web import page_token, text
 
 PIN = "4826"
@@ -177,3 +178,31 @@ def test_an_assisted_entry_is_marked_with_the_deputy_on_screen_and_on_the_receip
     client.post("/opinion/start", data={"csrf_token": token})
     with app.app_context():
         assert count(AssistedEntry) == 1
+
+
+def test_today_s_opinions_show_numbers_and_status_without_contacts_and_reprint(app, client):
+    deputy_id = deputy_with_pin(app)
+    with app.app_context():
+        mine = make_opinion(anonymous=False, consent_version="2026-12", name="陈大文", phone="13812345678")
+        number, name = mine.receipt_number, mine.contact_name
+        assert name == "陈大文"
+    type_pin(client, deputy_id, PIN)
+    page = text(client.get("/duty/today"))
+    assert number in page and 'data-testid="reprint"' in page
+    assert name not in page and "13812345678" not in page and "1381" not in page
+    token = page_token(client, "/duty/today")
+    with app.app_context():
+        jobs = count(PrintJob)
+    for _ in range(2):  # a deputy may reprint more than the kiosk's one reprint
+        page = text(client.post("/duty/reprint", data={"csrf_token": token, "number": number}))
+        assert f"{number}：" in page
+    with app.app_context():
+        assert count(PrintJob, PrintJob.kind == "reprint") == 2 and count(PrintJob) == jobs + 2
+    page = text(client.post("/duty/reprint", data={"csrf_token": token, "number": "LC00-991231-0001"}))
+    assert "只能补打本站今天的回执" in page
+    # Out of deputy mode, neither the list nor a reprint.
+    client.post("/duty/checkout", data={"csrf_token": token})
+    assert number not in text(client.get("/duty/today"))
+    client.post("/duty/reprint", data={"csrf_token": token, "number": number})
+    with app.app_context():
+        assert count(PrintJob) == jobs + 2

@@ -1,7 +1,7 @@
 """Forms of deputy mode at the kiosk. Messages are for deputies at the screen."""
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..text import clean_text
@@ -27,3 +27,7 @@ class ReceptionForm(FlaskForm):
     receipts = StringField(
         "相关回执编号（可不填）", filters=[lambda v: (v or "").strip()], validators=[Optional(), Length(max=400)]
     )
+
+
+class ReprintForm(FlaskForm):
+    number = HiddenField(validators=[DataRequired()])

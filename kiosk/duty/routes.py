@@ -18,7 +18,8 @@ from ..intake.routes import home_screen, no_store, show_step
 from ..refusals import Refused
 from ..sync import request_sync
 from . import bp, services
-from .forms import CheckinForm, ReceptionForm
+from ..receipts import printing
+from .forms import CheckinForm, ReceptionForm, ReprintForm
 
 bp.after_request(no_store)
 
@@ -165,3 +166,32 @@ def assisted_entry():
     intake.save_answers(draft, assisted_by=checkin.uuid)
     session["draft_id"] = draft.id
     return show_step("category", draft)
+
+
+@bp.get("/today")
+def today_list():
+    """Today's opinions at this station: receipt numbers and status, with a reprint for each."""
+    checkin = current_checkin()
+    if checkin is None:
+        return home_screen()
+    return _today_screen(checkin)
+
+
+def _today_screen(checkin, message=None):
+    opinions = services.todays_opinions(intake.this_station().code)
+    return screen("_today.html", checkin=checkin, opinions=opinions, message=message)
+
+
+@bp.post("/reprint")
+def reprint():
+    """Reprint one of today's receipts (a deputy may, as often as needed)."""
+    checkin = current_checkin()
+    if checkin is None:
+        return home_screen()
+    form = ReprintForm()
+    number = form.number.data if form.validate_on_submit() else None
+    opinion = next((o for o in services.todays_opinions(intake.this_station().code) if o.receipt_number == number), None)
+    if opinion is None:
+        return _today_screen(checkin, "只能补打本站今天的回执。")
+    status = printing.reprint(opinion, limit=None)
+    return _today_screen(checkin, f"{opinion.receipt_number}：{status.message}")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from .. import limits
-from ..clock import now
+from ..clock import local_midnight_utc, now, today
 from ..deputies.services import pin_matches
 from ..extensions import db
 from ..models import AssistedEntry, Deputy, DutyCheckin, DutyCheckout, Opinion, ReceptionEntry
@@ -118,4 +118,15 @@ def entered_by(opinion_uuid: str) -> str | None:
         .join(DutyCheckin, DutyCheckin.deputy_id == Deputy.id)
         .join(AssistedEntry, AssistedEntry.checkin_uuid == DutyCheckin.uuid)
         .where(AssistedEntry.opinion_uuid == opinion_uuid)
+    )
+
+
+def todays_opinions(station_code: str) -> list[Opinion]:
+    """This station's opinions of today (local date), newest first; the screen shows no contact detail."""
+    return list(
+        db.session.scalars(
+            select(Opinion)
+            .where(Opinion.station_code == station_code, Opinion.created_at >= local_midnight_utc(today()))
+            .order_by(Opinion.created_at.desc())
+        )
     )
