@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Deputy, Station, Township
-from . import services, sheets
+from . import duty_file, services, sheets
 
 
 @click.group()
@@ -93,3 +93,28 @@ def set_pin(deputy_id: int):
         raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
     services.set_pin(None, deputy, _new_pin())
     click.echo(f"已设置代表“{deputy.name}”的值班密码；联络站下次同步后生效。")
+
+
+FIGURE_LABELS = {
+    "duty_days_planned": "排班值班天数", "duty_days_attended": "到岗值班天数", "checkins": "签到次数",
+    "people_received": "接待群众人数", "assisted_entries": "代为录入意见", "opinions_addressed": "群众指定的意见",
+    "opinions_closed": "其中已办结",
+}  # fmt: skip
+
+
+@deputies.command("file")
+@click.argument("deputy_id", type=int)
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the calendar year, e.g. 2026")
+@click.option("--json", "as_json", is_flag=True, help="a JSON object of integers")
+def show_file(deputy_id: int, year: int, as_json: bool):
+    """A deputy's 履职档案 for one year: duty days, check-ins, people received, opinions."""
+    deputy = db.session.get(Deputy, deputy_id)
+    if deputy is None:
+        raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
+    values = duty_file.figures(deputy, year)
+    if as_json:
+        click.echo(json.dumps(values, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{deputy.name} {year}年履职档案")
+    for key in duty_file.FIGURES:
+        click.echo(f"{FIGURE_LABELS[key]}\t{values[key]}")
