@@ -17,6 +17,7 @@ from kiosk.models import (
     SyncConflict,
 )
 from kiosk.sync import station as station_sync
+from tests.support.desk import Desk
 from tests.support.factories import make_draft
 from tests.support.inprocess import drop_answer, sync
 
@@ -57,6 +58,9 @@ def test_a_morning_on_duty_reaches_the_hub_once(station_app, hub_app, transport)
     with station_app.app_context():
         assert station_sync.status().waiting == 0
         assert all(db.session.scalar(select(func.count()).select_from(m).where(m.acknowledged_at.is_(None))) == 0 for m in MODELS)
+    # The township's staff see who typed it.
+    page = Desk(hub_app).get(f"/staff/opinions/{made['opinion']}").text
+    assert "代为录入" in page and 'data-testid="entered-by"' in page
     # Nothing left to send: a second sync adds nothing.
     assert sync(station_app, transport).ok
     with hub_app.app_context():
