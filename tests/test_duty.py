@@ -206,3 +206,23 @@ def test_today_s_opinions_show_numbers_and_status_without_contacts_and_reprint(a
     client.post("/duty/reprint", data={"csrf_token": token, "number": number})
     with app.app_context():
         assert count(PrintJob) == jobs + 2
+
+
+def test_the_opinion_screens_keep_deputy_mode_alive_and_end_it_when_left_too_long(app, client):
+    deputy_id = deputy_with_pin(app)
+    type_pin(client, deputy_id, PIN)
+    with client.session_transaction() as session:
+        session["duty_seen"] -= 100
+    client.get("/")  # an opinion screen: a touch of deputy mode
+    with client.session_transaction() as session:
+        seen = session["duty_seen"]
+    app.config["DEPUTY_IDLE_SECONDS"] = 50
+    assert 'data-testid="deputy-mode"' in text(client.get("/duty/mode"))
+    with client.session_transaction() as session:
+        assert session["duty_seen"] >= seen
+        session["duty_seen"] -= 100
+    client.get("/")
+    with client.session_transaction() as session:
+        assert "duty_checkin" not in session
+    with app.app_context():
+        assert db.session.scalar(select(DutyCheckout.ended_by)) == "idle"

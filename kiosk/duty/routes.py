@@ -9,7 +9,7 @@ it wipes any villager's draft, so nothing typed passes to the next person.
 
 import time
 
-from flask import current_app, session
+from flask import current_app, request, session
 
 from ..clock import now
 from ..htmx import render
@@ -53,6 +53,13 @@ def current_checkin():
         return None
     session["duty_seen"] = time.time()
     return checkin
+
+
+@bp.before_app_request
+def _keep_or_end_deputy_mode():
+    """The opinion screens count as deputy mode's touches (代为录入), and end it when left too long."""
+    if request.blueprint == "intake" and "duty_checkin" in session:
+        current_checkin()
 
 
 def _deputy_here(deputy_id: int):
