@@ -108,3 +108,17 @@ def test_a_record_changed_after_it_was_sent_is_set_aside_and_the_hub_keeps_the_f
         assert db.session.get(ReceptionEntry, uuid).people == 3
         assert db.session.scalar(select(func.count()).select_from(SyncConflict)) == 1
         assert db.session.get(DutyCheckin, made["checkin"]) is not None
+
+
+def test_by_usb_stick_the_same_records_arrive_once(station_app, hub_app, tmp_path):
+    a_morning_on_duty(station_app)
+    bundle, answer = tmp_path / "duty.bundle", tmp_path / "duty.answer"
+    assert station_app.test_cli_runner().invoke(args=["sync", "export", str(bundle)]).exit_code == 0
+    for _ in range(2):  # the same stick carried in twice
+        result = hub_app.test_cli_runner().invoke(args=["sync", "import", str(bundle), "--answer", str(answer)])
+        assert result.exit_code == 0, result.output
+    with hub_app.app_context():
+        assert counts() == {"duty_checkins": 1, "duty_checkouts": 1, "reception_entries": 2, "assisted_entries": 1}
+    assert station_app.test_cli_runner().invoke(args=["sync", "import-answer", str(answer)]).exit_code == 0
+    with station_app.app_context():
+        assert station_sync.status().waiting == 0
