@@ -134,8 +134,9 @@ def test_a_reception_entry_is_its_own_record_with_no_personal_data_required(app,
     deputy_id = deputy_with_pin(app)
     type_pin(client, deputy_id, PIN)
     token = page_token(client, "/duty/reception")
-    page = text(client.post("/duty/reception", data={"csrf_token": token, "people": "0"}))
-    assert "1 到 999" in page
+    for bad in ("0", "abc", "1000", "-1"):
+        page = text(client.post("/duty/reception", data={"csrf_token": token, "people": bad}))
+        assert "人数应在 1 到 999 之间" in page and "Not a valid" not in page, bad
     page = text(client.post("/duty/reception", data={"csrf_token": token, "people": "2", "receipts": "LC00-991231-9999"}))
     assert "本站没有回执编号 LC00-991231-9999" in page
     with app.app_context():

@@ -1,8 +1,8 @@
 """Forms of deputy mode at the kiosk. Messages are for deputies at the screen."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ..text import clean_text
 
@@ -17,9 +17,11 @@ class CheckinForm(FlaskForm):
 class ReceptionForm(FlaskForm):
     """接待登记 in short: how many, what about, which receipts. Nothing personal is asked."""
 
-    people = IntegerField(
-        "接待人数", validators=[InputRequired("请填写接待了几位群众。"), NumberRange(1, 999, "人数应在 1 到 999 之间。")]
-    )
+    # Text, not IntegerField: its refusal of "abc" would be in English.
+    people = StringField(
+        "接待人数", filters=[lambda v: (v or "").strip()],
+        validators=[InputRequired("请填写接待了几位群众。"), Regexp(r"^[0-9]{1,3}$", message="人数应在 1 到 999 之间。")],
+    )  # fmt: skip
     about = TextAreaField(
         "反映的事项（简要）", filters=[lambda v: clean_text(v or "").strip() or None],
         validators=[Optional(), Length(max=500, message="最多 500 字。")],
@@ -27,6 +29,11 @@ class ReceptionForm(FlaskForm):
     receipts = StringField(
         "相关回执编号（可不填）", filters=[lambda v: (v or "").strip()], validators=[Optional(), Length(max=400)]
     )
+
+    def validate_people(self, field):
+        # After the pattern: only digits reach int(), and 0 is refused here.
+        if not field.errors and not 1 <= int(field.data) <= 999:
+            raise ValidationError("人数应在 1 到 999 之间。")
 
 
 class ReprintForm(FlaskForm):

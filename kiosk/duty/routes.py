@@ -157,9 +157,10 @@ def reception():
     except Refused as refused:
         form.receipts.errors = [refused.message]
         return screen("_reception.html", checkin=checkin, form=form)
-    services.log_reception(checkin, form.people.data, form.about.data, numbers)
+    people = int(form.people.data)
+    services.log_reception(checkin, people, form.about.data, numbers)
     request_sync()
-    return mode_screen(checkin, message=f"已登记接待 {form.people.data} 人。")
+    return mode_screen(checkin, message=f"已登记接待 {people} 人。")
 
 
 @bp.post("/assisted")
