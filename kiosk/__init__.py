@@ -150,11 +150,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(receipts_bp)
     app.register_blueprint(deputies_bp)
     if app.config["ROLE"] == "station":
+        from .duty.routes import bp as duty_bp
         from .intake.routes import bp as intake_bp
         from .receipts.routes import printing_bp
 
         app.register_blueprint(intake_bp)
         app.register_blueprint(printing_bp)
+        app.register_blueprint(duty_bp)
     else:
         from .setup.routes import bp as setup_bp
         from .audit_log.routes import bp as audit_log_bp

@@ -42,6 +42,9 @@ class DefaultConfig:
     # The receipt screen ends by itself this long after 提交, however it is
     # touched: the next person must not read the number and 验证码 there.
     RECEIPT_SECONDS = 30
+    # Deputy mode (a deputy checked in for duty) ends by itself after this
+    # long without a touch, as if they had tapped 签退.
+    DEPUTY_IDLE_SECONDS = 600
     # After a new kiosk screen arrives, taps on it are held this long, so the
     # second tap of an unsure double tap (a second later) does nothing.
     TAP_SETTLE_MS = 1200

@@ -355,7 +355,7 @@ def test_every_route_argument_is_known(hub, app, world):
 
 
 # Each role registers the blueprints of the areas it serves, and no others.
-STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin"}
+STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
     "audit_log",
@@ -830,10 +830,11 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
     app.config["ADMIN_PIN"] = "246810"  # the sync admin screen switched on
     with app.app_context():
         number = make_opinion().receipt_number
+        deputy_id = db.session.get(Station, "LC00").deputies[0].id
     client = app.test_client()
     client.get("/")
     before = fingerprint(app)
-    values = {"number": number, "step": "content"}
+    values = {"number": number, "step": "content", "deputy_id": deputy_id}
     checked = []
     for rule in rules(app, methods=WRITE_METHODS):
         assert rule.endpoint not in CSRF_EXEMPT
@@ -845,7 +846,8 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             assert CSRF_REFUSAL in answer.text, f"{method} {path}"
             checked.append(rule.endpoint)
     assert {"intake.start", "intake.back", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
-            "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion"} <= set(checked)  # fmt: skip
+            "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion",
+            "duty.check_in", "duty.check_out", "duty.idle", "duty.reception", "duty.assisted_entry", "duty.reprint"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 
 

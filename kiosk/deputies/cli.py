@@ -1,6 +1,7 @@
 """``flask deputies``: the deputy directory at the hub, from the command line."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Station, Township
-from . import services, sheets
+from ..models import Deputy, Station, Township
+from . import duty_file, services, sheets
 
 
 @click.group()
@@ -57,3 +58,63 @@ def list_deputies(station_code: str | None, as_json: bool):
             f"{row['id']}\t{row['name']}{flags}\t{row['township']}\t{row['level']}\t"
             f"{'、'.join(row['stations']) or '-'}\t{row['public_phone'] or '-'}"
         )
+
+
+PIN_VARIABLE = "KIOSK_NEW_PIN"
+
+
+def _new_pin() -> str:
+    """Twice on a terminal (they must match), else from KIOSK_NEW_PIN; never an option others could read."""
+    if sys.stdin.isatty():
+        first = click.prompt("新的值班密码（4 到 6 位数字）", hide_input=True, default="", show_default=False)
+        _check_pin(first)
+        if click.prompt("再输入一次", hide_input=True, default="", show_default=False) != first:
+            raise click.ClickException("两次输入的值班密码不一致，未改动。")
+        return first
+    pin = os.environ.get(PIN_VARIABLE)
+    if pin is None:
+        raise click.ClickException(f"没有终端可以输入值班密码：请用环境变量 {PIN_VARIABLE} 提供。")
+    return _check_pin(pin)
+
+
+def _check_pin(pin: str) -> str:
+    try:
+        return services.check_pin(pin)
+    except services.DeputyRefused as refused:
+        raise click.ClickException(refused.message + "未改动。")
+
+
+@deputies.command("set-pin")
+@click.argument("deputy_id", type=int)
+def set_pin(deputy_id: int):
+    """Set a deputy's duty PIN (asked twice, or KIOSK_NEW_PIN); their stations get its hash."""
+    deputy = db.session.get(Deputy, deputy_id)
+    if deputy is None:
+        raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
+    services.set_pin(None, deputy, _new_pin())
+    click.echo(f"已设置代表“{deputy.name}”的值班密码；联络站下次同步后生效。")
+
+
+FIGURE_LABELS = {
+    "duty_days_planned": "排班值班天数", "duty_days_attended": "到岗值班天数", "checkins": "签到次数",
+    "people_received": "接待群众人数", "assisted_entries": "代为录入意见", "opinions_addressed": "群众指定的意见",
+    "opinions_closed": "其中已办结",
+}  # fmt: skip
+
+
+@deputies.command("file")
+@click.argument("deputy_id", type=int)
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the calendar year, e.g. 2026")
+@click.option("--json", "as_json", is_flag=True, help="a JSON object of integers")
+def show_file(deputy_id: int, year: int, as_json: bool):
+    """A deputy's 履职档案 for one year: duty days, check-ins, people received, opinions."""
+    deputy = db.session.get(Deputy, deputy_id)
+    if deputy is None:
+        raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
+    values = duty_file.figures(deputy, year)
+    if as_json:
+        click.echo(json.dumps(values, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{deputy.name} {year}年履职档案")
+    for key in duty_file.FIGURES:
+        click.echo(f"{FIGURE_LABELS[key]}\t{values[key]}")

@@ -2,9 +2,9 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
-from wtforms import BooleanField, DateField, StringField, ValidationError
+from wtforms import BooleanField, DateField, PasswordField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from ..models import LEVELS, SEXES
 from ..setup.forms import ChoiceField, _blank_to_none, _strip
@@ -47,3 +47,10 @@ class ImportForm(FlaskForm):
     def validate_file(self, field):
         if not field.data or not getattr(field.data, "filename", ""):
             raise ValidationError("请选择名册文件。")
+
+
+class PinForm(FlaskForm):
+    """A deputy's duty PIN, typed twice by staff."""
+
+    pin = PasswordField("值班密码", validators=[Regexp(r"^\d{4,6}$", message="值班密码应为 4 到 6 位数字。")])
+    pin_again = PasswordField("再输入一次", validators=[EqualTo("pin", message="两次输入的值班密码不一致。")])

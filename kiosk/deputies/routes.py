@@ -16,7 +16,7 @@ from ..models import Deputy, DeputyPhoto, Township
 from ..parsing import bounded_int
 from ..refusals import Refused
 from . import admin_bp, bp, photos, services, sheets
-from .forms import DeputyForm, ImportForm
+from .forms import DeputyForm, ImportForm, PinForm
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 # Named by their content: a photo at an address never changes.
@@ -73,10 +73,11 @@ def index():
     )
 
 
-def _deputy_form(deputy: Deputy | None) -> DeputyForm:
-    form = DeputyForm(obj=deputy)
+def _deputy_form(deputy: Deputy | None, shown_only: bool = False) -> DeputyForm:
+    """The deputy's form, from the request; ``shown_only``: as saved (another form was posted)."""
+    form = DeputyForm(obj=deputy, **({"formdata": None} if shown_only else {}))
     form.township_id.choices = [SelectChoice(t.id, t.name) for t in _townships()]
-    if deputy is not None and not form.is_submitted():
+    if deputy is not None and (shown_only or not form.is_submitted()):
         form.stations.data = "、".join(s.code for s in deputy.stations)
         form.sex.data = deputy.sex or ""
     return form
@@ -131,7 +132,27 @@ def edit(deputy_id):
     if _save(form, deputy) is not None:
         flash(f"已保存代表“{deputy.name}”。", "success")
         return redirect(url_for(".index", township=deputy.township_id))
-    return render_template("deputies/admin_form.html", form=form, deputy=deputy, title=f"修改代表：{deputy.name}")
+    return _edit_page(form, deputy, PinForm(formdata=None))
+
+
+def _edit_page(form: DeputyForm, deputy: Deputy, pin_form: PinForm):
+    return render_template(
+        "deputies/admin_form.html", form=form, deputy=deputy, pin_form=pin_form, title=f"修改代表：{deputy.name}"
+    )
+
+
+@admin_bp.post("/<int:deputy_id>/pin")
+@directory_staff
+def set_pin(deputy_id):
+    """Set a deputy's duty PIN (typed twice); their stations get its hash with the next pull."""
+    deputy = db.get_or_404(Deputy, deputy_id)
+    township_or_404(current_user, deputy.township_id)
+    pin_form = PinForm()
+    if not pin_form.validate_on_submit():
+        return _edit_page(_deputy_form(deputy, shown_only=True), deputy, pin_form)
+    services.set_pin(current_user, deputy, pin_form.pin.data)
+    flash(f"已设置代表“{deputy.name}”的值班密码，联络站下次同步后生效。", "success")
+    return redirect(url_for(".edit", deputy_id=deputy.id))
 
 
 @admin_bp.route("/import", methods=["GET", "POST"])

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
 from ..crash import crash_point
@@ -208,6 +209,40 @@ def _change(deputy: Deputy, values: dict, stations: list[Station] | None, actor:
             setattr(deputy, f, values[f])
     audit.record("deputy.update", actor=actor, subject=subject(deputy), before=_plain(before), after=_plain(after))
     return True
+
+
+# --- the duty PIN ----------------------------------------------------------------------
+
+PIN = re.compile(r"\d{4,6}")
+
+
+def check_pin(pin: str | None) -> str:
+    if not isinstance(pin, str) or not PIN.fullmatch(pin):
+        raise DeputyRefused("值班密码应为 4 到 6 位数字。", "pin")
+    return pin
+
+
+def hash_pin(pin: str) -> str:
+    # Slow and salted, as staff passwords are: a box can be stolen with the hashes on it.
+    return generate_password_hash(check_pin(pin), method="scrypt")
+
+
+def pin_matches(deputy: Deputy, pin: str | None) -> bool:
+    """Whether ``pin`` is this deputy's PIN; False where none is set."""
+    if not deputy.pin_hash or not isinstance(pin, str) or not PIN.fullmatch(pin):
+        return False
+    return check_password_hash(deputy.pin_hash, pin)
+
+
+def set_pin(actor: User | None, deputy: Deputy, pin: str) -> None:
+    """Give a deputy a new duty PIN (4 to 6 digits), stored hashed; an audit row without it.
+
+    Their stations receive the hash with the next pull.
+    """
+    deputy.pin_hash = hash_pin(pin)
+    audit.record("deputy.pin", actor=actor, subject=subject(deputy), note="设置值班密码")
+    db.session.commit()
+    log.info("deputy.pin %s by %s", subject(deputy), actor.username if actor else "command line")
 
 
 # --- a whole spreadsheet ------------------------------------------------------------

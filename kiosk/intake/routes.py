@@ -11,6 +11,7 @@ from flask import after_this_request, current_app, g, request, session
 
 from ..clock import today
 from ..crash import crash_point
+from ..duty.services import entered_by
 from ..extensions import db
 from ..htmx import render
 from ..models import CONTENT_MAX, RatingSource
@@ -365,7 +366,9 @@ def start_printing_and_sync(submitted, url: str) -> None:
 def receipt_screen(opinion, print_status):
     # The QR code is an image of its own (receipts.receipt_qr): encoding it
     # takes a few milliseconds the tap on 提交 need not wait for.
-    return screen("_receipt.html", opinion=opinion, print_status=print_status)
+    # Only in deputy mode can a deputy have typed it: a villager's submit reads nothing more.
+    typed_by = entered_by(opinion.uuid) if session.get("duty_checkin") else None
+    return screen("_receipt.html", opinion=opinion, print_status=print_status, entered_by=typed_by)
 
 
 @bp.post("/opinion/restart")

@@ -24,6 +24,7 @@ from ..clock import to_local
 from ..crash import crash_point
 from ..extensions import db
 from ..models import (
+    AssistedEntry,
     BoxIdentity,
     Category,
     Deputy,
@@ -244,6 +245,10 @@ def submit_draft(
         # The opinion's row before the draft's removal: a second request for
         # the same draft then stops at the primary key (handled below).
         db.session.flush()
+        if answers.get("assisted_by"):
+            # 代为录入: typed by the deputy on duty whose check-in this is; after
+            # the opinion's row, which it names.
+            db.session.add(AssistedEntry(checkin_uuid=answers["assisted_by"], opinion_uuid=opinion.uuid, created_at=now))
         _remove_draft(draft)
         crash_point("before_commit")
         with _objects_kept_after_commit():

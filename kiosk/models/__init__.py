@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
+from .deputy_records import AssistedEntry, DutyCheckin, DutyCheckout, ReceptionEntry
 from .duty import DutyShift
 from .figures import OpinionFigures, StaleFigures
 from .kiosk_state import Draft, PrintJob
@@ -32,6 +33,10 @@ from .sync import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "AssistedEntry",
+    "DutyCheckin",
+    "DutyCheckout",
+    "ReceptionEntry",
     "CONTENT_MAX",
     "FINISHED_STATUSES",
     "Assignment",

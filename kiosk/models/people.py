@@ -53,6 +53,9 @@ class Deputy(db.Model):
     term_end: Mapped[date | None] = mapped_column(Date)
     # Kept, never deleted: opinions and shifts still name them. Stations drop them.
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The duty PIN's slow salted hash (scrypt), never the PIN: it opens deputy
+    # mode at the kiosk and nothing else. Travels to their stations in the pull.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
 
     stations: Mapped[list["Station"]] = relationship(  # noqa: F821
         secondary=station_deputies, back_populates="deputies", order_by="Station.code"

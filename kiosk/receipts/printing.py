@@ -260,8 +260,9 @@ def print_status(job: PrintJob, refused: bool = False) -> PrintStatus:
     )
 
 
-def reprint(opinion: Opinion) -> PrintStatus:
-    """Print the receipt again: at most once per opinion from the kiosk.
+def reprint(opinion: Opinion, limit: int | None = MAX_KIOSK_REPRINTS) -> PrintStatus:
+    """Print the receipt again: at most once per opinion from the kiosk
+    (``limit``; None for a deputy on duty, who may reprint as often as needed).
 
     While a job for it is still in progress (a double tap), that job's
     status comes back instead of a second job. On SQLite the count and the
@@ -271,7 +272,7 @@ def reprint(opinion: Opinion) -> PrintStatus:
     latest = latest_job(opinion)
     if latest is not None and latest.state in IN_PROGRESS:
         return print_status(latest)
-    if reprints_of(opinion) >= MAX_KIOSK_REPRINTS:
+    if limit is not None and reprints_of(opinion) >= limit:
         db.session.rollback()
         log.info("reprint of %s refused: already reprinted", opinion.receipt_number)
         return print_status(latest, refused=True)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, request
 
 from ..clock import format_local
+from ..duty.services import entered_by
 from ..extensions import db
 from ..parsing import is_loopback
 from ..models import Opinion, utcnow
@@ -76,6 +77,7 @@ def receipt_context(opinion: Opinion, url: str) -> dict:
         "submitted_at": format_local(opinion.created_at, "%Y年%m月%d日 %H:%M"),
         "excerpt": excerpt(opinion.content),
         "office_phone": opinion.station.township.office_phone,
+        "entered_by": entered_by(opinion.uuid),
     }
 
 
@@ -107,7 +109,7 @@ def warm_up() -> None:
         return
     township = SimpleNamespace(name="示例镇", office_phone="0000-0000000")
     sample = SimpleNamespace(
-        receipt_number="LC00-000000-0000", current_secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
+        uuid=None, receipt_number="LC00-000000-0000", current_secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
         contact_phone="13800000000", category=SimpleNamespace(name="其他", answer_days=15),
         station=SimpleNamespace(name="人大代表中心联络站", township=township),
     )  # fmt: skip

@@ -53,13 +53,15 @@ def _month_page(station: Station, first: date, shift_form=None, repeat_form=None
         shift_form = ShiftForm(formdata=None, on=max(first, today))
     if repeat_form is None:
         repeat_form = RepeatForm(formdata=None)
+    shifts = services.month_shifts(station, first)
     return render_template(
         "roster/station.html",
         station=station,
         first=first,
         previous=services.previous_month(first),
         following=services.next_month(first),
-        shifts=services.month_shifts(station, first),
+        shifts=shifts,
+        attendance=services.month_attendance(station, first, shifts),
         today=today,
         shift_form=_with_deputies(shift_form, station),
         repeat_form=_with_deputies(repeat_form, station),

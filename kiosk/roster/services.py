@@ -31,9 +31,10 @@ from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth.scope import visible_township_ids
+from ..clock import local_midnight_utc, to_local
 from ..clock import today as local_today
 from ..extensions import db
-from ..models import Deputy, DutyShift, Station, User
+from ..models import Deputy, DutyCheckin, DutyShift, Station, User
 from ..refusals import Refused
 from ..workdays import add_working_days, is_working_day
 
@@ -453,3 +454,39 @@ def apply_pulled_shifts(station: Station, from_day: str | None, items) -> int:
                 )
             )
     return len(wanted)
+
+
+# --- the roster against who actually checked in ------------------------------------
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """A station's check-ins of one month, by deputy and local day, as synced from the station."""
+
+    checked_in: dict[tuple[int, date], list[str]]  # (deputy, day) -> local times HH:MM
+    # Check-ins on a day the deputy had no shift here: (day, name, time).
+    unplanned: list[tuple[date, str, str]]
+
+
+def month_attendance(station: Station, first: date, shifts: list[DutyShift]) -> Attendance:
+    """The month's check-ins at ``station`` against its ``shifts``."""
+    rows = db.session.execute(
+        select(DutyCheckin.deputy_id, DutyCheckin.created_at, Deputy.name)
+        .join(Deputy, Deputy.id == DutyCheckin.deputy_id)
+        .where(
+            DutyCheckin.station_code == station.code,
+            DutyCheckin.created_at >= local_midnight_utc(first),
+            DutyCheckin.created_at < local_midnight_utc(next_month(first)),
+        )
+        .order_by(DutyCheckin.created_at)
+    ).all()
+    planned = {(s.deputy_id, s.on) for s in shifts}
+    checked_in: dict[tuple[int, date], list[str]] = {}
+    unplanned = []
+    for deputy_id, at, name in rows:
+        local = to_local(at)
+        key = (deputy_id, local.date())
+        checked_in.setdefault(key, []).append(local.strftime("%H:%M"))
+        if key not in planned:
+            unplanned.append((local.date(), name, local.strftime("%H:%M")))
+    return Attendance(checked_in, unplanned)

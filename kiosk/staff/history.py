@@ -38,6 +38,7 @@ AUDIT_LABELS = {
     "user.activate": "启用账号",
     "user.deactivate": "停用账号",
     "user.password": "重设密码",
+    "deputy.pin": "设置代表值班密码",
     "duty.add": "安排值班",
     "duty.remove": "取消值班",
     "duty.repeat": "按周重复值班",

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import clock, htmx
 from ..auth.scope import may_see_contacts, opinion_or_404, staff_required, township_or_404
+from ..duty.services import entered_by
 from ..extensions import db
 from ..htmx import is_fragment_request, render
 from ..models import Assignment, Department, Opinion, Satisfaction, Township
@@ -143,6 +144,7 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
     first = actions.next_step(opinion.status, allowed)
     return {
         "opinion": opinion,
+        "entered_by": entered_by(opinion.uuid),
         "actions": action_forms,
         "next_step": first,
         "more_actions": [name for name in action_forms if name != first],

@@ -40,6 +40,10 @@ from ..clock import iso, parse_iso
 from ..extensions import db
 from ..models import (
     CONTENT_MAX,
+    AssistedEntry,
+    DutyCheckin,
+    DutyCheckout,
+    ReceptionEntry,
     Category,
     Deputy,
     Opinion,
@@ -537,6 +541,151 @@ class RatingRecords(RecordType):
         return refusals
 
 
+class DeputyRecords(RecordType):
+    """What a deputy on duty leaves at a station (kiosk.models.deputy_records).
+
+    Small and few, so stored through the ORM. A check-in names its deputy;
+    the others name their check-in, which must be this station's and held by
+    the hub (a batch stores check-ins first). What a record names is checked,
+    and a record naming something the hub lacks is refused and set aside.
+    """
+
+    FIELDS: set[str]
+
+    def to_wire(self, row) -> dict:
+        data = dict(zip(self.FIELDS_ORDER, row))
+        data["created_at"] = iso(data["created_at"])
+        return data
+
+    @property
+    def WIRE_COLUMNS(self):
+        return tuple(getattr(self.model, name) for name in self.FIELDS_ORDER)
+
+    def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
+        """Mark records the hub holds. Only with a verified acknowledgement."""
+        m, marked = self.model, 0
+        for received, uuids in _by_moment(acks).items():
+            marked += db.session.execute(
+                update(m)
+                .where(m.uuid.in_(listed(uuids)), m.acknowledged_at.is_(None))
+                .values(acknowledged_at=now, hub_received_at=received)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        return marked
+
+    def clean(self, data, station_code: str) -> dict:
+        self._check_fields(data)
+        _text(data, "uuid", 36, pattern=UUID_RE)
+        self.check(data, station_code)
+        return {**data, "created_at": self._created_at(data)}
+
+    def check(self, data: dict, station_code: str) -> None:
+        _text(data, "checkin_uuid", 36, pattern=UUID_RE)
+
+    def store(self, records, station_code, received_at):
+        """Add each record whose references hold; return refusals by UUID."""
+        refusals: dict[str, Refusal] = {}
+        checkins = self._checkins(records, station_code)
+        for data, record_digest in records:
+            refusal = self.refusal(data, checkins, station_code)
+            if refusal is not None:
+                refusals[data["uuid"]] = refusal
+                continue
+            db.session.add(self.model(**data, sync_digest=record_digest, hub_received_at=received_at))
+        db.session.flush()
+        return refusals
+
+    def _checkins(self, records, station_code) -> set[str]:
+        wanted = {data.get("checkin_uuid") for data, _ in records} - {None}
+        if not wanted:
+            return set()
+        return set(
+            db.session.scalars(
+                select(DutyCheckin.uuid).where(DutyCheckin.uuid.in_(listed(wanted)), DutyCheckin.station_code == station_code)
+            )
+        )
+
+    def refusal(self, data: dict, checkins: set[str], station_code: str) -> Refusal | None:
+        if data["checkin_uuid"] not in checkins:
+            return Refusal("unknown_checkin", f"镇人大办没有本站编号为 {data['checkin_uuid']} 的签到")
+        return None
+
+
+class CheckinRecords(DeputyRecords):
+    name = "duty_checkin"
+    model = DutyCheckin
+    FIELDS_ORDER = ("uuid", "station_code", "deputy_id", "created_at")
+    FIELDS = set(FIELDS_ORDER)
+
+    def check(self, data, station_code):
+        _text(data, "station_code", 8)
+        if data["station_code"] != station_code:
+            raise BadRecord(f"check-in {data['uuid']} belongs to another station")
+        if type(data["deputy_id"]) is not int or not 0 < data["deputy_id"] < 2**31:
+            raise BadRecord("deputy_id must be a positive integer")
+
+    def refusal(self, data, checkins, station_code):
+        if db.session.get(Deputy, data["deputy_id"]) is None:
+            return Refusal("unknown_deputy", f"镇人大办没有编号为 {data['deputy_id']} 的代表")
+        return None
+
+
+class CheckoutRecords(DeputyRecords):
+    name = "duty_checkout"
+    model = DutyCheckout
+    FIELDS_ORDER = ("uuid", "checkin_uuid", "ended_by", "created_at")
+    FIELDS = set(FIELDS_ORDER)
+
+    def check(self, data, station_code):
+        super().check(data, station_code)
+        if data["ended_by"] not in ("deputy", "idle"):
+            raise BadRecord("ended_by must be deputy or idle")
+
+    def refusal(self, data, checkins, station_code):
+        if (refused := super().refusal(data, checkins, station_code)) is not None:
+            return refused
+        if db.session.scalar(select(DutyCheckout.uuid).where(DutyCheckout.checkin_uuid == data["checkin_uuid"])):
+            return Refusal("already_ended", f"签到 {data['checkin_uuid']} 已有签退")
+        return None
+
+
+class ReceptionRecords(DeputyRecords):
+    name = "reception_entry"
+    model = ReceptionEntry
+    FIELDS_ORDER = ("uuid", "checkin_uuid", "people", "about", "receipt_numbers", "created_at")
+    FIELDS = set(FIELDS_ORDER)
+
+    def check(self, data, station_code):
+        super().check(data, station_code)
+        if type(data["people"]) is not int or not 0 < data["people"] < 1000:
+            raise BadRecord("people must be a whole number from 1 to 999")
+        _text(data, "about", 500, optional=True)
+        _text(data, "receipt_numbers", 400, optional=True)
+
+    def clean(self, data, station_code):
+        cleaned = super().clean(data, station_code)
+        return {**cleaned, "about": clean_text(cleaned["about"]) or None}
+
+
+class AssistedRecords(DeputyRecords):
+    name = "assisted_entry"
+    model = AssistedEntry
+    FIELDS_ORDER = ("uuid", "checkin_uuid", "opinion_uuid", "created_at")
+    FIELDS = set(FIELDS_ORDER)
+
+    def check(self, data, station_code):
+        super().check(data, station_code)
+        _text(data, "opinion_uuid", 36, pattern=UUID_RE)
+
+    def refusal(self, data, checkins, station_code):
+        if (refused := super().refusal(data, checkins, station_code)) is not None:
+            return refused
+        opinion_station = db.session.scalar(select(Opinion.station_code).where(Opinion.uuid == data["opinion_uuid"]))
+        if opinion_station != station_code:
+            return Refusal("unknown_opinion", f"镇人大办没有本站编号为 {data['opinion_uuid']} 的意见")
+        return None
+
+
 def naive_utc(moment: datetime) -> datetime:
     """What UTCDateTime stores; for ``insert_many``, which skips type processing."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
@@ -601,8 +750,14 @@ def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern
         raise BadRecord(f"{key} is not in the expected form")
 
 
-# Opinions first: a batch's ratings are of opinions the hub already holds.
-RECORD_TYPES: dict[str, RecordType] = {t.name: t for t in (OpinionRecords(), RatingRecords())}
+# Opinions first: a batch's ratings and assisted entries are of opinions the hub
+# already holds; check-ins before the records that name them.
+RECORD_TYPES: dict[str, RecordType] = {
+    t.name: t
+    for t in (
+        OpinionRecords(), RatingRecords(), CheckinRecords(), CheckoutRecords(), ReceptionRecords(), AssistedRecords()
+    )
+}
 
 
 def waiting_count() -> int:

@@ -286,6 +286,8 @@ def public_deputy(deputy: Deputy) -> dict:
         "public_phone": deputy.public_phone,
         "phone": deputy.public_phone,
         "photo": deputy.photo,
+        # The duty PIN's hash only, to check a check-in offline; never the PIN.
+        "pin_hash": deputy.pin_hash,
     }
 
 

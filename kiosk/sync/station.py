@@ -511,6 +511,7 @@ def apply_deputy(d: dict, township_id: int) -> Deputy:
     deputy.public_phone = d.get("public_phone", d.get("phone"))
     deputy.sex, deputy.photo = d.get("sex"), photo
     deputy.level = d.get("level") or deputy.level or TOWNSHIP_LEVEL
+    deputy.pin_hash = d.get("pin_hash")
     if d.get("public_id"):
         deputy.public_id = d["public_id"]
     db.session.add(deputy)

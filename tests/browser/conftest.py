@@ -122,6 +122,16 @@ def quick_idle_box(tmp_path_factory, demo_database):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def duty_idle_box(tmp_path_factory, demo_database):
+    """A box whose deputy mode ends by itself after three seconds untouched."""
+    server, box = _box(
+        tmp_path_factory.mktemp("duty-idle-box"), demo_database, DEPUTY_IDLE_SECONDS=3, TAP_SETTLE_MS=QUICK_SETTLE_MS
+    )
+    yield box
+    server.stop()
+
+
 @pytest.fixture(params=list(SCREENS), ids=list(SCREENS))
 def shape(request):
     return request.param

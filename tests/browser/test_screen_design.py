@@ -5,6 +5,7 @@ touch targets at least 60x60 CSS px, text at least 24 px, contrast at least
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.deputies import give_pin
 from tests.support.touch import key, start, submit_over_http, tap, tap_keys, walk_to_review
 
 pytestmark = pytest.mark.browser
@@ -245,4 +246,30 @@ def test_the_sync_admin_screens_are_large_and_plain(kiosk, admin_box):
     tap(page, "pin-ok")
     expect(page.get_by_test_id("sync-status")).to_be_visible()
     problems += measure(page, "sync status")
+    assert problems == []
+
+
+def test_the_deputy_mode_screens_are_large_and_plain(kiosk, box):
+    page = kiosk
+    (deputy_id,) = box.query("SELECT deputy_id FROM station_deputies WHERE station_code = 'LC00' ORDER BY deputy_id LIMIT 1")[0]
+    give_pin(box.database, deputy_id, "6152")
+    submit_over_http(box.url)  # one of today's opinions to list
+    page.goto(box.url)
+    tap(page, "deputy-checkin")
+    problems = measure(page, "check-in")
+    tap(page, f"checkin-{deputy_id}")
+    problems += measure(page, "check-in PIN")
+    for digit in "6152":
+        tap(page, f"pin-key-{digit}")
+    tap(page, "pin-ok")
+    expect(page.get_by_test_id("deputy-mode")).to_be_visible()
+    problems += measure(page, "deputy mode")
+    tap(page, "todays-opinions")
+    expect(page.get_by_test_id("reprint").first).to_be_visible()
+    problems += measure(page, "today's opinions")
+    tap(page, "back")
+    tap(page, "reception-log")
+    problems += measure(page, "reception log")
+    tap(page, "deputy-checkout")
+    expect(page.get_by_test_id("start")).to_be_visible()
     assert problems == []

@@ -3,9 +3,13 @@
 import csv
 import io
 import random
+import sqlite3
+from contextlib import closing
 
 import xlsxwriter
 from PIL import Image, ImageDraw
+
+from kiosk.deputies.services import hash_pin
 
 HEADER = ["姓名", "性别", "镇街", "层级", "职业", "手机", "公开电话", "联络站", "任期开始", "任期结束"]
 
@@ -58,3 +62,10 @@ def portrait(seed: int = 0, size: tuple[int, int] = (900, 1200), kind: str = "JP
     else:
         image.save(out, kind)
     return out.getvalue()
+
+
+def give_pin(database, deputy_id: int, pin: str) -> None:
+    """Set a deputy's duty PIN hash in a station box's SQLite file, as a pull would bring it."""
+    with closing(sqlite3.connect(database, timeout=10)) as conn, conn:
+        conn.execute("UPDATE deputies SET pin_hash = ? WHERE id = ?", (hash_pin(pin), deputy_id))
+        conn.execute("DELETE FROM limit_failures WHERE kind = 'deputy-pin' AND key = ?", (str(deputy_id),))

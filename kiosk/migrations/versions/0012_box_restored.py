@@ -1,7 +1,7 @@
 """box restored: when `backup restore` put a backup in place of the database
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 00:10:00
 
 A restored station may have issued receipts after its backup was taken: it
@@ -17,7 +17,7 @@ from kiosk.models.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

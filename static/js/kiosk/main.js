@@ -21,6 +21,8 @@ import "./start-over.js";
 import "./swaps.js";
 import "./receipt-qr.js";
 import "./receipt-countdown.js";
+import "./duty-idle.js";
+import "./pin-pad.js";
 
 // htmx notes the page's path in sessionStorage when it loads, for a history
 // it will never use here (historyEnabled is off): nothing stays.

@@ -1,0 +1,40 @@
+"""Forms of deputy mode at the kiosk. Messages are for deputies at the screen."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+
+from ..text import clean_text
+
+
+class CheckinForm(FlaskForm):
+    pin = PasswordField(
+        "值班密码", validators=[DataRequired("请输入值班密码。")],
+        render_kw={"autocomplete": "off", "inputmode": "none", "maxlength": 6},
+    )  # fmt: skip
+
+
+class ReceptionForm(FlaskForm):
+    """接待登记 in short: how many, what about, which receipts. Nothing personal is asked."""
+
+    # Text, not IntegerField: its refusal of "abc" would be in English.
+    people = StringField(
+        "接待人数", filters=[lambda v: (v or "").strip()],
+        validators=[InputRequired("请填写接待了几位群众。"), Regexp(r"^[0-9]{1,3}$", message="人数应在 1 到 999 之间。")],
+    )  # fmt: skip
+    about = TextAreaField(
+        "反映的事项（简要）", filters=[lambda v: clean_text(v or "").strip() or None],
+        validators=[Optional(), Length(max=500, message="最多 500 字。")],
+    )  # fmt: skip
+    receipts = StringField(
+        "相关回执编号（可不填）", filters=[lambda v: (v or "").strip()], validators=[Optional(), Length(max=400)]
+    )
+
+    def validate_people(self, field):
+        # After the pattern: only digits reach int(), and 0 is refused here.
+        if not field.errors and not 1 <= int(field.data) <= 999:
+            raise ValidationError("人数应在 1 到 999 之间。")
+
+
+class ReprintForm(FlaskForm):
+    number = HiddenField(validators=[DataRequired()])
