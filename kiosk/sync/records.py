@@ -127,7 +127,17 @@ class RecordType:
         return db.session.scalar(select(db.func.count()).select_from(self._pending_query().subquery()))
 
     def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
-        raise NotImplementedError
+        """Mark records the hub holds. Only with a verified acknowledgement;
+        repeats are harmless, as only records still waiting change."""
+        m, marked = self.model, 0
+        for received, uuids in _by_moment(acks).items():
+            marked += db.session.execute(
+                update(m)
+                .where(m.uuid.in_(listed(uuids)), m.acknowledged_at.is_(None))
+                .values(acknowledged_at=now, hub_received_at=received)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        return marked
 
     def unacknowledged(self, uuids: list[str]) -> list[str]:
         """Which of ``uuids`` are records of this type still waiting here."""
@@ -459,18 +469,6 @@ class RatingRecords(RecordType):
             "created_at": iso(created_at),
         }
 
-    def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
-        """Mark ratings the hub holds. Only with a verified acknowledgement."""
-        marked = 0
-        for received, uuids in _by_moment(acks).items():
-            marked += db.session.execute(
-                update(Rating)
-                .where(Rating.uuid.in_(listed(uuids)), Rating.acknowledged_at.is_(None))
-                .values(acknowledged_at=now, hub_received_at=received)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        return marked
-
     # --- hub --------------------------------------------------------------
 
     def clean(self, data, station_code: str) -> dict:
@@ -560,18 +558,6 @@ class DeputyRecords(RecordType):
     @property
     def WIRE_COLUMNS(self):
         return tuple(getattr(self.model, name) for name in self.FIELDS_ORDER)
-
-    def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
-        """Mark records the hub holds. Only with a verified acknowledgement."""
-        m, marked = self.model, 0
-        for received, uuids in _by_moment(acks).items():
-            marked += db.session.execute(
-                update(m)
-                .where(m.uuid.in_(listed(uuids)), m.acknowledged_at.is_(None))
-                .values(acknowledged_at=now, hub_received_at=received)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        return marked
 
     def clean(self, data, station_code: str) -> dict:
         self._check_fields(data)
