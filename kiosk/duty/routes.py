@@ -121,26 +121,26 @@ def mode():
     return mode_screen()
 
 
-@bp.post("/checkout")
-def check_out():
-    """签退: the check-in ends; back to the home screen."""
+def _end_checkin(how: str):
+    """The session's check-in ends (``how``: by the deputy or by the timer); back home."""
     checkin = services.open_checkin(session.get("duty_checkin"))
     if checkin is not None:
-        services.check_out(checkin, "deputy")
+        services.check_out(checkin, how)
         request_sync()
     _forget()
     return home_screen()
+
+
+@bp.post("/checkout")
+def check_out():
+    """签退: the check-in ends; back to the home screen."""
+    return _end_checkin("deputy")
 
 
 @bp.post("/idle")
 def idle():
     """The screen's timer ran out in deputy mode: the check-in ends by itself."""
-    checkin = services.open_checkin(session.get("duty_checkin"))
-    if checkin is not None:
-        services.check_out(checkin, "idle")
-        request_sync()
-    _forget()
-    return home_screen()
+    return _end_checkin("idle")
 
 
 @bp.route("/reception", methods=["GET", "POST"])
