@@ -139,6 +139,8 @@ def test_a_reception_entry_is_its_own_record_with_no_personal_data_required(app,
         assert "人数应在 1 到 999 之间" in page and "Not a valid" not in page, bad
     page = text(client.post("/duty/reception", data={"csrf_token": token, "people": "2", "receipts": "LC00-991231-9999"}))
     assert "本站没有回执编号 LC00-991231-9999" in page
+    page = text(client.post("/duty/reception", data={"csrf_token": token, "people": "2", "receipts": "LC00 " * 100}))
+    assert "回执编号最多 400 个字符" in page and "Field cannot" not in page
     with app.app_context():
         assert count(ReceptionEntry) == 0
     for people, about in (("3", "村道修路的事"), ("1", "")):

@@ -17,7 +17,8 @@ class DeputyForm(FlaskForm):
     level = ChoiceField("层级", choices=[SelectChoice(level, f"{level}人大代表") for level in LEVELS])
     occupation = StringField("职业", filters=[_blank_to_none], validators=[Optional(), Length(max=60, message="职业最多 60 个字。")])
     mobile = StringField(
-        "手机（仅工作人员可见）", filters=[_blank_to_none], validators=[Optional(), Length(max=20)],
+        "手机（仅工作人员可见）", filters=[_blank_to_none],
+        validators=[Optional(), Length(max=20, message="手机号最多 20 个字符。")],
         description="不会发到联络站；导入名册时按手机号找到同一位代表。",
     )  # fmt: skip
     public_phone = StringField(
@@ -25,7 +26,7 @@ class DeputyForm(FlaskForm):
         description="显示在联络站屏幕上，可以不填。",
     )  # fmt: skip
     stations = StringField(
-        "联络站", filters=[_strip], validators=[Optional(), Length(max=400)],
+        "联络站", filters=[_strip], validators=[Optional(), Length(max=400, message="联络站最多 400 个字。")],
         description="联络站编号或名称，几个之间用“、”隔开，如 LJ00、LJ03。",
     )  # fmt: skip
     term_start = DateField("任期开始", validators=[Optional()])

@@ -27,7 +27,8 @@ class ReceptionForm(FlaskForm):
         validators=[Optional(), Length(max=500, message="最多 500 字。")],
     )  # fmt: skip
     receipts = StringField(
-        "相关回执编号（可不填）", filters=[lambda v: (v or "").strip()], validators=[Optional(), Length(max=400)]
+        "相关回执编号（可不填）", filters=[lambda v: (v or "").strip()],
+        validators=[Optional(), Length(max=400, message="回执编号最多 400 个字符。")],
     )
 
     def validate_people(self, field):
