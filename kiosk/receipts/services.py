@@ -78,6 +78,8 @@ def receipt_context(opinion: Opinion, url: str) -> dict:
         "excerpt": excerpt(opinion.content),
         "office_phone": opinion.station.township.office_phone,
         "entered_by": entered_by(opinion.uuid),
+        # 附语音留言（N 秒）: the recording is said, never printed.
+        "voice_seconds": opinion.voice.seconds if opinion.voice else None,
     }
 
 

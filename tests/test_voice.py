@@ -1,0 +1,166 @@
+"""说话留言 at the station: the recording checked, kept with the draft, said on the receipt.
+
+Real recordings (WebM/Opus made by Debian's ffmpeg, checked by its ffprobe),
+the kiosk's screens through the Flask test client, a real SQLite database.
+"""
+
+import re
+import subprocess
+
+import pytest
+
+from kiosk.extensions import db
+from kiosk.models import Draft, Opinion, VoiceMessage
+from kiosk.receipts.pdf import receipt_html
+from kiosk.receipts.services import receipt_context
+from tests.support.voice import webm
+from tests.support.web import text
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(scope="module")
+def spoken():
+    """Three seconds of speech, as the kiosk's browser records it."""
+    return webm(3)
+
+
+class Visitor:
+    """Someone at the kiosk who speaks instead of writing."""
+
+    def __init__(self, client):
+        self.client = client
+        page = client.get("/").get_data(as_text=True)
+        self.token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def post(self, path, **fields):
+        return self.client.post(path, data={"csrf_token": self.token, **fields}, headers=HTMX)
+
+    def keep(self, data: bytes, content_type: str = "audio/webm"):
+        """保留: the browser sends the recording as the request's body."""
+        return self.client.post(
+            "/opinion/voice", data=data, headers={**HTMX, "X-CSRFToken": self.token, "Content-Type": content_type}
+        )
+
+    def to_content_step(self):
+        self.post("/opinion/start")
+        return self.post("/opinion/category", category="road")
+
+    def draft_id(self):
+        with self.client.session_transaction() as session:
+            return session.get("draft_id")
+
+
+@pytest.fixture
+def visitor(client):
+    return Visitor(client)
+
+
+def kept(app, draft_id):
+    with app.app_context():
+        voice = db.session.get(VoiceMessage, draft_id)
+        return None if voice is None else (voice.sha256, voice.size, voice.duration_ms, voice.data)
+
+
+def test_a_kept_recording_lets_the_text_be_empty_and_is_said_on_the_receipt(app, visitor, spoken):
+    page = visitor.to_content_step()
+    assert 'data-testid="voice-record"' in text(page)
+    answer = visitor.keep(spoken)
+    assert answer.status_code == 200
+    assert "已附语音留言（3 秒）" in text(answer)
+    sha, size, duration_ms, data = kept(app, visitor.draft_id())
+    assert (size, data) == (len(spoken), spoken)
+    assert 2900 <= duration_ms <= 3100
+    # Played back from the station for this visit's draft only.
+    played = visitor.client.get("/opinion/voice")
+    assert played.mimetype == "audio/webm" and played.data == spoken
+    # No text at all: the recording is the opinion.
+    page = visitor.post("/opinion/content", content="")
+    assert 'data-testid="consent"' in text(page) or "联系方式" in text(page)
+    visitor.post("/opinion/contact", anonymous="1")
+    review = visitor.post("/opinion/deputy", deputy_id="")
+    assert "附语音留言（3 秒）" in text(review)
+    receipt = visitor.post("/opinion/submit")
+    assert 'data-testid="receipt-voice"' in text(receipt) and "附语音留言（3 秒）" in text(receipt)
+    number = re.search(r'data-testid="receipt-number">([^<]+)<', text(receipt)).group(1)
+    with app.app_context():
+        opinion = db.session.query(Opinion).filter_by(receipt_number=number).one()
+        assert opinion.content == "" and opinion.voice.sha256 == sha
+        printed = receipt_html(receipt_context(opinion, "https://rd.example.cn/r/x"))
+        assert "附语音留言（3 秒）" in printed
+    # Going home after the receipt keeps the submitted opinion's recording.
+    visitor.post("/opinion/restart")
+    assert kept(app, opinion.uuid) is not None
+
+
+def test_without_a_recording_the_minimum_length_still_holds(visitor):
+    visitor.to_content_step()
+    page = visitor.post("/opinion/content", content="路灯")
+    assert "请至少写 5 个字" in text(page)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda spoken: b"%PDF-1.7 not a recording at all" * 10, "收到的不是录音文件"),
+        (lambda spoken: spoken[: len(spoken) // 3], "录音文件已损坏或不完整"),
+        (lambda spoken: b"", "没有收到录音"),
+        (lambda spoken: webm(3, bitrate="24k")[:40] + b"\x00" * 400, "录音文件"),
+    ],
+    ids=["not-audio", "cut-short", "empty", "header-only"],
+)
+def test_a_bad_file_is_refused_and_nothing_else_is_lost(app, visitor, spoken, make, message):
+    visitor.to_content_step()
+    visitor.keep(spoken)
+    before = kept(app, visitor.draft_id())
+    answer = visitor.keep(make(spoken))
+    assert answer.status_code == 200 and message in text(answer)
+    # The recording kept before is still kept, the draft still there.
+    assert kept(app, visitor.draft_id()) == before
+    with app.app_context():
+        assert db.session.get(Draft, visitor.draft_id()) is not None
+
+
+def test_a_recording_too_long_or_too_large_is_refused(app, visitor):
+    app.config.update(VOICE_MAX_SECONDS=2, VOICE_MAX_BYTES=8000)
+    visitor.to_content_step()
+    answer = visitor.keep(webm(4))
+    assert "录音文件太大" in text(answer)
+    app.config.update(VOICE_MAX_BYTES=1024 * 1024)
+    answer = visitor.keep(webm(4))
+    assert "录音太长了：最多 2 秒，这段有 4 秒" in text(answer)
+    assert kept(app, visitor.draft_id()) is None
+
+
+def test_a_track_other_than_opus_is_refused(app, visitor):
+    vorbis = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", "-c:a", "libvorbis", "-f", "webm", "pipe:1"],
+        check=True, capture_output=True,
+    ).stdout
+    visitor.to_content_step()
+    assert "应为 Opus" in text(visitor.keep(vorbis))
+    assert kept(app, visitor.draft_id()) is None
+
+
+def test_redo_forgets_the_recording_and_the_text_is_needed_again(app, visitor, spoken):
+    visitor.to_content_step()
+    visitor.keep(spoken)
+    answer = visitor.post("/opinion/voice/delete")
+    assert 'data-testid="voice-record"' in text(answer)
+    assert kept(app, visitor.draft_id()) is None
+    assert "请至少写 5 个字" in text(visitor.post("/opinion/content", content=""))
+
+
+def test_start_over_wipes_the_recording_with_the_draft(app, visitor, spoken):
+    visitor.to_content_step()
+    visitor.keep(spoken)
+    draft_id = visitor.draft_id()
+    visitor.post("/opinion/restart")
+    assert kept(app, draft_id) is None
+
+
+def test_the_recording_needs_the_page_token(app, visitor, spoken):
+    visitor.to_content_step()
+    answer = visitor.client.post("/opinion/voice", data=spoken, headers={**HTMX, "Content-Type": "audio/webm"})
+    assert answer.status_code == 400 or "页面已过期" in text(answer) or "expired" in text(answer).lower()
+    assert kept(app, visitor.draft_id()) is None
