@@ -4,15 +4,22 @@ Real recordings (WebM/Opus made by Debian's ffmpeg, checked by its ffprobe),
 the kiosk's screens through the Flask test client, a real SQLite database.
 """
 
+import csv
+import hashlib
+import io
 import re
 import subprocess
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import Draft, Opinion, VoiceMessage
+from kiosk.models import AuditEntry, Draft, Opinion, VoiceMessage, utcnow
 from kiosk.receipts.pdf import receipt_html
 from kiosk.receipts.services import receipt_context
+from tests.support.desk import Desk
+from tests.support.factories import receive_opinion
 from tests.support.voice import webm
 from tests.support.web import text
 
@@ -164,3 +171,59 @@ def test_the_recording_needs_the_page_token(app, visitor, spoken):
     answer = visitor.client.post("/opinion/voice", data=spoken, headers={**HTMX, "Content-Type": "audio/webm"})
     assert answer.status_code == 400 or "页面已过期" in text(answer) or "expired" in text(answer).lower()
     assert kept(app, visitor.draft_id()) is None
+
+
+# --- at the hub: play, 转写, search, export --------------------------------------------------
+
+
+def spoken_at_hub(hub, recording: bytes, confirmed: bool = True) -> Opinion:
+    """A spoken opinion the hub holds, its recording in whole (or still arriving)."""
+    with hub.app_context():
+        opinion = receive_opinion("LC00", content="请听我的录音。")
+        db.session.add(
+            VoiceMessage(
+                opinion_uuid=opinion.uuid, sha256=hashlib.sha256(recording).hexdigest(), size=len(recording),
+                duration_ms=3000, data=recording if confirmed else b"", confirmed_at=utcnow() if confirmed else None,
+            )
+        )  # fmt: skip
+        db.session.commit()
+        return SimpleNamespace(uuid=opinion.uuid, receipt_number=opinion.receipt_number)
+
+
+def test_staff_play_a_voice_message_and_transcribe_it_for_search_and_export(hub, clerk, spoken):
+    opinion = spoken_at_hub(hub, spoken)
+    page = text(clerk.get(f"/staff/opinions/{opinion.uuid}"))
+    assert "语音留言（3 秒）" in page and 'data-testid="voice-player"' in page
+    played = clerk.get(f"/staff/opinions/{opinion.uuid}/voice.webm")
+    assert played.status_code == 200 and played.mimetype == "audio/webm" and played.data == spoken
+    assert "no-store" in played.headers["Cache-Control"]
+    saved = clerk.post(f"/staff/opinions/{opinion.uuid}/transcript", {"transcript": "村尾水渠堵塞，下雨就淹田。"}, htmx=True)
+    assert "转写已保存" in text(saved)
+    # Found by a word of the transcript, exported with it.
+    found = text(clerk.get("/staff/?text=水渠堵塞&status=all"))
+    assert opinion.receipt_number in found
+    rows = list(csv.reader(io.StringIO(clerk.get("/staff/stats/export?format=csv&status=all&text=水渠").get_data(as_text=True).lstrip("\ufeff"))))
+    row = next(r for r in rows if r[0] == opinion.receipt_number)
+    header = rows[0]
+    assert row[header.index("语音（秒）")] == "3" and row[header.index("转写")] == "村尾水渠堵塞，下雨就淹田。"
+    with hub.app_context():
+        audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "voice.transcribe")).all()
+        assert [a.after for a in audit] == [{"transcript": "村尾水渠堵塞，下雨就淹田。"}]
+
+
+def test_a_transcript_too_long_is_refused_and_city_staff_do_not_transcribe(hub, clerk, spoken):
+    opinion = spoken_at_hub(hub, spoken)
+    answer = clerk.post(f"/staff/opinions/{opinion.uuid}/transcript", {"transcript": "字" * 2001}, htmx=True)
+    assert answer.status_code == 200 and "转写太长了" in text(answer)
+    city = Desk(hub, role="city", township=None)
+    assert 'data-testid="transcript"' not in text(city.get(f"/staff/opinions/{opinion.uuid}"))
+    refused = city.post(f"/staff/opinions/{opinion.uuid}/transcript", {"transcript": "市里写的"}, htmx=True)
+    assert "市人大常委会只督办" in text(refused)
+    with hub.app_context():
+        assert db.session.get(VoiceMessage, opinion.uuid).transcript is None
+
+
+def test_a_recording_still_arriving_is_not_played(hub, clerk, spoken):
+    opinion = spoken_at_hub(hub, spoken, confirmed=False)
+    assert "录音还在从联络站传来" in text(clerk.get(f"/staff/opinions/{opinion.uuid}"))
+    assert clerk.get(f"/staff/opinions/{opinion.uuid}/voice.webm").status_code == 404
