@@ -115,7 +115,12 @@ def show_step(step: str, draft, form=None, message: str | None = None):
         shown = services.typed_or_answers(answers, "content", content=answers.get("content", ""))
         context["form"] = form or ContentForm(formdata=None, **shown)
         kept = voice.of(draft.id)
-        context.update(content_min=0 if kept else services.CONTENT_MIN, content_max=CONTENT_MAX, voice=kept)
+        context.update(
+            content_min=0 if kept else services.CONTENT_MIN,
+            min_written=services.CONTENT_MIN,
+            content_max=CONTENT_MAX,
+            voice=kept,
+        )
     elif step == "contact":
         shown = services.typed_or_answers(
             answers,

@@ -5,6 +5,7 @@
 // The recording stays in this page's memory until it is kept; nothing is
 // stored in the browser.
 
+import { updateCounter } from "./counter.js";
 import { restartIdleTimer } from "./idle.js";
 
 const MIME = "audio/webm;codecs=opus";
@@ -141,6 +142,7 @@ async function keep(root) {
   root.replaceWith(fresh);
   fresh.hidden = false;
   window.htmx?.process(fresh);
+  ruleFollows(fresh);
 }
 
 function redo(root) {
@@ -161,6 +163,18 @@ document.addEventListener("click", (event) => {
   else if (button.matches("[data-voice-redo]")) redo(root);
 });
 
+// The counter's minimum follows the panel: none while a recording is kept.
+function ruleFollows(root) {
+  const counter = document.getElementById("content-counter");
+  const rule = counter?.querySelector("[data-counter-rule]");
+  if (!counter || !rule) return;
+  const spoken = root?.dataset.state === "kept";
+  counter.dataset.min = spoken ? "0" : counter.dataset.minWritten;
+  rule.textContent = spoken ? "有语音留言，文字可不写" : rule.dataset.written;
+  const textarea = document.querySelector("[data-counter]");
+  if (textarea) updateCounter(textarea);
+}
+
 // A new screen: show the panel where this browser can record; a recording
 // left unkept on a screen that went away is dropped with it.
 export function setUpVoice(screen) {
@@ -172,5 +186,10 @@ export function setUpVoice(screen) {
   }
   if (canRecord() || root.dataset.state === "kept") root.hidden = false;
 }
+
+// 重录 of a kept recording: the station's answer replaces the panel.
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.elt?.matches?.("[data-voice]") || event.detail.target?.matches?.("[data-voice]")) ruleFollows(panel());
+});
 
 setUpVoice(document);
