@@ -7,13 +7,13 @@ soon as a step is done; the browser keeps only the draft's id in the session.
 
 import logging
 
-from flask import Response, after_this_request, current_app, g, request, session
+from flask import Response, after_this_request, current_app, g, request, send_file, session
 
 from ..clock import today
 from ..crash import crash_point
 from ..duty.services import entered_by
 from ..extensions import db
-from .. import voice
+from .. import prompts, voice
 from ..htmx import is_fragment_request, render
 from ..models import CONTENT_MAX, RatingSource
 from ..public.forms import KioskRatingForm
@@ -164,6 +164,8 @@ def home():
 
 
 def home_screen():
+    # The home screen is where a visit begins and ends: the read-aloud language is asked again.
+    session.pop("read_aloud", None)
     return screen(
         "_home.html", on_duty=on_duty(services.this_station().code, today()), has_printer=printing.has_printer()
     )
@@ -442,6 +444,27 @@ def wipe_and_go_home():
     # Only the draft goes: the session also holds the CSRF token the open page uses.
     services.discard_draft(session.pop("draft_id", None))
     return home_screen()
+
+
+# --- 朗读 ------------------------------------------------------------------------
+
+
+@bp.post("/read-aloud/language")
+def choose_read_aloud():
+    """普通话 or 粤语 for 朗读, kept until this visit ends."""
+    language = request.form.get("language", "")
+    if language not in prompts.LANGUAGES:
+        return Response("请选择普通话或粤语。", status=400, mimetype="text/plain")
+    session["read_aloud"] = language
+    return Response(status=204)
+
+
+@bp.get("/read-aloud/<screen>/<language>.wav")
+def prompt(screen, language):
+    """A screen's words read aloud, made at set-up (or now, after a wording changed)."""
+    if screen not in prompts.WORDING or language not in prompts.LANGUAGES:
+        return Response(status=404)
+    return send_file(prompts.make(screen, language), mimetype="audio/wav", max_age=0)
 
 
 # --- receipt look-up at the kiosk ------------------------------------------------

@@ -4,7 +4,7 @@
 // tap landing on the screen that the first one brought (tap-guard), the
 // start-over dialog (start-over), the set-up of each new screen (swaps), the
 // receipt's QR code (receipt-qr), the receipt screen's end (receipt-countdown)
-// and the writing step's voice message (voice).
+// the writing step's voice message (voice) and every screen's 朗读 (read-aloud).
 // No build step: the browser loads these files as they are, after htmx.
 //
 // Nothing here keeps anything: no localStorage, no sessionStorage, no history
@@ -25,6 +25,7 @@ import "./receipt-countdown.js";
 import "./duty-idle.js";
 import "./pin-pad.js";
 import "./voice.js";
+import "./read-aloud.js";
 
 // htmx notes the page's path in sessionStorage when it loads, for a history
 // it will never use here (historyEnabled is off): nothing stays.
