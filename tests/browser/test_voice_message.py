@@ -144,3 +144,27 @@ def test_a_villager_speaks_keeps_it_and_the_hub_gets_the_same_recording(
         assert at_hub.sha256 == sha and hashlib.sha256(at_hub.data).hexdigest() == sha
         hub_heard = heard(at_hub.data)
         assert abs(hub_heard.seconds - listened.seconds) < 0.05 and hub_heard.loudness > 0.01
+
+
+def test_read_aloud_asks_the_language_once_a_visit_and_reads_each_screen(kiosk_with_microphone, voice_box):
+    page = kiosk_with_microphone
+    page.goto(voice_box.url)
+    audio = page.locator("[data-read-aloud-audio]")
+    tap(page, "read-aloud")
+    expect(page.get_by_test_id("read-aloud-cantonese")).to_be_visible()
+    tap(page, "read-aloud-cantonese")
+    expect(audio).to_have_attribute("src", "/read-aloud/home/cantonese.wav")
+    page.wait_for_function("() => document.querySelector('[data-read-aloud-audio]').currentTime > 0.3")
+    # The next screen reads in the same language without asking, and stops the last one's words.
+    tap(page, "start")
+    expect(page.get_by_test_id("category-road")).to_be_visible()
+    tap(page, "read-aloud")
+    expect(page.get_by_test_id("read-aloud-cantonese")).to_be_hidden()
+    expect(audio).to_have_attribute("src", "/read-aloud/category/cantonese.wav")
+    page.wait_for_function("() => document.querySelector('[data-read-aloud-audio]').currentTime > 0.3")
+    # The visit ends at the home screen: the next person chooses again.
+    tap(page, "restart")
+    tap(page, "read-aloud")
+    expect(page.get_by_test_id("read-aloud-mandarin")).to_be_visible()
+    tap(page, "read-aloud-mandarin")
+    expect(audio).to_have_attribute("src", "/read-aloud/home/mandarin.wav")
