@@ -18,13 +18,13 @@ import hashlib
 import logging
 import re
 import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from pypinyin import Style, lazy_pinyin
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,28 @@ def spoken_form(text: str, language: str) -> str:
     """What espeak-ng is given: pinyin with tone numbers for Mandarin, the characters for Cantonese."""
     if language == "cantonese":
         return text
+    # Here, not at the top: pypinyin's dictionaries take some 57 MB, which the
+    # kiosk's process never carries (it makes a missing prompt in a child, ``make``).
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
     spoken = " ".join(syllables)
     # Chinese punctuation as the pauses espeak-ng knows.
     for chinese, latin in (("。", "."), ("？", "?"), ("！", "!"), ("，", ","), ("、", ","), ("：", ","), ("“", ""), ("”", "")):
         spoken = spoken.replace(chinese, latin)
     return " ".join(spoken.split())
+
+
+def speak(text: str, language: str, path: Path) -> None:
+    """``text`` read by espeak-ng in ``language`` into the WAV file ``path`` (written whole or not at all)."""
+    partial = path.with_suffix(".part")
+    subprocess.run(
+        ["espeak-ng", "-v", VOICES[language], "-s", SPEED[language], "-w", str(partial), spoken_form(text, language)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    partial.replace(path)
 
 
 def folder() -> Path:
@@ -117,19 +133,24 @@ def folder() -> Path:
     return path
 
 
-def make(screen: str, language: str) -> Path:
-    """The prompt's file, made now unless it is there already for the current wording."""
+def make(screen: str, language: str, in_child: bool = False) -> Path:
+    """The prompt's file, made now unless it is there already for the current wording.
+
+    ``in_child``: made by a child process (``python -m kiosk.prompts``), as the
+    kiosk's own process does after an upgrade changed a wording."""
     path = folder() / name_of(screen, language)
     if path.exists():
         return path
-    partial = path.with_suffix(".part")
-    subprocess.run(
-        ["espeak-ng", "-v", VOICES[language], "-s", SPEED[language], "-w", str(partial), spoken_form(WORDING[screen], language)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    partial.replace(path)
+    if in_child:
+        subprocess.run(
+            [sys.executable, "-m", "kiosk.prompts", language, str(path)],
+            input=WORDING[screen].encode(),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    else:
+        speak(WORDING[screen], language, path)
     log.info("read-aloud prompt %s made", path.name)
     return path
 
@@ -165,3 +186,8 @@ def make_command():
     except (OSError, subprocess.SubprocessError) as error:
         raise click.ClickException(f"espeak-ng 不能生成朗读语音（是否已安装 espeak-ng？）：{error}")
     click.echo(f"{made} prompts made, {removed} old ones removed, {len(WORDING) * len(LANGUAGES)} in {folder()}")
+
+
+if __name__ == "__main__":
+    # python -m kiosk.prompts LANGUAGE PATH < TEXT: one prompt, for the kiosk's process (``make``).
+    speak(sys.stdin.read(), sys.argv[1], Path(sys.argv[2]))

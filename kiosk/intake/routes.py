@@ -6,6 +6,7 @@ soon as a step is done; the browser keeps only the draft's id in the session.
 """
 
 import logging
+import subprocess
 
 from flask import Response, after_this_request, current_app, g, request, send_file, session
 
@@ -464,7 +465,12 @@ def prompt(screen, language):
     """A screen's words read aloud, made at set-up (or now, after a wording changed)."""
     if screen not in prompts.WORDING or language not in prompts.LANGUAGES:
         return Response(status=404)
-    return send_file(prompts.make(screen, language), mimetype="audio/wav", max_age=0)
+    try:
+        made = prompts.make(screen, language, in_child=True)
+    except (OSError, subprocess.SubprocessError):
+        log.exception("could not make the read-aloud prompt %s/%s", screen, language)
+        return Response(status=404)
+    return send_file(made, mimetype="audio/wav", max_age=0)
 
 
 # --- receipt look-up at the kiosk ------------------------------------------------
