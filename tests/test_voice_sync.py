@@ -89,6 +89,8 @@ def test_a_sync_cut_in_the_middle_of_a_recording_resumes_where_the_hub_stopped(
     transport.before = cut_at_third_chunk
     result = sync(station_app, transport)
     assert not result.ok
+    with station_app.app_context():
+        assert station_sync.status().voices_waiting == 1  # the sync screen says so
     assert len(voice_row(hub_app, uuid)["data"]) == 8192 and not voice_row(hub_app, uuid)["confirmed"]
     assert voice_row(station_app, uuid)["data"] == spoken  # kept until the hub confirms
     transport.before = None

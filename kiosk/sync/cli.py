@@ -183,7 +183,7 @@ def show_status():
         click.echo("本站还没有登记到镇人大办 (not enrolled)")
     else:
         click.echo(f"station {st.enrolled.station_code}, hub {st.enrolled.hub_url}")
-    click.echo(f"waiting: {st.waiting}")
+    click.echo(f"waiting: {st.waiting}" + (f" (and {st.voices_waiting} voice messages)" if st.voices_waiting else ""))
     click.echo(f"set aside: {len(st.set_aside)}")
     for r in st.set_aside:
         click.echo(f"  {r.record_type} {r.uuid}: {r.reason} {r.detail or ''}")

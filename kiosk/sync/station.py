@@ -543,6 +543,8 @@ class Status:
     failures: int
     # Set while a box restored from a backup has not caught up with the hub (it takes no submit).
     restored_at: datetime | None = None
+    # Voice messages of submitted opinions this box still holds (the hub has not confirmed them).
+    voices_waiting: int = 0
 
 
 def status() -> Status:
@@ -558,4 +560,5 @@ def status() -> Status:
         cursor=state.cursor,
         failures=state.failures,
         restored_at=restored_mark(),
+        voices_waiting=voice.held_count(),
     )

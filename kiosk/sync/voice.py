@@ -20,7 +20,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from .. import voice
 from ..clock import now
@@ -155,6 +155,16 @@ def waiting() -> list[Waiting]:
     ).all()
     db.session.commit()  # end the read: the hub is slow next to the database
     return [Waiting(*row) for row in rows]
+
+
+def held_count() -> int:
+    """Recordings of submitted opinions this box holds until the hub confirms them."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(VoiceMessage)
+        .join(Opinion, Opinion.uuid == VoiceMessage.opinion_uuid)
+        .where(VoiceMessage.confirmed_at.is_(None), VoiceMessage.data.is_not(None))
+    )
 
 
 class AnswerMalformed(Exception):
