@@ -9,17 +9,21 @@ import hashlib
 import io
 import re
 import subprocess
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
+from kiosk import voice
 from kiosk.extensions import db
+from kiosk.intake import services as intake
+from kiosk.sync.records import RECORD_TYPES, BadRecord
 from kiosk.models import AuditEntry, Draft, Opinion, VoiceMessage, utcnow
 from kiosk.receipts.pdf import receipt_html
 from kiosk.receipts.services import receipt_context
 from tests.support.desk import Desk
-from tests.support.factories import receive_opinion
+from tests.support.factories import make_draft, receive_opinion
 from tests.support.voice import webm
 from tests.support.web import text
 
@@ -227,3 +231,33 @@ def test_a_recording_still_arriving_is_not_played(hub, clerk, spoken):
     opinion = spoken_at_hub(hub, spoken, confirmed=False)
     assert "录音还在从联络站传来" in text(clerk.get(f"/staff/opinions/{opinion.uuid}"))
     assert clerk.get(f"/staff/opinions/{opinion.uuid}/voice.webm").status_code == 404
+
+
+def test_a_draft_left_behind_takes_its_recording_with_it(app, spoken):
+    with app.app_context():
+        draft = make_draft(content="")
+        draft_id = draft.id
+        intake.keep_voice(draft, voice.check(spoken))
+        assert db.session.get(VoiceMessage, draft_id) is not None
+        assert intake.purge_stale_drafts(timedelta(0)) == 1
+        assert db.session.get(VoiceMessage, draft_id) is None
+
+
+@pytest.mark.parametrize(
+    "named, problem",
+    [
+        ({"sha256": "A" * 64, "size": 100, "duration_ms": 3000}, "sha256"),
+        ({"sha256": "a" * 64, "size": 2 * 1024 * 1024, "duration_ms": 3000}, "size"),
+        ({"sha256": "a" * 64, "size": 100, "duration_ms": 121_000}, "duration_ms"),
+        ({"sha256": "a" * 64, "size": 100}, "voice must be"),
+    ],
+    ids=["hash", "too-large", "too-long", "incomplete"],
+)
+def test_the_hub_refuses_a_record_naming_a_recording_beyond_the_limits(app, named, problem):
+    record = {
+        "uuid": "0b7e6a5c-2d1f-4c3b-9a8e-7f6d5c4b3a21", "receipt_number": "LC00-261206-0001", "secret": "ABCDEF",
+        "station_code": "LC00", "category": "road", "content": "", "deputy_id": None, "consent_version": None,
+        "contact_name": None, "contact_phone": None, "created_at": "2026-12-06T01:00:00.000000Z", "voice": named,
+    }  # fmt: skip
+    with app.app_context(), pytest.raises(BadRecord, match=problem):
+        RECORD_TYPES["opinion"].clean(record, "LC00")
