@@ -15,7 +15,6 @@ patched, and the same tool decodes what the tests listen to.
 """
 
 import hashlib
-import json
 import logging
 import subprocess
 from dataclasses import dataclass
@@ -78,10 +77,9 @@ def probe_duration_ms(data: bytes) -> int:
     try:
         result = subprocess.run(
             [
-                "ffprobe", "-v", "error", "-of", "json",
-                "-show_entries", "stream=codec_type,codec_name:packet=stream_index,pts,duration",
-                "-show_entries", "format=format_name",
-                "-show_streams", "-show_packets", "-i", "pipe:0",
+                "ffprobe", "-v", "error", "-of", "compact",
+                "-show_entries", "stream=codec_type,codec_name:format=format_name:packet=pts,duration",
+                "-i", "pipe:0",
             ],
             input=data,
             capture_output=True,
@@ -96,24 +94,29 @@ def probe_duration_ms(data: bytes) -> int:
     if result.returncode != 0 or result.stderr.strip():
         log.info("recording refused by ffprobe: %s", result.stderr.decode(errors="replace")[:300])
         raise VoiceRefused("录音文件已损坏或不完整，请再录一次。")
-    try:
-        found = json.loads(result.stdout)
-        streams, packets = found.get("streams", []), found.get("packets", [])
-        format_name = found.get("format", {}).get("format_name", "")
-    except (ValueError, AttributeError):
-        raise VoiceRefused("录音文件无法读取，请再录一次。")
-    if "webm" not in format_name or len(streams) != 1:
-        raise VoiceRefused("收到的不是单声道录音文件，请再录一次。")
+    # One line a section: "packet|pts=40|duration=20", "stream|codec_name=opus|codec_type=audio", "format|…".
+    sections: dict[str, list[dict]] = {}
+    for line in result.stdout.decode(errors="replace").splitlines():
+        kind, _, rest = line.partition("|")
+        sections.setdefault(kind, []).append(dict(field.partition("=")[::2] for field in rest.split("|")))
+    streams, formats = sections.get("stream", []), sections.get("format", [])
+    if not formats or "webm" not in formats[0].get("format_name", "") or len(streams) != 1:
+        raise VoiceRefused("收到的文件不是一段单独的录音，请再录一次。")
     if streams[0].get("codec_type") != "audio" or streams[0].get("codec_name") != "opus":
         raise VoiceRefused("录音的格式不对（应为 Opus），请再录一次。")
     # Matroska times are milliseconds (the default TimecodeScale Chromium writes).
-    try:
-        end = max((int(p["pts"]) + int(p.get("duration") or 0) for p in packets), default=0)
-    except (KeyError, TypeError, ValueError):
-        raise VoiceRefused("录音文件无法读取，请再录一次。")
+    end = max((_whole(p.get("pts")) + _whole(p.get("duration")) for p in sections.get("packet", [])), default=0)
     if end <= 0:
         raise VoiceRefused("录音是空的，请对着话筒再录一次。")
     return end
+
+
+def _whole(value: str | None) -> int:
+    """A packet's time, or 0 where ffprobe has none (N/A)."""
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
 
 
 # --- at the station: a recording kept with a draft ---------------------------
