@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 
 from .. import voice
 from ..clock import now
+from ..database import checkpoint
 from ..extensions import db
 from ..models import Opinion, SetAsideRecord, VoiceMessage
 from .client import HubRefused
@@ -198,6 +199,9 @@ def push_voices(hub, progress=lambda message: None) -> int:
         if done:
             confirm(item.opinion_uuid, item.sha256)
             confirmed += 1
+    if confirmed:
+        # A person's voice, like their phone number: not left in the WAL either.
+        checkpoint(db.engine)
     return confirmed
 
 
@@ -296,4 +300,6 @@ def apply_bundled_answers(answers) -> int:
                 confirmed += confirm(opinion_uuid, sha)
             elif said.get("refused") == "voice_refused":
                 set_aside(opinion_uuid, "voice_refused", str(said.get("message")))
+    if confirmed:
+        checkpoint(db.engine)
     return confirmed
