@@ -96,6 +96,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.cli.add_command(backup.backup)
     if app.config["ROLE"] == "station":
+        from . import prompts
+
+        app.cli.add_command(prompts.prompts_group)
         limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:
         with app.app_context():

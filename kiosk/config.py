@@ -48,6 +48,10 @@ class DefaultConfig:
     # After a new kiosk screen arrives, taps on it are held this long, so the
     # second tap of an unsure double tap (a second later) does nothing.
     TAP_SETTLE_MS = 1200
+    # 说话留言: the longest recording, in seconds, and its largest file, in
+    # bytes (WebM/Opus at about 24 kbit/s: two minutes are some 360 KB).
+    VOICE_MAX_SECONDS = 120
+    VOICE_MAX_BYTES = 1024 * 1024
     # Submissions per minute at one station before the polite wait screen.
     SUBMIT_PER_MINUTE = 6
     TIMEZONE = "Asia/Shanghai"

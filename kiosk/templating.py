@@ -12,6 +12,7 @@ from .auth.navigation import current_menu_entry, staff_home_url, staff_nav
 from .htmx import is_fragment_request
 from .clock import format_local
 from .models import Role
+from .models.voice import seconds_of
 
 
 def local_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -31,4 +32,4 @@ def init_app(app: Flask) -> None:
         staff_home_url=staff_home_url,
         current_menu_entry=current_menu_entry,
     )
-    app.jinja_env.filters.update(local_time=local_time, role_label=role_label)
+    app.jinja_env.filters.update(local_time=local_time, role_label=role_label, voice_seconds=seconds_of)

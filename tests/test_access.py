@@ -47,6 +47,7 @@ from kiosk.models import (
     Topic,
     Township,
     User,
+    VoiceMessage,
 )
 from kiosk.staff import actions, services
 from kiosk.workdays import add_working_days
@@ -74,7 +75,7 @@ OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
 TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index"}
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
-CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.unknown"}
+CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.receive_voice", "sync_api.unknown"}
 
 
 # --- the objects the URLs point at ------------------------------------------------------------
@@ -118,6 +119,8 @@ def _side(township: str, city: User, department: Department, content: str, name:
         select(Station.code).where(Station.township_id == township_id).order_by(Station.code).limit(1)
     )
     main = receive_opinion(station, content=content, contact_name=name, contact_phone=phone)
+    # Spoken too: its recording is played on the opinion page (a staff route of its own).
+    db.session.add(VoiceMessage(opinion_uuid=main.uuid, sha256="0" * 64, size=4, duration_ms=3000, data=b"webm", confirmed_at=main.hub_received_at))
     fresh = receive_opinion(station, content=content + "（另一条）", contact_name=name, contact_phone=phone)
     services.accept(office, main)
     assignment = services.forward(office, main, department)
@@ -196,6 +199,10 @@ ARGS = {
     "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
     "deputy_id": lambda w, rule: w.b.deputy_id,
     "sha": lambda w, rule: "0" * 64,
+    "sha256": lambda w, rule: "0" * 64,
+    "offset": lambda w, rule: 0,
+    "screen": lambda w, rule: "home",
+    "language": lambda w, rule: "mandarin",
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
 # (so is one taking a station's code).
@@ -847,7 +854,8 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             checked.append(rule.endpoint)
     assert {"intake.start", "intake.back", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
             "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion",
-            "duty.check_in", "duty.check_out", "duty.idle", "duty.reception", "duty.assisted_entry", "duty.reprint"} <= set(checked)  # fmt: skip
+            "duty.check_in", "duty.check_out", "duty.idle", "duty.reception", "duty.assisted_entry", "duty.reprint",
+            "intake.keep_voice", "intake.drop_voice", "intake.choose_read_aloud"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 
 

@@ -32,10 +32,12 @@ class CategoryForm(FlaskForm):
 
 class ContentForm(FlaskForm):
     content = TextAreaField(filters=[clean_text])
+    # With a recording kept (说话留言) the text may be short or empty.
+    spoken = False
 
     def validate_content(self, field):
         length = len(field.data or "")
-        if length < CONTENT_MIN:
+        if length < CONTENT_MIN and not self.spoken:
             raise ValidationError(f"请至少写 {CONTENT_MIN} 个字，把事情说清楚。")
         if length > CONTENT_MAX:
             raise ValidationError(f"内容太长了：最多 {CONTENT_MAX} 个字，现在有 {length} 个字。请删减一些。")

@@ -6,14 +6,16 @@ soon as a step is done; the browser keeps only the draft's id in the session.
 """
 
 import logging
+import subprocess
 
-from flask import after_this_request, current_app, g, request, session
+from flask import Response, after_this_request, current_app, g, request, send_file, session
 
 from ..clock import today
 from ..crash import crash_point
 from ..duty.services import entered_by
 from ..extensions import db
-from ..htmx import render
+from .. import prompts, voice
+from ..htmx import is_fragment_request, render
 from ..models import CONTENT_MAX, RatingSource
 from ..public.forms import KioskRatingForm
 from ..public.lookup import TooManyGuesses, find_receipt
@@ -113,7 +115,13 @@ def show_step(step: str, draft, form=None, message: str | None = None):
     elif step == "content":
         shown = services.typed_or_answers(answers, "content", content=answers.get("content", ""))
         context["form"] = form or ContentForm(formdata=None, **shown)
-        context.update(content_min=services.CONTENT_MIN, content_max=CONTENT_MAX)
+        kept = voice.of(draft.id)
+        context.update(
+            content_min=0 if kept else services.CONTENT_MIN,
+            min_written=services.CONTENT_MIN,
+            content_max=CONTENT_MAX,
+            voice=kept,
+        )
     elif step == "contact":
         shown = services.typed_or_answers(
             answers,
@@ -157,6 +165,8 @@ def home():
 
 
 def home_screen():
+    # The home screen is where a visit begins and ends: the read-aloud language is asked again.
+    session.pop("read_aloud", None)
     return screen(
         "_home.html", on_duty=on_duty(services.this_station().code, today()), has_printer=printing.has_printer()
     )
@@ -221,10 +231,56 @@ def write_content():
     """Save the opinion's text (cleaned, kept as typed otherwise)."""
     draft = current_draft()
     form = ContentForm()
+    form.spoken = bool(services.draft_answers(draft).get("voice"))
     if not form.validate_on_submit():
         return show_step("content", draft, form=form)
     services.save_answers(draft, content=form.content.data, typed_content=None)
     return show_step("contact", draft)
+
+
+@bp.post("/opinion/voice")
+def keep_voice():
+    """保留: check the recording the browser sends (the body, WebM/Opus) and keep it with the draft."""
+    draft = current_draft()
+    _max_seconds, max_bytes = voice.limits()
+    if (request.content_length or 0) > max_bytes:
+        return voice_panel(draft, f"录音文件太大（最多 {max_bytes // 1024} KB），请说得简短一些再录。")
+    # Read only now, under the recording's own cap rather than the forms' one.
+    request.max_content_length = max_bytes
+    try:
+        recording = voice.check(request.get_data(cache=False))
+    except voice.VoiceRefused as refused:
+        return voice_panel(draft, refused.message)
+    services.keep_voice(draft, recording)
+    return voice_panel(draft)
+
+
+@bp.get("/opinion/voice")
+def play_voice():
+    """The recording kept with this visit's draft, to play back (播放)."""
+    draft = current_draft()
+    data = voice.audio(draft.id)
+    if data is None:
+        return screen("_start_again.html", 404)
+    return Response(data, mimetype=voice.MIME_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/opinion/voice/delete")
+def drop_voice():
+    """重录: forget the kept recording; the text is needed again unless a new one is kept."""
+    draft = current_draft()
+    services.drop_voice(draft)
+    return voice_panel(draft)
+
+
+def voice_panel(draft, message: str | None = None):
+    """The voice panel alone for the kiosk's script, else the whole writing step."""
+    if not is_fragment_request():
+        return show_step("content", draft, message=message)
+    return render(
+        # Asked for by the kiosk's script only: shown at once.
+        "intake/page.html", "intake/_voice.html", voice=voice.of(draft.id), voice_message=message, voice_shown=True
+    )
 
 
 @bp.post("/opinion/contact")
@@ -289,7 +345,7 @@ def submit():
     url = receipt_url(submitted.opinion)
     crash_point("before_response")
     once_sent(start_printing_and_sync, submitted, url)
-    return receipt_screen(submitted.opinion, print_receipt(submitted, url))
+    return receipt_screen(submitted.opinion, print_receipt(submitted, url), submitted.voice_ms)
 
 
 def print_receipt(submitted, url: str):
@@ -363,12 +419,14 @@ def start_printing_and_sync(submitted, url: str) -> None:
         request_sync()
 
 
-def receipt_screen(opinion, print_status):
+def receipt_screen(opinion, print_status, voice_ms: int | None = None):
     # The QR code is an image of its own (receipts.receipt_qr): encoding it
     # takes a few milliseconds the tap on 提交 need not wait for.
     # Only in deputy mode can a deputy have typed it: a villager's submit reads nothing more.
     typed_by = entered_by(opinion.uuid) if session.get("duty_checkin") else None
-    return screen("_receipt.html", opinion=opinion, print_status=print_status, entered_by=typed_by)
+    return screen(
+        "_receipt.html", opinion=opinion, print_status=print_status, entered_by=typed_by, voice_ms=voice_ms
+    )
 
 
 @bp.post("/opinion/restart")
@@ -387,6 +445,32 @@ def wipe_and_go_home():
     # Only the draft goes: the session also holds the CSRF token the open page uses.
     services.discard_draft(session.pop("draft_id", None))
     return home_screen()
+
+
+# --- 朗读 ------------------------------------------------------------------------
+
+
+@bp.post("/read-aloud/language")
+def choose_read_aloud():
+    """普通话 or 粤语 for 朗读, kept until this visit ends."""
+    language = request.form.get("language", "")
+    if language not in prompts.LANGUAGES:
+        return Response("请选择普通话或粤语。", status=400, mimetype="text/plain")
+    session["read_aloud"] = language
+    return Response(status=204)
+
+
+@bp.get("/read-aloud/<screen>/<language>.wav")
+def prompt(screen, language):
+    """A screen's words read aloud, made at set-up (or now, after a wording changed)."""
+    if screen not in prompts.WORDING or language not in prompts.LANGUAGES:
+        return Response(status=404)
+    try:
+        made = prompts.make(screen, language, in_child=True)
+    except (OSError, subprocess.SubprocessError):
+        log.exception("could not make the read-aloud prompt %s/%s", screen, language)
+        return Response(status=404)
+    return send_file(made, mimetype="audio/wav", max_age=0)
 
 
 # --- receipt look-up at the kiosk ------------------------------------------------

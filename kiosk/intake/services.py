@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import to_local
+from .. import voice
 from ..crash import crash_point
 from ..extensions import db
 from ..models import (
@@ -35,6 +36,7 @@ from ..models import (
     PrintJob,
     ReceiptCounter,
     Station,
+    VoiceMessage,
     utcnow,
 )
 from ..receipts import printing
@@ -153,6 +155,20 @@ def keep_typed(draft: Draft, step: str, typed: dict) -> dict:
     return save_answers(draft, **{f"typed_{step}": typed})
 
 
+def keep_voice(draft: Draft, recording: "voice.Recording") -> dict:
+    """Keep a checked recording with the draft, and note its length among the answers.
+
+    The text then becomes optional (the minimum length holds only without a recording)."""
+    voice.keep(draft.id, recording)
+    return save_answers(draft, voice=recording.duration_ms)
+
+
+def drop_voice(draft: Draft) -> dict:
+    """重录: the draft's recording goes; the text is needed again."""
+    voice.drop(draft.id, commit=False)
+    return save_answers(draft, voice=None)
+
+
 def typed_or_answers(answers: dict, step: str, **saved) -> dict:
     """What a step shows again: what was typed when it was left, else its saved answers."""
     return answers.get(f"typed_{step}") or saved
@@ -162,13 +178,18 @@ def discard_draft(draft_id: str | None) -> None:
     """Wipe a draft (start over, idle timeout). Missing is fine."""
     if draft_id:
         # ORM-enabled: a draft this session holds goes from it too.
-        db.session.execute(db.delete(Draft).where(Draft.id == draft_id))
+        wiped = db.session.execute(db.delete(Draft).where(Draft.id == draft_id)).rowcount
+        if wiped:
+            # Its recording too; a submitted opinion's (no draft left) stays.
+            voice.drop(draft_id, commit=False)
         db.session.commit()
 
 
 def purge_stale_drafts(max_age: timedelta) -> int:
     """Delete drafts untouched for ``max_age`` (a browser that vanished)."""
-    result = db.session.execute(db.delete(Draft).where(Draft.touched_at < utcnow() - max_age))
+    stale = Draft.touched_at < utcnow() - max_age
+    db.session.execute(delete(VoiceMessage).where(VoiceMessage.opinion_uuid.in_(select(Draft.id).where(stale))))
+    result = db.session.execute(db.delete(Draft).where(stale))
     db.session.commit()
     return result.rowcount
 
@@ -184,6 +205,8 @@ class Submitted:
     # The receipt's first print job, saved with the opinion and not started
     # yet (only when asked for, and only when this request made the opinion).
     print_job: PrintJob | None = None
+    # 附语音留言（N 秒）: the recording's length when one was kept, in milliseconds.
+    voice_ms: int | None = None
 
 
 def submit_draft(
@@ -211,7 +234,7 @@ def submit_draft(
         # The draft is deleted in the transaction that saves its opinion:
         # without a draft, the opinion exists already or the draft was wiped.
         if draft_id and (existing := db.session.get(Opinion, draft_id)) is not None:
-            return Submitted(existing, created=False)
+            return _found(existing)
         raise DraftMissing(draft_id)
     if catching_up():
         raise CatchingUp()
@@ -230,7 +253,8 @@ def submit_draft(
             station_code=station_code,
             # The object, not only its code: the receipt screen shows its answer days.
             category=category,
-            content=answers["content"],
+            # Spoken only (说话留言): the recording kept with the draft is the opinion.
+            content=answers.get("content") or "",
             deputy_id=answers.get("deputy_id"),
             consent_version=answers.get("consent_version"),
             contact_name=answers.get("name"),
@@ -260,13 +284,19 @@ def submit_draft(
         existing = db.session.get(Opinion, draft_id)
         if existing is None:
             raise
-        return Submitted(existing, created=False)
+        return _found(existing)
     except BaseException:
         _forget_print_job(job)
         raise
     crash_point("after_commit")
     log.info("opinion %s saved as %s", opinion.uuid, opinion.receipt_number)
-    return Submitted(opinion, created=True, print_job=job)
+    return Submitted(opinion, created=True, print_job=job, voice_ms=answers.get("voice"))
+
+
+def _found(existing: Opinion) -> Submitted:
+    """An opinion an earlier request made from the same draft."""
+    kept = voice.of(existing.uuid)
+    return Submitted(existing, created=False, voice_ms=kept.duration_ms if kept else None)
 
 
 def _remove_draft(draft: Draft) -> None:
@@ -325,7 +355,7 @@ def _check_complete(answers: dict) -> Category:
     category = db.session.get(Category, answers["category"]) if answers.get("category") else None
     if category is None:
         raise DraftIncomplete("category")
-    if not answers.get("content"):
+    if not answers.get("content") and not answers.get("voice"):
         raise DraftIncomplete("content")
     if "anonymous" not in answers:
         raise DraftIncomplete("contact")

@@ -31,6 +31,7 @@ from .sync import (
     SyncStation,
 )
 from .types import UTCDateTime, utcnow
+from .voice import VoiceMessage
 
 __all__ = [
     "AssistedEntry",
@@ -85,4 +86,5 @@ __all__ = [
     "UTCDateTime",
     "station_deputies",
     "utcnow",
+    "VoiceMessage",
 ]

@@ -196,6 +196,10 @@ class Opinion(db.Model):
     events: Mapped[list["OpinionEvent"]] = relationship(
         back_populates="opinion", order_by="OpinionEvent.at", cascade="all, delete-orphan"
     )
+    # 说话留言, if the person spoke (kiosk.models.voice); its bytes are loaded only when asked for.
+    voice: Mapped["VoiceMessage | None"] = relationship(  # noqa: F821
+        primaryjoin="Opinion.uuid == foreign(VoiceMessage.opinion_uuid)", uselist=False, viewonly=True
+    )
 
     @property
     def status_label(self) -> str:

@@ -78,6 +78,8 @@ def receipt_context(opinion: Opinion, url: str) -> dict:
         "excerpt": excerpt(opinion.content),
         "office_phone": opinion.station.township.office_phone,
         "entered_by": entered_by(opinion.uuid),
+        # 附语音留言（N 秒）: the recording is said, never printed.
+        "voice_seconds": opinion.voice.seconds if opinion.voice else None,
     }
 
 
@@ -110,7 +112,7 @@ def warm_up() -> None:
     township = SimpleNamespace(name="示例镇", office_phone="0000-0000000")
     sample = SimpleNamespace(
         uuid=None, receipt_number="LC00-000000-0000", current_secret="AAAAAA", created_at=utcnow(), content="样本" * 20,
-        contact_phone="13800000000", category=SimpleNamespace(name="其他", answer_days=15),
+        contact_phone="13800000000", category=SimpleNamespace(name="其他", answer_days=15), voice=None,
         station=SimpleNamespace(name="人大代表中心联络站", township=township),
     )  # fmt: skip
     started = time.perf_counter()

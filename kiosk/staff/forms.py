@@ -223,3 +223,9 @@ class FindReceiptForm(_DateMessages, FlaskForm):
             self.form_errors.append("请至少填写一项：联络站、提交日期、类别或联系电话。")
             return False
         return ok
+
+
+class TranscriptForm(FlaskForm):
+    """转写 of a voice message: what staff heard, in words (may be emptied again)."""
+
+    transcript = TextAreaField("转写", render_kw={"rows": 5})

@@ -31,6 +31,7 @@ from ..models import (
     OpinionStatus,
     Station,
     User,
+    VoiceMessage,
 )
 from ..parsing import bounded_int, parse_day
 from ..receipts.numbers import STATION_CODE
@@ -187,7 +188,8 @@ def phone_condition(user: User, digits: str):
 
 
 def _word_condition(word: str, searcher: User | None = None):
-    """One search word: in the content, in the receipt number, or (4+ digits) in the phone number.
+    """One search word: in the content or a voice message's transcript, in the receipt number,
+    or (4+ digits) in the phone number.
 
     The phone number is searched only for a ``searcher`` (a search sent by
     POST), under ``phone_condition``.
@@ -199,6 +201,8 @@ def _word_condition(word: str, searcher: User | None = None):
     conditions = [
         Opinion.content.contains(word, autoescape=True),
         Opinion.receipt_number.contains(word.upper(), autoescape=True),
+        # A spoken opinion is found by what its transcript (转写) says.
+        exists().where(VoiceMessage.opinion_uuid == Opinion.uuid, VoiceMessage.transcript.contains(word, autoescape=True)),
     ]
     if searcher is not None and is_phone_word(word):
         conditions.append(phone_condition(searcher, re.sub(r"\D", "", word)))

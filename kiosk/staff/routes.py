@@ -21,7 +21,8 @@ from ..htmx import is_fragment_request, render
 from ..models import Assignment, Department, Opinion, Satisfaction, Township
 from ..parsing import bounded_int
 from ..receipts import slips
-from . import actions, bp, choices, find, forms, history, queue, services
+from .. import voice
+from . import actions, bp, choices, find, forms, history, queue, services, transcripts
 from . import bulk as bulk_actions
 from .queue import QueueFilters
 
@@ -164,6 +165,10 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
         "satisfaction": Satisfaction(opinion.satisfaction).label if opinion.satisfaction else None,
         "assignment_states": history.ASSIGNMENT_STATE_LABELS,
         "extension_states": history.EXTENSION_STATE_LABELS,
+        "transcript_form": forms.TranscriptForm(formdata=None, transcript=opinion.voice.transcript)
+        if opinion.voice
+        else None,
+        "may_transcribe": services.may_process(current_user),
     }
 
 
@@ -228,6 +233,43 @@ def replacement_receipt(uuid):
     if not found.replacement_secret:
         abort(404)
     return _pdf(slips.replacement_receipt_pdf(current_user, found), f"{found.receipt_number}.pdf")
+
+
+@bp.get("/opinions/<uuid>/voice.webm")
+@staff_required()
+def play_voice(uuid):
+    """The opinion's voice message (说话留言), once the hub holds all of it, to play on the page."""
+    found = opinion_or_404(current_user, uuid)
+    spoken = found.voice
+    if spoken is None or spoken.confirmed_at is None:
+        abort(404)
+    response = make_response(spoken.data)
+    response.mimetype = voice.MIME_TYPE
+    # The constituent's own voice: never kept by a browser or a proxy.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/opinions/<uuid>/transcript")
+@staff_required()
+def transcribe(uuid):
+    """转写: save what the voice message says, so it is searched and exported like text."""
+    found = opinion_or_404(current_user, uuid)
+    form = forms.TranscriptForm()
+    saved = False
+    if form.validate_on_submit():
+        try:
+            saved = transcripts.transcribe(current_user, found, form.transcript.data)
+        except transcripts.TranscriptRefused as refused:
+            db.session.rollback()
+            form.transcript.errors = [refused.message]
+            context = {**_opinion_context(found), "transcript_form": form}
+            return render("staff/opinion.html", "staff/_voice.html", **context)
+    if not is_fragment_request():
+        if saved:
+            flash("转写已保存。", "success")
+        return htmx.vary(redirect(url_for("staff.opinion", uuid=found.uuid)))
+    return render("staff/opinion.html", "staff/_voice.html", transcript_saved=saved, **_opinion_context(found))
 
 
 def _slip_contacts() -> bool:

@@ -41,7 +41,9 @@ from ..models import (
     Station,
     Township,
     User,
+    VoiceMessage,
 )
+from ..models.voice import seconds_of
 from ..parsing import bounded_int, parse_day
 from ..refusals import Refused
 from ..staff.queue import QueueFilters, filtered
@@ -66,6 +68,9 @@ COLUMNS = [
     "答复内容",
     "满意度",
     "代表",
+    # 说话留言: its length, and what staff wrote down of it (转写).
+    "语音（秒）",
+    "转写",
 ]
 CONTACT_COLUMNS = ["联系人", "联系电话"]
 BATCH = 1000
@@ -172,6 +177,8 @@ def _query(user: User, filters: QueueFilters, contacts: bool):
         o.public_reply,
         o.satisfaction,
         Deputy.name,
+        VoiceMessage.duration_ms,
+        VoiceMessage.transcript,
     ]
     if contacts:
         columns += [o.contact_name, o.contact_phone]
@@ -182,6 +189,7 @@ def _query(user: User, filters: QueueFilters, contacts: bool):
         .outerjoin(Category, Category.code == o.category_code)
         .outerjoin(Department, Department.id == o.department_id)
         .outerjoin(Deputy, Deputy.id == o.deputy_id)
+        .outerjoin(VoiceMessage, VoiceMessage.opinion_uuid == o.uuid)
     )
     if filters.order == "urgent":
         query = query.order_by(o.close_due_on.is_(None), o.close_due_on, o.created_at, o.uuid)
@@ -208,7 +216,9 @@ def _rows(query, username: str) -> Iterator[list]:
             reply,
             rating,
             deputy,
-        ) = row[:13]
+            voice_ms,
+            transcript,
+        ) = row[:15]
         cells = [
             number,
             to_local(created).replace(tzinfo=None),
@@ -223,7 +233,9 @@ def _rows(query, username: str) -> Iterator[list]:
             reply,
             Satisfaction(rating).label if rating else None,
             deputy,
-            *row[13:],
+            seconds_of(voice_ms) if voice_ms else None,
+            transcript,
+            *row[15:],
         ]
         count += 1
         yield cells

@@ -9,6 +9,7 @@ refused or failed request writes nothing.
 import json
 import logging
 import random
+import re
 
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +19,15 @@ from ..clock import now, to_millis
 from ..crash import crash_point
 from ..extensions import csrf, db
 from ..text import holds_control_characters
-from . import hub, registry, signing, wire
+from . import hub, registry, signing, voice, wire
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/v1/sync")
 csrf.exempt(bp)
 
+
+voice_name = re.compile(r"^[0-9a-f]{64}$")
 
 # An enrolment is a token, a key and a version: a few hundred bytes. Read no
 # more before anyone is known (else 413).
@@ -74,11 +77,27 @@ def pull():
     return signed(answer)
 
 
+@bp.post("/voice/<sha256>/<int:offset>")
+def receive_voice(sha256: str, offset: int):
+    """A chunk of a voice message at ``offset`` (the body, raw bytes); say how far the hub has got."""
+    link = _authenticated()
+    if not voice_name.fullmatch(sha256):
+        raise registry.SyncError(400, "bad_request", "a recording is named by its SHA-256, 64 lower-case hex digits")
+    try:
+        answer = voice.receive_chunk(link.station_code, sha256, offset, request.get_data(cache=True))
+    except voice.VoiceBad as bad:
+        # The bytes are discarded for good (committed): the station sends the file again.
+        db.session.commit()
+        return _error(409, bad.code, bad.message)
+    db.session.commit()
+    return signed({**answer, "hub_time": to_millis(now())})
+
+
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/", defaults={"anything": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(anything):
     """Anything else under the API gets a JSON answer too."""
-    if anything in {"enrol", "push", "pull"}:
+    if anything in {"enrol", "push", "pull"} or anything.startswith("voice/"):
         raise registry.SyncError(405, "method_not_allowed", "use POST")
     raise registry.SyncError(404, "not_found", "no such sync endpoint")
 

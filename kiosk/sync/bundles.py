@@ -24,7 +24,7 @@ from sqlalchemy import select
 from ..clock import now, to_millis
 from ..extensions import db
 from ..models import BoxIdentity, SyncAudit, SyncStation
-from . import hub, registry, signing, station, wire
+from . import hub, registry, signing, station, voice, wire
 from .enrolment import enrolment, private_key, sync_state
 from .records import RECORD_TYPES, waiting_count
 
@@ -84,6 +84,8 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         "records": records,
         "station": station.report(),
         "photos": station.held_photos(),
+        # Whole recordings, of the opinions here or at the hub already, not confirmed yet.
+        "voices": voice.bundle_voices({r["data"]["uuid"] for r in records if r["type"] == "opinion"}),
     }
     if station.restored_mark() is not None:
         # Restored from a backup: the answer must say which receipt numbers the hub holds.
@@ -123,13 +125,14 @@ def import_answer(path: str) -> dict:
                 station.raise_counters_to_hub(pull["serials"])
                 db.session.commit()  # on its own: an older answer's pull below may apply nothing
             pulled = station.apply_pull_answer(pull, only_if_newer=True)
+            voices = voice.apply_bundled_answers(payload.get("voices"))
         except station.AnswerMalformed as error:
             raise BundleRefused(f"回执文件内容不对: {error}")
         mark = station.restored_mark()
         if mark is not None and "serials" in pull and waiting_count() == 0:
             # Every record the backup held is at the hub, the counters past its numbers.
             station.end_catch_up(mark)
-    return {"acknowledged": acknowledged, "refused": refused, "pulled": pulled}
+    return {"acknowledged": acknowledged, "refused": refused, "pulled": pulled, "voices": voices}
 
 
 # --- hub --------------------------------------------------------------------
@@ -176,6 +179,8 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     except registry.SyncError as error:
         db.session.rollback()
         raise BundleRefused(f"文件内容不对: {error.message}")
+    # The recordings after the records that name them; a station that predates them carries none.
+    voices = voice.take_bundled(code, payload.get("voices"))
     # The deputies' photos the station holds are not carried back again (an older station says none).
     held = payload.get("photos")
     held = {sha for sha in held if isinstance(sha, str)} if isinstance(held, list) else set()
@@ -188,11 +193,13 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
         "bundle_nonce": payload.get("nonce"),
         "push": push,
         "pull": pull,
+        "voices": voices,
         "hub_time": to_millis(now()),
     }
     _write(answer_path, "answer", answer, registry.hub_key())
     progress(1)
-    return {"station": code, "acknowledged": len(push["acks"]), "refused": len(push["refused"])}
+    confirmed = sum(1 for said in voices.values() if said.get("confirmed"))
+    return {"station": code, "acknowledged": len(push["acks"]), "refused": len(push["refused"]), "voices": confirmed}
 
 
 def audit_trail(code: str) -> list[SyncAudit]:

@@ -110,6 +110,7 @@ def import_bundle(bundle, answer_path, accept_revoked, decided_by, reason):
         raise click.ClickException(str(error))
     click.echo(
         f"{summary['station']}: {summary['acknowledged']} 条已确认, {summary['refused']} 条被拒收; 回执文件: {answer_path}"
+        + (f"; 录音 {summary['voices']} 段已收妥" if summary["voices"] else "")
     )
 
 
@@ -150,7 +151,7 @@ def once(no_wait):
         sys.exit(75)
     click.echo(
         f"pushed {result.pushed}, acknowledged {result.acknowledged}, set aside {result.refused}, "
-        f"pulled {result.pulled}, cursor {result.cursor}"
+        f"pulled {result.pulled}, cursor {result.cursor}" + (f", voice messages {result.voices}" if result.voices else "")
     )
     if not result.ok:
         click.echo(f"同步失败: {result.error}", err=True)
@@ -182,7 +183,7 @@ def show_status():
         click.echo("本站还没有登记到镇人大办 (not enrolled)")
     else:
         click.echo(f"station {st.enrolled.station_code}, hub {st.enrolled.hub_url}")
-    click.echo(f"waiting: {st.waiting}")
+    click.echo(f"waiting: {st.waiting}" + (f" (and {st.voices_waiting} voice messages)" if st.voices_waiting else ""))
     click.echo(f"set aside: {len(st.set_aside)}")
     for r in st.set_aside:
         click.echo(f"  {r.record_type} {r.uuid}: {r.reason} {r.detail or ''}")
@@ -214,4 +215,7 @@ def import_answer(answer):
         summary = bundles.import_answer(answer)
     except bundles.BundleRefused as error:
         raise click.ClickException(str(error))
-    click.echo(f"{summary['acknowledged']} 条已确认, {summary['refused']} 条被拒收, {summary['pulled']} 项更新")
+    click.echo(
+        f"{summary['acknowledged']} 条已确认, {summary['refused']} 条被拒收, {summary['pulled']} 项更新"
+        + (f", 录音 {summary['voices']} 段已由镇人大办收妥" if summary["voices"] else "")
+    )

@@ -21,6 +21,8 @@ from ..clock import to_millis
 from . import signing, wire
 
 API = "/api/v1/sync"
+# How a call's body is sent: gzip-compressed JSON, but for a voice message's chunks.
+JSON_BODY = {"Content-Type": wire.CONTENT_TYPE, "Content-Encoding": wire.CONTENT_ENCODING}
 
 
 class LinkDown(Exception):
@@ -112,21 +114,27 @@ class HubClient:
         ``body``: ``payload`` already encoded (``wire.encode``), by a caller
         that had time to spare while the previous request was at the hub."""
         body = wire.encode(payload) if body is None else body
+        return self._retried(endpoint, body, JSON_BODY)
+
+    def send_bytes(self, endpoint: str, body: bytes) -> dict:
+        """POST raw bytes (a chunk of a voice message) to ``endpoint``, signed like any call."""
+        return self._retried(endpoint, body, {"Content-Type": "application/octet-stream"})
+
+    def _retried(self, endpoint: str, body: bytes, content: dict) -> dict:
         try:
-            return self._call(endpoint, body)
+            return self._call(endpoint, body, content)
         except HubRefused as refusal:
             if refusal.code != "stale_timestamp" or refusal.hub_time is None:
                 raise
-            return self._call(endpoint, body)
+            return self._call(endpoint, body, content)
 
-    def _call(self, endpoint: str, body: bytes) -> dict:
+    def _call(self, endpoint: str, body: bytes, content: dict = JSON_BODY) -> dict:
         path = f"{self.prefix}{API}/{endpoint}"
         timestamp = str(to_millis(self.clock()) + self.offset_ms)
         nonce = secrets.token_urlsafe(18)
         digest = signing.body_digest(body)
         headers = {
-            "Content-Type": wire.CONTENT_TYPE,
-            "Content-Encoding": wire.CONTENT_ENCODING,
+            **content,
             signing.H_STATION: self.station_code,
             signing.H_TIMESTAMP: timestamp,
             signing.H_NONCE: nonce,

@@ -54,11 +54,14 @@ from ..models import (
     Satisfaction,
     SetAsideRecord,
     Station,
+    VoiceMessage,
 )
 from ..ratings import GivenRating, followed
 from ..receipts.numbers import SECRET, station_number
 from ..staff.services import ActionRefused, record_rating
 from ..text import clean_text
+from ..voice import DURATION_GRACE_MS
+from ..voice import limits as voice_limits
 from ..workdays import due_dates
 from . import wire
 
@@ -195,6 +198,12 @@ class OpinionRecords(RecordType):
         "created_at",
     }
 
+    # A voice message (说话留言) is named in its opinion's record by SHA-256,
+    # size and duration; its bytes follow in chunks once the record is
+    # acknowledged (kiosk.sync.voice). Only a spoken opinion carries the key,
+    # so every other record's digest stays what it was.
+    VOICE_FIELDS = {"sha256", "size", "duration_ms"}
+
     # The columns ``to_wire`` reads, in the order it unpacks them.
     WIRE_COLUMNS = (
         Opinion.uuid,
@@ -208,15 +217,24 @@ class OpinionRecords(RecordType):
         Opinion.contact_name,
         Opinion.contact_phone,
         Opinion.created_at,
+        VoiceMessage.sha256,
+        VoiceMessage.size,
+        VoiceMessage.duration_ms,
     )
 
     # --- station ----------------------------------------------------------
 
+    def _pending_query(self, *columns):
+        return super()._pending_query(*columns).outerjoin(VoiceMessage, VoiceMessage.opinion_uuid == Opinion.uuid)
+
     def to_wire(self, row) -> dict:
         """A row of ``WIRE_COLUMNS`` as the station sends it."""
         # Unpacked, not read by attribute: three times faster over a backlog.
-        uuid, number, secret, station_code, category, content, deputy_id, consent, name, phone, created_at = row
-        return {
+        (
+            uuid, number, secret, station_code, category, content, deputy_id, consent, name, phone, created_at,
+            sha256, size, duration_ms,
+        ) = row  # fmt: skip
+        data = {
             "uuid": uuid,
             "receipt_number": number,
             "secret": secret,
@@ -229,6 +247,9 @@ class OpinionRecords(RecordType):
             "contact_phone": phone,
             "created_at": iso(created_at),
         }
+        if sha256 is not None:
+            data["voice"] = {"sha256": sha256, "size": size, "duration_ms": duration_ms}
+        return data
 
     def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
         """Mark opinions the hub holds, and delete their name and phone here.
@@ -269,6 +290,12 @@ class OpinionRecords(RecordType):
 
     # --- hub --------------------------------------------------------------
 
+    def _check_fields(self, data) -> None:
+        spoken = isinstance(data, dict) and "voice" in data
+        super()._check_fields({k: v for k, v in data.items() if k != "voice"} if spoken else data)
+        if spoken:
+            check_voice(data["voice"])
+
     def clean(self, data, station_code: str) -> dict:
         self._check_fields(data)
         _text(data, "uuid", 36, pattern=UUID_RE)
@@ -278,7 +305,9 @@ class OpinionRecords(RecordType):
         _text(data, "receipt_number", 24, pattern=station_number(station_code))
         _text(data, "secret", 8, pattern=SECRET)
         _text(data, "category", 24)
-        _text(data, "content", CONTENT_MAX)
+        # Spoken only: the recording is the opinion, the text may be empty.
+        if not ("voice" in data and data["content"] == ""):
+            _text(data, "content", CONTENT_MAX)
         _text(data, "consent_version", 16, optional=True)
         _text(data, "contact_name", 40, optional=True)
         _text(data, "contact_phone", 20, optional=True)
@@ -351,6 +380,15 @@ class OpinionRecords(RecordType):
             # The same for every opinion of the batch.
             shared = (station_code, township_id, OpinionStatus.RECEIVED.value, received, received)
             _insert_opinions(rows, shared)
+            stored = {row[0] for row in rows}
+            spoken = [
+                {"opinion_uuid": data["uuid"], "created_at": received_at, "data": b"", **data["voice"]}
+                for data, _ in records
+                if "voice" in data and data["uuid"] in stored
+            ]
+            if spoken:
+                # Named now, its bytes to follow (kiosk.sync.voice).
+                db.session.execute(insert(VoiceMessage), spoken)
         return refusals
 
 
@@ -724,6 +762,22 @@ def _by_moment(acks: dict[str, datetime]) -> dict[datetime, list[str]]:
     for uuid, moment in acks.items():
         groups.setdefault(moment, []).append(uuid)
     return groups
+
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_voice(voice) -> None:
+    """A voice message as an opinion's record names it: SHA-256, size and duration within the limits."""
+    if not isinstance(voice, dict) or set(voice) != OpinionRecords.VOICE_FIELDS:
+        raise BadRecord("voice must be an object with sha256, size and duration_ms")
+    if not isinstance(voice["sha256"], str) or not SHA256_RE.fullmatch(voice["sha256"]):
+        raise BadRecord("voice sha256 must be 64 lower-case hex digits")
+    max_seconds, max_bytes = voice_limits()
+    if type(voice["size"]) is not int or not 0 < voice["size"] <= max_bytes:
+        raise BadRecord(f"voice size must be 1 to {max_bytes} bytes")
+    if type(voice["duration_ms"]) is not int or not 0 < voice["duration_ms"] <= max_seconds * 1000 + DURATION_GRACE_MS:
+        raise BadRecord(f"voice duration_ms must be 1 to {max_seconds * 1000 + DURATION_GRACE_MS}")
 
 
 def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern: re.Pattern | None = None) -> None:

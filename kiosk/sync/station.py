@@ -53,7 +53,7 @@ from ..models import (
 from ..receipts import printing
 from ..receipts.numbers import DAY
 from ..roster.services import apply_pulled_shifts
-from . import client, wire
+from . import client, voice, wire
 from .enrolment import (
     SOFTWARE_VERSION,
     Enrolment,
@@ -87,6 +87,8 @@ class SyncResult:
     error: str | None = None
     bytes_sent: int = 0
     bytes_received: int = 0
+    # Voice messages the hub confirmed in this sync (their copies here deleted).
+    voices: int = 0
     progress: list[str] = field(default_factory=list)
 
 
@@ -150,11 +152,15 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
         hub = make_client(transport)
         restored = restored_mark()
         _push_all(hub, result, progress)
+        # The recordings after their opinions' records: the hub stores a recording its record named.
+        result.voices = voice.push_voices(hub, progress)
         _pull_all(hub, result, progress)
         if restored is not None:
             end_catch_up(restored)
         result.ok = True
-    except (NotEnrolled, client.LinkDown, client.HubRefused, client.BadAnswer, AnswerMalformed) as error:
+    except (
+        NotEnrolled, client.LinkDown, client.HubRefused, client.BadAnswer, AnswerMalformed, voice.AnswerMalformed
+    ) as error:
         db.session.rollback()
         result.error = plain_error(error)
         log.warning("sync failed: %s", error)
@@ -537,6 +543,8 @@ class Status:
     failures: int
     # Set while a box restored from a backup has not caught up with the hub (it takes no submit).
     restored_at: datetime | None = None
+    # Voice messages of submitted opinions this box still holds (the hub has not confirmed them).
+    voices_waiting: int = 0
 
 
 def status() -> Status:
@@ -552,4 +560,5 @@ def status() -> Status:
         cursor=state.cursor,
         failures=state.failures,
         restored_at=restored_mark(),
+        voices_waiting=voice.held_count(),
     )

@@ -6,6 +6,7 @@ import { updateCounter } from "./counter.js";
 import { restartIdleTimer } from "./idle.js";
 import { destroyKeyboard, hideKeyboard, reveal } from "./keyboard.js";
 import { startReceiptCountdown } from "./receipt-countdown.js";
+import { setUpVoice } from "./voice.js";
 
 function setUp(root) {
   const screen = root.id === "screen" ? root : root.querySelector?.("#screen");
@@ -14,6 +15,7 @@ function setUp(root) {
   showConsent(screen);
   screen.querySelectorAll("[data-counter]").forEach(updateCounter);
   startReceiptCountdown(screen);
+  setUpVoice(screen);
   const first = screen.querySelector("[data-autofocus]");
   if (first && document.activeElement !== first) {
     first.focus();
