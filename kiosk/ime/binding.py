@@ -5,6 +5,7 @@ process) and is not safe to call from two threads at once, so this module
 keeps one :class:`Rime` per process and every call goes through its lock.
 """
 
+import atexit
 import ctypes
 import ctypes.util
 import threading
@@ -165,6 +166,13 @@ class Rime:
         lib.RimeSetup(ctypes.byref(traits))
         # No maintenance thread: the data was built at set-up by rime_deployer.
         lib.RimeInitialize(None)
+        # Without an orderly end librime's own threads crash the interpreter's exit.
+        atexit.register(self.finalize)
+
+    def finalize(self) -> None:
+        with self.lock:
+            self.lib.RimeCleanupAllSessions()
+            self.lib.RimeFinalize()
 
     def create_session(self, schema: str) -> int:
         with self.lock:
