@@ -299,6 +299,10 @@ _engine: Engine | None = None
 _engine_lock = threading.Lock()
 
 
+def engine_started() -> bool:
+    return _engine is not None
+
+
 def rime_folder(app) -> Path:
     setting = app.config.get("RIME_FOLDER") or "rime"
     return Path(app.instance_path) / setting
