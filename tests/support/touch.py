@@ -37,27 +37,33 @@ def type_chinese(page, pinyin: str, character: str) -> int:
     """Tap the pinyin, then ``character`` (a character or a word) in the candidate row, paging on if
     needed; return the taps it took."""
     tap_keys(page, pinyin)
-    return pick_candidate(page, character) + len(pinyin)
+    return pick_candidate(page, character, pinyin) + len(pinyin)
 
 
-def pick_candidate(page, text: str) -> int:
-    """Tap ``text`` in the candidate row, paging on until it shows; return the taps it took."""
+def pick_candidate(page, text: str, letters: str | None = None) -> int:
+    """Tap ``text`` in the candidate row (for ``letters``, when given), paging on until it shows;
+    return the taps it took."""
     row = candidate_row(page)
     expect(row).to_be_visible()
+    if letters:
+        # The answer to the last keystroke, not to one before it.
+        expect(row).to_have_attribute("data-letters", letters)
     taps = 0
     for _ in range(30):
-        # Wait for the answer to the last keystroke (or page) before looking.
         expect(row.get_by_test_id("candidate-0")).to_be_visible()
         wanted = row.locator("button.candidate").filter(has_text=re.compile(f"^{text}$"))
         if wanted.count():
             wanted.first.tap()
             expect(wanted).to_have_count(0)
             return taps + 1
-        first = row.get_by_test_id("candidate-0").text_content()
-        row.get_by_test_id("candidates-next").tap()
+        offset = row.get_attribute("data-offset")
+        following = row.get_by_test_id("candidates-next")
+        if following.is_disabled():
+            break
+        following.tap()
         taps += 1
-        expect(row.get_by_test_id("candidate-0")).not_to_have_text(first)
-    raise AssertionError(f"{text} is not among the candidates")
+        expect(row).not_to_have_attribute("data-offset", offset)
+    raise AssertionError(f"{text} is not among the candidates: {row.locator('button.candidate').all_text_contents()}")
 
 
 def start(page, url: str) -> None:

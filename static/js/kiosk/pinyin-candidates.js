@@ -81,6 +81,9 @@ function render(element, candidates) {
   place.querySelector("[data-candidates-prev]").disabled = shown.offset === 0;
   place.querySelector("[data-candidates-next]").disabled = !shown.more;
   place.querySelector("[data-candidate-error]").hidden = true;
+  // What the row answers, for whoever needs to know it is up to date.
+  place.dataset.letters = shown.letters;
+  place.dataset.offset = String(shown.offset);
   place.hidden = false;
 }
 
@@ -124,6 +127,17 @@ document.addEventListener("input", (event) => {
 });
 
 document.addEventListener("pinyin-refresh", (event) => ask(event.target));
+
+// Another field took the keyboard: its own pinyin, or none (the digits of the phone).
+document.addEventListener("focusin", (event) => {
+  const element = event.target.closest?.("[data-keyboard]");
+  if (!element) return;
+  if (element.dataset.keyboard === "pinyin") ask(element);
+  else {
+    asked++;
+    clearRow(element);
+  }
+});
 
 // The row's buttons are under the keyboard panel, which keeps the field's focus.
 document.addEventListener("click", (event) => {
