@@ -1,0 +1,105 @@
+"""Pinyin through Rime: the engine, `flask ime candidates` and the station's routes."""
+
+import pytest
+
+from kiosk.ime import rime
+from tests.support.ime import rime_folder
+from tests.support.web import page_token
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return rime.Engine(rime_folder())
+
+
+def first(engine, letters, context="", limit=8):
+    return engine.candidates(letters, context, limit).candidates
+
+
+def test_whole_words_and_phrases_as_pinyin_is_typed(engine):
+    assert first(engine, "ludeng")[0] == "路灯"
+    assert first(engine, "xiulu")[0] == "修路"
+    assert first(engine, "cunkoudeludeng")[0] == "村口的路灯"
+
+
+def test_initials_v_for_u_and_the_separator(engine):
+    assert "路灯" in first(engine, "ld")
+    assert first(engine, "nv")[0] == "女"
+    assert first(engine, "lve")[0] == "略"
+    assert first(engine, "lue")[0] == "略"
+    assert "西安" in first(engine, "xi'an")[:2]
+    # Rime reads sh as one syllable; read as two initials, 上海 is there too.
+    assert "上海" in first(engine, "sh")
+
+
+def test_the_domain_dictionary_has_luoding_and_its_surnames(engine):
+    assert first(engine, "luojing")[0] == "罗镜"
+    assert first(engine, "tanbin")[0] == "榃滨"
+    assert first(engine, "silun")[0] == "泗纶"
+    assert "冼" in first(engine, "xian")
+
+
+def test_what_was_written_before_ranks_the_candidates(engine):
+    assert first(engine, "denghuaile")[0] != "灯坏了"
+    assert first(engine, "denghuaile", context="村口的路")[0] == "灯坏了"
+
+
+def test_no_candidate_the_font_cannot_draw(engine):
+    shown = first(engine, "xian", limit=40)
+    assert "𫔮" not in shown and shown
+    assert all(engine.drawable(text) for text in shown)
+
+
+def test_a_pick_keeps_the_letters_it_did_not_take(engine):
+    letters = "cunkoudeludeng"
+    shown = first(engine, letters)
+    assert engine.pick(letters, shown.index("村口")) == rime.Picked("村口", "deludeng")
+    assert engine.pick("denghuaile", 0, "路") == rime.Picked("灯坏了", "")
+    assert engine.pick("xi'anshi", 0) == rime.Picked(first(engine, "xi'anshi")[0], "")
+
+
+def test_pages_go_on_and_sessions_learn_nothing(engine):
+    one, two = engine.candidates("shi", limit=8), engine.candidates("shi", limit=8, offset=8)
+    assert one.more and not set(one.candidates) & set(two.candidates)
+    before = first(engine, "shi")
+    engine.pick("shi", 7, key="villager")
+    engine.end_session("villager")
+    assert first(engine, "shi", limit=8) == before
+
+
+def test_words_starting_with_a_character_for_the_associated_row(engine):
+    assert "榃滨" in rime.Engine.words_starting_with(engine, "榃")
+    words = engine.words_starting_with("路")
+    assert words and all(w.startswith("路") and len(w) >= 2 for w in words)
+    assert engine.words_starting_with("a") == []
+
+
+def test_bad_letters_are_refused(engine):
+    for letters in ("", "'", "lu1", "路", "x" * 41):
+        with pytest.raises(rime.BadLetters):
+            engine.candidates(letters)
+
+
+def test_the_command_prints_a_line_for_each_letters(runner, app):
+    app.config["RIME_FOLDER"] = str(rime_folder())
+    result = runner.invoke(args=["ime", "candidates", "ludeng", "xian", "--limit", "3", "--context", "村口的"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split("\t") == ["ludeng", "路灯 路 卢"]
+    assert lines[1].startswith("xian\t") and len(lines[1].split("\t")[1].split(" ")) == 3
+    bad = runner.invoke(args=["ime", "candidates", "lu1"])
+    assert bad.exit_code == 1 and "只能输入拼音字母" in bad.output
+
+
+def test_the_station_answers_each_keystroke_and_pick(client):
+    answer = client.get("/ime/candidates", query_string={"letters": "cunkou", "context": "", "limit": 8})
+    assert answer.status_code == 200
+    assert answer.json["candidates"][0] == "村口" and answer.json["more"] is True
+    token = page_token(client, "/")
+    picked = client.post("/ime/pick", data={"letters": "cunkoudeludeng", "number": 1, "csrf_token": token})
+    assert picked.status_code == 200 and picked.json == {"text": "村口", "rest": "deludeng"}
+    for query in ({"letters": "路"}, {"letters": "lu", "limit": "99"}, {"letters": "lu", "offset": "x"}):
+        refused = client.get("/ime/candidates", query_string=query)
+        assert refused.status_code == 400 and refused.json["error"]
+    assert client.post("/ime/pick", data={"letters": "lu", "number": "9999", "csrf_token": token}).status_code == 400
+    assert client.post("/ime/pick", data={"letters": "cunkou", "number": 0}).status_code == 400  # no CSRF token
