@@ -3,7 +3,7 @@
 import pytest
 
 from kiosk.ime import rime
-from tests.support.ime import rime_folder
+from tests.support.ime import in_dictionary, quality_rates, quality_words, rime_folder
 from tests.support.web import page_token
 
 
@@ -103,3 +103,19 @@ def test_the_station_answers_each_keystroke_and_pick(client):
         assert refused.status_code == 400 and refused.json["error"]
     assert client.post("/ime/pick", data={"letters": "lu", "number": "9999", "csrf_token": token}).status_code == 400
     assert client.post("/ime/pick", data={"letters": "cunkou", "number": 0}).status_code == 400  # no CSRF token
+
+
+def test_candidate_quality_on_the_domain_word_list(engine):
+    """The intended word on the first page (8), typed in full and as initials, over the fixed list.
+
+    The list (tests/data/ime_quality_words.txt) was drawn from the Luoding report and
+    the demo opinions by scripts/ime-quality-words before it was measured. The goal
+    is 97 % in full and 70 % as initials; as initials the engine reaches about 63 %
+    (stock Rime about 31 %), held here so that it does not slip back.
+    """
+    rates = quality_rates(engine, quality_words(), in_dictionary())
+    full, initials = rates["full"], rates["initials"]
+    assert full["all"] >= 0.97, rates
+    assert initials["all"] >= 0.62, rates
+    # The words outside the domain dictionary, apart: stock Rime's share of the work.
+    assert full["outside"] >= 0.95, rates
