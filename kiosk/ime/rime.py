@@ -35,8 +35,10 @@ VOWELS = set("aeiouv")
 HAN = re.compile(r"[\u3400-\u9fff\U00020000-\U0003ffff]")
 # Rime candidates looked at for one page: enough to fill it after filtering.
 LOOK_AHEAD = 12
-# Sessions kept for kiosk screens at once (a station has one or two screens).
-MAX_SESSIONS = 8
+# Rime sessions kept at once: three a kiosk screen (the letters, the letters
+# after the context, the letters as initials), and a station has one or two screens.
+MAX_SESSIONS = 12
+ROLES = ("plain", "context", "initials")
 SIMPLIFIED_PROBE = ("guo", "国", "國")
 
 
@@ -91,7 +93,10 @@ class Engine:
 
     # -- sessions --------------------------------------------------------
 
-    def session(self, key: str) -> int:
+    def session(self, key: str, role: str = "plain") -> int:
+        """The Rime session of a screen for one kind of look-up: each kind types on from its own last
+        keystroke, so a keystroke costs one key to Rime rather than the whole word again."""
+        key = f"{role}:{key}"
         with self.lock:
             session = self.sessions.get(key)
             if session is not None and self.rime.exists(session):
@@ -107,10 +112,13 @@ class Engine:
 
     def end_session(self, key: str | None) -> None:
         """Drop a screen's session: the villager it served has gone."""
+        if not key:
+            return
         with self.lock:
-            session = self.sessions.pop(key, None) if key else None
-            if session is not None:
-                self._destroy(session)
+            for role in ROLES:
+                session = self.sessions.pop(f"{role}:{key}", None)
+                if session is not None:
+                    self._destroy(session)
 
     def _destroy(self, session: int) -> None:
         self.typed.pop(session, None)
@@ -136,7 +144,6 @@ class Engine:
 
     def choices(self, letters: str, context: str, count: int, key: str = "") -> list[Choice]:
         with self.lock:
-            session = self.session(key)
             out: list[Choice] = []
             seen: set[str] = set()
 
@@ -148,7 +155,7 @@ class Engine:
             before = _last_han(context)
             if before:
                 for typed in _context_inputs(before, letters):
-                    first = self._fetch(session, typed, 0, 1)
+                    first = self._fetch(self.session(key, "context"), typed, 0, 1)
                     if first and first[0].startswith(before) and len(first[0]) > 1:
                         add(Choice(first[0][1:], typed, 0, strip=1))
                         break
@@ -159,7 +166,7 @@ class Engine:
                 progressed = False
                 if split is not None:
                     # Whole words by their initials first, then what Rime reads in the letters.
-                    batch = self._fetch(session, split, split_start, LOOK_AHEAD)
+                    batch = self._fetch(self.session(key, "initials"), split, split_start, LOOK_AHEAD)
                     for i, text in enumerate(batch):
                         if len(text) == len(split.replace("'", "")):
                             add(Choice(text, split, split_start + i))
@@ -167,7 +174,7 @@ class Engine:
                     progressed |= bool(batch)
                     if len(batch) < LOOK_AHEAD:
                         split = None
-                batch = self._fetch(session, letters, plain_start, LOOK_AHEAD)
+                batch = self._fetch(self.session(key), letters, plain_start, LOOK_AHEAD)
                 for i, text in enumerate(batch):
                     add(Choice(text, letters, plain_start + i))
                 plain_start += len(batch)
@@ -187,7 +194,8 @@ class Engine:
             if number < 0 or number >= len(choices):
                 raise IndexError(number)
             choice = choices[number]
-            session = self.session(key)
+            role = "plain" if choice.typed == letters else ("context" if choice.strip else "initials")
+            session = self.session(key, role)
             self._type(session, choice.typed)
             committed = self.rime.select(session, choice.index)
             self.typed.pop(session, None)  # the session now holds a selection
