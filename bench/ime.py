@@ -6,7 +6,8 @@ kiosk's keyboard does: every word of the quality list
 ``/ime/candidates`` request with the text before it as context. The floor is
 the bare route ``/healthz`` in the same run (target: keystroke p95 at most
 30 ms). Taps per character for the same list, against the engine directly:
-whole words by full pinyin or by initials (whichever is fewer taps), and
+whole words by full pinyin or by initials (whichever is fewer taps, paging
+counted as a tap), and
 single-syllable picking (a syllable, then its character, paging as needed),
 the way the keyboard typed before (goal: at most 2 taps a character). Then the
 station process's PSS after the typing and a submitted opinion with its
@@ -14,6 +15,7 @@ receipt PDF (target: at most 200 MB). Prints figures; exits non-zero only when
 the product errors.
 """
 
+import os
 import sys
 import tempfile
 import time
@@ -44,24 +46,46 @@ def pss_mb(pid: int) -> float:
     raise SystemExit("no Pss in smaps_rollup")
 
 
-def keystrokes(url: str, words) -> tuple[list[float], list[float]]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used (clock ticks, 10 ms each)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def keystrokes(url: str, words, pid: int) -> tuple[list[float], list[float], float, float]:
+    """Wall seconds of each keystroke and of each bare request; the server's CPU seconds for all of each."""
     person = Villager(url)
     person.open_home()
     bare, typed = [], []
+    typed_cpu = bare_cpu = 0.0
     context = ""
     for word, full, _ in words:
         for end in range(1, len(full) + 1):
             query = urllib.parse.urlencode({"letters": full[:end], "context": context[-40:], "limit": PAGE})
-            started = time.perf_counter()
+            cpu, started = cpu_seconds(pid), time.perf_counter()
             page = person.get(f"/ime/candidates?{query}")
             typed.append(time.perf_counter() - started)
+            typed_cpu += cpu_seconds(pid) - cpu
             if page.status != 200:
                 raise SystemExit(f"candidates for {full[:end]}: {page.status} {page.text[:300]}")
-            started = time.perf_counter()
+            cpu, started = cpu_seconds(pid), time.perf_counter()
             person.get("/healthz")
             bare.append(time.perf_counter() - started)
+            bare_cpu += cpu_seconds(pid) - cpu
         context += word
-    return typed, bare
+    return typed, bare, typed_cpu, bare_cpu
+
+
+def engine_cpu(engine, words) -> list[float]:
+    """The engine's own CPU seconds for each keystroke, in this process (no HTTP, no other load)."""
+    samples, context = [], ""
+    for word, full, _ in words:
+        for end in range(1, len(full) + 1):
+            started = time.process_time()
+            engine.candidates(full[:end], context[-40:], PAGE, key="bench")
+            samples.append(time.process_time() - started)
+        context += word
+    return samples
 
 
 def taps_for(engine, letters: str, wanted: str, pages: int = 5) -> int | None:
@@ -77,7 +101,7 @@ def taps_per_character(engine, words) -> tuple[float, float, int]:
     missing = 0
     for word, full, initials in words:
         chars += len(word)
-        options = [t for t in (taps_for(engine, full, word), taps_for(engine, initials, word, pages=1)) if t]
+        options = [t for t in (taps_for(engine, full, word), taps_for(engine, initials, word, pages=3)) if t]
         if not options:
             missing += 1
         words_taps += min(options) if options else len(full) + 1 + 5
@@ -97,16 +121,24 @@ def main() -> None:
     report("single syllables, picked", f"{by_syllables:.2f}")
     if missing:
         report("words not found in 5 pages", str(missing))
+    engine_cpu(engine, words)  # warm
+    cpu = engine_cpu(engine, words)
+    print(f"the engine alone, CPU a keystroke ({len(cpu)} keystrokes, context included):")
+    report("median", ms(median(cpu)))
+    report("p95", ms(p95(cpu)))
     with tempfile.TemporaryDirectory() as folder:
         box = station_box(Path(folder) / "station", **UNLIMITED).start()
         try:
-            typed, bare = keystrokes(box.url, words)
-            typed, bare = keystrokes(box.url, words)  # warm: the second pass is the kiosk's day
+            keystrokes(box.url, words, box.process.pid)  # warm: the second pass is the kiosk's day
+            typed, bare, typed_cpu, bare_cpu = keystrokes(box.url, words, box.process.pid)
             print(f"keystroke to candidates over HTTP ({len(typed)} keystrokes):")
             report("/ime/candidates median", ms(median(typed)))
             report("/ime/candidates p95", ms(p95(typed)), ms(TARGET_P95), p95(typed) <= TARGET_P95)
             report("bare route (/healthz) median", ms(median(bare)))
             ratio("candidates ÷ bare route (median)", median(typed), median(bare))
+            report("server CPU a keystroke (mean)", ms(typed_cpu / len(typed)))
+            report("server CPU a bare request (mean)", ms(bare_cpu / len(bare)))
+            print(f"  (load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
             person = Villager(box.url)
             person.fill_in(unique_content("ime-bench"))
             page = person.submit()
