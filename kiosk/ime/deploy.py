@@ -92,7 +92,7 @@ def _digest() -> str:
     h.update(DEFAULT_CUSTOM.encode() + SCHEMA_CUSTOM.encode())
     for path in sorted(dictionary.DATA.iterdir()) + [Path(dictionary.__file__)]:
         h.update(path.read_bytes())
-    for path in (RIME_DATA / "luna_pinyin.dict.yaml", RIME_DATA / "essay.txt", DIVISION / "villages.json",
+    for path in (RIME_DATA / "luna_pinyin.dict.yaml", RIME_DATA / "essay.txt", DIVISION / "villages.csv",
                  SCREEN_FONT):
         stat = path.stat()
         h.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
