@@ -2,7 +2,7 @@
 
 import pytest
 
-from kiosk.ime import rime
+from kiosk.ime import binding, rime
 from tests.support.ime import in_dictionary, quality_rates, quality_words, rime_folder
 from tests.support.web import page_token
 
@@ -119,3 +119,21 @@ def test_candidate_quality_on_the_domain_word_list(engine):
     assert initials["all"] >= 0.62, rates
     # The words outside the domain dictionary, apart: stock Rime's share of the work.
     assert full["outside"] >= 0.95, rates
+
+
+def test_a_new_villager_starts_on_a_fresh_rime_session(client, engine):
+    token = page_token(client, "/")
+    assert client.get("/ime/candidates", query_string={"letters": "lu"}).status_code == 200
+    with client.session_transaction() as session:
+        key = session["ime_session"]
+    live = rime.engine(client.application)
+    assert f"plain:{key}" in live.sessions
+    client.post("/opinion/start", data={"csrf_token": token})
+    with client.session_transaction() as session:
+        assert "ime_session" not in session
+    assert not any(name.endswith(f":{key}") for name in live.sessions)
+
+
+def test_one_process_runs_rime_on_one_deployment_only(engine, tmp_path):
+    with pytest.raises(binding.RimeUnavailable):
+        binding.process_rime(tmp_path, tmp_path, tmp_path / "build", tmp_path)
