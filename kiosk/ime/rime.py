@@ -211,26 +211,32 @@ class Engine:
 
         Rime is asked for the character's reading followed by each initial; a
         word it offers first for one of them counts before one it offers second.
+        With a context, the same is asked with the context's last character in
+        front, and the words Rime reads as going on from it come first.
         """
         if not char or not HAN.match(char):
             return []
-        readings = lazy_pinyin(char, style=Style.NORMAL, errors=lambda c: [None] * len(c))
-        if not readings or not readings[0] or not readings[0].isascii():
+        reading = _reading(char)
+        if not reading:
             return []
-        reading = readings[0].replace("ü", "v")
-        ranked: list[tuple[int, int, str]] = []
+        tail = _last_han(context)
+        prefixes = [("", "plain")]
+        if tail and _reading(tail):
+            prefixes.insert(0, (tail, "context"))
+        ranked: list[tuple[int, int, int, str]] = []
         with self.lock:
-            session = self.session(key)
-            for order, initial in enumerate("sjdygzxlbhcqwfmtnkpr"):
-                for rank, text in enumerate(self._fetch(session, f"{reading}'{initial}", 0, 4)):
-                    if len(text) >= 2 and text.startswith(char) and self.drawable(text):
-                        ranked.append((rank, order, text))
-        words = [t for _, _, t in sorted(ranked)]
-        if context:
-            # Words that carry on the context's last character come first.
-            tail = _last_han(context)
-            words.sort(key=lambda w: 0 if tail and (tail + w) in context else 1)
-        return list(dict.fromkeys(words))[:limit]
+            for level, (prefix, role) in enumerate(prefixes):
+                session = self.session(key, role)
+                typed = f"{_reading(prefix)}'{reading}" if prefix else reading
+                for order, initial in enumerate("sjdygzxlbhcqwfmtnkpr"):
+                    for rank, text in enumerate(self._fetch(session, f"{typed}'{initial}", 0, 4)):
+                        word = text[len(prefix):] if text.startswith(prefix + char) else ""
+                        if len(word) >= 2 and self.drawable(word):
+                            ranked.append((level, rank, order, word))
+        # A word only through the context may be a fragment of a sentence (路灯是 → 灯是):
+        # the context reorders the words found without it, and adds none.
+        words = {w for level, *_, w in ranked if level == len(prefixes) - 1}
+        return list(dict.fromkeys(w for *_, w in sorted(ranked) if w in words))[:limit]
 
     def drawable(self, text: str) -> bool:
         for ch in text:
@@ -258,11 +264,17 @@ def _last_han(context: str) -> str:
     return context[-1] if context and HAN.match(context[-1]) else ""
 
 
+def _reading(text: str) -> str:
+    """``text`` as Rime's input, syllables separated by ', or "" when a character has no pinyin."""
+    syllables = lazy_pinyin(text, style=Style.NORMAL, errors=lambda c: [None] * len(c))
+    if not syllables or not all(s and s.isascii() and s.isalpha() for s in syllables):
+        return ""
+    return "'".join(s.replace("ü", "v") for s in syllables)
+
+
 def _context_inputs(char: str, letters: str) -> list[str]:
-    readings = lazy_pinyin(char, style=Style.NORMAL, errors=lambda c: [None] * len(c))
-    if not readings or not readings[0] or not readings[0].isascii():
-        return []
-    return [f"{readings[0].replace('ü', 'v')}'{letters}"]
+    reading = _reading(char)
+    return [f"{reading}'{letters}"] if reading else []
 
 
 def _rest_letters(letters: str, preedit: str, choice: Choice) -> str:
