@@ -9,7 +9,9 @@ the bare route ``/healthz`` in the same run (target: keystroke p95 at most
 whole words by full pinyin or by initials (whichever is fewer taps, paging
 counted as a tap), and
 single-syllable picking (a syllable, then its character, paging as needed),
-the way the keyboard typed before (goal: at most 2 taps a character). Then the
+the way the keyboard typed before (goal: at most 2 taps a character); and the
+list's rates, typed in full and as initials, inside and outside the domain
+dictionary apart. Then the
 station process's PSS after the typing and a submitted opinion with its
 receipt PDF (target: at most 200 MB). Prints figures; exits non-zero only when
 the product errors.
@@ -30,7 +32,7 @@ from common import median, ms, p95, ratio, report  # noqa: E402
 from kiosk.ime import rime  # noqa: E402
 from kiosk.ime.dictionary import reading  # noqa: E402
 from tests.support.crashes import UNLIMITED, Villager, unique_content  # noqa: E402
-from tests.support.ime import quality_words, rime_folder  # noqa: E402
+from tests.support.ime import in_dictionary, quality_rates, quality_words, rime_folder  # noqa: E402
 from tests.support.servers import station_box  # noqa: E402
 
 PAGE = 8
@@ -115,6 +117,13 @@ def taps_per_character(engine, words) -> tuple[float, float, int]:
 def main() -> None:
     words = quality_words()
     engine = rime.Engine(rime_folder())
+    rates = quality_rates(engine, words, in_dictionary())
+    print(f"the intended word on the first page (8), over the {len(words)} words of the quality list:")
+    for kind, goal in (("full", 0.97), ("initials", 0.70)):
+        r = rates[kind]
+        report(f"typed as {kind}", f"{r['all']:.1%}", f"≥ {goal:.0%}", r["all"] >= goal)
+        report(f"  in the domain dictionary ({r['inside_words']})", f"{r['inside']:.1%}")
+        report(f"  outside it ({r['words'] - r['inside_words']})", f"{r['outside']:.1%}")
     by_words, by_syllables, missing = taps_per_character(engine, words)
     print(f"taps per character over the {len(words)} words of the quality list:")
     report("whole words (full or initials)", f"{by_words:.2f}", f"≤ {TARGET_TAPS}", by_words <= TARGET_TAPS)
