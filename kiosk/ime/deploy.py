@@ -6,7 +6,8 @@ domain dictionary and no user dictionary (nothing learnt from one villager is
 offered to the next). Set-up runs it (``flask ime deploy``); a box whose
 folder holds no built data yet builds it on first use, once, under a lock,
 and a process finding the build current never runs it again. The characters
-the kiosk's font draws are written beside it, for filtering candidates.
+the kiosk's font draws are written beside it, for filtering candidates, and
+so is the index of words by their initials (``initials.py``).
 """
 
 import fcntl
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .. import PROJECT_ROOT
-from . import dictionary
+from . import dictionary, initials
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ SCREEN_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 GLYPHS_FILE = "glyphs.bin"
 DIGEST_FILE = "kiosk.digest"
 # Change when the way the data is built changes, to rebuild it.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 
 DEFAULT_CUSTOM = """\
 # Only the schema the kiosk uses is built and loaded.
@@ -90,7 +91,7 @@ def _digest() -> str:
     """What the build depends on: our sources, the stock data, the font."""
     h = hashlib.sha256(BUILD_VERSION.encode())
     h.update(DEFAULT_CUSTOM.encode() + SCHEMA_CUSTOM.encode())
-    for path in sorted(dictionary.DATA.iterdir()) + [Path(dictionary.__file__)]:
+    for path in sorted(dictionary.DATA.iterdir()) + [Path(dictionary.__file__), Path(initials.__file__)]:
         h.update(path.read_bytes())
     for path in (RIME_DATA / "luna_pinyin.dict.yaml", RIME_DATA / "essay.txt", DIVISION / "villages.csv",
                  SCREEN_FONT):
@@ -128,9 +129,10 @@ def _build(folder: Path, digest: str) -> None:
     built = staging(folder) / f"{SCHEMA}.schema.yaml"
     if result.returncode != 0 or not built.exists() or not (staging(folder) / f"{DICTIONARY}.prism.bin").exists():
         raise DeployFailed(f"rime_deployer failed ({result.returncode}): {result.stderr[-2000:]}")
+    keys = initials.build(RIME_DATA, items, staging(folder), dictionary.blocked_words())
     _write_glyphs(glyphs_path(folder))
     (staging(folder) / DIGEST_FILE).write_text(digest)
-    log.info("Rime data built in %s: %d domain entries", folder, len(items))
+    log.info("Rime data built in %s: %d domain entries, %d initials keys", folder, len(items), keys)
 
 
 def _write_glyphs(path: Path) -> None:

@@ -97,6 +97,12 @@ def domain_words() -> list[str]:
     return list(dict.fromkeys(words))
 
 
+def blocked_words() -> list[str]:
+    """Words never offered as a candidate (``data/blocked-words.txt`` says why)."""
+    lines = (DATA / "blocked-words.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def surnames() -> list[tuple[str, str]]:
     rows = []
     for line in (DATA / "surnames.txt").read_text(encoding="utf-8").splitlines():

@@ -6,12 +6,15 @@ and twice alike; each kiosk screen still has a Rime session of its own,
 dropped when the villager's draft ends, so nothing of one person's typing is
 in the engine when the next one starts. On top of Rime's own ranking:
 
-- letters without a vowel are also read as one initial each (``sh`` as s+h,
-  which Rime reads as one syllable), so a word can be typed by its initials;
+- letters that are not whole syllables are read as initials: words from our
+  index of Rime's own vocabulary by initials (``initials.py``) come first
+  (``sh`` as s+h, which Rime reads as one syllable, and ``aq`` → 安全), then
+  what Rime reads in them;
 - the context's last character is typed before the letters, and when Rime's
   best reading of both starts with that character, the rest goes first (after
   路, ``denghuaile`` gives 灯坏了 rather than 等坏了);
-- a candidate the screen's font cannot draw is never shown.
+- a candidate the screen's font cannot draw, or holding a blocked word
+  (``data/blocked-words.txt``), is never shown.
 """
 
 import atexit
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
 
-from . import binding, deploy
+from . import binding, deploy, dictionary, initials
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,10 @@ LOOK_AHEAD = 12
 MAX_SESSIONS = 12
 ROLES = ("plain", "context", "initials")
 SIMPLIFIED_PROBE = ("guo", "国", "國")
+# No syllable starts with these: letters holding one are not initials.
+NOT_INITIALS = set("iuv")
+# Choice.index of a word from the initials index rather than from a Rime session.
+FROM_INDEX = -1
 
 
 class BadLetters(ValueError):
@@ -86,6 +93,8 @@ class Engine:
         self.user = _process_folder(folder)
         self.rime = binding.process_rime(deploy.RIME_DATA, self.user, staging, deploy.PREBUILT)
         self.glyphs = deploy.glyphs_path(folder).read_bytes()
+        self.index = initials.Index(staging)
+        self.blocked = tuple(dictionary.blocked_words())
         self.lock = threading.RLock()
         self.sessions: OrderedDict[str, int] = OrderedDict()
         self.typed: dict[int, str] = {}
@@ -148,7 +157,7 @@ class Engine:
             seen: set[str] = set()
 
             def add(choice: Choice) -> None:
-                if choice.text and choice.text not in seen and self.drawable(choice.text):
+                if choice.text and choice.text not in seen and self.shown(choice.text):
                     seen.add(choice.text)
                     out.append(choice)
 
@@ -159,6 +168,8 @@ class Engine:
                     if first and first[0].startswith(before) and len(first[0]) > 1:
                         add(Choice(first[0][1:], typed, 0, strip=1))
                         break
+            for text in self.by_initials(letters, context):
+                add(Choice(text, letters, FROM_INDEX))
             initials = not VOWELS.intersection(letters) and len(letters.replace("'", "")) > 1
             split = "'".join(letters.replace("'", "")) if initials else None
             plain_start = split_start = 0
@@ -182,6 +193,32 @@ class Engine:
                     break
             return out
 
+    def by_initials(self, letters: str, context: str = "") -> list[str]:
+        """Words from the initials index when ``letters`` are not whole syllables, best first.
+
+        The words that go on from the text before (医疗 then ``bx``: 医疗保险
+        is filed under ``ylbx``) move first; the context adds no word of its own.
+        """
+        key = letters.replace("'", "")
+        if len(key) < 2 or NOT_INITIALS.intersection(key) or self.index.whole_syllables(letters):
+            return []
+        words = self.index.words(key)
+        if not words:
+            return words
+        following: list[str] = []
+        context = (context or "").rstrip()
+        for size in (2, 1):
+            tail = context[-size:]
+            if len(tail) != size or not all(HAN.match(c) for c in tail):
+                continue
+            reading = _reading(tail)
+            if not reading:
+                continue
+            prefix = "".join(s[0] for s in reading.split("'"))
+            following += [w[size:] for w in self.index.words(prefix + key) if w.startswith(tail)]
+        ahead = [w for w in dict.fromkeys(following) if w in words]
+        return ahead + [w for w in words if w not in ahead]
+
     def _fetch(self, session: int, typed: str, start: int, count: int) -> list[str]:
         self._type(session, typed)
         return [text for text, _ in self.rime.candidates(session, start, count)]
@@ -194,6 +231,8 @@ class Engine:
             if number < 0 or number >= len(choices):
                 raise IndexError(number)
             choice = choices[number]
+            if choice.index == FROM_INDEX:
+                return Picked(choice.text, "")  # a word of the index takes all the letters
             role = "plain" if choice.typed == letters else ("context" if choice.strip else "initials")
             session = self.session(key, role)
             self._type(session, choice.typed)
@@ -231,12 +270,16 @@ class Engine:
                 for order, initial in enumerate("sjdygzxlbhcqwfmtnkpr"):
                     for rank, text in enumerate(self._fetch(session, f"{typed}'{initial}", 0, 4)):
                         word = text[len(prefix):] if text.startswith(prefix + char) else ""
-                        if len(word) >= 2 and self.drawable(word):
+                        if len(word) >= 2 and self.shown(word):
                             ranked.append((level, rank, order, word))
         # A word only through the context may be a fragment of a sentence (路灯是 → 灯是):
         # the context reorders the words found without it, and adds none.
         words = {w for level, *_, w in ranked if level == len(prefixes) - 1}
         return list(dict.fromkeys(w for *_, w in sorted(ranked) if w in words))[:limit]
+
+    def shown(self, text: str) -> bool:
+        """Whether ``text`` may be offered: the font draws it and it holds no blocked word."""
+        return self.drawable(text) and not any(word in text for word in self.blocked)
 
     def drawable(self, text: str) -> bool:
         for ch in text:
