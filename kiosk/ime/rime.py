@@ -161,14 +161,17 @@ class Engine:
                     seen.add(choice.text)
                     out.append(choice)
 
+            # Initials go by the index, context included: Rime reading the context's
+            # syllable before them makes up phrases (路 then dhl: 路德会了).
+            indexed = self.by_initials(letters, context)
             before = _last_han(context)
-            if before:
+            if before and not indexed:
                 for typed in _context_inputs(before, letters):
                     first = self._fetch(self.session(key, "context"), typed, 0, 1)
                     if first and first[0].startswith(before) and len(first[0]) > 1:
                         add(Choice(first[0][1:], typed, 0, strip=1))
                         break
-            for text in self.by_initials(letters, context):
+            for text in indexed:
                 add(Choice(text, letters, FROM_INDEX))
             initials = not VOWELS.intersection(letters) and len(letters.replace("'", "")) > 1
             split = "'".join(letters.replace("'", "")) if initials else None
