@@ -54,3 +54,17 @@ def test_paging_separator_and_v(kiosk, box):
     expect(content).to_have_value("冼西安女略")
     key(page, "{bksp}").tap()
     expect(content).to_have_value("冼西安女")
+
+
+def test_the_sentence_by_initials_takes_fewer_taps(kiosk, box):
+    page = kiosk
+    start(page, box.url)
+    tap(page, "category-road")
+    # Words by their initials where the index has them, the rest in full.
+    taps = 0
+    for letters, word in (("ck", "村口"), ("d", "的"), ("ld", "路灯"), ("huaile", "坏了"),
+                          ("sgy", "三个月"), ("le", "了")):
+        taps += type_chinese(page, letters, word)
+    expect(page.get_by_test_id("content")).to_have_value(SENTENCE)
+    # 16 letters and 6 picks, none paged on for: 22 taps (2.0 a character), where phrases in full took 34.
+    assert taps == 22, taps
