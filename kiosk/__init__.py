@@ -93,8 +93,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.cli.add_command(audit_cli.audit_group)
 
     from . import backup
+    from .ime import cli as ime_cli
 
     app.cli.add_command(backup.backup)
+    app.cli.add_command(ime_cli.ime)
     if app.config["ROLE"] == "station":
         from . import prompts
 
@@ -154,12 +156,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(deputies_bp)
     if app.config["ROLE"] == "station":
         from .duty.routes import bp as duty_bp
+        from .ime.routes import bp as ime_bp
         from .intake.routes import bp as intake_bp
         from .receipts.routes import printing_bp
 
         app.register_blueprint(intake_bp)
         app.register_blueprint(printing_bp)
         app.register_blueprint(duty_bp)
+        app.register_blueprint(ime_bp)
     else:
         from .setup.routes import bp as setup_bp
         from .audit_log.routes import bp as audit_log_bp

@@ -65,6 +65,9 @@ class DefaultConfig:
     RETENTION_DAYS = 365
     # Days `flask backup create DIR` keeps backups in DIR; older ones it removes.
     BACKUP_DAYS = 14
+    # Station: the folder the pinyin engine's data (Rime, with the domain
+    # dictionary) is built into at set-up, relative to the instance folder.
+    RIME_FOLDER = "rime"
     # Apply pending Alembic migrations when the app is created.
     AUTO_MIGRATE = True
     # Test-only: name of a point on the submit path where the process

@@ -362,7 +362,7 @@ def test_every_route_argument_is_known(hub, app, world):
 
 
 # Each role registers the blueprints of the areas it serves, and no others.
-STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty"}
+STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty", "ime"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
     "audit_log",

@@ -16,6 +16,7 @@ from ..duty.services import entered_by
 from ..extensions import db
 from .. import prompts, voice
 from ..htmx import is_fragment_request, render
+from ..ime.screens import end_screen_session
 from ..models import CONTENT_MAX, RatingSource
 from ..public.forms import KioskRatingForm
 from ..public.lookup import TooManyGuesses, find_receipt
@@ -184,6 +185,7 @@ def deputies():
 def start():
     """Begin a new opinion on a fresh server-side draft."""
     services.discard_draft(session.pop("draft_id", None))
+    end_screen_session()
     draft = services.start_draft(services.this_station().code)
     session["draft_id"] = draft.id
     return show_step("category", draft)
@@ -444,6 +446,7 @@ def idle():
 def wipe_and_go_home():
     # Only the draft goes: the session also holds the CSRF token the open page uses.
     services.discard_draft(session.pop("draft_id", None))
+    end_screen_session()
     return home_screen()
 
 

@@ -87,6 +87,6 @@ def test_carrying_on_after_the_countdown_gives_the_field_back(kiosk, quick_idle_
     countdown.get_by_role("button", name="我还要继续").tap()
     expect(countdown).to_be_hidden()
     expect(page.get_by_test_id("content")).to_be_focused()
-    expect(page.locator("[data-keyboard-panel] .hg-candidate-box")).to_be_visible()
+    expect(page.locator("[data-keyboard-panel] [data-candidate-row]")).to_be_visible()
     type_chinese(page, "", "美")
     expect(page.get_by_test_id("content")).to_have_value("美")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.touch import key, screenshot, start, tap, tap_keys, type_chinese
+from tests.support.touch import key, pick_candidate, screenshot, start, tap, tap_keys, type_chinese
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def test_a_chinese_sentence_typed_by_tapping_keys_and_candidates(kiosk, box):
     # Show the candidates once more for the screenshot, then take the letters back.
     page.locator('[data-keyboard-panel] .hg-button[data-skbtn="y"]').tap()
     page.locator('[data-keyboard-panel] .hg-button[data-skbtn="i"]').tap()
-    expect(page.locator(".hg-candidate-box")).to_be_visible()
+    expect(page.get_by_test_id("candidate-0")).to_be_visible()
     screenshot(page, "03-content-pinyin")
     key(page, "{bksp}").tap()
     key(page, "{bksp}").tap()
@@ -124,13 +124,10 @@ def test_next_waits_for_pinyin_left_without_its_character(kiosk, box):
     screenshot(page, "03-content-pinyin-left")
 
     # The candidates are there again: pick one, clear the rest, and go on.
-    expect(page.locator("[data-keyboard-panel] .hg-candidate-box")).to_be_visible()
-    page.locator("li.hg-candidate-box-list-item").filter(has_text="险").first.tap()
-    expect(content).to_have_value("路坏了很wei险")
-    key(page, "{bksp}").tap()
-    tap_keys(page, ["{bksp}"] * 3)
-    type_chinese(page, "wei", "危")
-    type_chinese(page, "xian", "险")
+    expect(page.get_by_test_id("candidate-0")).to_be_visible()
+    pick_candidate(page, "危")
+    expect(content).to_have_value("路坏了很危xian")
+    pick_candidate(page, "险")
     expect(content).to_have_value("路坏了很危险")
     expect(page.get_by_text(PINYIN_LEFT)).to_have_count(0)
     tap(page, "next")

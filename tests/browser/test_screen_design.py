@@ -28,7 +28,7 @@ MEASURE = """
   const name = (el) => (el.dataset.testid || el.dataset.skbtn || el.textContent.trim().slice(0, 12) || el.tagName);
   const targets = document.querySelectorAll(
     "button, a[href], input:not([type=hidden]), textarea, label.check, label.rating-choice, .hg-button," +
-    " li.hg-candidate-box-list-item, .hg-candidate-box-prev, .hg-candidate-box-next");
+    " [data-candidate-row] button");
   // A choice drawn as its label (the rating's): the label is the target, the radio is not seen.
   const drawnByLabel = (el) => el.matches("input[type=radio]") && el.labels.length > 0
     && getComputedStyle(el).opacity === "0";
@@ -95,7 +95,7 @@ def test_every_screen_is_large_and_plain(kiosk, box):
 
     tap(page, "category-road")
     tap_keys(page, "cun")
-    expect(page.locator(".hg-candidate-box")).to_be_visible()
+    expect(page.get_by_test_id("candidate-0")).to_be_visible()
     problems += measure(page, "content with candidates")
     key(page, "{symbols}").tap()
     problems += measure(page, "content, symbols")

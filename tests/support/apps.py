@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from kiosk import create_app
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
+from tests.support.ime import RIME_FOLDER
 
 
 class ServerLikeClient(FlaskClient):
@@ -25,7 +26,8 @@ Flask.test_client_class = ServerLikeClient
 
 
 def make_app(instance_path, **config):
-    settings = {"TESTING": True, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test"}
+    settings = {"TESTING": True, "INSTANCE_PATH": str(instance_path), "SECRET_KEY": "test",
+                "RIME_FOLDER": str(RIME_FOLDER)}
     settings.update(config)
     return create_app(settings)
 

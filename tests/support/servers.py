@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.apps import copy_database
+from tests.support.ime import rime_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +43,8 @@ def _env(instance: Path, settings: dict) -> dict:
     if "KIOSK_TEST_POSTGRES_URL" in os.environ:
         env["KIOSK_TEST_POSTGRES_URL"] = os.environ["KIOSK_TEST_POSTGRES_URL"]
     env["KIOSK_INSTANCE_PATH"] = str(instance)
+    # Every box types with the same Rime data, built once rather than per box.
+    env["KIOSK_RIME_FOLDER"] = str(rime_folder())
     for key, value in settings.items():
         env[key if key.startswith("KIOSK_") else f"KIOSK_{key}"] = str(value)
     return env

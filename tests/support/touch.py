@@ -29,18 +29,41 @@ def tap_keys(page, keys) -> None:
         key(page, name).tap()
 
 
-def type_chinese(page, pinyin: str, character: str) -> None:
-    """Tap the pinyin, then the character in the candidate row (paging on if needed)."""
+def candidate_row(page):
+    return page.locator("[data-keyboard-panel]:not([hidden]) [data-candidate-row]")
+
+
+def type_chinese(page, pinyin: str, character: str) -> int:
+    """Tap the pinyin, then ``character`` (a character or a word) in the candidate row, paging on if
+    needed; return the taps it took."""
     tap_keys(page, pinyin)
-    candidates = page.locator("[data-keyboard-panel] .hg-candidate-box")
-    expect(candidates).to_be_visible()
+    return pick_candidate(page, character, pinyin) + len(pinyin)
+
+
+def pick_candidate(page, text: str, letters: str | None = None) -> int:
+    """Tap ``text`` in the candidate row (for ``letters``, when given), paging on until it shows;
+    return the taps it took."""
+    row = candidate_row(page)
+    expect(row).to_be_visible()
+    if letters:
+        # The answer to the last keystroke, not to one before it.
+        expect(row).to_have_attribute("data-letters", letters)
+    taps = 0
     for _ in range(30):
-        wanted = candidates.locator("li.hg-candidate-box-list-item").filter(has_text=re.compile(f"^{character}$"))
+        expect(row.get_by_test_id("candidate-0")).to_be_visible()
+        wanted = row.locator("button.candidate").filter(has_text=re.compile(f"^{text}$"))
         if wanted.count():
             wanted.first.tap()
-            return
-        candidates.locator(".hg-candidate-box-next").tap()
-    raise AssertionError(f"{character} is not among the candidates for {pinyin}")
+            expect(wanted).to_have_count(0)
+            return taps + 1
+        offset = row.get_attribute("data-offset")
+        following = row.get_by_test_id("candidates-next")
+        if following.is_disabled():
+            break
+        following.tap()
+        taps += 1
+        expect(row).not_to_have_attribute("data-offset", offset)
+    raise AssertionError(f"{text} is not among the candidates: {row.locator('button.candidate').all_text_contents()}")
 
 
 def start(page, url: str) -> None:

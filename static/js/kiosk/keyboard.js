@@ -8,6 +8,7 @@ const DISPLAY = {
   "{symbols}": "符号",
   "{letters}": "拼音",
   "{done}": "完成",
+  "'": "分隔",
 };
 
 const LAYOUTS = {
@@ -17,7 +18,7 @@ const LAYOUTS = {
       "1 2 3 4 5 6 7 8 9 0 {bksp}",
       "q w e r t y u i o p",
       "a s d f g h j k l",
-      "z x c v b n m",
+      "z x c v b n m '",
       "{symbols} ， 。 {space} ？ ！ {enter}",
     ],
     symbols: [
@@ -44,15 +45,10 @@ const LAYOUTS = {
 };
 
 const BUTTON_THEME = [
-  { class: "key-action", buttons: "{bksp} {symbols} {letters} {enter}" },
+  { class: "key-action", buttons: "{bksp} {symbols} {letters} {enter} '" },
   { class: "key-space", buttons: "{space}" },
   { class: "key-done", buttons: "{done}" },
 ];
-
-let pinyinCandidates = {};
-import(document.body.dataset.pinyinLayout)
-  .then((module) => { pinyinCandidates = module.default.layoutCandidates; })
-  .catch((error) => console.error("pinyin candidates did not load", error));
 
 let keyboard = null; // the simple-keyboard of the current screen
 let keyboardPanel = null;
@@ -95,7 +91,6 @@ function makeKeyboard(panel) {
     layout: LAYOUTS.pinyin,
     // Keep the focus (and the caret) in the field while keys are tapped.
     preventMouseDownDefault: true,
-    layoutCandidatesPageSize: window.innerWidth >= 1400 ? 12 : 8,
     onChange: (input) => writeToField(input),
     onKeyPress: (button) => onKeyPress(button),
   });
@@ -110,13 +105,10 @@ function useField(element) {
   if (!keyboard || keyboardPanel !== panel) makeKeyboard(panel);
   const kind = element.dataset.keyboard;
   field = element;
-  keyboard.candidateBox?.destroy();
   keyboard.setOptions({
     layout: LAYOUTS[kind],
     layoutName: "default",
     inputName: element.id,
-    enableLayoutCandidates: kind === "pinyin",
-    layoutCandidates: pinyinCandidates,
     newLineOnEnter: element.tagName === "TEXTAREA",
     maxLength: element.maxLength > 0 ? element.maxLength : 0,
   });
@@ -147,11 +139,38 @@ export function reveal(element) {
 }
 
 // Show the candidates again for pinyin left before the caret (after the
-// field was away, or after a 下一步 that waited for it).
+// field was away, or after a 下一步 that waited for it): pinyin-candidates.js listens.
 function showCandidates() {
   if (!keyboard || !field || field.dataset.keyboard !== "pinyin") return;
-  const { candidateKey, candidateValue } = keyboard.getInputCandidates(field.value);
-  if (candidateKey && candidateValue) keyboard.showCandidatesBox(candidateKey, candidateValue, keyboard.keyboardDOM);
+  field.dispatchEvent(new CustomEvent("pinyin-refresh", { bubbles: true }));
+}
+
+// The field being typed into, and where its caret is (the keyboard's).
+export function currentField() {
+  return field;
+}
+
+export function caretOf(element) {
+  if (keyboard && element === field) {
+    const caret = keyboard.getCaretPosition();
+    if (caret !== null) return caret;
+  }
+  return element.value.length;
+}
+
+// Put ``text`` in place of characters start..end of the field (the pinyin a
+// candidate replaces), caret after it, and tell the field's listeners.
+export function replaceText(element, start, end, text) {
+  const value = element.value.slice(0, start) + text + element.value.slice(end);
+  const caret = start + text.length;
+  if (keyboard && element === field) {
+    keyboard.setInput(value, element.id);
+    keyboard.setCaretPosition(caret);
+    writeToField(value);
+  } else {
+    element.value = value;
+    element.dispatchEvent(new Event("input", { bubbles: true }));
+  }
 }
 
 // Take the field back where it was: focused, caret at the end, candidates shown.
@@ -177,7 +196,7 @@ function writeToField(input) {
 }
 
 function onKeyPress(button) {
-  if (field?.dataset.keyboard === "pinyin" && /^[a-z]$/.test(button)) typedPinyin.add(field);
+  if (field?.dataset.keyboard === "pinyin" && /^[a-z']$/.test(button)) typedPinyin.add(field);
   if (button === "{symbols}" || button === "{letters}") {
     keyboard.setOptions({ layoutName: button === "{symbols}" ? "symbols" : "default" });
   } else if (button === "{done}" || (button === "{enter}" && field && field.tagName !== "TEXTAREA")) {

@@ -1,5 +1,6 @@
 // The kiosk in the browser, one module per concern: the on-screen keyboard
-// and what it types (keyboard, pinyin-left, counter), the contact step's
+// and what it types (keyboard, pinyin-candidates from the station's Rime,
+// pinyin-left, counter), the contact step's
 // consent switch (contact), the idle wipe (idle), the guard against a second
 // tap landing on the screen that the first one brought (tap-guard), the
 // start-over dialog (start-over), the set-up of each new screen (swaps), the
@@ -13,6 +14,7 @@
 // forget the draft.
 
 import "./keyboard.js";
+import "./pinyin-candidates.js";
 import "./pinyin-left.js";
 import "./counter.js";
 import "./contact.js";
