@@ -248,7 +248,9 @@ def validate_new_account(
     if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise AccountRefused(f"用户名 {username} 已被使用。")
     if role not in {r.value for r in Role}:
-        raise AccountRefused("角色须为 city、chair 或 township。")
+        raise AccountRefused("角色须为 city、chair、township 或 deputy。")
+    if role == Role.DEPUTY:
+        raise AccountRefused("代表账号须指定代表（--deputy），由激活码开通。")
     if display_name and len(display_name.strip()) > 40:
         raise AccountRefused("显示名称最多 40 个字。")
     if role == Role.CITY:
