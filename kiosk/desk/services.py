@@ -327,6 +327,12 @@ def submit_suggestion(
         )
         opinion.events.append(OpinionEvent(status=OpinionStatus.RECEIVED.value, at=moment, note=f"{deputy.name}代表通过一键通提交。"))
         db.session.add(opinion)
+        try:
+            # The attachment's row points at the opinion's: the opinion goes first.
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            continue
         if checked is not None:
             db.session.add(
                 SuggestionAttachment(

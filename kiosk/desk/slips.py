@@ -32,7 +32,7 @@ def slips_pdf(issued: list[IssuedCode], township_name: str, base: str) -> bytes:
         {
             "code": code,
             "shown_code": formatted(code.code),
-            "qr": qr_svg(f"{base}{path}?{urlencode({'username': code.username})}", class_="slip-qr"),
+            "qr": qr_svg(f"{base}{path}?{urlencode({'username': code.username})}"),
         }
         for code in issued
     ]
