@@ -35,6 +35,10 @@ from tests.support.factories import make_user, receive_opinion
 @pytest.fixture
 def two(hub):
     """Two deputies of 罗城街道 with activated accounts, and an opinion addressed to each."""
+    return make_two(hub)
+
+
+def make_two(hub) -> dict:
     with hub.app_context():
         first, second = township_deputies(count=2)
         station = first.stations[0].code
@@ -216,7 +220,9 @@ def test_staff_open_a_deputy_account_from_the_deputy_page_and_get_the_slip(hub):
 # --- scoping ---------------------------------------------------------------------------------
 
 
-def test_a_deputy_sees_only_what_is_addressed_to_them_and_contacts_only_there(hub, two):
+def test_a_deputy_sees_only_what_is_addressed_to_them_and_contacts_only_there(hub_app):
+    """On SQLite and on PostgreSQL."""
+    hub, two = hub_app, make_two(hub_app)
     me = phone(hub, two["user"])
     desk = me.get("/desk/")
     assert "村道的桥栏杆松了" in desk.text and "别人的意见" not in desk.text and "没指定代表" not in desk.text
@@ -242,7 +248,9 @@ def test_a_deputy_sees_only_what_is_addressed_to_them_and_contacts_only_there(hu
 # --- answers, notes, the badge ---------------------------------------------------------------
 
 
-def test_a_direct_answer_is_a_public_step_that_leaves_the_status(hub, two):
+def test_a_direct_answer_is_a_public_step_that_leaves_the_status(hub_app):
+    """On SQLite and on PostgreSQL."""
+    hub, two = hub_app, make_two(hub_app)
     me = phone(hub, two["user"])
     with hub.app_context():
         before = db.session.get(Opinion, two["mine"]).status

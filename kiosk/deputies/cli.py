@@ -112,7 +112,7 @@ RATING_LABELS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": 
 def show_file(deputy_id: int, year: int | None, term: bool, as_json: bool):
     """A deputy's 履职档案 for one year or their term: duty, opinions, suggestions, answers, diary, ratings."""
     if (year is None) == (not term):
-        raise click.ClickException("请指定 --year 年份或 --term（整个任期），二者选一。")
+        raise click.UsageError("请指定 --year 年份或 --term（整个任期），二者选一。")
     deputy = db.session.get(Deputy, deputy_id)
     if deputy is None:
         raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")

@@ -104,14 +104,12 @@ def desk_page(user: User, tab: str = "open", after: str | None = None, size: int
     deputy_id = _deputy_id(user)
     finished = [s.value for s in FINISHED_STATUSES]
     grouped = db.session.execute(
-        select(Opinion.status.in_(finished), func.count()).where(Opinion.deputy_id == deputy_id).group_by(
-            Opinion.status.in_(finished)
-        )
+        select(Opinion.status, func.count()).where(Opinion.deputy_id == deputy_id).group_by(Opinion.status)
     ).all()
     counts = {"open": 0, "all": 0}
-    for is_finished, n in grouped:
+    for status, n in grouped:
         counts["all"] += n
-        if not is_finished:
+        if status not in finished:
             counts["open"] += n
     query = addressed_to(user)
     if tab == "open":
