@@ -47,7 +47,8 @@ def _no_store(response):
 @bp.context_processor
 def _badge():
     if current_user.is_authenticated and current_user.role == Role.DEPUTY and current_user.deputy_id:
-        return {"desk_new": services.new_count(current_user), "deputy": current_user.deputy}
+        # The account's display name is the deputy's (kiosk.desk.accounts): no query for the header.
+        return {"desk_new": services.new_count(current_user), "desk_signed_in": True}
     return {}
 
 

@@ -18,7 +18,7 @@ import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only
@@ -99,19 +99,29 @@ TABS = {"open": "办理中", "all": "全部"}
 
 
 def desk_page(user: User, tab: str = "open", after: str | None = None, size: int = PAGE_SIZE) -> DeskPage:
-    """One page of what is addressed to the deputy, newest first (keyset on created_at, uuid)."""
+    """One page of what is addressed to the deputy, newest first (keyset on created_at, uuid).
+
+    Two statements: the counts (with the badge's, kept for the request),
+    and the page's rows with their overdue flag.
+    """
     tab = tab if tab in TABS else "open"
     deputy_id = _deputy_id(user)
     finished = [s.value for s in FINISHED_STATUSES]
-    grouped = db.session.execute(
-        select(Opinion.status, func.count()).where(Opinion.deputy_id == deputy_id).group_by(Opinion.status)
-    ).all()
     counts = {"open": 0, "all": 0}
-    for status, n in grouped:
-        counts["all"] += n
-        if status not in finished:
-            counts["open"] += n
-    query = addressed_to(user)
+    new_total = 0
+    is_suggestion = Opinion.suggesting_deputy_id == deputy_id
+    grouped = db.session.execute(
+        select(Opinion.status, is_suggestion, func.count(), func.count().filter(_changed_since(user)))
+        .where(or_(Opinion.deputy_id == deputy_id, is_suggestion))
+        .group_by(Opinion.status, is_suggestion)
+    ).all()
+    for status, suggestion, n, changed in grouped:
+        new_total += changed
+        if not suggestion:
+            counts["all"] += n
+            counts["open"] += n if status not in finished else 0
+    g.desk_new = new_total
+    query = addressed_to(user).add_columns(casework.overdue_condition(today()).label("late"))
     if tab == "open":
         query = query.where(Opinion.status.not_in(finished))
     cursor = _cursor(after)
@@ -129,18 +139,13 @@ def desk_page(user: User, tab: str = "open", after: str | None = None, size: int
         joinedload(Opinion.category).load_only(Category.name),
         joinedload(Opinion.station).load_only(Station.name),
     )  # fmt: skip
-    rows = list(db.session.scalars(query.order_by(Opinion.created_at.desc(), Opinion.uuid.desc()).limit(size + 1)))
+    found = db.session.execute(query.order_by(Opinion.created_at.desc(), Opinion.uuid.desc()).limit(size + 1)).all()
+    rows = [opinion for opinion, _late in found]
     next_after = f"{rows[size - 1].created_at.isoformat()}|{rows[size - 1].uuid}" if len(rows) > size else None
     rows = rows[:size]
     seen = user.desk_seen_at or NEVER
     new = {o.uuid for o in rows if _changed_at(o) > seen}
-    late = set()
-    if rows:
-        late = set(
-            db.session.scalars(
-                select(Opinion.uuid).where(Opinion.uuid.in_([o.uuid for o in rows]), casework.overdue_condition(today()))
-            )
-        )
+    late = {opinion.uuid for opinion, is_late in found[:size] if is_late}
     return DeskPage(rows, counts, new, late, next_after, tab)
 
 
@@ -160,21 +165,35 @@ def _changed_at(opinion: Opinion) -> datetime:
 
 def new_count(user: User) -> int:
     """The badge: opinions addressed to the deputy and their own suggestions that arrived or
-    changed since the last visit to the desk."""
-    seen = user.desk_seen_at or NEVER
+    changed since the last visit to the desk (counted once per request)."""
+    if "desk_new" not in g:
+        g.desk_new = _new_count(user)
+    return g.desk_new
+
+
+def _new_count(user: User) -> int:
     deputy_id = _deputy_id(user)
-    changed = or_(Opinion.hub_received_at > seen, Opinion.updated_at > seen)
     return db.session.scalar(
         select(func.count()).select_from(Opinion).where(
-            or_(Opinion.deputy_id == deputy_id, Opinion.suggesting_deputy_id == deputy_id), changed
+            or_(Opinion.deputy_id == deputy_id, Opinion.suggesting_deputy_id == deputy_id), _changed_since(user)
         )
     )
 
 
+def _changed_since(user: User):
+    seen = user.desk_seen_at or NEVER
+    return or_(Opinion.hub_received_at > seen, Opinion.updated_at > seen)
+
+
 def mark_visited(user: User) -> None:
-    """The desk was looked at now: the badge counts from here."""
-    user.desk_seen_at = utcnow()
-    db.session.commit()
+    """The desk was looked at now: the badge counts from here.
+
+    With nothing new since the last visit there is nothing to move past, and
+    nothing is written: a reload of the desk costs no write.
+    """
+    if user.desk_seen_at is None or new_count(user):
+        user.desk_seen_at = utcnow()
+        db.session.commit()
 
 
 def opinion_for(user: User, uuid: str) -> Opinion:
