@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from kiosk.desk import accounts
+from kiosk.desk import services as desk
 from kiosk.extensions import db
 from kiosk.models import (
     AuditEntry,
@@ -29,7 +30,12 @@ from kiosk.models import (
 from kiosk.staff import services as casework
 from tests.support.deputy_desk import PASSWORD, Phone, make_deputy_account, township_deputies
 from tests.support.desk import Desk
-from tests.support.factories import make_user, receive_opinion
+from tests.support.factories import make_opinion, make_user, receive_opinion
+
+
+def make_opinion_for(deputy_id: int) -> Opinion:
+    """An opinion left at LC00's kiosk for this deputy (station app context)."""
+    return make_opinion("LC00", deputy_id=deputy_id)
 
 
 @pytest.fixture
@@ -405,3 +411,30 @@ def test_the_deputy_file_counts_suggestions_answers_diary_and_ratings(hub, two):
     term = hub.test_cli_runner().invoke(args=["deputies", "file", str(two["deputy"]), "--term", "--json"])
     assert term.exit_code == 0, term.output
     assert json.loads(term.output)["suggestions"] == 2
+
+
+# --- the answer travels to the station ---------------------------------------------------------
+
+
+def test_the_answer_reaches_the_station_in_the_pull_as_its_own_step(station_app, hub_app, transport):
+    """On SQLite and PostgreSQL hubs: the station's look-up names it 代表答复, its status unchanged."""
+    from tests.support.inprocess import sync
+
+    with station_app.app_context():
+        deputy_id = db.session.scalar(select(Deputy.id).where(Deputy.stations.any(code="LC00")))
+        opinion = make_opinion_for(deputy_id)
+        number, secret = opinion.receipt_number, opinion.secret
+    sync(station_app, transport)
+    with hub_app.app_context():
+        user = make_deputy_account(db.session.get(Deputy, deputy_id))
+        held = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
+        desk.answer(user, held, "已经请村委会处理，下周答复您。")
+        status = held.status
+    sync(station_app, transport)
+    with station_app.app_context():
+        kept = db.session.scalar(select(Opinion).where(Opinion.receipt_number == number))
+        assert kept.status == status
+        step = [e for e in kept.events if e.kind == "deputy_answer"]
+        assert len(step) == 1 and step[0].status_label == "代表答复" and "下周答复您" in step[0].note
+    page = station_app.test_client().get(f"/r/{number}?k={secret}")
+    assert 'data-kind="deputy_answer"' in page.text and "代表答复" in page.text
