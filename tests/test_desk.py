@@ -24,6 +24,7 @@ from kiosk.models import (
     OpinionEvent,
     Role,
     SuggestionAttachment,
+    SyncChange,
     User,
     utcnow,
 )
@@ -329,7 +330,18 @@ def test_a_suggestion_enters_the_queue_follows_the_lifecycle_and_is_rated(hub, t
         assert opinion.receipt_number.startswith("YJT-")
         assert db.session.get(SuggestionAttachment, uuid).media_type == "image/png"
     assert me.get(f"/desk/suggestions/{uuid}/attachment").headers["Content-Type"] == "image/png"
+    # A real PDF is taken as one; a suggestion is no station's: nothing for a pull.
+    pdf = io.BytesIO()
+    Image.new("RGB", (20, 20), "white").save(pdf, "PDF")
+    second = me.post("/desk/suggestions/new", {**form, "title": "附PDF", "attachment": (io.BytesIO(pdf.getvalue()), "a.pdf")},
+                     content_type="multipart/form-data")  # fmt: skip
+    assert second.status_code == 302
+    with hub.app_context():
+        second_uuid = second.headers["Location"].rsplit("/", 1)[1]
+        assert db.session.get(SuggestionAttachment, second_uuid).media_type == "application/pdf"
+        assert db.session.scalar(select(func.count()).select_from(SyncChange).where(SyncChange.opinion_uuid.in_([uuid, second_uuid]))) == 0
     clerk = Desk(hub)
+    assert clerk.get(f"/staff/opinions/{uuid}/attachment").headers["Content-Type"] == "image/png"
     queue = clerk.get("/staff/?status=all")
     assert "代表建议" in queue.text and "修缮村道桥梁" in queue.text
     # The same lifecycle: accept, close; then the deputy rates it, and 不满意 reopens it.
