@@ -160,7 +160,7 @@ def test_activation_sets_the_password_once_and_the_code_expires_and_is_reissued(
     again = hub.test_client()
     again.get("/desk/activate")
     with hub.app_context():
-        with pytest.raises(accounts.auth.LoginRefused, match="已激活"):
+        with pytest.raises(accounts.auth.LoginRefused, match="已经激活的账号请直接用密码登录"):
             accounts.activate("d-act", issued.code, "another pass 1", "127.0.0.3")
 
         assert accounts.auth.authenticate("d-act", PASSWORD, "127.0.0.3").id == user_id

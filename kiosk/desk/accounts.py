@@ -35,6 +35,7 @@ NO_PASSWORD = "!activation"
 
 EXPIRED = "激活码已过期。请联系镇人大办重新发放激活码。"
 NOT_WAITING = "此账号已激活，请直接用密码登录。"
+WRONG_CODE = "用户名或激活码不正确。激活码只能用一次：已经激活的账号请直接用密码登录。"
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,8 @@ def _deputy(deputy_id) -> Deputy:
 def validate_deputy_account(username: str, deputy_id: int, display_name: str | None = None) -> Deputy:
     """The deputy a new account would be for, or ``AccountRefused``: the username as for staff,
     a deputy of the directory who is not retired and has no account yet."""
-    deputy = _deputy(deputy_id)
-    township = db.session.get(Township, deputy.township_id)
-    auth.validate_new_account(username, Role.TOWNSHIP, township.name, display_name)
-    return deputy
+    auth.check_username_and_name(username, display_name)
+    return _deputy(deputy_id)
 
 
 def _issue(user: User, moment: datetime) -> str:
@@ -205,10 +204,9 @@ def activate(username: str, code: str, password: str, address: str | None, now: 
         and hmac.compare_digest(user.activation_hash, given)
     )
     if not right:
+        # One message whether the account exists, is activated or not: no telling which usernames are live.
         _attempt(username, address, moment, False, "wrong activation code")
-        if user is not None and user.role == Role.DEPUTY and user.activation_hash is None:
-            raise auth.LoginRefused(NOT_WAITING)
-        raise auth.LoginRefused("用户名或激活码不正确。")
+        raise auth.LoginRefused(WRONG_CODE)
     if user.activation_expires_at is None or user.activation_expires_at <= moment:
         _attempt(username, address, moment, False, "expired activation code")
         raise auth.LoginRefused(EXPIRED)
