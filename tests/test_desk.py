@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kiosk.desk import accounts
 from kiosk.desk import services as desk
@@ -93,7 +94,7 @@ def test_users_add_makes_a_deputy_account_with_a_one_time_code(hub):
         # The database holds to it too: a deputy role needs its deputy, and only it has one.
         bad = User(username="x1", password_hash="!", role=Role.DEPUTY.value, township_id=township_id)
         db.session.add(bad)
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
 
