@@ -251,6 +251,12 @@ def test_a_deputy_sees_only_what_is_addressed_to_them_and_contacts_only_there(hu
     clerk = Desk(hub)
     assert clerk.get("/desk/").status_code == 403
     assert clerk.get(f"/desk/opinions/{two['mine']}").status_code == 403
+    # A deputy who leaves office leaves the desk too.
+    with hub.app_context():
+        db.session.get(Deputy, two["deputy"]).retired = True
+        db.session.commit()
+    assert me.get("/desk/").status_code == 403
+    assert me.get(f"/desk/opinions/{two['mine']}").status_code == 403
 
 
 # --- answers, notes, the badge ---------------------------------------------------------------

@@ -32,6 +32,9 @@ def deputy_required(view):
             abort(404)
         if current_user.role != Role.DEPUTY or current_user.deputy_id is None:
             abort(403)
+        # A deputy who left office (retired in the directory) answers no one as a deputy any more.
+        if current_user.deputy.retired:
+            abort(403)
         return view(*args, **kwargs)
 
     return wrapped
