@@ -174,8 +174,11 @@ def _register_blueprints(app: Flask) -> None:
         from .stats.routes import bp as stats_bp
 
         from .deputies.routes import admin_bp as deputy_admin_bp
+        from .desk.routes import bp as desk_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp, audit_log_bp):
+        for blueprint in (
+            auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp, audit_log_bp, desk_bp,
+        ):  # fmt: skip
             app.register_blueprint(blueprint)
 
 

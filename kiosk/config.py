@@ -86,6 +86,9 @@ class DefaultConfig:
     LOGIN_FAILURES_PER_ACCOUNT = 5
     LOGIN_FAILURES_PER_ADDRESS = 20
     LOGIN_FAILURE_WINDOW_MINUTES = 15
+    # Hub: days a deputy's one-time activation code works (users add-deputies,
+    # the deputy's staff page); after that staff issue a new one.
+    DEPUTY_ACTIVATION_DAYS = 30
     # Send the session cookie over HTTPS only. Set true at a hub served over
     # HTTPS; off by default so a station kiosk and the demo work on plain http.
     SESSION_COOKIE_SECURE = False

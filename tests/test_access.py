@@ -39,11 +39,14 @@ from kiosk.models import (
     Category,
     Department,
     Deputy,
+    DeskNote,
+    DiaryEntry,
     DutyShift,
     Opinion,
     OpinionEvent,
     Rating,
     Station,
+    SuggestionAttachment,
     Topic,
     Township,
     User,
@@ -110,6 +113,7 @@ class World:
     later: str = ""  # thirty working days ahead
     category: str = "road"
     users: dict[str, int] = field(default_factory=dict)
+    diary_entry_id: int = 1  # a 履职日记 entry (the desk's sweep makes one of a deputy of B)
 
 
 def _side(township: str, city: User, department: Department, content: str, name: str, phone: str) -> Side:
@@ -203,6 +207,7 @@ ARGS = {
     "offset": lambda w, rule: 0,
     "screen": lambda w, rule: "home",
     "language": lambda w, rule: "mandarin",
+    "entry_id": lambda w, rule: w.diary_entry_id,
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
 # (so is one taking a station's code).
@@ -365,8 +370,11 @@ def test_every_route_argument_is_known(hub, app, world):
 STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty", "ime"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
-    "audit_log",
+    "audit_log", "desk",
 }  # fmt: skip
+# Scoped routes for something only some opinions have (a 一键通 suggestion's attachment):
+# township A's plain opinion has none, so its own staff get a 404 there too, without a "denied" row.
+ONLY_SOME_OPINIONS = {"staff.suggestion_attachment"}
 
 
 def test_each_role_registers_only_the_blueprints_it_serves(hub, app):
@@ -464,7 +472,8 @@ def test_the_same_routes_open_for_ones_own_township(hub, world, role):
         path = own_url(world, rule)
         for htmx in (False, True):
             answer = person.open("GET", path, htmx=htmx)
-            assert answer.status_code == 200, f"{role}: GET {path} htmx={htmx}"
+            expected = (200, 404) if rule.endpoint in ONLY_SOME_OPINIONS else (200,)
+            assert answer.status_code in expected, f"{role}: GET {path} htmx={htmx}"
     assert denied_rows(hub, world.users[role]) == []
 
 
@@ -476,7 +485,8 @@ def test_city_staff_open_every_townships_objects(hub, world):
             for htmx in (False, True) if method == "GET" else (True,):
                 data = action_data(rule.endpoint, world, method)
                 answer = city.open(method, url(world, rule), data=data, htmx=htmx)
-                assert answer.status_code in (200, 302), f"city: {method} {rule.rule} htmx={htmx}"
+                expected = (200, 302, 404) if rule.endpoint in ONLY_SOME_OPINIONS else (200, 302)
+                assert answer.status_code in expected, f"city: {method} {rule.rule} htmx={htmx}"
     assert denied_rows(hub, world.users["city"]) == []
 
 
@@ -959,3 +969,132 @@ def test_staff_pages_speak_plain_chinese(hub, world, role):
         assert visible_words(answer.text, data) == set(), f"{role}: {rule.rule}"
         opened += 1
     assert opened >= (20 if role == "city" else 6)
+
+
+# --- 4. deputies and their desk ---------------------------------------------------------------
+
+DESK_OPEN = {"desk.login", "desk.activate", "desk.logout"}
+
+
+def desk_rules(app):
+    """Every desk route a deputy must be signed in for."""
+    return [rule for rule in rules(app, blueprints={"desk"}) if rule.endpoint not in DESK_OPEN]
+
+
+@pytest.fixture
+def desk_world(hub, world) -> SimpleNamespace:
+    """Township A's deputy signed in at the desk, with an opinion addressed to them; a deputy of B
+    with their own suggestion and diary entry (``world.diary_entry_id``)."""
+    from kiosk.desk import services as desk
+    from tests.support.deputy_desk import make_deputy_account
+
+    with hub.app_context():
+        mine = make_deputy_account(db.session.get(Deputy, world.a.deputy_id))
+        theirs = make_deputy_account(db.session.get(Deputy, world.b.deputy_id))
+        addressed = receive_opinion(world.a.station, content="写给A代表的意见。", contact_name="赵六",
+                                    contact_phone="13500001111", deputy_id=world.a.deputy_id)  # fmt: skip
+        desk.answer(mine, addressed, "收到，我去看看。")
+        suggestion = desk.submit_suggestion(theirs, "road", "B代表的建议", B_MARKERS[0])
+        entry = desk.write_diary(theirs, services.today(), "B代表的日记：" + B_MARKERS[1])
+        world.diary_entry_id = entry.id
+        return SimpleNamespace(user=mine.id, other=theirs.id, opinion=addressed.uuid, suggestion=suggestion.uuid)
+
+
+def desk_url(world, rule, desk: SimpleNamespace, own: bool) -> str:
+    """``rule``'s URL for the signed-in deputy's own objects, or for another's (B's opinion, suggestion, diary)."""
+    if not own:
+        return url(world, rule)
+    uuid = desk.suggestion if "suggestion" in rule.rule else desk.opinion
+    return rule.build({"uuid": uuid, "entry_id": world.diary_entry_id}, append_unknown=False)[1]
+
+
+def test_every_desk_route_sends_a_stranger_to_the_desk_sign_in(hub, world, desk_world):
+    stranger = Browser(hub, None)
+    before = fingerprint(hub)
+    checked = 0
+    for rule in desk_rules(hub):
+        for method in verbs(rule):
+            for htmx in (False, True):
+                answer = stranger.open(method, url(world, rule), htmx=htmx)
+                where = f"{method} {rule.rule} htmx={htmx}"
+                location = answer.headers.get("HX-Redirect" if htmx else "Location", "")
+                assert answer.status_code == (401 if htmx else 302) and location.startswith("/desk/login"), where
+                checked += 1
+    assert checked >= 28
+    assert fingerprint(hub) == before
+
+
+def test_staff_accounts_open_no_desk_route(hub, world, desk_world):
+    before = fingerprint(hub)
+    for role in ("township", "chair", "city"):
+        person = Browser(hub, world.users[role])
+        for rule in desk_rules(hub):
+            for method in verbs(rule):
+                answer = person.open(method, desk_url(world, rule, desk_world, own=True), data={"text": "越权"})
+                assert answer.status_code == 403, f"{role}: {method} {rule.rule}"
+                assert "赵六" not in answer.text
+    assert fingerprint(hub) == before
+
+
+def test_a_deputy_opens_no_staff_route(hub, world, desk_world):
+    deputy = Browser(hub, desk_world.user)
+    before = fingerprint(hub)
+    checked = 0
+    for rule in staff_rules(hub):
+        if rule.endpoint in OPEN_STAFF_ROUTES:
+            continue
+        for method in verbs(rule):
+            data = action_data(rule.endpoint, world, method)
+            for path in {url(world, rule), own_url(world, rule)}:
+                answer = deputy.open(method, path, data=data)
+                assert answer.status_code == 403, f"deputy: {method} {path} ({rule.endpoint})"
+                assert not any(marker in answer.text for marker in B_MARKERS)
+                checked += 1
+    assert checked > 60
+    assert fingerprint(hub) == before
+
+
+def test_a_deputy_gets_a_404_and_an_audit_row_for_anything_not_theirs(hub, world, desk_world):
+    """B's opinion, another deputy's suggestion and diary entry: every desk route that names one."""
+    deputy = Browser(hub, desk_world.user)
+    before = snapshot(hub, world.b)
+    with hub.app_context():
+        before_desk = row_counts(OpinionEvent, Rating, DiaryEntry, DeskNote, SuggestionAttachment)
+    asked = 0
+    for rule in desk_rules(hub):
+        if not rule.arguments:
+            continue
+        for method in verbs(rule):
+            for htmx in (False, True):
+                data = {"text": "越权", "value": "unsatisfied"}
+                answer = deputy.open(method, url(world, rule), data=data, htmx=htmx)
+                where = f"{method} {rule.rule} htmx={htmx}"
+                assert answer.status_code == 404, where
+                assert not any(marker in answer.text for marker in B_MARKERS), where
+                asked += 1
+                rows = denied_rows(hub, desk_world.user)
+                assert len(rows) == asked, f"{where}: no audit row"
+    assert asked >= 16
+    assert snapshot(hub, world.b) == before
+    with hub.app_context():
+        assert row_counts(OpinionEvent, Rating, DiaryEntry, DeskNote, SuggestionAttachment) == before_desk
+        entry = db.session.get(DiaryEntry, world.diary_entry_id)
+        assert entry.published_at is None
+
+
+def test_a_deputy_opens_their_own_desk_and_sees_contacts_only_there(hub, world, desk_world):
+    """The control: the same routes open for the deputy's own objects, with no "denied" row."""
+    deputy = Browser(hub, desk_world.user)
+    for rule in desk_rules(hub):
+        if "GET" not in rule.methods or "attachment" in rule.rule:
+            continue
+        path = desk_url(world, rule, desk_world, own=True)
+        if "suggestions/" in path and "new" not in path:
+            continue  # the deputy of A has no suggestion of their own here
+        answer = deputy.open("GET", path)
+        assert answer.status_code == 200, path
+        assert not any(marker in answer.text for marker in B_MARKERS), path
+    page = deputy.open("GET", f"/desk/opinions/{desk_world.opinion}").text
+    assert "赵六" in page and "13500001111" in page and "代表答复" in page
+    assert "13500001111" not in deputy.open("GET", "/desk/").text
+    assert denied_rows(hub, desk_world.user) == []

@@ -8,12 +8,14 @@ option, which other users of the machine could read.
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ..clock import format_local
+from ..desk import accounts, slips
 from ..models import Role
 from . import services
 
@@ -68,10 +70,22 @@ def _check(password: str) -> None:
 @click.option("--username", required=True, help="2-40 letters, digits, . _ -")
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--township", help="the township's Chinese name, e.g. 罗城街道 (chair and township roles)")
+@click.option("--deputy", "deputy_id", type=int, help="the deputy's id (`deputies list`): deputy role only")
 @click.option("--display-name", help="the name shown on the pages, e.g. 张敏")
 @with_appcontext
-def add(username, role, township, display_name):
-    """Make a staff account; asks for its password."""
+def add(username, role, township, deputy_id, display_name):
+    """Make an account; asks for its password (a deputy's gets an activation code instead)."""
+    if role == Role.DEPUTY:
+        if deputy_id is None:
+            raise click.ClickException("代表账号须指定代表编号（--deputy，见 `flask deputies list`）。")
+        if township:
+            raise click.ClickException("代表账号的镇街随代表而定，请不要指定 --township。")
+        issued = _refuse(accounts.create_deputy_account, username, deputy_id, display_name, note=NOTE)
+        click.echo(f"已开设代表账号 {issued.username}（{issued.deputy_name}）。")
+        click.echo(f"激活码：{accounts.formatted(issued.code)}（{issued.expires_on}前有效，只显示这一次）")
+        return
+    if deputy_id is not None:
+        raise click.ClickException("--deputy 只用于代表账号（--role deputy）。")
     # The cheap checks first, so nobody types a password for a refused account.
     _refuse(services.validate_new_account, username, role, township, display_name)
     password = _new_password()
@@ -125,6 +139,48 @@ def set_password(username):
     password = _new_password()
     _refuse(services.set_password, username, password, note=NOTE)
     click.echo(f"已为 {username} 设置新密码，该账号需重新登录。")
+
+
+@users.command("add-deputies")
+@click.option("--township", required=True, help="the township's Chinese name, e.g. 罗城街道")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def add_deputies(township, out: Path):
+    """An account for every deputy of the township who has none, and their activation slips (PDF)."""
+    base = slips.hub_address()
+    if not base:
+        raise click.ClickException(slips.NO_ADDRESS)
+    if out.exists() and out.is_dir():
+        raise click.ClickException(f"{out} 是文件夹，请给出 PDF 文件名。")
+    if not out.parent.exists():
+        raise click.ClickException(f"文件夹 {out.parent} 不存在。")
+    issued = _refuse(accounts.add_township_deputies, township, note=NOTE)
+    if not issued:
+        click.echo(f"{township}的代表都已有账号，没有新开设。")
+        return
+    try:
+        out.write_bytes(slips.slips_pdf(issued, township, base))
+    except OSError as error:
+        # The accounts stand; their codes are lost with the slips: issue new ones.
+        raise click.ClickException(f"无法写入 {out}：{error}。账号已开设，请用 `flask users reissue-code` 重新发放激活码。")
+    click.echo(f"已为{township}的 {len(issued)} 位代表开设账号，激活单已写入 {out}。")
+
+
+@users.command("reissue-code")
+@click.argument("username")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="also write the slip as a PDF")
+@with_appcontext
+def reissue_code(username, out: Path | None):
+    """A new activation code for a deputy's account not yet activated; the old one stops working."""
+    user = _refuse(services.find_user, username)
+    issued = _refuse(accounts.reissue_code, user, note=NOTE)
+    click.echo(f"新的激活码：{accounts.formatted(issued.code)}（{issued.expires_on}前有效，原激活码已失效）")
+    if out is not None:
+        base = slips.hub_address()
+        if not base:
+            raise click.ClickException(slips.NO_ADDRESS)
+        out.write_bytes(slips.slips_pdf([issued], user.township.name, base))
+        click.echo(f"激活单已写入 {out}。")
 
 
 def _refuse(action, *args, **kwargs):

@@ -25,7 +25,7 @@ STAFF_PREFIX = "/staff"
 
 
 def staff_nav() -> list[tuple[str, str]]:
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated or current_user.role == Role.DEPUTY:
         return []
     return [
         (endpoint, label)
@@ -54,7 +54,12 @@ def current_menu_entry(endpoint: str | None) -> str | None:
 
 
 def staff_home_url() -> str:
-    """Where a signed-in member of staff starts: the queue, or a plain welcome page without it."""
+    """Where a signed-in member of staff starts: the queue, or a plain welcome page without it.
+
+    A deputy starts at their desk.
+    """
+    if current_user.is_authenticated and current_user.role == Role.DEPUTY and "desk.index" in current_app.view_functions:
+        return url_for("desk.index")
     return url_for("staff.queue" if "staff.queue" in current_app.view_functions else "auth.welcome")
 
 

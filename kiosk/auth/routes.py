@@ -39,13 +39,14 @@ def login():
             if refused.throttled and not htmx.is_htmx_request():
                 status = 429
         else:
-            _begin_session(user)
+            begin_session(user)
             return redirect(target or staff_home_url())
     # The status says "wait" to a plain browser; htmx would not swap a 429 in.
     return htmx.vary(make_response(render_template("auth/login.html", form=form, next=target), status))
 
 
-def _begin_session(user) -> None:
+def begin_session(user) -> None:
+    """Start a signed-in session in this browser for ``user`` (the sign-in page, the desk's activation)."""
     # A new cookie from scratch: nothing from before signing in carries over
     # (no session fixation), and any session this browser still had ends.
     services.end_session(session.get(services.SESSION_KEY))
@@ -81,7 +82,9 @@ def unauthorized():
     sign-in form, instead of a sign-in form swapped into a fragment.
     """
     flash(login_manager.login_message, "warning")
-    login_url = url_for("auth.login", next=_return_path())
+    # A deputy's desk has its own sign-in page, made for a phone.
+    page = "desk.login" if request.blueprint == "desk" else "auth.login"
+    login_url = url_for(page, next=_return_path())
     if htmx.is_htmx_request():
         return htmx.redirect_page(login_url, 401)
     return htmx.vary(redirect(login_url))

@@ -15,13 +15,19 @@ from sqlalchemy import Select, select
 
 from .. import audit
 from ..extensions import db
-from ..models import Opinion, Role, User
+from ..models import STAFF_ROLES, Opinion, Role, User
 
 
 def visible_township_ids(user: User) -> set[int] | None:
-    """The townships ``user`` may see; None means all of them."""
+    """The townships ``user`` may see; None means all of them.
+
+    A deputy sees no township's queue: their desk (kiosk.desk) starts from
+    the deputy, never from a township.
+    """
     if user.role == Role.CITY:
         return None
+    if user.role not in STAFF_ROLES:
+        return set()
     return {user.township_id}
 
 
@@ -34,7 +40,7 @@ def can_see_township(user: User, township_id: int | None) -> bool:
 CONTACT_ROLES = frozenset({Role.TOWNSHIP, Role.CHAIR})
 
 
-def may_see_contacts(user) -> bool:
+def may_see_contacts(user, opinion: Opinion | None = None) -> bool:
     """The contact-details policy: whether ``user`` sees the constituents' names and phone numbers.
 
     This is the one rule; every page, file or slip that could show contact
@@ -46,11 +52,16 @@ def may_see_contacts(user) -> bool:
       casework by phone; a city-wide file of names and phone numbers is the
       largest leak the system could make, and the Personal Information
       Protection Law asks for the minimum necessary.
+    - A deputy: for ``opinion`` when it is addressed to them (they may call
+      the constituent back), never for anything else, nor without an opinion.
     - Anyone else (not signed in, no staff role, an inactive account): no.
     """
     if user is None or getattr(user, "is_anonymous", False) or getattr(user, "active", None) is False:
         return False
-    return getattr(user, "role", None) in CONTACT_ROLES
+    role = getattr(user, "role", None)
+    if role == Role.DEPUTY:
+        return opinion is not None and user.deputy_id is not None and opinion.deputy_id == user.deputy_id
+    return role in CONTACT_ROLES
 
 
 def opinions_for(user: User) -> Select:
@@ -109,7 +120,12 @@ def township_or_404(user: User, township_id: int) -> None:
 
 
 def staff_required(*roles: Role):
-    """Views for signed-in staff of the hub; with ``roles``, only those roles (else 403)."""
+    """Views for signed-in staff of the hub; with ``roles``, only those roles (else 403).
+
+    Without ``roles``, every staff role: a deputy's account opens none of
+    the staff pages (their desk is kiosk.desk).
+    """
+    allowed = frozenset(roles) or STAFF_ROLES
 
     def decorate(view):
         @wraps(view)
@@ -117,7 +133,7 @@ def staff_required(*roles: Role):
         def wrapped(*args, **kwargs):
             if current_app.config["ROLE"] != "hub":
                 abort(404)
-            if roles and current_user.role not in roles:
+            if current_user.role not in allowed:
                 abort(403)
             return view(*args, **kwargs)
 

@@ -233,6 +233,17 @@ def find_user(username: str) -> User:
     return user
 
 
+def check_username_and_name(username: str, display_name: str | None = None) -> None:
+    """Refuse a username of the wrong shape or already taken (any case), or a display name too long."""
+    username = (username or "").strip()
+    if not USERNAME.fullmatch(username):
+        raise AccountRefused("用户名须为 2 到 40 个英文字母、数字或 . _ -，并以字母或数字开头。")
+    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
+        raise AccountRefused(f"用户名 {username} 已被使用。")
+    if display_name and len(display_name.strip()) > 40:
+        raise AccountRefused("显示名称最多 40 个字。")
+
+
 def validate_new_account(
     username: str, role: str, township: str | None = None, display_name: str | None = None
 ) -> int | None:
@@ -242,15 +253,11 @@ def validate_new_account(
     regardless of case. Township staff and chairs need a known township
     (by its Chinese name); city staff have none.
     """
-    username = (username or "").strip()
-    if not USERNAME.fullmatch(username):
-        raise AccountRefused("用户名须为 2 到 40 个英文字母、数字或 . _ -，并以字母或数字开头。")
-    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-        raise AccountRefused(f"用户名 {username} 已被使用。")
+    check_username_and_name(username, display_name)
     if role not in {r.value for r in Role}:
-        raise AccountRefused("角色须为 city、chair 或 township。")
-    if display_name and len(display_name.strip()) > 40:
-        raise AccountRefused("显示名称最多 40 个字。")
+        raise AccountRefused("角色须为 city、chair、township 或 deputy。")
+    if role == Role.DEPUTY:
+        raise AccountRefused("代表账号须指定代表（--deputy），由激活码开通。")
     if role == Role.CITY:
         if township:
             raise AccountRefused("市人大常委会的账号不属于某个镇街，请不要指定镇街。")

@@ -6,28 +6,44 @@ people of the reception log and assisted entries count by when they were
 made at the station; opinions by when they were left.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from ..clock import local_midnight_utc, to_local
+from ..clock import local_midnight_utc, to_local, today
+from ..desk import figures as desk_figures
 from ..extensions import db
 from ..models import AssistedEntry, Deputy, DutyCheckin, DutyShift, Opinion, OpinionStatus, ReceptionEntry
 
 FIGURES = (
     "duty_days_planned", "duty_days_attended", "checkins", "people_received",
     "assisted_entries", "opinions_addressed", "opinions_closed",
+    *desk_figures.FIGURES,
 )  # fmt: skip
 
 
-def figures(deputy: Deputy, year: int) -> dict[str, int]:
-    """The year's figures of ``deputy``, as integers (``FIGURES``)."""
-    start, end = local_midnight_utc(date(year, 1, 1)), local_midnight_utc(date(year + 1, 1, 1))
+def figures(deputy: Deputy, year: int) -> dict:
+    """The year's figures of ``deputy`` (``FIGURES``): integers, and the ratings' counts."""
+    return figures_between(deputy, date(year, 1, 1), date(year + 1, 1, 1))
+
+
+def term_days(deputy: Deputy) -> tuple[date, date] | None:
+    """The deputy's term as [first day, day after the last), or None when the directory has no term start."""
+    if deputy.term_start is None:
+        return None
+    last = deputy.term_end or today()
+    return deputy.term_start, last + timedelta(days=1)
+
+
+def figures_between(deputy: Deputy, first_day: date, end_day: date) -> dict:
+    """The figures of ``deputy`` for local days from ``first_day`` up to (not including) ``end_day``."""
+    year_start, year_end = first_day, end_day
+    start, end = local_midnight_utc(first_day), local_midnight_utc(end_day)
     in_year = lambda column: (column >= start, column < end)  # noqa: E731
     shifts = set(
         db.session.execute(
             select(DutyShift.station_code, DutyShift.on).where(
-                DutyShift.deputy_id == deputy.id, DutyShift.on >= date(year, 1, 1), DutyShift.on < date(year + 1, 1, 1)
+                DutyShift.deputy_id == deputy.id, DutyShift.on >= year_start, DutyShift.on < year_end
             )
         ).tuples()
     )
@@ -55,4 +71,5 @@ def figures(deputy: Deputy, year: int) -> dict[str, int]:
         "assisted_entries": count(AssistedEntry, AssistedEntry.checkin_uuid.in_(mine), *in_year(AssistedEntry.created_at)),
         "opinions_addressed": count(Opinion, *addressed),
         "opinions_closed": count(Opinion, *addressed, Opinion.status == OpinionStatus.CLOSED),
+        **desk_figures.figures(deputy, start, end),
     }

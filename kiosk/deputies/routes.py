@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..auth.scope import can_see_township, staff_required, township_or_404, visible_township_ids
+from ..desk import accounts, slips
 from ..edge import takes_files
 from ..extensions import db
 from ..models import Deputy, DeputyPhoto, Township
@@ -137,8 +138,36 @@ def edit(deputy_id):
 
 def _edit_page(form: DeputyForm, deputy: Deputy, pin_form: PinForm):
     return render_template(
-        "deputies/admin_form.html", form=form, deputy=deputy, pin_form=pin_form, title=f"修改代表：{deputy.name}"
+        "deputies/admin_form.html",
+        form=form,
+        deputy=deputy,
+        pin_form=pin_form,
+        account=accounts.account_of(deputy),
+        title=f"修改代表：{deputy.name}",
     )
+
+
+@admin_bp.post("/<int:deputy_id>/account")
+@directory_staff
+def deputy_account(deputy_id):
+    """Open the deputy's account (or issue a new activation code) and answer with the slip to hand over."""
+    deputy = db.get_or_404(Deputy, deputy_id)
+    township_or_404(current_user, deputy.township_id)
+    account = accounts.account_of(deputy)
+    try:
+        if account is None:
+            issued = accounts.create_deputy_account(accounts.default_username(deputy), deputy.id, actor=current_user)
+        else:
+            issued = accounts.reissue_code(account, actor=current_user)
+    except Refused as refusal:
+        db.session.rollback()
+        flash(refusal.message, "error")
+        return redirect(url_for(".edit", deputy_id=deputy.id))
+    township = db.session.get(Township, deputy.township_id)
+    response = make_response(slips.slips_pdf([issued], township.name, slips.hub_address()))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="activation-{issued.username}.pdf"'
+    return response
 
 
 @admin_bp.post("/<int:deputy_id>/pin")

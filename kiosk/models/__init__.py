@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
+from .desk import DeskNote, DiaryEntry, SuggestionAttachment
 from .deputy_records import AssistedEntry, DutyCheckin, DutyCheckout, ReceptionEntry
 from .duty import DutyShift
 from .figures import OpinionFigures, StaleFigures
@@ -8,6 +9,7 @@ from .kiosk_state import Draft, PrintJob
 from .limits import LimitFailure
 from .opinions import (
     CONTENT_MAX,
+    DEPUTY_ANSWER,
     FINISHED_STATUSES,
     Category,
     Opinion,
@@ -18,7 +20,7 @@ from .opinions import (
 )
 from .people import LEVELS, SEXES, TOWNSHIP_LEVEL, Deputy, DeputyPhoto, new_public_id, station_deputies
 from .places import BoxIdentity, Station, StationLevel, Township
-from .staff import AuditEntry, LoginAttempt, Role, StaffSession, User
+from .staff import STAFF_ROLES, AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
     EnrolmentToken,
     SetAsideRecord,
@@ -34,6 +36,11 @@ from .types import UTCDateTime, utcnow
 from .voice import VoiceMessage
 
 __all__ = [
+    "DEPUTY_ANSWER",
+    "DeskNote",
+    "DiaryEntry",
+    "STAFF_ROLES",
+    "SuggestionAttachment",
     "AssistedEntry",
     "DutyCheckin",
     "DutyCheckout",

@@ -115,6 +115,7 @@ class RatingSource(StrEnum):
     STATUS_PAGE = "status_page"  # the QR code's page, on a phone
     KIOSK = "kiosk"  # the station's look-up screen
     FOLLOW_UP = "follow_up"  # 回访: staff recording a phone call
+    DEPUTY = "deputy"  # a deputy rating the answer to their own 一键通 suggestion
 
 
 class Rating(db.Model):

@@ -132,6 +132,8 @@ class Opinion(db.Model):
             postgresql_include=list(FIGURES_COLUMNS),
             sqlite_where=text("township_id IS NOT NULL"),
         ),
+        # A deputy's desk: the opinions addressed to them, newest first.
+        Index("ix_opinions_deputy_created", "deputy_id", "created_at"),
     )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -149,6 +151,11 @@ class Opinion(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     # Device clock, UTC.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    # 一键通: a deputy's own suggestion, made at the hub (kiosk.desk), with its
+    # title; None for a constituent's opinion.
+    suggesting_deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(60))
 
     # Written at the hub only; the station learns them by pulling.
     status: Mapped[str] = mapped_column(String(16), default=OpinionStatus.SUBMITTED)
@@ -189,7 +196,8 @@ class Opinion(db.Model):
 
     station: Mapped["Station"] = relationship()  # noqa: F821
     category: Mapped[Category] = relationship()
-    deputy: Mapped["Deputy | None"] = relationship()  # noqa: F821
+    deputy: Mapped["Deputy | None"] = relationship(foreign_keys=[deputy_id])  # noqa: F821
+    suggesting_deputy: Mapped["Deputy | None"] = relationship(foreign_keys=[suggesting_deputy_id])  # noqa: F821
     department: Mapped["Department | None"] = relationship()  # noqa: F821
     topic: Mapped["Topic | None"] = relationship()  # noqa: F821
     merged_into: Mapped["Opinion | None"] = relationship(remote_side=[uuid])
@@ -214,6 +222,15 @@ class Opinion(db.Model):
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
+    @property
+    def is_deputy_suggestion(self) -> bool:
+        return self.suggesting_deputy_id is not None
+
+
+# A public step that is no change of status: a deputy's direct answer (代表答复).
+DEPUTY_ANSWER = "deputy_answer"
+EVENT_KIND_LABELS = {DEPUTY_ANSWER: "代表答复"}
+
 
 class OpinionEvent(db.Model):
     """One step of an opinion's public status history."""
@@ -226,12 +243,15 @@ class OpinionEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Public text only: never staff names or contact details.
     note: Mapped[str | None] = mapped_column(Text)
+    # None: a change of status; else a step of its own (``EVENT_KIND_LABELS``),
+    # recorded under the status the opinion had then.
+    kind: Mapped[str | None] = mapped_column(String(16))
 
     opinion: Mapped[Opinion] = relationship(back_populates="events")
 
     @property
     def status_label(self) -> str:
-        return OpinionStatus(self.status).label
+        return EVENT_KIND_LABELS.get(self.kind) or OpinionStatus(self.status).label
 
 
 class ReceiptCounter(db.Model):

@@ -15,17 +15,26 @@ class Role(StrEnum):
     CITY = "city"  # 市人大常委会: every township; manages the set-up
     CHAIR = "chair"  # 镇人大主席/副主席: township staff plus key supervision
     TOWNSHIP = "township"  # 镇人大办: their own township only
+    DEPUTY = "deputy"  # 人大代表: their own desk (kiosk.desk), nothing of the staff pages
 
     @property
     def label(self) -> str:
-        return {"city": "市人大常委会", "chair": "镇人大主席/副主席", "township": "镇人大办"}[self.value]
+        return {"city": "市人大常委会", "chair": "镇人大主席/副主席", "township": "镇人大办", "deputy": "人大代表"}[
+            self.value
+        ]
+
+
+# The township office's and the city's roles: the staff pages are theirs alone.
+STAFF_ROLES = frozenset({Role.CITY, Role.CHAIR, Role.TOWNSHIP})
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role in ('city', 'chair', 'township')", name="user_role"),
+        CheckConstraint("role in ('city', 'chair', 'township', 'deputy')", name="user_role"),
         CheckConstraint("role = 'city' or township_id is not null", name="user_township"),
+        # A deputy's account is tied to one deputy of the directory, and only theirs is.
+        CheckConstraint("(role = 'deputy') = (deputy_id is not null)", name="user_deputy"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,8 +46,17 @@ class User(UserMixin, db.Model):
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Deputies only: the directory's deputy this account is (one account each).
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"), unique=True)
+    # A one-time activation code (its SHA-256) until the first sign-in sets
+    # the password; the account has no usable password meanwhile.
+    activation_hash: Mapped[str | None] = mapped_column(String(64))
+    activation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The desk's badge counts what changed after this (the last visit).
+    desk_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     township: Mapped["Township | None"] = relationship()  # noqa: F821
+    deputy: Mapped["Deputy | None"] = relationship()  # noqa: F821
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -51,6 +69,10 @@ class User(UserMixin, db.Model):
     @property
     def is_chair(self) -> bool:
         return self.role == Role.CHAIR
+
+    @property
+    def is_deputy(self) -> bool:
+        return self.role == Role.DEPUTY
 
 
 class StaffSession(db.Model):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import Opinion, OpinionStatus, utcnow
+from ..models.opinions import EVENT_KIND_LABELS
 from ..ratings import MERGE_DEPTH, merged_original
 
 
@@ -14,10 +15,12 @@ class ProgressStep:
     status: str
     at: datetime
     note: str | None
+    # A step that is no change of status (a deputy's answer): ``OpinionEvent.kind``.
+    kind: str | None = None
 
     @property
     def status_label(self) -> str:
-        return OpinionStatus(self.status).label
+        return EVENT_KIND_LABELS.get(self.kind) or OpinionStatus(self.status).label
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def progress(opinion: Opinion) -> Progress:
 
 
 def _progress(opinion: Opinion, depth: int) -> Progress:
-    steps = [ProgressStep(e.status, e.at, e.note) for e in opinion.events]
+    steps = [ProgressStep(e.status, e.at, e.note, e.kind) for e in opinion.events]
     original = merged_original(opinion)
     if original is None or depth >= MERGE_DEPTH:
         merged = opinion.merged_into_uuid is not None or any(s.status == OpinionStatus.MERGED for s in steps)

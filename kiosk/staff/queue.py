@@ -295,6 +295,8 @@ def _after_condition(cursor, order: str):
 # What a queue row shows; the rest of an opinion is read when it is opened.
 _ROW_COLUMNS = (
     Opinion.uuid,
+    Opinion.suggesting_deputy_id,
+    Opinion.title,
     Opinion.receipt_number,
     Opinion.station_code,
     Opinion.category_code,
@@ -329,6 +331,7 @@ def page(user: User, filters: QueueFilters, after: str | None = None, size: int 
         joinedload(Opinion.station).load_only(Station.name),
         joinedload(Opinion.category).load_only(Category.name),
         joinedload(Opinion.deputy).load_only(Deputy.name),
+        joinedload(Opinion.suggesting_deputy).load_only(Deputy.name),
     )
     rows = list(db.session.scalars(query.order_by(*order_by).limit(size + 1)))
     next_after = _encode_cursor(rows[size - 1], filters.order) if len(rows) > size else None

@@ -24,6 +24,7 @@ from ..receipts import slips
 from .. import voice
 from . import actions, bp, choices, find, forms, history, queue, services, transcripts
 from . import bulk as bulk_actions
+from ..desk import services as desk
 from .queue import QueueFilters
 
 
@@ -41,6 +42,8 @@ def _queue_context(filters: QueueFilters, after=None, **extra) -> dict:
         "after": after,
         "results": results,
         "overdue_rows": queue.overdue_uuids(results.rows, today),
+        # Opinions a deputy asked the office to take up (kiosk.desk): marked in the row.
+        "noted_rows": desk.noted_uuids([row.uuid for row in results.rows]),
         "counts": queue.status_counts(user, filters),
         "overdue": queue.overdue_count(user, filters, today),
         "extensions": queue.extension_count(user, filters),
@@ -157,6 +160,8 @@ def _opinion_context(opinion: Opinion, failed: tuple[str, object] | None = None,
         "current_assignment": services.active_assignment(opinion),
         "assignments": assignments,
         "history": history.history(opinion),
+        "desk_notes": desk.notes_of(opinion),
+        "attachment": desk.attachment_of(opinion) if opinion.is_deputy_suggestion else None,
         "duplicates": history.duplicates_of(opinion),
         "overdue": services.is_overdue(opinion, services.today()),
         "show_contact": may_see_contacts(current_user),
@@ -179,6 +184,20 @@ def opinion(uuid):
     found = opinion_or_404(current_user, uuid)
     context = _opinion_context(found, slip_contacts=request.args.get("slip_contacts") == "1")
     return render("staff/opinion.html", "staff/_opinion.html", **context)
+
+
+@bp.get("/opinions/<uuid>/attachment")
+@staff_required()
+def suggestion_attachment(uuid):
+    """A 一键通 suggestion's attachment (image or PDF), for its township's office."""
+    stored = desk.attachment_of(opinion_or_404(current_user, uuid))
+    if stored is None:
+        abort(404)
+    response = make_response(stored.data)
+    response.headers["Content-Type"] = stored.media_type
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _act(name: str, uuid: str):

@@ -68,6 +68,8 @@ def _note_changes(session: Session, flush_context, instances) -> None:
 def _changes_in(session: Session) -> set[tuple]:
     wanted: set[tuple] = set()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if _made_at_the_hub(obj, session):
+            continue
         if isinstance(obj, Opinion):
             state = inspect(obj)
             if obj not in session.new and any(state.attrs[f].history.has_changes() for f in OPINION_FIELDS):
@@ -89,6 +91,13 @@ def _changes_in(session: Session) -> set[tuple]:
             if obj in session.new or obj in session.deleted or session.is_modified(obj):
                 wanted.add(("reference", None, None, None))
     return wanted
+
+
+def _made_at_the_hub(obj, session: Session) -> bool:
+    """A deputy's 一键通 suggestion (or a step of one): made at the hub, held by no station."""
+    if isinstance(obj, OpinionEvent):
+        obj = obj.opinion or session.get(Opinion, obj.opinion_uuid)
+    return isinstance(obj, Opinion) and obj.suggesting_deputy_id is not None
 
 
 def _deputy_townships(session: Session, deputy: Deputy) -> set[int]:

@@ -364,7 +364,11 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
         "uuid": opinion.uuid,
         "status": shown.status,
         "public_reply": shown.public_reply,
-        "events": [{"status": step.status, "at": iso(step.at), "note": step.note} for step in shown.steps],
+        # ``kind`` only on a step that has one (a deputy's answer): older stations read the rest.
+        "events": [
+            {"status": step.status, "at": iso(step.at), "note": step.note, **({"kind": step.kind} if step.kind else {})}
+            for step in shown.steps
+        ],
         "replacement_secret": opinion.replacement_secret,
         "satisfaction": target.satisfaction if rated else None,
         "reopen_count": target.reopen_count,

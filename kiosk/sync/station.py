@@ -34,6 +34,7 @@ from ..crash import crash_point
 from ..database import checkpoint
 from ..extensions import db
 from ..intake.services import raise_counters
+from ..models.opinions import EVENT_KIND_LABELS
 from ..models import (
     BoxIdentity,
     Category,
@@ -419,12 +420,23 @@ def _apply_opinion_state(item: dict) -> int:
     for event in item["events"]:
         if event["status"] in STATUSES:
             db.session.add(
-                OpinionEvent(opinion_uuid=opinion.uuid, status=event["status"], at=parse_iso(event["at"]), note=event["note"])
+                OpinionEvent(
+                    opinion_uuid=opinion.uuid,
+                    status=event["status"],
+                    at=parse_iso(event["at"]),
+                    note=event["note"],
+                    kind=_event_kind(event.get("kind")),
+                )
             )
     rating = item.get("rating")
     if rating is not None:
         _keep_follow_up(opinion, rating)
     return 1
+
+
+def _event_kind(kind) -> str | None:
+    """A step's kind this station knows (a deputy's answer); another is shown as its status."""
+    return kind if kind in EVENT_KIND_LABELS else None
 
 
 RATING_SOURCES = {s.value for s in RatingSource}

@@ -119,10 +119,14 @@ def history_length(page) -> int:
 
 
 def submit_over_http(
-    url: str, content: str = "村口的路灯坏了三个月，晚上很黑。", contact: tuple[str, str] | None = None
+    url: str,
+    content: str = "村口的路灯坏了三个月，晚上很黑。",
+    contact: tuple[str, str] | None = None,
+    deputy_id: int | None = None,
 ) -> tuple[str, str]:
     """Leave an opinion the way a plain browser would, anonymous unless
-    ``contact`` (name, phone) is given with consent; its receipt number and secret."""
+    ``contact`` (name, phone) is given with consent, to ``deputy_id`` if given;
+    its receipt number and secret."""
     opener = build_opener(HTTPCookieProcessor(CookieJar()))
     home = opener.open(url + "/").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
@@ -138,7 +142,7 @@ def submit_over_http(
         post("/opinion/contact", consent="y", name=contact[0], phone=contact[1])
     else:
         post("/opinion/contact", anonymous="1")
-    post("/opinion/deputy", deputy_id="")
+    post("/opinion/deputy", deputy_id="" if deputy_id is None else str(deputy_id))
     page = post("/opinion/submit")
     number = re.search(r'data-testid="receipt-number">([^<]+)<', page).group(1)
     secret = re.search(r'data-testid="receipt-secret">([^<]+)<', page).group(1)
