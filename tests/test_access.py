@@ -96,6 +96,7 @@ class Side:
     shift_id: int  # a duty shift at the station
     station_name: str
     deputy_id: int  # a deputy of the township
+    deputy_public_id: str  # their phone page's address (/d/<public_id>)
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _side(township: str, city: User, department: Department, content: str, name:
     db.session.commit()
     return Side(
         township_id, station, main.uuid, main.receipt_number, assignment.id, fresh.uuid, fresh.receipt_number,
-        topic.id, shift.id, place.name, deputy.id,
+        topic.id, shift.id, place.name, deputy.id, deputy.public_id,
     )  # fmt: skip
 
 
@@ -165,6 +166,7 @@ CODE_ARGUMENTS = {
     "/staff/admin/stations/": "station",
     "/staff/roster/": "station",
     "/open311/v2/services/": "category",
+    "/s/": "station",
 }
 
 
@@ -195,6 +197,7 @@ ARGS = {
     "step": lambda w, rule: "category",
     "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
     "deputy_id": lambda w, rule: w.b.deputy_id,
+    "public_id": lambda w, rule: w.b.deputy_public_id,
     "sha": lambda w, rule: "0" * 64,
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
@@ -358,7 +361,7 @@ def test_every_route_argument_is_known(hub, app, world):
 STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
-    "audit_log",
+    "audit_log", "phone",
 }  # fmt: skip
 
 
@@ -794,7 +797,7 @@ def test_every_hub_form_refuses_a_post_without_its_csrf_token(hub, world, htmx):
             assert CSRF_REFUSAL in answer.text, f"{method} {rule.rule}"
             checked.append(rule.endpoint)
     assert len(checked) >= 33, sorted(checked)
-    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion"} <= set(
+    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion", "phone.deputy_page", "phone.station_page"} <= set(
         checked
     )
     assert fingerprint(hub) == before

@@ -27,6 +27,7 @@ from ..models import (
     AssistedEntry,
     BoxIdentity,
     Category,
+    Channel,
     Deputy,
     Draft,
     Opinion,
@@ -225,13 +226,14 @@ def submit_draft(
     try:
         opinion = Opinion(
             uuid=draft.id,
-            receipt_number=_next_receipt_number(station_code, now),
+            receipt_number=next_receipt_number(station_code, now),
             secret=make_secret(),
             station_code=station_code,
             # The object, not only its code: the receipt screen shows its answer days.
             category=category,
             content=answers["content"],
             deputy_id=answers.get("deputy_id"),
+            channel=Channel.ASSISTED if answers.get("assisted_by") else Channel.KIOSK,
             consent_version=answers.get("consent_version"),
             contact_name=answers.get("name"),
             contact_phone=answers.get("phone"),
@@ -334,8 +336,12 @@ def _check_complete(answers: dict) -> Category:
     return category
 
 
-def _next_receipt_number(station_code: str, now: datetime) -> str:
-    """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction."""
+def next_receipt_number(station_code: str, now: datetime) -> str:
+    """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction.
+
+    A station numbers its kiosk's opinions so; a hub its township's phone
+    opinions, under the township's online station (``kiosk.phone``).
+    """
     day = to_local(now).strftime("%y%m%d")
     # Core statements on the session's connection: the ORM's bulk-update
     # machinery would only add work to a one-row counter. (No autoflush

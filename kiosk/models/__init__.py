@@ -10,6 +10,7 @@ from .opinions import (
     CONTENT_MAX,
     FINISHED_STATUSES,
     Category,
+    Channel,
     Opinion,
     OpinionEvent,
     OpinionStatus,
@@ -17,7 +18,7 @@ from .opinions import (
     Satisfaction,
 )
 from .people import LEVELS, SEXES, TOWNSHIP_LEVEL, Deputy, DeputyPhoto, new_public_id, station_deputies
-from .places import BoxIdentity, Station, StationLevel, Township
+from .places import LEVEL_CHECK, BoxIdentity, Station, StationLevel, Township
 from .staff import AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
     EnrolmentToken,
@@ -56,6 +57,7 @@ __all__ = [
     "User",
     "BoxIdentity",
     "Category",
+    "Channel",
     "Deputy",
     "DeputyPhoto",
     "LEVELS",

@@ -448,12 +448,12 @@ def years_offered(township_id: int | None, shown: Period) -> list[int]:
 
 
 def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:
-    """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点."""
+    """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点 (the online one has no box)."""
     query = _scoped(
         select(Station.level, func.count()).group_by(Station.level), Station.township_id, township_id
     )
     counts = dict(db.session.execute(query).all())
-    return [(level.value, level.label, counts.get(level.value, 0)) for level in StationLevel]
+    return [(level.value, level.label, counts.get(level.value, 0)) for level in StationLevel.with_box()]
 
 
 # The first year the dashboard offers (the stations opened in 2015).
