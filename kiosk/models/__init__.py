@@ -18,7 +18,7 @@ from .opinions import (
     Satisfaction,
 )
 from .people import LEVELS, SEXES, TOWNSHIP_LEVEL, Deputy, DeputyPhoto, new_public_id, station_deputies
-from .places import LEVEL_CHECK, BoxIdentity, Station, StationLevel, Township
+from .places import BoxIdentity, Station, StationLevel, Township
 from .staff import AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
     EnrolmentToken,
