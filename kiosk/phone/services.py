@@ -35,7 +35,17 @@ from ..clock import now as clock_now
 from ..extensions import db
 from ..intake.services import next_receipt_number
 from ..limits import Limit, household, minutes_left
-from ..models import Category, Channel, Deputy, Opinion, OpinionEvent, OpinionStatus, Station, StationLevel, Township
+from ..models import (
+    Category,
+    Channel,
+    Deputy,
+    Opinion,
+    OpinionEvent,
+    OpinionStatus,
+    Station,
+    StationLevel,
+    Township,
+)
 from ..receipts.numbers import STATION_CODE, make_secret
 from ..refusals import Refused
 from ..workdays import due_dates

@@ -1,0 +1,265 @@
+"""Opinions from phones: a deputy's or a station's QR code opens a page at the hub.
+
+- The page shows public facts only (never a deputy's private mobile) and a
+  short form; a submit saves the opinion numbered under the township's
+  online station, with a receipt number, 验证码 and status page as a kiosk
+  receipt's, in the township's queue addressed to the deputy or station.
+- A second tap saves nothing more; bad input gets the kiosk's messages and
+  saves nothing; floods are refused per page and per address.
+- ``deputies qr`` prints the page's address, only a public one.
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.extensions import db
+from kiosk.models import (
+    AssistedEntry,
+    Category,
+    Channel,
+    Deputy,
+    DutyCheckin,
+    LimitFailure,
+    Opinion,
+    OpinionEvent,
+    ReceiptCounter,
+    Station,
+    utcnow,
+)
+from kiosk.phone import services as phone
+from kiosk.sync.records import RECORD_TYPES
+from tests.support.desk import Desk
+from tests.support.factories import receive_opinion
+from tests.support.phone import Phone, make_online_station
+
+MOBILE = "13912340000"
+PUBLIC_PHONE = "0766-3811234"
+
+
+@pytest.fixture
+def township(hub):
+    """罗城街道 with its online station LCWS, and a deputy with a private mobile and a public phone."""
+    with hub.app_context():
+        make_online_station()
+        deputy = db.session.scalars(select(Deputy).join(Deputy.stations).where(Station.code == "LC01")).first()
+        deputy.mobile, deputy.public_phone = MOBILE, PUBLIC_PHONE
+        db.session.commit()
+        return {"deputy_id": deputy.id, "public_id": deputy.public_id, "name": deputy.name}
+
+
+def opinions(hub) -> list[Opinion]:
+    with hub.app_context():
+        rows = db.session.scalars(select(Opinion).order_by(Opinion.receipt_number)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def queue_row(hub, number: str) -> str:
+    """The row of the receipt ``number`` in 罗城街道's queue, as its staff see it."""
+    queue = Desk(hub).get("/staff/").get_data(as_text=True)
+    return queue.split(f">{number}</a>")[1].split("</tr>")[0]
+
+
+def test_a_deputys_page_shows_public_facts_and_the_form(hub, township):
+    page = Phone(hub.test_client(), f"/d/{township['public_id']}")
+    assert page.open().status_code == 200
+    assert township["name"] in page.page and PUBLIC_PHONE in page.page
+    assert "LC01" not in page.page or "下南坑" in page.page  # stations by name
+    assert MOBILE not in page.page
+    for testid in ("category-road", "content", "anonymous", "consent", "name", "phone", "submit"):
+        assert f'data-testid="{testid}"' in page.page
+    # Its own notice: what the hub keeps, who sees it, for how long; its own version.
+    assert "phone-2026-12" in page.page and "办结" in page.page and "本机即删除" not in page.page
+    # The phone's own keyboard: no kiosk keyboard hooks.
+    assert "data-keyboard" not in page.page
+    assert page.client.get("/d/no-such-deputy").status_code == 404
+
+
+def test_a_phone_opinion_gets_a_receipt_its_status_page_and_a_place_in_the_queue(hub, township):
+    page = Phone(hub.test_client(), f"/d/{township['public_id']}")
+    page.open()
+    answer = page.submit(consent="y", name="陈大文", phone="13800138000")
+    assert answer.status_code == 200
+    number, secret = page.receipt
+    assert number.startswith("LCWS-") and number.endswith("-0001")
+    assert "截屏" in page.page and "13800138000" not in page.page and "陈大文" not in page.page
+    assert answer.headers["Cache-Control"] == "no-store"
+
+    [saved] = opinions(hub)
+    assert (saved.channel, saved.station_code, saved.deputy_id, saved.status) == (Channel.PHONE, "LCWS", township["deputy_id"], "received")
+    assert (saved.contact_name, saved.contact_phone, saved.consent_version) == ("陈大文", "13800138000", "phone-2026-12")
+    assert saved.township_id is not None and saved.accept_due_on and saved.close_due_on and saved.hub_received_at
+    with hub.app_context():
+        steps = db.session.scalars(select(OpinionEvent.status).where(OpinionEvent.opinion_uuid == saved.uuid)).all()
+        assert sorted(steps) == ["received", "submitted"]
+        # Only the online station's counter moved.
+        assert db.session.execute(select(ReceiptCounter.station_code, ReceiptCounter.last_serial)).all() == [("LCWS", 1)]
+
+    status = hub.test_client().get(f"/r/{number}?k={secret}")
+    assert status.status_code == 200 and number in status.text and "13800138000" not in status.text
+
+    row = queue_row(hub, number)
+    assert township["name"] in row and 'data-testid="channel-phone"' in row
+
+
+def test_a_station_code_addresses_the_station(hub, township):
+    page = Phone(hub.test_client(), "/s/LC01")
+    page.open()
+    with hub.app_context():
+        station = db.session.get(Station, "LC01")
+        assert station.name in page.page
+        assert all(d.name in page.page for d in station.serving_deputies)
+        name = station.name
+    assert MOBILE not in page.page
+    page.submit(category="water", content="自来水经常停，希望尽快解决。")
+    [saved] = opinions(hub)
+    assert (saved.addressed_station_code, saved.deputy_id, saved.station_code) == ("LC01", None, "LCWS")
+    row = queue_row(hub, page.receipt[0])
+    assert name in row and "手机" in row
+    # The online station itself has no page.
+    assert hub.test_client().get("/s/LCWS").status_code == 404
+
+
+def test_a_second_tap_or_a_reload_finds_the_same_receipt(hub, township):
+    page = Phone(hub.test_client(), f"/d/{township['public_id']}")
+    page.open()
+    form = page.page
+    page.submit()
+    first = page.receipt
+    page.page = form  # the same form posted again
+    page.submit()
+    assert page.receipt == first
+    assert len(opinions(hub)) == 1
+    # The same submission id with another text is refused, not shown someone else's receipt.
+    page.page = form
+    page.submit(content="完全不同的另一件事情。")
+    assert page.receipt is None and "页面已过期" in page.page
+    assert len(opinions(hub)) == 1
+
+
+BAD = [
+    ({"category": ""}, "请选择一类意见。"),
+    ({"category": "no-such-category"}, "请选择一类意见。"),
+    ({"content": "太短"}, "请至少写 5 个字"),
+    ({"content": "长" * 2001}, "内容太长了：最多 2000 个字"),
+    ({"content": "\u200b\u200b\u200b\u200b\u200b\u200b"}, "请至少写 5 个字"),
+    ({"consent": "y", "name": "", "phone": "13800138000"}, "请填写您的姓名"),
+    ({"consent": "y", "name": "陈大文", "phone": "12345"}, "手机号码应为 11 位数字"),
+    ({"consent": "y", "name": "<script>", "phone": "13800138000"}, "姓名只能写汉字或字母"),
+    ({"submission": "not-a-uuid"}, "页面已过期"),
+]
+
+
+@pytest.mark.parametrize("fields, message", BAD, ids=[m for _f, m in BAD])
+def test_bad_input_gets_the_kiosks_messages_and_saves_nothing(hub, township, fields, message):
+    page = Phone(hub.test_client(), f"/d/{township['public_id']}")
+    page.open()
+    answer = page.submit(**fields)
+    assert answer.status_code == 200
+    assert any(message in error for error in page.errors), page.errors
+    assert page.receipt is None
+    assert opinions(hub) == []
+    # What was typed stays (but a form never shows a new submission id as the old one's).
+    if "content" in fields and len(fields["content"]) > 2000:
+        assert fields["content"] in page.page
+
+
+def test_anonymous_drops_a_name_and_phone_typed_anyway(hub, township):
+    page = Phone(hub.test_client(), f"/d/{township['public_id']}")
+    page.submit(consent="", name="陈大文", phone="13800138000")
+    [saved] = opinions(hub)
+    assert (saved.contact_name, saved.contact_phone, saved.consent_version) == (None, None, None)
+
+
+def test_a_township_without_an_online_station_says_so_and_saves_nothing(hub):
+    with hub.app_context():
+        deputy = db.session.scalars(select(Deputy).join(Deputy.stations).where(Station.code == "SL01")).first()
+        public_id = deputy.public_id
+    page = Phone(hub.test_client(), f"/d/{public_id}")
+    page.open()
+    assert "暂未开通手机留言" in page.page and 'data-testid="submit"' not in page.page
+    # A form posted anyway (kept open from before) is refused the same way.
+    with hub.app_context():
+        target = phone.deputy_target(public_id)
+        road = db.session.get(Category, "road")
+        with pytest.raises(phone.NoOnlineStation):
+            phone.submit(target, phone.new_submission_id(), phone.PhoneOpinion(road, "村口的路灯坏了三个月。"), "203.0.113.7")
+    assert opinions(hub) == []
+
+
+def test_a_retired_deputy_has_no_page(hub, township):
+    with hub.app_context():
+        db.session.get(Deputy, township["deputy_id"]).retired = True
+        db.session.commit()
+    assert hub.test_client().get(f"/d/{township['public_id']}").status_code == 404
+
+
+class Clock:
+    def __init__(self):
+        self.moment = utcnow()
+
+    def __call__(self):
+        return self.moment
+
+
+def test_floods_are_refused_per_page_and_per_address(hub, township):
+    clock = Clock()
+    hub.config.update(SYNC_CLOCK=clock, PHONE_SUBMITS_PER_HOUR_PER_PAGE=2, PHONE_SUBMITS_PER_HOUR_PER_ADDRESS=3)
+    client = hub.test_client()
+    deputy_page = f"/d/{township['public_id']}"
+    for n in range(2):
+        Phone(client, deputy_page, address=f"198.51.100.{n}").submit(content=f"第{n}条意见：路灯坏了。")
+    third = Phone(client, deputy_page, address="198.51.100.9")
+    third.submit(content="第三条意见：路灯坏了。")
+    assert third.receipt is None and any("分钟后再提交" in e for e in third.errors)
+    assert "第三条意见" in third.page  # kept to send later
+    assert len(opinions(hub)) == 2
+
+    # One address across pages: its own limit, generous but there.
+    for code in ("LC01", "LC02"):
+        Phone(client, f"/s/{code}", address="2001:db8:1:2::5").submit(content=f"给{code}的意见：水渠堵了。")
+    Phone(client, "/s/LC03", address="2001:db8:1:2::6").submit(content="给LC03的意见：水渠堵了。")
+    fourth = Phone(client, "/s/LC51", address="2001:db8:1:2::7")  # the same /64
+    fourth.submit(content="给LC51的意见：水渠堵了。")
+    assert fourth.receipt is None and any("分钟后再提交" in e for e in fourth.errors)
+    assert len(opinions(hub)) == 5
+
+    # An hour on, the page takes opinions again.
+    clock.moment += timedelta(hours=1, seconds=1)
+    again = Phone(client, deputy_page, address="198.51.100.9")
+    again.submit(content="一小时后的意见：路灯坏了。")
+    assert again.receipt is not None
+    with hub.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LimitFailure)) > 0
+
+
+def test_deputies_qr_prints_the_page_address_only_when_public(hub, township):
+    runner = hub.test_cli_runner()
+    result = runner.invoke(args=["deputies", "qr", str(township["deputy_id"])])
+    assert result.exit_code == 0
+    assert result.output == f"https://rd.example.cn/d/{township['public_id']}\n"
+    for base in (None, "http://127.0.0.1:5001", "http://localhost"):
+        hub.config["PUBLIC_BASE_URL"] = base
+        refused = runner.invoke(args=["deputies", "qr", str(township["deputy_id"])])
+        assert refused.exit_code == 1 and "KIOSK_PUBLIC_BASE_URL" in refused.output
+    assert runner.invoke(args=["deputies", "qr", "999999"]).exit_code == 1
+
+
+def test_an_assisted_entry_marks_its_opinion_at_the_hub(hub):
+    """The channel of a kiosk opinion a deputy typed for someone: learnt from the entry that follows it."""
+    with hub.app_context():
+        typed = receive_opinion("LC00")
+        plain = receive_opinion("LC00")
+        deputy = db.session.get(Station, "LC00").deputies[0]
+        checkin = DutyCheckin(station_code="LC00", deputy_id=deputy.id)
+        db.session.add(checkin)
+        db.session.commit()
+        entry = {"uuid": "7d1f0c1e-8a34-4b8e-9f3c-2b1d6f0e5a11", "checkin_uuid": checkin.uuid,
+                 "opinion_uuid": typed.uuid, "created_at": utcnow()}  # fmt: skip
+        RECORD_TYPES["assisted_entry"].store([(entry, "d" * 64)], "LC00", utcnow())
+        db.session.commit()
+        assert db.session.get(Opinion, typed.uuid).channel == Channel.ASSISTED
+        assert db.session.get(Opinion, plain.uuid).channel == Channel.KIOSK
+        assert db.session.get(AssistedEntry, entry["uuid"]) is not None
