@@ -21,6 +21,8 @@ SCREENS = {
 }
 # The township office's desk computer: a common laptop screen, mouse and keyboard.
 DESK = {"width": 1366, "height": 768}
+# A villager's phone: a small one, touch only.
+PHONE = {"width": 380, "height": 800}
 
 
 
@@ -140,9 +142,10 @@ def shape(request):
 def _open_page(browser, pytestconfig, shape: str):
     """A page in a browser context of its own (its own cookies): a kiosk's
     touch screen for the shapes in SCREENS, a desk computer's browser for "desk"."""
-    touch = shape in SCREENS
+    touch = shape in SCREENS or shape == "phone"
+    viewport = PHONE if shape == "phone" else SCREENS.get(shape, DESK)
     context = browser.new_context(
-        viewport=SCREENS[shape] if touch else DESK, has_touch=touch, device_scale_factor=1,
+        viewport=viewport, has_touch=touch, device_scale_factor=1,
         locale="zh-CN", timezone_id="Asia/Shanghai",
     )
     page = context.new_page()
@@ -170,7 +173,7 @@ def kiosk(browser, shape, pytestconfig):
 @pytest.fixture
 def screens(browser, pytestconfig):
     """``screens(shape)`` opens one more page in a fresh context: "desk" for
-    the township office's desk computer, or a kiosk shape. All are closed at
+    the township office's desk computer, "phone" for a villager's phone, or a kiosk shape. All are closed at
     the end, and none may have had a script error or a CSP violation."""
     pages = []
 
