@@ -9,11 +9,13 @@
 - ``deputies qr`` prints the page's address, only a public one.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from kiosk.clock import today
 from kiosk.extensions import db
 from kiosk.models import (
     AssistedEntry,
@@ -29,9 +31,11 @@ from kiosk.models import (
     utcnow,
 )
 from kiosk.phone import services as phone
+from kiosk.staff import services as staff
+from kiosk.stats import services as stats
 from kiosk.sync.records import RECORD_TYPES
 from tests.support.desk import Desk
-from tests.support.factories import receive_opinion
+from tests.support.factories import make_user, receive_opinion
 from tests.support.phone import Phone, make_online_station
 
 MOBILE = "13912340000"
@@ -263,3 +267,38 @@ def test_an_assisted_entry_marks_its_opinion_at_the_hub(hub):
         assert db.session.get(Opinion, typed.uuid).channel == Channel.ASSISTED
         assert db.session.get(Opinion, plain.uuid).channel == Channel.KIOSK
         assert db.session.get(AssistedEntry, entry["uuid"]) is not None
+
+
+def test_the_figures_count_phone_opinions(hub, township):
+    """The deputy's file counts them as addressed to the deputy; the dashboard splits opinions by channel."""
+    client = hub.test_client()
+    first, second = (Phone(client, f"/d/{township['public_id']}", address=f"198.51.100.{n}") for n in (1, 2))
+    first.submit(content="路灯坏了三个月，晚上很黑。")
+    second.submit(category="water", content="水渠堵了，下雨就淹田。")
+    Phone(client, "/s/LC01").submit(content="村道坑洼，请修一修。")
+    with hub.app_context():
+        receive_opinion("LC01", content="一体机上留下的意见。")
+        typed = receive_opinion("LC01", content="代表代为录入的意见。")
+        checkin = DutyCheckin(station_code="LC01", deputy_id=township["deputy_id"])
+        db.session.add(checkin)
+        db.session.commit()
+        entry = {"uuid": "0c6f3f5e-1d2a-4c3b-8e4f-5a6b7c8d9e0f", "checkin_uuid": checkin.uuid,
+                 "opinion_uuid": typed.uuid, "created_at": utcnow()}  # fmt: skip
+        RECORD_TYPES["assisted_entry"].store([(entry, "e" * 64)], "LC01", utcnow())
+        db.session.commit()
+        closed = db.session.scalar(select(Opinion).where(Opinion.receipt_number == first.receipt[0]))
+        clerk = make_user(role="township", township="罗城街道")
+        staff.accept(clerk, closed)
+        staff.close(clerk, closed, "路灯已经修好。")
+        township_id = closed.township_id
+        year = today().year
+        figures = stats.figures(township_id, stats.Period.year(year))
+        by_channel = {row.key: (row.counts.received, row.counts.closed) for row in figures.by_channel}
+        assert by_channel == {"kiosk": (1, 0), "assisted": (1, 0), "phone": (3, 1)}
+        assert figures.totals.received == 5
+    answer = hub.test_cli_runner().invoke(args=["deputies", "file", str(township["deputy_id"]), "--year", str(year), "--json"])
+    shown = json.loads(answer.output)
+    assert (shown["opinions_addressed"], shown["opinions_closed"]) == (2, 1)
+    page = Desk(hub).get("/staff/stats/").get_data(as_text=True)
+    section = page.split('data-testid="by-channel"')[1].split("</section>")[0]
+    assert "手机扫码" in section and "代表代为录入" in section and "联络站一体机" in section
