@@ -72,7 +72,9 @@ CITY_BLUEPRINTS = {"setup", "audit_log"}
 DEPARTMENT_ROUTES = {"setup.departments", "setup.new_department", "setup.edit_department", "setup.set_department_active"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
-TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index"}
+TOWNSHIP_QUERY_ROUTES = {
+    "staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index", "phone_admin.index",
+}  # fmt: skip
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.unknown"}
 
@@ -167,6 +169,7 @@ CODE_ARGUMENTS = {
     "/staff/roster/": "station",
     "/open311/v2/services/": "category",
     "/s/": "station",
+    "/staff/posters/stations/": "station",
 }
 
 
@@ -361,7 +364,7 @@ def test_every_route_argument_is_known(hub, app, world):
 STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
-    "audit_log", "phone",
+    "audit_log", "phone", "phone_admin",
 }  # fmt: skip
 
 

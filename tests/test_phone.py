@@ -37,6 +37,7 @@ from kiosk.sync.records import RECORD_TYPES
 from tests.support.desk import Desk
 from tests.support.factories import make_user, receive_opinion
 from tests.support.phone import Phone, make_online_station
+from tests.support.receipts import page_size_mm, qr_texts, rasterise, text, write
 
 MOBILE = "13912340000"
 PUBLIC_PHONE = "0766-3811234"
@@ -302,3 +303,64 @@ def test_the_figures_count_phone_opinions(hub, township):
     page = Desk(hub).get("/staff/stats/").get_data(as_text=True)
     section = page.split('data-testid="by-channel"')[1].split("</section>")[0]
     assert "手机扫码" in section and "代表代为录入" in section and "联络站一体机" in section
+
+
+def test_staff_print_the_ticked_posters_and_each_one_alone(hub, township, tmp_path):
+    desk = Desk(hub)
+    page = desk.get("/staff/posters/")
+    assert page.status_code == 200 and township["name"] in page.text and MOBILE not in page.text
+    nothing = desk.post("/staff/posters/", data={})
+    assert nothing.status_code == 200 and "请至少勾选" in nothing.text
+    both = desk.post("/staff/posters/", data={"deputy": str(township["deputy_id"]), "station": "LC01"})
+    assert both.mimetype == "application/pdf"
+    pdf = write(both.data, tmp_path / "posters.pdf")
+    width, height = page_size_mm(pdf)
+    assert (round(width), round(height)) == (148, 210)  # A5
+    words = text(pdf)
+    assert words.count("扫码给代表留言") == 2 and township["name"] in words and MOBILE not in words
+    assert PUBLIC_PHONE in words
+
+    alone = desk.get(f"/staff/posters/deputies/{township['deputy_id']}.pdf")
+    scanned = qr_texts(rasterise(write(alone.data, tmp_path / "one.pdf"), tmp_path / "one.png", dpi=150))
+    assert scanned == [f"https://rd.example.cn/d/{township['public_id']}"]
+    station = desk.get("/staff/posters/stations/LC01.pdf")
+    scanned = qr_texts(rasterise(write(station.data, tmp_path / "lc01.pdf"), tmp_path / "lc01.png", dpi=150))
+    assert scanned == ["https://rd.example.cn/s/LC01"]
+    assert desk.get("/staff/posters/stations/LCWS.pdf").status_code == 404
+
+    # No public address: nothing is printed, and the page says why.
+    hub.config["PUBLIC_BASE_URL"] = None
+    assert 'data-testid="no-public-address"' in desk.get("/staff/posters/").text
+    refused = desk.get(f"/staff/posters/deputies/{township['deputy_id']}.pdf")
+    assert refused.status_code == 302
+
+
+def test_deputies_posters_prints_a_township_one_page_each(hub, township, tmp_path):
+    out = tmp_path / "罗城街道.pdf"
+    runner = hub.test_cli_runner()
+    result = runner.invoke(args=["deputies", "posters", "--station", "LC01", str(out)])
+    assert result.exit_code == 0, result.output
+    assert text(out).count("扫码给代表留言") == 1
+    assert runner.invoke(args=["deputies", "posters", str(out)]).exit_code == 2  # none of the three
+    assert runner.invoke(args=["deputies", "posters", "--station", "LCWS", str(out)]).exit_code == 1
+    hub.config["PUBLIC_BASE_URL"] = None
+    refused = runner.invoke(args=["deputies", "posters", "--deputy", str(township["deputy_id"]), str(tmp_path / "x.pdf")])
+    assert refused.exit_code == 1 and "KIOSK_PUBLIC_BASE_URL" in refused.output and not (tmp_path / "x.pdf").exists()
+
+
+def test_city_staff_register_one_online_station_per_township(hub):
+    city = Desk(hub, role="city")
+    form = {"code": "SLWS", "name": "素龙街道人大代表网上联络站", "level": "online", "address": ""}
+    with hub.app_context():
+        form["township_id"] = str(db.session.scalar(select(Station.township_id).where(Station.code == "SL00")))
+    done = city.post("/staff/admin/stations/new", data=form)
+    assert done.status_code == 302
+    with hub.app_context():
+        assert db.session.get(Station, "SLWS").is_online
+        assert phone.online_station(int(form["township_id"])).code == "SLWS"
+    again = city.post("/staff/admin/stations/new", data={**form, "code": "SLW2"})
+    assert again.status_code == 200 and "已有网上联络站" in again.text
+    # It has no box: no enrolment token, and the fleet does not wait for it.
+    assert "SLWS" not in city.get("/staff/admin/fleet").text
+    changed = city.post("/staff/admin/stations/SLWS", data={"name": "网上联络站", "level": "station", "address": ""})
+    assert "不能互换层级" in changed.text

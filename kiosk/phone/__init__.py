@@ -2,4 +2,7 @@
 
 from flask import Blueprint
 
+# The public pages: no login.
 bp = Blueprint("phone", __name__)
+# Staff print the posters for their township.
+admin_bp = Blueprint("phone_admin", __name__, url_prefix="/staff/posters")

@@ -1,5 +1,6 @@
 """The phone page's form: the kiosk's rules and messages for text, name and phone."""
 
+from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
@@ -29,3 +30,7 @@ class PhoneOpinionForm(ContentForm, ContactForm):
     def validate_submission(self, field):
         if not UUID_SHAPE.fullmatch(field.data or ""):
             raise ValidationError("页面已过期，请再点一次“提交”。")
+
+
+class EmptyForm(FlaskForm):
+    """A button-only POST (print the ticked posters): its CSRF token and nothing more."""
