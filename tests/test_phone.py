@@ -364,3 +364,9 @@ def test_city_staff_register_one_online_station_per_township(hub):
     assert "SLWS" not in city.get("/staff/admin/fleet").text
     changed = city.post("/staff/admin/stations/SLWS", data={"name": "网上联络站", "level": "station", "address": ""})
     assert "不能互换层级" in changed.text
+
+
+def test_an_online_stations_number_the_hub_lacks_is_plainly_not_found(hub, township):
+    """Its receipts are made at the hub: no station has one still to send."""
+    answer = hub.test_client().get("/r/LCWS-260101-0001?k=ABCDEF")
+    assert answer.status_code == 404 and "还没有把这条意见送到" not in answer.get_data(as_text=True)
