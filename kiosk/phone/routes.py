@@ -48,6 +48,8 @@ def _page(target: services.Target):
             return _private(render_template("phone/receipt.html", target=target, opinion=submitted.opinion))
         except services.PhoneRefused as refused:
             message = refused.message
+            if isinstance(refused, services.SubmissionMismatch):
+                form.submission.data = None  # a new one below: the next 提交 is a new opinion
     if request.method == "GET" or not services.UUID_SHAPE.fullmatch(form.submission.data or ""):
         form.submission.data = services.new_submission_id()
     return _private(
