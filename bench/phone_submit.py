@@ -88,6 +88,8 @@ def measure(url: str) -> bool:
             ).scalars().all()
             opinions = db.session.scalar(sa.text("SELECT count(*) FROM opinions"))
         print(f"-- {opinions:,} opinions at the hub; {len(pages):,} deputies' pages")
+        with app.app_context():
+            log = staff_queue.StatementLog(db.engine)
         client = app.test_client()
         floor, page_times, submits = [], [], []
         numbers = set()
@@ -101,7 +103,9 @@ def measure(url: str) -> bool:
                 "category": staff_queue.CATEGORY_CODES[round_ % len(staff_queue.CATEGORY_CODES)],
                 "content": CONTENTS[round_ % len(CONTENTS)] + "，希望尽快解决。", "consent": "",
             }  # fmt: skip
+            log.kind = "submit" if round_ >= WARM_UP else None
             saved_in, answer = timed(client.post, path, data=form, environ_base=address)
+            log.kind = None
             found = RECEIPT.search(answer.get_data(as_text=True))
             if answer.status_code != 200 or found is None:
                 print(f"{path}: {answer.status_code}\n{answer.get_data(as_text=True)[:1000]}")
@@ -125,6 +129,10 @@ def measure(url: str) -> bool:
     ratio("submit / floor, medians", median(submits), median(floor))
     ratio("submit / floor, p95", p95(submits), p95(floor))
     ratio("page / floor, medians", median(page_times), median(floor))
+    sql = log.sql_seconds["submit"]
+    report(f"  submit: of which SQL, mean ({sql / sum(submits):.0%})", ms(sql / len(submits)))
+    for mean, statement, _params in log.slowest("submit", 4):
+        print(f"    {ms(mean):>9}  {' '.join(statement.split())[:110]}")
     return True
 
 
