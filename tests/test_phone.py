@@ -10,6 +10,7 @@
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -36,6 +37,7 @@ from kiosk.roster import services as roster
 from kiosk.staff import services as staff
 from kiosk.stats import services as stats
 from kiosk.sync.records import RECORD_TYPES
+from tests.support.apps import make_app
 from tests.support.desk import Desk
 from tests.support.factories import make_user, receive_opinion
 from tests.support.phone import Phone, make_online_station
@@ -383,3 +385,25 @@ def test_no_deputy_sits_and_no_duty_is_planned_at_the_online_station(hub, townsh
             directory.resolve_stations("LCWS")
         clerk = make_user(role="township", township="罗城街道")
         assert "LCWS" not in {s.code for s in roster.stations_for(clerk)}
+
+
+def test_phones_at_the_same_moment_get_numbers_of_their_own(hub_app):
+    """Two workers take the day's first number at once: one of them takes the next, none is lost."""
+    with hub_app.app_context():
+        make_online_station()
+        public_ids = db.session.scalars(
+            select(Deputy.public_id).join(Deputy.stations).where(Station.code.in_(["LC01", "LC02"])).distinct().limit(6)
+        ).all()
+    # Another worker process's app on the same database.
+    worker = make_app(hub_app.instance_path, AUTO_MIGRATE=False, ROLE="hub", DATABASE_URL=hub_app.config["SQLALCHEMY_DATABASE_URI"])
+
+    def send(n):
+        page = Phone((hub_app if n % 2 else worker).test_client(), f"/d/{public_ids[n]}", address=f"198.51.100.{n}")
+        page.open()
+        page.submit(content=f"同时提交的第{n}条意见。")
+        return page.receipt
+
+    with ThreadPoolExecutor(len(public_ids)) as pool:
+        receipts = list(pool.map(send, range(len(public_ids))))
+    assert all(receipts) and len({number for number, _secret in receipts}) == len(public_ids)
+    assert len(opinions(hub_app)) == len(public_ids)

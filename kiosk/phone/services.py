@@ -53,6 +53,8 @@ from ..workdays import due_dates
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
+# Two phones may take a day's first number at the same moment; the loser tries again.
+WRITE_ATTEMPTS = 3
 
 
 class PhoneRefused(Refused):
@@ -183,6 +185,27 @@ def submit(target: Target, submission_id: str, given: PhoneOpinion, address: str
         raise NoOnlineStation(target.township)
     moment = moment or clock_now()
     check_limits(target, address, moment)
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            opinion = _write(online, target, submission_id, given, address, moment)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            # The same submission twice at once: the other request saved it.
+            existing = db.session.get(Opinion, submission_id)
+            if existing is not None:
+                return Submitted(_same_submission(existing, target, given), created=False)
+            # Else another phone took the day's first number at the same moment: take the next.
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            online = online_station(target.township.id)
+            continue
+        log.info("phone opinion %s saved as %s for %s", submission_id, opinion.receipt_number, target.limit_key)
+        return Submitted(opinion, created=True)
+
+
+def _write(online: Station, target: Target, submission_id: str, given: PhoneOpinion, address: str, moment: datetime) -> Opinion:
+    """The opinion, its first two steps, its counter and its limit counts, in the session's transaction."""
     accept_due, close_due = due_dates(moment, given.category.accept_days, given.category.answer_days)
     consent = current_app.config["PHONE_CONSENT_VERSION"] if given.contact_phone else None
     opinion = Opinion(
@@ -215,17 +238,7 @@ def submit(target: Target, submission_id: str, given: PhoneOpinion, address: str
     page, per_address = limits()
     page.note(target.limit_key, moment)
     per_address.note(household(address), moment)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same submission twice at once: the other request saved it.
-        db.session.rollback()
-        existing = db.session.get(Opinion, submission_id)
-        if existing is None:
-            raise
-        return Submitted(_same_submission(existing, target, given), created=False)
-    log.info("phone opinion %s saved as %s for %s", submission_id, opinion.receipt_number, target.limit_key)
-    return Submitted(opinion, created=True)
+    return opinion
 
 
 def _same_submission(opinion: Opinion, target: Target, given: PhoneOpinion) -> Opinion:
