@@ -407,3 +407,11 @@ def test_phones_at_the_same_moment_get_numbers_of_their_own(hub_app):
         receipts = list(pool.map(send, range(len(public_ids))))
     assert all(receipts) and len({number for number, _secret in receipts}) == len(public_ids)
     assert len(opinions(hub_app)) == len(public_ids)
+
+
+def test_the_demo_opens_phone_opinions_in_every_township(hub):
+    runner = hub.test_cli_runner()
+    assert runner.invoke(args=["demo", "online-stations"]).output == "21 online stations added\n"
+    assert runner.invoke(args=["demo", "online-stations"]).output == "0 online stations added\n"
+    with hub.app_context():
+        assert phone.online_station(db.session.get(Station, "LC00").township_id).code == "LCWS"
