@@ -253,7 +253,7 @@ def submit_draft(
             db.session.add(AssistedEntry(checkin_uuid=answers["assisted_by"], opinion_uuid=opinion.uuid, created_at=now))
         _remove_draft(draft)
         crash_point("before_commit")
-        with _objects_kept_after_commit():
+        with objects_kept_after_commit():
             db.session.commit()
     except IntegrityError:
         _forget_print_job(job)
@@ -293,7 +293,7 @@ def _forget_print_job(job: PrintJob | None) -> None:
 
 
 @contextmanager
-def _objects_kept_after_commit():
+def objects_kept_after_commit():
     """Commit without expiring the session's objects.
 
     They hold exactly what the transaction wrote or read, so reading them

@@ -29,11 +29,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from ..clock import now as clock_now
 from ..extensions import db
-from ..intake.services import next_receipt_number
+from ..intake.services import next_receipt_number, objects_kept_after_commit
 from ..limits import Limit, household, minutes_left
 from ..models import (
     Category,
@@ -94,11 +93,7 @@ def deputy_target(public_id: str) -> Target | None:
     """The page of a serving deputy, by their public id; None for anyone else."""
     if not public_id or len(public_id) > 16:
         return None
-    deputy = db.session.scalar(
-        select(Deputy)
-        .where(Deputy.public_id == public_id, Deputy.retired.is_(False))
-        .options(selectinload(Deputy.stations))
-    )
+    deputy = db.session.scalar(select(Deputy).where(Deputy.public_id == public_id, Deputy.retired.is_(False)))
     if deputy is None:
         return None
     return Target(db.session.get(Township, deputy.township_id), deputy=deputy)
@@ -188,7 +183,9 @@ def submit(target: Target, submission_id: str, given: PhoneOpinion, address: str
     for attempt in range(WRITE_ATTEMPTS):
         try:
             opinion = _write(online, target, submission_id, given, address, moment)
-            db.session.commit()
+            # The receipt page reads what was just written: no second read of it.
+            with objects_kept_after_commit():
+                db.session.commit()
         except IntegrityError:
             db.session.rollback()
             # The same submission twice at once: the other request saved it.
