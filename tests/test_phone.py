@@ -6,7 +6,10 @@
   receipt's, in the township's queue addressed to the deputy or station.
 - A second tap saves nothing more; bad input gets the kiosk's messages and
   saves nothing; floods are refused per page and per address.
-- ``deputies qr`` prints the page's address, only a public one.
+- ``deputies qr`` prints the page's address, and posters (CLI and staff
+  pages) carry it in their QR code: only a public one.
+- The deputy's file and the dashboard count phone opinions; the online
+  station is registered once per township and has no box, duty or deputy.
 """
 
 import json
