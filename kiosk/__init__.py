@@ -169,6 +169,8 @@ def _register_blueprints(app: Flask) -> None:
         from .audit_log.routes import bp as audit_log_bp
         from .auth.routes import bp as auth_bp
         from .open311.routes import bp as open311_bp
+        from .phone.routes import admin_bp as phone_admin_bp
+        from .phone.routes import bp as phone_bp
         from .roster.routes import bp as roster_bp
         from .staff.routes import bp as staff_bp
         from .stats.routes import bp as stats_bp
@@ -178,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
 
         for blueprint in (
             auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp, audit_log_bp, desk_bp,
+            phone_bp, phone_admin_bp,
         ):  # fmt: skip
             app.register_blueprint(blueprint)
 

@@ -59,6 +59,15 @@ class DefaultConfig:
     # stored with each record that gives contact details. 2026-12: the notice
     # says when the hub erases them (RETENTION_DAYS).
     CONSENT_VERSION = "2026-12"
+    # Hub: the phone page's own consent notice (kiosk.phone), stored with
+    # each phone opinion that gives contact details. It says what the hub
+    # keeps and for how long, not what a station box deletes.
+    PHONE_CONSENT_VERSION = "phone-2026-12"
+    # Hub: opinions from phones per hour. Villagers share their carrier's
+    # addresses, so the per-address limit is generous; the limit per deputy's
+    # or station's page is the one that stops a flood.
+    PHONE_SUBMITS_PER_HOUR_PER_ADDRESS = 60
+    PHONE_SUBMITS_PER_HOUR_PER_PAGE = 20
     # Days after an opinion is closed, declined or merged before the hub
     # erases its contact details (`flask retention run`, nightly). A station
     # names the same number in its consent notice: keep the two in step.

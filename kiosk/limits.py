@@ -7,8 +7,14 @@ kind; what it counts per key (a receipt number, an address, the one PIN
 of a box) is up to its caller. Failures are rows in ``limit_failures``;
 a try refused because the key is locked is not counted, so a lock ends on
 time, and the rows a key can hold stay few.
+
+The same rows also count things done, not failed (opinions sent from
+phones, ``kiosk.phone``): ``next_free`` says when fewer than so many fall
+within the window again, and ``note`` counts one inside the caller's
+transaction, so the opinion and its count commit together.
 """
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +58,12 @@ class Limit:
 
     def record_failure(self, key: str, moment: datetime | None = None) -> None:
         """Count a failure for ``key``. Commits, so it counts even if the request then fails."""
+        self.note(key, moment)
+        db.session.commit()
+        log.info("limit %s: failure for %s", self.kind, key)
+
+    def note(self, key: str, moment: datetime | None = None) -> None:
+        """Count one for ``key`` in the caller's transaction (no commit)."""
         moment = moment or now()
         db.session.add(LimitFailure(kind=self.kind, key=_key(key), at=moment))
         # Rows this old can lock nothing any more.
@@ -60,8 +72,27 @@ class Limit:
                 LimitFailure.kind == self.kind, LimitFailure.at <= moment - self.window - self.lock
             )
         )
-        db.session.commit()
-        log.info("limit %s: failure for %s", self.kind, key)
+
+    def next_free(self, key: str, moment: datetime | None = None) -> datetime | None:
+        """When fewer than ``failures`` of ``key`` fall within the window again; None while they do now.
+
+        For a limit on how often a thing is done: the window slides, so a
+        key waits only for its oldest counted time to leave it.
+        """
+        moment = moment or now()
+        times = db.session.scalars(
+            select(LimitFailure.at)
+            .where(
+                LimitFailure.kind == self.kind,
+                LimitFailure.key == _key(key),
+                LimitFailure.at > moment - self.window,
+            )
+            .order_by(LimitFailure.at.desc())
+            .limit(self.failures)
+        ).all()
+        if len(times) < self.failures:
+            return None
+        return times[-1] + self.window
 
     def clear(self, key: str) -> None:
         """Forget the failures of ``key`` (after a success). Commits."""
@@ -69,6 +100,18 @@ class Limit:
             delete(LimitFailure).where(LimitFailure.kind == self.kind, LimitFailure.key == _key(key))
         )
         db.session.commit()
+
+
+def household(address: str) -> str:
+    """A client's address as limits count it: IPv4 as it is, IPv6 by its /64
+    (what one household or phone is given)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def _key(key: str) -> str:

@@ -76,7 +76,9 @@ CITY_BLUEPRINTS = {"setup", "audit_log"}
 DEPARTMENT_ROUTES = {"setup.departments", "setup.new_department", "setup.edit_department", "setup.set_department_active"}
 OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
-TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index"}
+TOWNSHIP_QUERY_ROUTES = {
+    "staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index", "phone_admin.index",
+}  # fmt: skip
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.receive_voice", "sync_api.unknown"}
 
@@ -100,6 +102,7 @@ class Side:
     shift_id: int  # a duty shift at the station
     station_name: str
     deputy_id: int  # a deputy of the township
+    deputy_public_id: str  # their phone page's address (/d/<public_id>)
 
 
 @dataclass
@@ -137,7 +140,7 @@ def _side(township: str, city: User, department: Department, content: str, name:
     db.session.commit()
     return Side(
         township_id, station, main.uuid, main.receipt_number, assignment.id, fresh.uuid, fresh.receipt_number,
-        topic.id, shift.id, place.name, deputy.id,
+        topic.id, shift.id, place.name, deputy.id, deputy.public_id,
     )  # fmt: skip
 
 
@@ -172,6 +175,8 @@ CODE_ARGUMENTS = {
     "/staff/admin/stations/": "station",
     "/staff/roster/": "station",
     "/open311/v2/services/": "category",
+    "/s/": "station",
+    "/staff/posters/stations/": "station",
 }
 
 
@@ -202,6 +207,7 @@ ARGS = {
     "step": lambda w, rule: "category",
     "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
     "deputy_id": lambda w, rule: w.b.deputy_id,
+    "public_id": lambda w, rule: w.b.deputy_public_id,
     "sha": lambda w, rule: "0" * 64,
     "sha256": lambda w, rule: "0" * 64,
     "offset": lambda w, rule: 0,
@@ -370,7 +376,7 @@ def test_every_route_argument_is_known(hub, app, world):
 STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty", "ime"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
-    "audit_log", "desk",
+    "audit_log", "desk", "phone", "phone_admin",
 }  # fmt: skip
 # Scoped routes for something only some opinions have (a 一键通 suggestion's attachment):
 # township A's plain opinion has none, so its own staff get a 404 there too, without a "denied" row.
@@ -811,7 +817,7 @@ def test_every_hub_form_refuses_a_post_without_its_csrf_token(hub, world, htmx):
             assert CSRF_REFUSAL in answer.text, f"{method} {rule.rule}"
             checked.append(rule.endpoint)
     assert len(checked) >= 33, sorted(checked)
-    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion"} <= set(
+    assert {"auth.login", "auth.logout", "staff.bulk", "public.rate_opinion", "phone.deputy_page", "phone.station_page"} <= set(
         checked
     )
     assert fingerprint(hub) == before

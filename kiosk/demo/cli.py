@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .history import load_history
-from .services import load_demo
+from .services import load_demo, load_online_stations
 
 
 @click.group()
@@ -37,3 +37,12 @@ def history(year):
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@demo.command("online-stations")
+@with_appcontext
+def online_stations():
+    """Give each demo township its online station, for phone opinions (hub only; safe to repeat)."""
+    if current_app.config["ROLE"] != "hub":
+        raise click.ClickException("网上联络站只在镇人大办（hub）登记。")
+    click.echo(f"{load_online_stations()} online stations added")

@@ -143,7 +143,8 @@ def load_history(year: int = 2019) -> dict[str, int]:
     if year >= today.year:
         raise ValueError(f"{year} 年还没有结束：演示历史只能生成已过去的年份。")
     townships = list(db.session.scalars(select(Township).order_by(Township.id)))
-    stations = list(db.session.scalars(select(Station).order_by(Station.code)))
+    # Kiosk opinions: never at a township's online station, which only numbers phone ones.
+    stations = list(db.session.scalars(select(Station).where(Station.level != StationLevel.ONLINE).order_by(Station.code)))
     categories = {c.code for c in db.session.scalars(select(Category))}
     if not townships or not stations or not set(CATEGORIES) <= categories:
         raise ValueError("请先载入演示数据：flask --app wsgi demo load")

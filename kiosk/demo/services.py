@@ -5,7 +5,17 @@ import logging
 from sqlalchemy import delete, select, text
 
 from ..extensions import db
-from ..models import TOWNSHIP_LEVEL, BoxIdentity, Category, Department, Deputy, Station, Township, station_deputies
+from ..models import (
+    TOWNSHIP_LEVEL,
+    BoxIdentity,
+    Category,
+    Department,
+    Deputy,
+    Station,
+    StationLevel,
+    Township,
+    station_deputies,
+)
 from . import data
 
 log = logging.getLogger(__name__)
@@ -89,3 +99,23 @@ def _load_townships() -> dict[str, Township]:
 def _load_categories() -> None:
     for position, (code, name, icon, days) in enumerate(data.CATEGORIES):
         db.session.merge(Category(code=code, name=name, icon=icon, position=position, active=True, answer_days=days))
+
+
+def load_online_stations() -> int:
+    """Each demo township's online station (its phone opinions' numbers), code <prefix>WS; safe to repeat.
+
+    Kept out of ``load_demo``: the demo network is the Luoding report's 236
+    stations with boxes, and a hub that has not opened phone opinions has none.
+    """
+    added = 0
+    for name, _kind, prefix in data.TOWNSHIPS:
+        township = db.session.scalar(select(Township).where(Township.name == name))
+        if township is None or db.session.scalar(
+            select(Station.code).where(Station.township_id == township.id, Station.level == StationLevel.ONLINE)
+        ):
+            continue
+        db.session.add(Station(code=f"{prefix}WS", name=f"{name}人大代表网上联络站", level=StationLevel.ONLINE, township_id=township.id))
+        added += 1
+    db.session.commit()
+    log.info("demo online stations: %d added", added)
+    return added

@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Deputy, Station, Township
+from ..phone import posters
+from ..phone import services as phone
+from ..refusals import Refused
 from . import duty_file, services, sheets
 
 
@@ -132,3 +135,52 @@ def show_file(deputy_id: int, year: int | None, term: bool, as_json: bool):
         if isinstance(value, dict):
             value = "，".join(f"{RATING_LABELS[k]} {n}" for k, n in value.items())
         click.echo(f"{FIGURE_LABELS[key]}\t{value}")
+
+
+@deputies.command("qr")
+@click.argument("deputy_id", type=int)
+def show_qr(deputy_id: int):
+    """The address of a deputy's QR code (their phone page): one line."""
+    deputy = db.session.get(Deputy, deputy_id)
+    if deputy is None:
+        raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
+    try:
+        click.echo(posters.deputy_url(deputy))
+    except posters.NoPublicAddress as refused:
+        raise click.ClickException(refused.message)
+
+
+@deputies.command("posters")
+@click.option("--township", "township_name", help="every serving deputy and station of this township (name)")
+@click.option("--deputy", "deputy_id", type=int, help="one deputy (id)")
+@click.option("--station", "station_code", help="one station (code)")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def print_posters(township_name: str | None, deputy_id: int | None, station_code: str | None, out: Path):
+    """A5 posters with the QR codes of phone pages (扫码给代表留言), one page each, as one PDF."""
+    if sum(x is not None for x in (township_name, deputy_id, station_code)) != 1:
+        raise click.UsageError("请给出 --township、--deputy 或 --station 之一（只能一个）。")
+    try:
+        targets = _poster_targets(township_name, deputy_id, station_code)
+        data = posters.posters_pdf(targets)
+    except Refused as refused:
+        raise click.ClickException(refused.message)
+    out.write_bytes(data)
+    click.echo(f"{len(targets)} posters written to {out}")
+
+
+def _poster_targets(township_name, deputy_id, station_code) -> list:
+    if township_name is not None:
+        township = db.session.scalar(select(Township).where(Township.name == township_name))
+        if township is None:
+            raise Refused(f"没有名为“{township_name}”的镇街。")
+        return posters.township_targets(township.id)
+    if deputy_id is not None:
+        deputy = db.session.get(Deputy, deputy_id)
+        target = phone.deputy_target(deputy.public_id) if deputy is not None else None
+        if target is None:
+            raise Refused(f"没有编号为 {deputy_id} 的在任代表。")
+        return [target]
+    target = phone.station_target(station_code)
+    if target is None:
+        raise Refused(f"没有代码为 {station_code} 的联络站（网上联络站没有海报）。")
+    return [target]

@@ -25,7 +25,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import audit
 from ..crash import crash_point
 from ..extensions import db
-from ..models import LEVELS, SEXES, TOWNSHIP_LEVEL, Deputy, Station, Township, User
+from ..models import LEVELS, SEXES, TOWNSHIP_LEVEL, Deputy, Station, StationLevel, Township, User
 from ..refusals import Refused
 from ..text import clean_text
 from . import photos, sheets
@@ -365,9 +365,9 @@ def _check_row(number, raw, townships, by_code, by_name, township_ids) -> _Row:
 
 
 def station_index() -> tuple[dict[str, Station], dict[str, list[Station]]]:
-    """Every station by code, and by name (names may repeat)."""
+    """Every station by code, and by name (names may repeat); not the online one, where no deputy sits."""
     by_code, by_name = {}, {}
-    for station in db.session.scalars(select(Station)):
+    for station in db.session.scalars(select(Station).where(Station.level != StationLevel.ONLINE)):
         by_code[station.code] = station
         by_name.setdefault(station.name, []).append(station)
     return by_code, by_name

@@ -28,6 +28,7 @@ from ..models import (
     AssistedEntry,
     BoxIdentity,
     Category,
+    Channel,
     Deputy,
     Draft,
     Opinion,
@@ -248,7 +249,7 @@ def submit_draft(
     try:
         opinion = Opinion(
             uuid=draft.id,
-            receipt_number=_next_receipt_number(station_code, now),
+            receipt_number=next_receipt_number(station_code, now),
             secret=make_secret(),
             station_code=station_code,
             # The object, not only its code: the receipt screen shows its answer days.
@@ -256,6 +257,7 @@ def submit_draft(
             # Spoken only (说话留言): the recording kept with the draft is the opinion.
             content=answers.get("content") or "",
             deputy_id=answers.get("deputy_id"),
+            channel=Channel.ASSISTED if answers.get("assisted_by") else Channel.KIOSK,
             consent_version=answers.get("consent_version"),
             contact_name=answers.get("name"),
             contact_phone=answers.get("phone"),
@@ -275,7 +277,7 @@ def submit_draft(
             db.session.add(AssistedEntry(checkin_uuid=answers["assisted_by"], opinion_uuid=opinion.uuid, created_at=now))
         _remove_draft(draft)
         crash_point("before_commit")
-        with _objects_kept_after_commit():
+        with objects_kept_after_commit():
             db.session.commit()
     except IntegrityError:
         _forget_print_job(job)
@@ -321,7 +323,7 @@ def _forget_print_job(job: PrintJob | None) -> None:
 
 
 @contextmanager
-def _objects_kept_after_commit():
+def objects_kept_after_commit():
     """Commit without expiring the session's objects.
 
     They hold exactly what the transaction wrote or read, so reading them
@@ -364,8 +366,12 @@ def _check_complete(answers: dict) -> Category:
     return category
 
 
-def _next_receipt_number(station_code: str, now: datetime) -> str:
-    """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction."""
+def next_receipt_number(station_code: str, now: datetime) -> str:
+    """``<STATION>-<YYMMDD>-<NNNN>``, the counter moved in this transaction.
+
+    A station numbers its kiosk's opinions so; a hub its township's phone
+    opinions, under the township's online station (``kiosk.phone``).
+    """
     day = to_local(now).strftime("%y%m%d")
     # Core statements on the session's connection: the ORM's bulk-update
     # machinery would only add work to a one-row counter. (No autoflush

@@ -68,6 +68,19 @@ FIGURES_COLUMNS = (
 )
 
 
+class Channel(StrEnum):
+    """How an opinion reached the township: typed at a kiosk, typed there by a
+    deputy on duty for the person (代为录入), or sent from a phone."""
+
+    KIOSK = "kiosk"
+    ASSISTED = "assisted"
+    PHONE = "phone"
+
+    @property
+    def label(self) -> str:
+        return {"kiosk": "联络站一体机", "assisted": "代表代为录入", "phone": "手机扫码"}[self.value]
+
+
 class Satisfaction(StrEnum):
     """满意度测评: what a constituent says of a closed opinion."""
 
@@ -151,6 +164,13 @@ class Opinion(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     # Device clock, UTC.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # ``Channel``: set where the opinion is made (a phone opinion at the hub,
+    # an assisted entry at the station), and at the hub when an assisted
+    # entry arrives for an opinion pushed as a kiosk one.
+    channel: Mapped[str] = mapped_column(String(8), default=Channel.KIOSK, server_default=Channel.KIOSK.value)
+    # A phone opinion left from a station's QR code: the station it is for
+    # (``station_code`` is then the township's online station, which numbered it).
+    addressed_station_code: Mapped[str | None] = mapped_column(String(8))
 
     # 一键通: a deputy's own suggestion, made at the hub (kiosk.desk), with its
     # title; None for a constituent's opinion.
@@ -201,6 +221,10 @@ class Opinion(db.Model):
     department: Mapped["Department | None"] = relationship()  # noqa: F821
     topic: Mapped["Topic | None"] = relationship()  # noqa: F821
     merged_into: Mapped["Opinion | None"] = relationship(remote_side=[uuid])
+    # No foreign key (a column added to a table that stations fill): only phone opinions set it.
+    addressed_station: Mapped["Station | None"] = relationship(  # noqa: F821
+        primaryjoin="foreign(Opinion.addressed_station_code) == Station.code", viewonly=True
+    )
     events: Mapped[list["OpinionEvent"]] = relationship(
         back_populates="opinion", order_by="OpinionEvent.at", cascade="all, delete-orphan"
     )
@@ -225,6 +249,14 @@ class Opinion(db.Model):
     @property
     def is_deputy_suggestion(self) -> bool:
         return self.suggesting_deputy_id is not None
+
+    @property
+    def channel_label(self) -> str:
+        return Channel(self.channel).label
+
+    @property
+    def by_phone(self) -> bool:
+        return self.channel == Channel.PHONE
 
 
 # A public step that is no change of status: a deputy's direct answer (代表答复).

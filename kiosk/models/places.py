@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -14,10 +14,28 @@ class StationLevel(StrEnum):
     CENTER = "center"  # 中心联络站, one per township
     STATION = "station"  # 联络站, mostly at villages
     POINT = "point"  # 联络点, at a deputy's home or workplace
+    # 网上联络站: one per township, with no box. Phone opinions (kiosk.phone)
+    # are numbered under its code, so no real station's counter is touched.
+    ONLINE = "online"
 
     @property
     def label(self) -> str:
-        return {"center": "人大代表中心联络站", "station": "人大代表联络站", "point": "人大代表联络点"}[self.value]
+        return LEVEL_LABELS[self.value]
+
+    @classmethod
+    def with_box(cls) -> list["StationLevel"]:
+        """The levels of stations with a kiosk: every one but the township's online station."""
+        return [level for level in cls if level is not cls.ONLINE]
+
+
+LEVEL_LABELS = {
+    "center": "人大代表中心联络站",
+    "station": "人大代表联络站",
+    "point": "人大代表联络点",
+    "online": "人大代表网上联络站",
+}
+# The station table's check, as SQL (migration 0013 widened it to ``online``).
+LEVEL_CHECK = "level in ('center', 'station', 'point', 'online')"
 
 
 class Township(db.Model):
@@ -57,7 +75,15 @@ class Township(db.Model):
 class Station(db.Model):
     __tablename__ = "stations"
     __table_args__ = (
-        CheckConstraint("level in ('center', 'station', 'point')", name="station_level"),
+        CheckConstraint(LEVEL_CHECK, name="station_level"),
+        # A township has at most one online station: its phone opinions' numbers.
+        Index(
+            "ix_stations_online_township",
+            "township_id",
+            unique=True,
+            sqlite_where=text("level = 'online'"),
+            postgresql_where=text("level = 'online'"),
+        ),
     )
 
     # 2 to 8 capital letters or digits; part of every receipt number.
@@ -80,6 +106,11 @@ class Station(db.Model):
     @property
     def level_label(self) -> str:
         return StationLevel(self.level).label
+
+    @property
+    def is_online(self) -> bool:
+        """The township's online station: no box, no kiosk, only a receipt counter."""
+        return self.level == StationLevel.ONLINE
 
 
 class BoxIdentity(db.Model):

@@ -4,7 +4,6 @@ What people type is read by ``kiosk.receipts.numbers``; wrong guesses are
 counted here, so nobody walks through other people's receipts.
 """
 
-import ipaddress
 import secrets
 from datetime import timedelta
 
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
-from ..limits import Limit
+from ..limits import Limit, household
 from ..models import Opinion, Station
 from ..parsing import is_loopback
 from ..receipts.numbers import AS_DIGITS, LOOK_ALIKES, normalise_receipt_number, normalise_secret
@@ -105,16 +104,4 @@ class GuessLimiter:
         address = request.remote_addr or ""
         if current_app.config["ROLE"] == "station" and is_loopback(address):
             return keys  # the kiosk's own screen
-        return keys + [(Limit("lookup-address", failures, self.WINDOW, self.WINDOW), _household(address))]
-
-
-def _household(address: str) -> str:
-    """An IPv4 address as it is; an IPv6 address by its /64."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return address
-
+        return keys + [(Limit("lookup-address", failures, self.WINDOW, self.WINDOW), household(address))]

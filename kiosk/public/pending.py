@@ -33,7 +33,8 @@ class PendingReceipt:
 def pending_receipt(number: str | None) -> PendingReceipt | None:
     """Describe a receipt the hub has not received yet, or None.
 
-    None when the number is malformed, its station is not one of this hub's,
+    None when the number is malformed, its station is not one of this hub's
+    (or is the township's online station, whose numbers the hub itself issues),
     its date is not a real date or lies more than a day ahead, or the hub
     does hold an opinion with this number (then a wrong 验证码 is the issue,
     and the caller's ordinary "not found" page is the truthful one).
@@ -50,7 +51,8 @@ def pending_receipt(number: str | None) -> PendingReceipt | None:
     if issued > today() + timedelta(days=1):
         return None
     station = db.session.get(Station, code)
-    if station is None:
+    # The online station's receipts are made here: one the hub lacks was never issued.
+    if station is None or station.is_online:
         return None
     if db.session.scalar(select(Opinion.uuid).where(Opinion.receipt_number == number)) is not None:
         return None

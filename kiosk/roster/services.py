@@ -34,7 +34,7 @@ from ..auth.scope import visible_township_ids
 from ..clock import local_midnight_utc, to_local
 from ..clock import today as local_today
 from ..extensions import db
-from ..models import Deputy, DutyCheckin, DutyShift, Station, User
+from ..models import Deputy, DutyCheckin, DutyShift, Station, StationLevel, User
 from ..refusals import Refused
 from ..workdays import add_working_days, is_working_day
 
@@ -74,8 +74,8 @@ def previous_month(first: date) -> date:
 
 
 def stations_for(user: User, township_id: int | None = None) -> list[Station]:
-    """The stations whose roster ``user`` may plan, by township, level and code."""
-    query = select(Station).options(selectinload(Station.township))
+    """The stations whose roster ``user`` may plan, by township, level and code (no duty at the online one)."""
+    query = select(Station).where(Station.level != StationLevel.ONLINE).options(selectinload(Station.township))
     ids = visible_township_ids(user)
     if ids is not None:
         query = query.where(Station.township_id.in_(ids))

@@ -289,6 +289,10 @@ def register_station():
             address=form.address.data,
         ),
     )
+    if done and token is None:
+        # An online station: nothing to enrol.
+        flash(f"已登记网上联络站 {form.code.data}：本镇街的手机留言以它的代码编号。", "success")
+        return redirect(url_for(".stations", township=form.township_id.data))
     if done:
         return _token_page(db.session.get(Station, form.code.data), token, registered=True)
     return _form_page(form, "登记新联络站", url_for(".stations"), "登记并生成登记码")
@@ -318,6 +322,9 @@ def issue_token(code):
     station = db.get_or_404(Station, code)
     if not EmptyForm().validate_on_submit():
         abort(400)
+    if station.is_online:
+        flash(f"{station.code} 是网上联络站，没有机器要登记，不需要登记码。", "error")
+        return redirect(url_for(".edit_station", code=code))
     return _token_page(station, services.issue_token(current_user, station))
 
 

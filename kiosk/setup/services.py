@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..auth import services as accounts
 from ..extensions import db
-from ..models import Category, Department, Station, Township, User
+from ..models import Category, Department, Station, StationLevel, Township, User
 from ..parsing import bounded_int
 from ..refusals import Refused
 from ..sync import registry
@@ -211,6 +211,8 @@ def register_station(
             f"站点代码 {code} 已被使用。需要给已登记的站换机器时，请在该站页面发新的登记码。", "code"
         )
     after = {"code": code, "name": name, "level": level, "township_id": township.id, "address": address}
+    if level == StationLevel.ONLINE:
+        return _register_online_station(actor, after, township)
     audit.record("station.register", actor=actor, subject=f"station:{code}", after=after)
     try:
         return registry.register_station(code, name, township.name, level, address=address)
@@ -221,8 +223,30 @@ def register_station(
         )
 
 
+def _register_online_station(actor: User, after: dict, township: Township) -> None:
+    """A township's online station: a code that numbers its phone opinions, no box and no token. Commits."""
+    if db.session.scalar(
+        select(Station.code).where(Station.township_id == township.id, Station.level == StationLevel.ONLINE)
+    ):
+        raise Refused(f"{township.name}已有网上联络站：每个镇街只有一个。", "level")
+    audit.record("station.register", actor=actor, subject=f"station:{after['code']}", after=after)
+    db.session.add(Station(**after))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Refused(f"站点代码 {after['code']} 已被使用。", "code")
+    return None
+
+
 def update_station(actor: User, station: Station, *, name: str, level: str, address: str | None) -> bool:
-    """Change a station's name, level or address (its code and township stay)."""
+    """Change a station's name, level or address (its code and township stay).
+
+    Never to or from ``online``: a box's station numbers its own receipts,
+    the online one the hub's phone opinions, and neither may take the other's.
+    """
+    if (level == StationLevel.ONLINE) != station.is_online:
+        raise Refused("网上联络站和有一体机的联络站不能互换层级。", "level")
     return _apply(
         actor, station, "station.update", _station_subject, {"name": name, "level": level, "address": address}
     )

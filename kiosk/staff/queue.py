@@ -308,6 +308,8 @@ _ROW_COLUMNS = (
     Opinion.close_due_on,
     Opinion.township_id,
     Opinion.deputy_id,
+    Opinion.channel,
+    Opinion.addressed_station_code,
 )
 
 
@@ -332,6 +334,7 @@ def page(user: User, filters: QueueFilters, after: str | None = None, size: int 
         joinedload(Opinion.category).load_only(Category.name),
         joinedload(Opinion.deputy).load_only(Deputy.name),
         joinedload(Opinion.suggesting_deputy).load_only(Deputy.name),
+        joinedload(Opinion.addressed_station).load_only(Station.name),
     )
     rows = list(db.session.scalars(query.order_by(*order_by).limit(size + 1)))
     next_after = _encode_cursor(rows[size - 1], filters.order) if len(rows) > size else None

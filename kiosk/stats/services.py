@@ -35,7 +35,7 @@ from sqlalchemy import case, exists, func, literal, literal_column, null, select
 
 from .. import clock
 from ..extensions import db
-from ..models import Category, Opinion, OpinionFigures, Satisfaction, Station, StationLevel, Township
+from ..models import AssistedEntry, Category, Channel, Opinion, OpinionFigures, Satisfaction, Station, StationLevel, Township
 from ..parsing import bounded_int, parse_day
 from ..staff import services as staff_services
 from ..staff.queue import OPEN_STATUSES
@@ -106,6 +106,14 @@ class Counts:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
+    def minus(self, *others: "Counts") -> "Counts":
+        """These counts without ``others`` (groups they include)."""
+        left = Counts(**{name: getattr(self, name) for name in self.__dataclass_fields__})
+        for other in others:
+            for name in self.__dataclass_fields__:
+                setattr(left, name, getattr(left, name) - getattr(other, name))
+        return left
+
     @property
     def closure_rate(self) -> float | None:
         return self.closed / self.received if self.received else None
@@ -173,6 +181,8 @@ class Figures:
     by_township: list[Row]  # city only: every township, in the demo's order; else []
     by_month: list[Row]
     stations_by_level: list[tuple[str, str, int]]  # (level, label, count)
+    # Kiosk, assisted entry, phone (``Channel``), in that order.
+    by_channel: list[Row] = field(default_factory=list)
 
     @property
     def scope_label(self) -> str:
@@ -235,11 +245,25 @@ def figures(
         row.counts.add(counts)
         if month_index is not None:
             by_month[months[month_index]].counts.add(counts)
+    online = set(
+        db.session.scalars(
+            _scoped(select(Station.code).where(Station.level == StationLevel.ONLINE), Station.township_id, township_id)
+        )
+    )
+    by_phone = Counts()
     for station_code, counts in by_station_counts.items():
         name, tid = stations.get(station_code, (station_code, None))
         by_station[station_code] = Row(station_code, name, counts=counts, note=township_names.get(tid))
         if township_id is None and tid in by_township:
             by_township[tid].counts.add(counts)
+        if station_code in online:
+            by_phone.add(counts)
+    assisted = _assisted_counts([township_id] if township_id is not None else list(township_names), period)
+    by_channel = [
+        Row(Channel.KIOSK.value, Channel.KIOSK.label, counts=totals.minus(assisted, by_phone)),
+        Row(Channel.ASSISTED.value, Channel.ASSISTED.label, counts=assisted),
+        Row(Channel.PHONE.value, Channel.PHONE.label, counts=by_phone),
+    ]
 
     return Figures(
         township=township,
@@ -252,7 +276,26 @@ def figures(
         by_township=list(by_township.values()),
         by_month=list(by_month.values()),
         stations_by_level=stations_by_level(township_id),
+        by_channel=by_channel,
     )
+
+
+def _assisted_counts(township_ids: list[int], period: Period) -> Counts:
+    """The figures of the period's opinions a deputy on duty typed for someone (代为录入).
+
+    Read from the assisted entries, a few a duty day, joined to their
+    opinions: never a pass over the period's opinions. Phone opinions are
+    the online stations' (every station's figures are kept already), and
+    the kiosk's are the rest.
+    """
+    start, until = period.utc_bounds()
+    query = (
+        select(*rollup.counted(Opinion))
+        .select_from(AssistedEntry)
+        .join(Opinion, Opinion.uuid == AssistedEntry.opinion_uuid)
+        .where(Opinion.township_id.in_(township_ids), Opinion.created_at >= start, Opinion.created_at < until)
+    )
+    return _counts(db.session.execute(query).one())
 
 
 def _scoped(query, column, township_id: int | None):
@@ -448,12 +491,12 @@ def years_offered(township_id: int | None, shown: Period) -> list[int]:
 
 
 def stations_by_level(township_id: int | None) -> list[tuple[str, str, int]]:
-    """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点."""
+    """(level, label, count) of the scope's stations: 中心联络站, 联络站, 联络点 (the online one has no box)."""
     query = _scoped(
         select(Station.level, func.count()).group_by(Station.level), Station.township_id, township_id
     )
     counts = dict(db.session.execute(query).all())
-    return [(level.value, level.label, counts.get(level.value, 0)) for level in StationLevel]
+    return [(level.value, level.label, counts.get(level.value, 0)) for level in StationLevel.with_box()]
 
 
 # The first year the dashboard offers (the stations opened in 2015).

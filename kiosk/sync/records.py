@@ -45,6 +45,7 @@ from ..models import (
     DutyCheckout,
     ReceptionEntry,
     Category,
+    Channel,
     Deputy,
     Opinion,
     OpinionEvent,
@@ -708,6 +709,23 @@ class AssistedRecords(DeputyRecords):
         if opinion_station != station_code:
             return Refusal("unknown_opinion", f"镇人大办没有本站编号为 {data['opinion_uuid']} 的意见")
         return None
+
+    def store(self, records, station_code, received_at):
+        """As every deputy record; and the opinions they name came by assisted entry (代为录入).
+
+        The opinion's wire record carries no channel (older boxes send none),
+        so the hub learns it from the entry, which follows its opinion.
+        """
+        refusals = super().store(records, station_code, received_at)
+        assisted = [data["opinion_uuid"] for data, _digest in records if data["uuid"] not in refusals]
+        if assisted:
+            db.session.execute(
+                update(Opinion)
+                .where(Opinion.uuid.in_(listed(assisted)))
+                .values(channel=Channel.ASSISTED.value)
+                .execution_options(synchronize_session=False)
+            )
+        return refusals
 
 
 def naive_utc(moment: datetime) -> datetime:

@@ -61,8 +61,8 @@ def register_station(code: str, name: str, township_name: str, level: str, addre
     """Register a station and return a one-time enrolment token. Commits."""
     if not STATION_CODE.fullmatch(code or ""):
         raise ValueError("站点代码须为 2 到 8 位大写字母或数字 (station code: 2 to 8 capital letters or digits)")
-    if level not in {lv.value for lv in StationLevel}:
-        raise ValueError(f"level must be one of {', '.join(lv.value for lv in StationLevel)}")
+    if level not in {lv.value for lv in StationLevel.with_box()}:
+        raise ValueError(f"level must be one of {', '.join(lv.value for lv in StationLevel.with_box())}")
     township = db.session.scalar(select(Township).where(Township.name == township_name))
     if township is None:
         raise ValueError(f"没有这个镇街: {township_name}")
@@ -77,8 +77,11 @@ def register_station(code: str, name: str, township_name: str, level: str, addre
 
 def issue_token(code: str) -> str:
     """A fresh one-time enrolment token for a registered station. Commits."""
-    if db.session.get(Station, code) is None:
+    station = db.session.get(Station, code)
+    if station is None:
         raise ValueError(f"没有站点代码为 {code} 的联络站")
+    if station.is_online:
+        raise ValueError(f"{code} 是网上联络站，没有机器要登记")
     if db.session.get(SyncStation, code) is None:
         db.session.add(SyncStation(station_code=code))
         db.session.flush()
@@ -131,6 +134,8 @@ def station_overview() -> list[StationRow]:
         select(Station, Township.name, SyncStation)
         .join(Township, Station.township_id == Township.id)
         .outerjoin(SyncStation, SyncStation.station_code == Station.code)
+        # The township's online station has no box to enrol or watch.
+        .where(Station.level != StationLevel.ONLINE)
         .order_by(Station.code)
     )
     result = []

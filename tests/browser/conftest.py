@@ -21,8 +21,8 @@ SCREENS = {
 }
 # The township office's desk computer: a common laptop screen, mouse and keyboard.
 DESK = {"width": 1366, "height": 768}
-# A deputy's phone at their desk (kiosk.desk): a small Android phone, by touch.
-PHONE = {"width": 380, "height": 780}
+# A villager's or a deputy's phone: a small one, touch only.
+PHONE = {"width": 380, "height": 800}
 
 
 
@@ -173,7 +173,7 @@ def kiosk(browser, shape, pytestconfig):
 @pytest.fixture
 def screens(browser, pytestconfig):
     """``screens(shape)`` opens one more page in a fresh context: "desk" for
-    the township office's desk computer, "phone" for a deputy's phone, or a kiosk shape. All are closed at
+    the township office's desk computer, "phone" for a villager's or a deputy's phone, or a kiosk shape. All are closed at
     the end, and none may have had a script error or a CSP violation."""
     pages = []
 
