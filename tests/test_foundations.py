@@ -104,6 +104,41 @@ def test_migrations_build_the_schema_from_an_empty_database(tmp_path):
         assert _models_match_schema()
 
 
+def test_a_hub_with_people_and_opinions_upgrades_from_the_first_directory_schema(tmp_path):
+    """Later migrations rebuild tables that rows point at (users, by sessions and the
+    audit log) and must keep the triggers on opinions that feed the dashboard."""
+    from flask_migrate import upgrade
+
+    from kiosk import MIGRATIONS
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "ROLE": "hub", "AUTO_MIGRATE": False})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0012")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO townships (id, name, kind) VALUES (1, '罗城街道', '街道')")
+            conn.exec_driver_sql(
+                "INSERT INTO users (id, username, password_hash, role, township_id, active, created_at) "
+                "VALUES (1, 'clerk', 'x', 'township', 1, 1, '2026-12-01 08:00:00')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at) "
+                "VALUES ('t', 1, '2026-12-01 08:00:00', '2026-12-01 08:00:00')"
+            )
+        triggers = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'opinions'"
+        with db.engine.connect() as conn:
+            before = conn.exec_driver_sql(triggers).scalar()
+        assert before > 0
+        upgrade(directory=str(MIGRATIONS))
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql(triggers).scalar() == before
+            assert conn.exec_driver_sql("SELECT user_id FROM staff_sessions").scalar() == 1
+            assert conn.exec_driver_sql("SELECT username FROM users").scalar() == "clerk"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert _models_match_schema()
+        db.engine.dispose()
+
+
 @pytest.mark.postgres
 def test_migrations_run_on_postgres(tmp_path, postgres_url):
     app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": postgres_url, "ROLE": "hub"})

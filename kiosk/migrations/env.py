@@ -90,6 +90,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # A batch migration rebuilds a table: copy, drop, rename. With
+            # foreign keys enforced, dropping a table that other rows point at
+            # fails or cascades, so they are off while migrating (the pragma
+            # only takes outside a transaction, so on the driver's connection,
+            # before SQLAlchemy begins one) and checked afterwards.
+            connection.connection.dbapi_connection.execute('PRAGMA foreign_keys = OFF')
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -98,6 +106,15 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+                if broken:
+                    raise RuntimeError(f'migration left rows pointing nowhere: {broken[:5]}')
+        if sqlite:
+            # SQLAlchemy may have begun another transaction after Alembic's;
+            # the pragma is ignored inside one.
+            connection.commit()
+            connection.connection.dbapi_connection.execute('PRAGMA foreign_keys = ON')
 
 
 if context.is_offline_mode():

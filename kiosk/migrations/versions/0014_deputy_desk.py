@@ -71,12 +71,22 @@ def upgrade():
     with op.batch_alter_table('opinion_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=16), nullable=True))
 
-    with op.batch_alter_table('opinions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('suggesting_deputy_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('title', sa.String(length=60), nullable=True))
-        batch_op.create_index('ix_opinions_deputy_created', ['deputy_id', 'created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_opinions_suggesting_deputy_id'), ['suggesting_deputy_id'], unique=False)
-        batch_op.create_foreign_key('fk_opinions_suggesting_deputy_id_deputies', 'deputies', ['suggesting_deputy_id'], ['id'])
+    if op.get_bind().dialect.name == 'sqlite':
+        # Added in place: rebuilding opinions would drop its triggers (the
+        # dashboard's rollup, migration 0009). SQLite takes a column's
+        # foreign key in ADD COLUMN.
+        op.execute(
+            'ALTER TABLE opinions ADD COLUMN suggesting_deputy_id INTEGER '
+            'CONSTRAINT fk_opinions_suggesting_deputy_id_deputies REFERENCES deputies (id)'
+        )
+    else:
+        op.add_column('opinions', sa.Column('suggesting_deputy_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            'fk_opinions_suggesting_deputy_id_deputies', 'opinions', 'deputies', ['suggesting_deputy_id'], ['id']
+        )
+    op.add_column('opinions', sa.Column('title', sa.String(length=60), nullable=True))
+    op.create_index('ix_opinions_deputy_created', 'opinions', ['deputy_id', 'created_at'], unique=False)
+    op.create_index('ix_opinions_suggesting_deputy_id', 'opinions', ['suggesting_deputy_id'], unique=False)
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deputy_id', sa.Integer(), nullable=True))
