@@ -167,8 +167,13 @@ def _register_blueprints(app: Flask) -> None:
         from .stats.routes import bp as stats_bp
 
         from .deputies.routes import admin_bp as deputy_admin_bp
+        from .deputy_work.routes import bp as deputy_work_bp
+        from .deputy_work.public import public_bp as deputy_file_bp
 
-        for blueprint in (auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp, audit_log_bp):
+        for blueprint in (
+            auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, deputy_work_bp, deputy_file_bp,
+            open311_bp, audit_log_bp,
+        ):  # fmt: skip
             app.register_blueprint(blueprint)
 
 

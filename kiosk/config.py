@@ -61,6 +61,11 @@ class DefaultConfig:
     RETENTION_DAYS = 365
     # Days `flask backup create DIR` keeps backups in DIR; older ones it removes.
     BACKUP_DAYS = 14
+    # The first day of a term of the township congresses (本届, five years;
+    # the terms before and after follow on): report-backs are counted per
+    # term (every directly elected deputy reports back once a term), and the
+    # deputy's file and the report count "this term so far" from it.
+    TERM_START = "2016-12-01"
     # Apply pending Alembic migrations when the app is created.
     AUTO_MIGRATE = True
     # Test-only: name of a point on the submit path where the process

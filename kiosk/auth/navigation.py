@@ -14,6 +14,7 @@ MENU = (
     # A township's own departments (镇村建办, 村委会…): the city's are under 设置.
     ("setup.departments", "承办部门", (Role.TOWNSHIP, Role.CHAIR)),
     ("deputy_admin.index", "代表名册", ()),
+    ("deputy_work.index", "代表履职", ()),
     ("setup.fleet", "联络站运行", (Role.CITY,)),
     ("setup.index", "设置", (Role.CITY,)),
     ("audit_log.index", "审计日志", (Role.CITY,)),

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from ..clock import today
 from ..extensions import db
 from ..models import Deputy, Station, Township
 from . import duty_file, services, sheets
@@ -95,26 +96,30 @@ def set_pin(deputy_id: int):
     click.echo(f"已设置代表“{deputy.name}”的值班密码；联络站下次同步后生效。")
 
 
-FIGURE_LABELS = {
-    "duty_days_planned": "排班值班天数", "duty_days_attended": "到岗值班天数", "checkins": "签到次数",
-    "people_received": "接待群众人数", "assisted_entries": "代为录入意见", "opinions_addressed": "群众指定的意见",
-    "opinions_closed": "其中已办结",
-}  # fmt: skip
-
-
 @deputies.command("file")
 @click.argument("deputy_id", type=int)
-@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="the calendar year, e.g. 2026")
+@click.option("--year", type=click.IntRange(2000, 2100), help="the calendar year, e.g. 2026")
+@click.option("--term", is_flag=True, help="the term so far (本届累计), to the end of --year or of this year")
 @click.option("--json", "as_json", is_flag=True, help="a JSON object of integers")
-def show_file(deputy_id: int, year: int, as_json: bool):
-    """A deputy's 履职档案 for one year: duty days, check-ins, people received, opinions."""
+def show_file(deputy_id: int, year: int | None, term: bool, as_json: bool):
+    """A deputy's 履职档案 for one year or the term: duty days, check-ins, people received, opinions, work."""
     deputy = db.session.get(Deputy, deputy_id)
     if deputy is None:
         raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
-    values = duty_file.figures(deputy, year)
+    if year is None and not term:
+        raise click.UsageError("请给出 --year YYYY 或 --term。")
+    year = year or today().year
+    period = duty_file.Period.term(year) if term else duty_file.Period.year(year)
+    values = {**duty_file.duty_figures([deputy.id], period).get(deputy.id, dict.fromkeys(duty_file.FIGURES, 0))}
+    values.update(_work_figures(deputy, period))
     if as_json:
         click.echo(json.dumps(values, ensure_ascii=False, indent=1))
         return
-    click.echo(f"{deputy.name} {year}年履职档案")
-    for key in duty_file.FIGURES:
-        click.echo(f"{FIGURE_LABELS[key]}\t{values[key]}")
+    click.echo(f"{deputy.name} {period.label}履职档案")
+    for key, value in values.items():
+        click.echo(f"{duty_file.LABELS.get(key, key)}\t{value}")
+
+
+def _work_figures(deputy: Deputy, period) -> dict[str, int]:
+    """Activities attended, report-backs and topics tracked."""
+    return duty_file.work(deputy, period)

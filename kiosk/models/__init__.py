@@ -2,6 +2,20 @@
 
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
 from .deputy_records import AssistedEntry, DutyCheckin, DutyCheckout, ReceptionEntry
+from .deputy_work import (
+    Activity,
+    Evaluation,
+    EvaluationFollowUp,
+    EvaluationKind,
+    ProfessionalGroup,
+    ReportBack,
+    TopicRecord,
+    TopicStatus,
+    TrackingKind,
+    activity_deputies,
+    activity_opinions,
+    group_members,
+)
 from .duty import DutyShift
 from .figures import OpinionFigures, StaleFigures
 from .kiosk_state import Draft, PrintJob
@@ -33,6 +47,18 @@ from .sync import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "Activity",
+    "Evaluation",
+    "EvaluationFollowUp",
+    "EvaluationKind",
+    "ProfessionalGroup",
+    "ReportBack",
+    "TopicRecord",
+    "TopicStatus",
+    "TrackingKind",
+    "activity_deputies",
+    "activity_opinions",
+    "group_members",
     "AssistedEntry",
     "DutyCheckin",
     "DutyCheckout",
