@@ -198,7 +198,7 @@ def work(deputy: Deputy, period: Period) -> dict[str, int]:
 def table(deputies: Select, period: Period, sort: str | None = None) -> list[dict]:
     """One row per deputy of ``deputies`` (a select of ids): name, township and every figure; ``sort`` most first."""
     duty, done = duty_figures(deputies, period), work_figures(deputies, period)
-    townships = dict(db.session.execute(select(Township.id, Township.name)))
+    townships = dict(db.session.execute(select(Township.id, Township.name)).tuples().all())
     rows = []
     for deputy_id, name, township_id, level, retired in db.session.execute(
         select(Deputy.id, Deputy.name, Deputy.township_id, Deputy.level, Deputy.retired)
@@ -221,12 +221,12 @@ def public_lists(deputy: Deputy, period: Period) -> dict[str, list]:
     """What the public file lists: dates, categories, statuses and public replies; never what a
     constituent wrote, a name or a phone number."""
     start, end = period.utc
-    categories = dict(db.session.execute(select(Category.code, Category.name)))
+    categories = dict(db.session.execute(select(Category.code, Category.name)).tuples().all())
     opinions = [
         {"day": to_local(at).date(), "category": categories.get(code, code), "status": OpinionStatus(status).label,
          "reply": reply if status in (OpinionStatus.CLOSED, OpinionStatus.DECLINED) else None}
         for at, code, status, reply in db.session.execute(
-            select(Opinion.created_at, Opinion.category, Opinion.status, Opinion.public_reply)
+            select(Opinion.created_at, Opinion.category_code, Opinion.status, Opinion.public_reply)
             .where(Opinion.deputy_id == deputy.id, Opinion.created_at >= start, Opinion.created_at < end)
             .order_by(Opinion.created_at.desc())
         )

@@ -205,9 +205,10 @@ def link_opinions(actor: User, activity: Activity, opinion_uuids: list[str]) -> 
     )
     if taken:
         raise WorkRefused("有的意见已关联到另一场活动。", "opinions")
-    before = sorted(o.uuid for o in linked_opinions(activity))
-    if before == sorted(wanted):
+    linked = linked_opinions(activity)
+    if sorted(o.uuid for o in linked) == sorted(wanted):
         return len(wanted)
+    numbers = {o.uuid: o.receipt_number for o in offered_opinions(activity)}
     db.session.execute(delete(activity_opinions).where(activity_opinions.c.activity_uuid == activity.uuid))
     if wanted:
         db.session.execute(
@@ -215,7 +216,8 @@ def link_opinions(actor: User, activity: Activity, opinion_uuids: list[str]) -> 
         )
     audit.record(
         "link_activity_opinions", actor=actor, subject=f"activity:{activity.uuid}",
-        before={"opinion_uuids": before}, after={"opinion_uuids": sorted(wanted)},
+        before={"receipt_numbers": sorted(o.receipt_number for o in linked)},
+        after={"receipt_numbers": sorted(numbers[u] for u in wanted)},
     )  # fmt: skip
     _commit()
     log.info("activity %s: %d opinions linked", activity.uuid, len(wanted))
