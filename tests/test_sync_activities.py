@@ -41,6 +41,7 @@ def test_an_activity_at_the_kiosk_reaches_the_hub_once_with_its_deputies(station
         ({"people": "0", "topics": "修路"}, "人数应在 1 到 9999 之间"),
         ({"people": "十", "topics": "修路"}, "人数应在 1 到 9999 之间"),
         ({"people": "12", "topics": ""}, "请简要写下交流了什么"),
+        ({"people": "12", "topics": "有事打 13800138000"}, "交流事项会公开，请删去其中的手机号码"),
         ({"people": "12", "topics": "修路", "others": ["999999"]}, "只能选本站的代表"),
     ]
     for data, message in refused:

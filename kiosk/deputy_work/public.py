@@ -7,6 +7,7 @@ name or phone of theirs, and no deputy's private mobile ever reaches it.
 """
 
 from flask import abort, render_template, request, url_for
+from markupsafe import Markup
 
 from .. import clock
 from ..extensions import db
@@ -23,14 +24,14 @@ def deputy_by_public_id(public_id: str) -> Deputy:
     return deputy
 
 
-def public_file(deputy: Deputy, year: int | None = None) -> str:
+def public_file(deputy: Deputy, year: int | None = None) -> Markup:
     """The file's partial for ``deputy``: the year's and the term's figures, the year's lists."""
     today = clock.today()
     year = year if year and 2000 <= year <= today.year else today.year
-    return render_template(
+    return Markup(render_template(
         "deputies/_public_file.html", **duty_file.file_context(deputy, year), years=range(today.year, today.year - 6, -1),
         photo_src=url_for("deputies.photo", sha=deputy.photo) if deputy.photo else None,
-    )
+    ))
 
 
 @public_bp.get("/d/<public_id>/file")

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectMultipleField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from ..text import clean_text
+from ..text import clean_text, personal_data_in
 
 
 class CheckinForm(FlaskForm):
@@ -58,3 +58,8 @@ class ActivityForm(FlaskForm):
     def validate_people(self, field):
         if not field.errors and not 1 <= int(field.data) <= 9999:
             raise ValidationError("人数应在 1 到 9999 之间。")
+
+    def validate_topics(self, field):
+        # Shown on the deputies' public files: no one's phone or ID-card number.
+        if found := personal_data_in(field.data):
+            raise ValidationError(f"交流事项会公开，请删去其中的{found}。")
