@@ -2,16 +2,19 @@
 page with public facts only, the A4 PDF, and the city table sorted by each figure."""
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from kiosk.deputies import duty_file
 from kiosk.extensions import db
 from kiosk.models import (
     Activity,
     Deputy,
+    DutyCheckin,
+    DutyShift,
     OpinionStatus,
     ProfessionalGroup,
     ReportBack,
@@ -135,3 +138,19 @@ def test_the_city_table_sorts_by_each_figure(hub, known):
         township_id = db.session.get(Deputy, me).township_id
         expected = set(map(str, db.session.scalars(select(Deputy.id).where(Deputy.township_id == township_id))))
     assert set(own) == expected and str(me) in own
+
+
+def test_a_check_in_early_in_the_morning_attends_that_local_days_shift(hub_app):
+    """07:30 in Luoding is 23:30 UTC the day before: the database counts it on the local day."""
+    with hub_app.app_context():
+        station = db.session.get(Station, "LC00")
+        me = station.deputies[0]
+        day = date(YEAR, 3, 2)
+        db.session.add_all([
+            DutyShift(station_code="LC00", deputy_id=me.id, on=day),
+            DutyShift(station_code="LC00", deputy_id=me.id, on=day - timedelta(days=1)),
+            DutyCheckin(station_code="LC00", deputy_id=me.id, created_at=datetime.combine(day, time(7, 30), tzinfo=LOCAL)),
+        ])  # fmt: skip
+        db.session.commit()
+        figures = duty_file.figures(me, YEAR)
+        assert (figures["duty_days_planned"], figures["duty_days_attended"], figures["checkins"]) == (2, 1, 1)
