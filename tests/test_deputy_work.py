@@ -220,3 +220,36 @@ def test_city_staff_read_every_township_and_record_nothing(hub):
     assert answer.status_code == 200 and "市人大常委会查看和督办" in answer.text
     with hub.app_context():
         assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 0
+
+
+def test_existing_topic_tags_become_tracked_items_without_loss(hub):
+    """Topics made before migration 0015 (tags grouping opinions) keep their rows and opinions;
+    an open one is being tracked, a closed one counts as evaluated, each in its local year."""
+    from flask_migrate import downgrade, upgrade
+
+    from kiosk import MIGRATIONS
+
+    with hub.app_context():
+        clerk = make_user("township", township="罗城街道")
+        open_topic = casework.create_topic(clerk, clerk.township_id, "村道修缮")
+        closed_topic = casework.create_topic(clerk, clerk.township_id, "路灯")
+        opinion = receive_opinion("LC00")
+        casework.attach_topic(clerk, opinion, open_topic)
+        ids, opinion_uuid = (open_topic.id, closed_topic.id), opinion.uuid
+        # Made on 31 December at 17:00 UTC: already 1 January in Luoding.
+        db.session.execute(
+            Topic.__table__.update().where(Topic.id == ids[1]).values(
+                created_at=datetime(2019, 12, 31, 17, tzinfo=timezone.utc), closed_at=datetime(2020, 3, 1, tzinfo=timezone.utc)
+            )
+        )
+        db.session.commit()
+        downgrade(directory=str(MIGRATIONS), revision="0012")
+        columns = {c["name"] for c in db.inspect(db.engine).get_columns("topics")}
+        assert "status" not in columns and "year" not in columns
+        upgrade(directory=str(MIGRATIONS))
+        db.session.expire_all()
+        rows = {t.id: (t.title, t.status, t.year, t.township_id) for t in db.session.scalars(select(Topic))}
+        township = db.session.scalar(select(Township.id).where(Township.name == "罗城街道"))
+        assert rows[ids[0]] == ("村道修缮", "tracking", today().year, township)
+        assert rows[ids[1]] == ("路灯", "evaluated", 2020, township)
+        assert db.session.get(type(opinion), opinion_uuid).topic_id == ids[0]

@@ -171,22 +171,33 @@ def upgrade():
     with op.batch_alter_table('activity_opinions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_activity_opinions_activity_uuid'), ['activity_uuid'], unique=False)
 
-    with op.batch_alter_table('topics', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sa.String(length=12), server_default='tracking', nullable=False))
-        batch_op.add_column(sa.Column('year', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('commitment', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('department', sa.String(length=60), nullable=True))
-        batch_op.add_column(sa.Column('group_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('votes_satisfied', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('votes_basic', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('votes_unsatisfied', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('outcome', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('evaluated_on', sa.Date(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_topics_group_id'), ['group_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_topics_year'), ['year'], unique=False)
-        batch_op.create_foreign_key('fk_topics_group_id', 'professional_groups', ['group_id'], ['id'])
+    # Column by column, never a rebuild of ``topics`` (SQLite's batch mode copies, drops and renames
+    # a table): opinions point at topics, and dropping it would break their foreign keys.
+    op.add_column('topics', sa.Column('status', sa.String(length=12), server_default='tracking', nullable=False))
+    for column in NEW_TOPIC_COLUMNS:
+        op.add_column('topics', column())
+    if op.get_bind().dialect.name == 'sqlite':
+        if 'group_id' not in {c['name'] for c in sa.inspect(op.get_bind()).get_columns('topics')}:
+            op.execute('ALTER TABLE topics ADD COLUMN group_id INTEGER REFERENCES professional_groups (id)')
+    else:
+        op.add_column('topics', sa.Column('group_id', sa.Integer(), nullable=True))
+        op.create_foreign_key('fk_topics_group_id', 'topics', 'professional_groups', ['group_id'], ['id'])
+    op.create_index('ix_topics_group_id', 'topics', ['group_id'], unique=False)
+    op.create_index('ix_topics_year', 'topics', ['year'], unique=False)
 
     _existing_topics_tracked()
+
+
+NEW_TOPIC_COLUMNS = (
+    lambda: sa.Column('year', sa.Integer(), nullable=True),
+    lambda: sa.Column('commitment', sa.Text(), nullable=True),
+    lambda: sa.Column('department', sa.String(length=60), nullable=True),
+    lambda: sa.Column('votes_satisfied', sa.Integer(), nullable=True),
+    lambda: sa.Column('votes_basic', sa.Integer(), nullable=True),
+    lambda: sa.Column('votes_unsatisfied', sa.Integer(), nullable=True),
+    lambda: sa.Column('outcome', sa.Text(), nullable=True),
+    lambda: sa.Column('evaluated_on', sa.Date(), nullable=True),
+)
 
 
 def _existing_topics_tracked():
@@ -201,20 +212,17 @@ def _existing_topics_tracked():
 
 
 def downgrade():
-    with op.batch_alter_table('topics', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_topics_group_id', type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_topics_year'))
-        batch_op.drop_index(batch_op.f('ix_topics_group_id'))
-        batch_op.drop_column('evaluated_on')
-        batch_op.drop_column('outcome')
-        batch_op.drop_column('votes_unsatisfied')
-        batch_op.drop_column('votes_basic')
-        batch_op.drop_column('votes_satisfied')
-        batch_op.drop_column('group_id')
-        batch_op.drop_column('department')
-        batch_op.drop_column('commitment')
-        batch_op.drop_column('year')
-        batch_op.drop_column('status')
+    op.drop_index('ix_topics_year', table_name='topics')
+    op.drop_index('ix_topics_group_id', table_name='topics')
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite cannot drop a column holding a foreign key, nor rebuild topics while opinions
+        # point at it: group_id stays behind, empty, and an upgrade again finds it there.
+        for column in ('status', *(column().name for column in NEW_TOPIC_COLUMNS)):
+            op.execute(f'ALTER TABLE topics DROP COLUMN {column}')
+    else:
+        op.drop_constraint('fk_topics_group_id', 'topics', type_='foreignkey')
+        for name in ('status', 'group_id', *(column().name for column in NEW_TOPIC_COLUMNS)):
+            op.drop_column('topics', name)
 
     with op.batch_alter_table('activity_opinions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activity_opinions_activity_uuid'))
