@@ -126,6 +126,9 @@ def test_report_backs_count_once_a_term_and_the_overview_shows_who_is_due(hub, d
     assert int(re.search(r'data-testid="report-back-due">(\d+)<', after.text).group(1)) == count - 1
     assert f'data-testid="due-{first}"' not in after.text and f'data-testid="due-{second}"' in after.text
     assert re.search(r'data-testid="report-backs">2<', after.text)
+    # The dashboard says the same.
+    dashboard = desk.get("/staff/stats/").text
+    assert f"本届尚未述职 {count - 1} 人" in dashboard and "本届累计 2" in dashboard
     too_many = desk.post("/staff/work/report-backs/new", {
         "deputy": str(second), "held_on": today().isoformat(), "place": "村委会", "voters_present": "10",
         "satisfied": "8", "basic": "3", "unsatisfied": "0",

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import render_template
-from sqlalchemy import Date, Select, cast, func, select, text
+from sqlalchemy import Date, Select, cast, exists, func, select, text
 
+from .. import clock
 from ..clock import format_local, local_midnight_utc, now, to_local, zone
 from ..extensions import db
 from ..models import (
@@ -56,6 +57,9 @@ LABELS = {
     "opinions_closed": "其中已办结", "activities": "参加联系群众活动", "report_backs": "向选民述职",
     "topics": "跟踪三议一评专题",
 }  # fmt: skip
+# The levels elected directly by the voters (县级 and 乡级 congresses): the
+# deputies who report back to their voters once a term.
+DIRECTLY_ELECTED = ("罗定市", "镇")
 # The city table's columns, each sortable.
 TABLE_FIGURES = (*FIGURES, *WORK_FIGURES)
 
@@ -304,6 +308,18 @@ def file_pdf(deputy: Deputy, year: int) -> bytes:
 # --- a township's (or the city's) totals: the dashboard and the annual report ------------
 
 
+def report_back_due(township_id: int | None, day: date | None = None) -> Select:
+    """``select(Deputy)`` of the directly elected serving deputies with no report-back in the term of ``day``."""
+    term = term_of(day or clock.today())
+    reported = exists().where(
+        ReportBack.deputy_id == Deputy.id, ReportBack.held_on >= term.start, ReportBack.held_on < term.end
+    )
+    query = select(Deputy).where(Deputy.level.in_(DIRECTLY_ELECTED), Deputy.retired.is_(False), ~reported)
+    if township_id is not None:
+        query = query.where(Deputy.township_id == township_id)
+    return query.order_by(Deputy.township_id, Deputy.id)
+
+
 def work_totals(township_id: int | None, year: int) -> dict[str, int]:
     """The year's activities, report-backs (the year and 本届累计), topics and evaluations."""
     year_period, term_period = Period.year(year), Period.term(year)
@@ -343,6 +359,10 @@ def work_totals(township_id: int | None, year: int) -> dict[str, int]:
         "special_work": evaluation_count(year_period, EvaluationKind.SPECIAL_WORK),
         "head_reports": evaluation_count(year_period, EvaluationKind.HEAD_REPORT),
         "head_reports_term": evaluation_count(term_period, EvaluationKind.HEAD_REPORT),
+        # Who has not reported back this term, as it stood at the year's end (or today).
+        "report_backs_due": db.session.scalar(
+            select(func.count()).select_from(report_back_due(township_id, min(clock.today(), date(year, 12, 31))).subquery())
+        ),
         "rectifications_open": db.session.scalar(
             scoped(select(func.count()).select_from(Evaluation), Evaluation.township_id).where(
                 Evaluation.rectification.is_not(None), Evaluation.rectified_on.is_(None)

@@ -15,7 +15,7 @@ summary, a topic's outcome) may hold no phone or ID-card number.
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from .. import audit
 from ..auth.scope import can_see_township, visible_township_ids
@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..refusals import Refused
 from ..staff import services as casework
-from ..terms import Term, term_of
+from ..deputies.duty_file import report_back_due  # noqa: F401  (the rule, for the pages)
 from ..text import personal_data_in
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,6 @@ log = logging.getLogger(__name__)
 TEXT_MAX = 2000
 SHORT_MAX = 80
 PEOPLE_MAX = 9999
-# The levels elected directly by the voters (县级 and 乡级 congresses): the
-# deputies who report back to their voters once a term.
-DIRECTLY_ELECTED = ("罗定市", "镇")
 CITY_READS = "市人大常委会查看和督办，记录由镇人大办填写。"
 
 
@@ -253,24 +250,6 @@ def record_report_back(
     _commit()
     log.info("report-back %s: deputy %s on %s", report.id, deputy.id, held_on)
     return report
-
-
-def reported_this_term(term: Term):
-    """A clause: the deputy has a report-back in ``term``."""
-    return exists().where(
-        ReportBack.deputy_id == Deputy.id, ReportBack.held_on >= term.start, ReportBack.held_on < term.end
-    )
-
-
-def report_back_due(township_id: int | None, day: date | None = None):
-    """``select(Deputy)`` of the directly elected serving deputies with no report-back in the term of ``day``."""
-    term = term_of(day or today())
-    query = select(Deputy).where(
-        Deputy.level.in_(DIRECTLY_ELECTED), Deputy.retired.is_(False), ~reported_this_term(term)
-    )
-    if township_id is not None:
-        query = query.where(Deputy.township_id == township_id)
-    return query.order_by(Deputy.township_id, Deputy.id)
 
 
 # --- 专业小组 and 三议一评 topics --------------------------------------------------------
