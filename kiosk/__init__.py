@@ -177,10 +177,12 @@ def _register_blueprints(app: Flask) -> None:
 
         from .deputies.routes import admin_bp as deputy_admin_bp
         from .desk.routes import bp as desk_bp
+        from .deputy_work.routes import bp as deputy_work_bp
+        from .deputy_work.public import public_bp as deputy_file_bp
 
         for blueprint in (
-            auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, open311_bp, audit_log_bp, desk_bp,
-            phone_bp, phone_admin_bp,
+            auth_bp, staff_bp, stats_bp, roster_bp, setup_bp, deputy_admin_bp, deputy_work_bp, deputy_file_bp,
+            open311_bp, audit_log_bp, desk_bp, phone_bp, phone_admin_bp,
         ):  # fmt: skip
             app.register_blueprint(blueprint)
 

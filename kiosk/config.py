@@ -77,6 +77,12 @@ class DefaultConfig:
     # Station: the folder the pinyin engine's data (Rime, with the domain
     # dictionary) is built into at set-up, relative to the instance folder.
     RIME_FOLDER = "rime"
+
+    # The first day of a term of the township congresses (本届, five years;
+    # the terms before and after follow on): report-backs are counted per
+    # term (every directly elected deputy reports back once a term), and the
+    # deputy's file and the report count "this term so far" from it.
+    TERM_START = "2016-12-01"
     # Apply pending Alembic migrations when the app is created.
     AUTO_MIGRATE = True
     # Test-only: name of a point on the submit path where the process

@@ -33,7 +33,9 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.extensions import db
+from kiosk.deputy_work import services as work
 from kiosk.models import (
+    Activity,
     Assignment,
     AuditEntry,
     Category,
@@ -42,12 +44,17 @@ from kiosk.models import (
     DeskNote,
     DiaryEntry,
     DutyShift,
+    Evaluation,
+    EvaluationFollowUp,
     Opinion,
     OpinionEvent,
+    ProfessionalGroup,
     Rating,
+    ReportBack,
     Station,
     SuggestionAttachment,
     Topic,
+    TopicRecord,
     Township,
     User,
     VoiceMessage,
@@ -78,6 +85,7 @@ OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 # Routes that take ``?township=`` and must answer another township with 404 and an audit row.
 TOWNSHIP_QUERY_ROUTES = {
     "staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index", "phone_admin.index",
+    "deputy_work.index", "deputy_work.deputies_table",
 }  # fmt: skip
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.receive_voice", "sync_api.unknown"}
@@ -102,7 +110,10 @@ class Side:
     shift_id: int  # a duty shift at the station
     station_name: str
     deputy_id: int  # a deputy of the township
-    deputy_public_id: str  # their phone page's address (/d/<public_id>)
+    activity_uuid: str  # a contact activity at the station
+    group_id: int  # a professional group
+    evaluation_id: int  # an evaluation with a rectification asked for
+    public_id: str  # the deputy's public id
 
 
 @dataclass
@@ -138,9 +149,15 @@ def _side(township: str, city: User, department: Department, content: str, name:
     shift = DutyShift(station_code=station, deputy_id=deputy.id, on=services.today() + timedelta(days=7))
     db.session.add(shift)
     db.session.commit()
+    activity = work.record_activity(office, place, services.today(), 12, f"{township}的村道", [deputy.id])
+    group = work.save_group(office, township_id, f"{township}城建小组", [deputy.id])
+    evaluation = work.record_evaluation(
+        office, township_id, "special_work", f"{township}垃圾分类", "主席团会议", services.today(), 10, 2, 1,
+        "basic", "加快清运", None,
+    )  # fmt: skip
     return Side(
         township_id, station, main.uuid, main.receipt_number, assignment.id, fresh.uuid, fresh.receipt_number,
-        topic.id, shift.id, place.name, deputy.id, deputy.public_id,
+        topic.id, shift.id, place.name, deputy.id, activity.uuid, group.id, evaluation.id, deputy.public_id,
     )  # fmt: skip
 
 
@@ -207,17 +224,24 @@ ARGS = {
     "step": lambda w, rule: "category",
     "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
     "deputy_id": lambda w, rule: w.b.deputy_id,
-    "public_id": lambda w, rule: w.b.deputy_public_id,
+    "public_id": lambda w, rule: w.b.public_id,
     "sha": lambda w, rule: "0" * 64,
     "sha256": lambda w, rule: "0" * 64,
     "offset": lambda w, rule: 0,
     "screen": lambda w, rule: "home",
     "language": lambda w, rule: "mandarin",
     "entry_id": lambda w, rule: w.diary_entry_id,
+    "activity_uuid": lambda w, rule: w.b.activity_uuid,
+    "topic_id": lambda w, rule: w.b.topic_id,
+    "group_id": lambda w, rule: w.b.group_id,
+    "evaluation_id": lambda w, rule: w.b.evaluation_id,
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
 # (so is one taking a station's code).
-SCOPED_ARGUMENTS = {"uuid", "assignment_id", "township_id", "shift_id", "deputy_id"}
+SCOPED_ARGUMENTS = {
+    "uuid", "assignment_id", "township_id", "shift_id", "deputy_id", "activity_uuid", "topic_id", "group_id",
+    "evaluation_id",
+}  # fmt: skip
 
 
 def is_scoped(rule) -> bool:
@@ -229,7 +253,9 @@ def is_scoped(rule) -> bool:
 def own_url(world: World, rule) -> str:
     """``rule``'s URL for township A's objects."""
     own = {"uuid": world.a.uuid, "assignment_id": world.a.assignment_id, "township_id": world.a.township_id,
-           "shift_id": world.a.shift_id, "code": world.a.station, "deputy_id": world.a.deputy_id}  # fmt: skip
+           "shift_id": world.a.shift_id, "code": world.a.station, "deputy_id": world.a.deputy_id,
+           "activity_uuid": world.a.activity_uuid, "topic_id": world.a.topic_id, "group_id": world.a.group_id,
+           "evaluation_id": world.a.evaluation_id}  # fmt: skip
     values = {name: own[name] if name in own else ARGS[name](world, rule) for name in rule.arguments}
     if "code" in values and _code_kind(rule) != "station":
         values["code"] = ARGS["code"](world, rule)
@@ -308,6 +334,8 @@ def snapshot(app, side: Side) -> dict:
     with app.app_context():
         state = {uuid: opinion_state(uuid) for uuid in (side.uuid, side.fresh_uuid)}
         state.update(row_counts(OpinionEvent, Assignment, Topic, Rating))
+        state.update(row_counts(Activity, ReportBack, ProfessionalGroup, TopicRecord, Evaluation, EvaluationFollowUp))
+        state["topics"] = [tuple(t) for t in db.session.execute(select(Topic.id, Topic.status, Topic.group_id).order_by(Topic.id))]
         state["writes"] = db.session.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action.notin_(["denied", "export"]))
         )
@@ -376,7 +404,7 @@ def test_every_route_argument_is_known(hub, app, world):
 STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty", "ime"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
-    "audit_log", "desk", "phone", "phone_admin",
+    "audit_log", "desk", "phone", "phone_admin", "deputy_work", "deputy_file",
 }  # fmt: skip
 # Scoped routes for something only some opinions have (a 一键通 suggestion's attachment):
 # township A's plain opinion has none, so its own staff get a 404 there too, without a "denied" row.

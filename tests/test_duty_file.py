@@ -79,6 +79,9 @@ def test_the_deputy_file_counts_a_known_year(hub):
         "answers": 0,
         "diary_entries": 0,
         "ratings": {"satisfied": 0, "basic": 0, "unsatisfied": 0},
+        "activities": 0,
+        "report_backs": 0,
+        "topics": 0,
     }
     last = json.loads(hub.test_cli_runner().invoke(args=["deputies", "file", str(me), "--year", "2025", "--json"]).output)
     assert (last["duty_days_planned"], last["duty_days_attended"], last["checkins"], last["people_received"]) == (1, 1, 1, 7)

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.demo import history
+from kiosk.deputies.duty_file import work_totals
 from kiosk.extensions import db
 from kiosk.models import Opinion, Station, Township
 from kiosk.stats import services
@@ -54,7 +55,7 @@ def test_township_report_says_the_figures_like_the_luoding_report(hub, tmp_path)
     assert "罗城街道2019年人大代表联络站工作情况" in text
     assert "2019年收集整理群众意见建议7条，办结3条，办结率43%" in text
     assert "人大代表中心联络站1个" in text
-    assert "联系群众活动—场" in text  # not recorded yet: a dash, not a guess
+    assert "联系群众活动0场" in text  # none recorded that year: counted, not guessed
     assert "满意1条，基本满意1条，不满意1条" in text
     assert "按镇街" not in text
 
@@ -116,13 +117,24 @@ def test_demo_history_gives_the_luoding_figures(hub, tmp_path):
     client = signed_in(hub, "city")
     text = pdf_text(client.get("/staff/stats/report/2019.pdf").get_data(), tmp_path)
     assert "收集整理群众意见建议392条，办结362条，办结率92%" in text
+    # The deputies' work of the Luoding report, counted from the demo's records.
+    assert "2019年依托联络站开展人大代表联系群众活动319场" in text
+    assert "本届以来（至2019年底）共有182人次代表向选民述职" in text
+    assert "列入“三议一评”跟踪监督的专题53个" in text
+    assert "述职评议政府负责人" in text and "本届累计22人次" in text
+    dashboard = client.get("/staff/stats/?year=2019").text
+    assert 'data-testid="work-activities">319<' in dashboard and 'data-testid="work-topics">53<' in dashboard
+    assert "本届累计 182" in dashboard
 
 
 def test_demo_history_twice_does_not_double(hub):
     load_luoding_year(hub)
-    assert "0 added, 392 already there" in load_luoding_year(hub)
+    again = load_luoding_year(hub)
+    assert "0 added, 392 already there" in again
+    assert "0 activities added, 0 topics added, 0 report-backs added, 0 evaluations added" in again
     with hub.app_context():
         assert db.session.scalar(select(func.count()).select_from(Opinion)) == 392
+        assert work_totals(None, 2019)["report_backs_term"] == 182
         assert services.figures(None, services.Period.year(2019)).totals.closed == 362
 
 

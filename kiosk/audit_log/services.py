@@ -47,6 +47,14 @@ AUDIT_FIELD_LABELS = FIELD_LABELS | {
     "filters": "筛选条件",
     "found": "找到",
     "phone": "电话",
+    # Deputies' work (kiosk.deputy_work)
+    "station_code": "联络站", "held_on": "日期", "people": "群众人数", "topics": "交流事项", "deputy_ids": "代表",
+    "receipt_numbers": "关联意见", "place": "地点", "voters_present": "到会选民", "votes": "票数（满意、基本满意、不满意）",
+    "summary": "简述", "member_ids": "组员", "year": "年度", "commitment": "政府承诺", "group_id": "专业小组",
+    "votes_satisfied": "满意票", "votes_basic": "基本满意票", "votes_unsatisfied": "不满意票", "outcome": "测评结果",
+    "evaluated_on": "测评日期", "record_id": "跟踪记录", "who": "参加人员", "findings": "发现的情况", "subject": "测评对象",
+    "meeting": "会议", "result": "结果", "rectification": "整改要求", "rectification_due": "整改期限",
+    "follow_up_id": "跟踪", "note": "说明", "done": "整改完成",
 }
 
 PAGE_SIZE = 50
@@ -58,7 +66,8 @@ ACTION_MAX = 40
 SUBJECT_LABELS = {
     "assignment": "交办", "department": "承办部门", "duty": "值班", "export": "导出", "opinion": "意见",
     "rating": "评价", "receipt": "回执", "station": "联络站", "topic": "专题", "township": "镇街",
-    "user": "账号", "category": "类别", "deputy": "代表",
+    "user": "账号", "category": "类别", "deputy": "代表", "activity": "联系群众活动", "report_back": "代表述职",
+    "professional_group": "专业小组", "evaluation": "测评",
 }  # fmt: skip
 
 
@@ -113,6 +122,15 @@ class Row:
     @property
     def subject(self) -> str:
         return subject_label(self.entry.subject)
+
+    @property
+    def subject_kind(self) -> str:
+        return subject_label((self.entry.subject or "").partition(":")[0])
+
+    @property
+    def subject_id(self) -> str:
+        """The id as stored (a number, a code, a UUID): shown verbatim."""
+        return (self.entry.subject or "").partition(":")[2]
 
     @property
     def changes(self) -> list[tuple[str, object, object]]:

@@ -15,6 +15,7 @@ MENU = (
     ("setup.departments", "承办部门", (Role.TOWNSHIP, Role.CHAIR)),
     ("deputy_admin.index", "代表名册", ()),
     ("phone_admin.index", "代表码海报", ()),
+    ("deputy_work.index", "代表履职", ()),
     ("setup.fleet", "联络站运行", (Role.CITY,)),
     ("setup.index", "设置", (Role.CITY,)),
     ("audit_log.index", "审计日志", (Role.CITY,)),

@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 
 from .history import load_history
 from .services import load_demo, load_online_stations
+from .work import load_work
 
 
 @click.group()
@@ -29,14 +30,16 @@ def load(station_code):
 @click.option("--year", default=2019, show_default=True, type=int, help="The year to make (a past one).")
 @with_appcontext
 def history(year):
-    """Make a year of opinions at the hub with the Luoding report's figures (safe to repeat)."""
+    """Make a year of opinions and deputies' work at the hub with the Luoding report's figures (safe to repeat)."""
     if current_app.config["ROLE"] != "hub":
         raise click.ClickException("演示历史只在镇人大办（hub）生成。")
     try:
         counts = load_history(year)
+        work = load_work(year)
     except ValueError as error:
         raise click.ClickException(str(error))
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()))
+    click.echo(", ".join(f"{n} {what}" for what, n in work.items()))
 
 
 @demo.command("online-stations")

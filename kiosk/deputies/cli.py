@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from ..clock import today
 from ..extensions import db
 from ..models import Deputy, Station, Township
 from ..phone import posters
@@ -98,43 +99,29 @@ def set_pin(deputy_id: int):
     click.echo(f"已设置代表“{deputy.name}”的值班密码；联络站下次同步后生效。")
 
 
-FIGURE_LABELS = {
-    "duty_days_planned": "排班值班天数", "duty_days_attended": "到岗值班天数", "checkins": "签到次数",
-    "people_received": "接待群众人数", "assisted_entries": "代为录入意见", "opinions_addressed": "群众指定的意见",
-    "opinions_closed": "其中已办结", "suggestions": "一键通建议", "suggestions_closed": "其中已办结",
-    "answers": "直接答复群众", "diary_entries": "公开的履职日记", "ratings": "群众评价",
-}  # fmt: skip
-RATING_LABELS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
-
-
 @deputies.command("file")
 @click.argument("deputy_id", type=int)
 @click.option("--year", type=click.IntRange(2000, 2100), help="the calendar year, e.g. 2026")
-@click.option("--term", is_flag=True, help="the deputy's whole term (from the directory's term dates)")
-@click.option("--json", "as_json", is_flag=True, help="a JSON object of integers")
+@click.option("--term", is_flag=True, help="the term so far (本届累计), to the end of --year or of this year")
+@click.option("--json", "as_json", is_flag=True, help="a JSON object of integers (ratings: their counts)")
 def show_file(deputy_id: int, year: int | None, term: bool, as_json: bool):
-    """A deputy's 履职档案 for one year or their term: duty, opinions, suggestions, answers, diary, ratings."""
-    if (year is None) == (not term):
-        raise click.UsageError("请指定 --year 年份或 --term（整个任期），二者选一。")
+    """A deputy's 履职档案 for one year or the term: duty, opinions, work, suggestions, answers, diary, ratings."""
     deputy = db.session.get(Deputy, deputy_id)
     if deputy is None:
         raise click.ClickException(f"没有编号为 {deputy_id} 的代表。")
-    if term:
-        days = duty_file.term_days(deputy)
-        if days is None:
-            raise click.ClickException(f"代表“{deputy.name}”在名册里没有任期开始日期，请用 --year。")
-        values, period = duty_file.figures_between(deputy, *days), "任期内"
-    else:
-        values, period = duty_file.figures(deputy, year), f"{year}年"
+    if year is None and not term:
+        raise click.UsageError("请给出 --year YYYY 或 --term。")
+    year = year or today().year
+    period = duty_file.Period.term(year) if term else duty_file.Period.year(year)
+    values = duty_file.deputy_figures(deputy, period)
     if as_json:
         click.echo(json.dumps(values, ensure_ascii=False, indent=1))
         return
-    click.echo(f"{deputy.name} {period}履职档案")
-    for key in duty_file.FIGURES:
-        value = values[key]
+    click.echo(f"{deputy.name} {period.label}履职档案")
+    for key, value in values.items():
         if isinstance(value, dict):
-            value = "，".join(f"{RATING_LABELS[k]} {n}" for k, n in value.items())
-        click.echo(f"{FIGURE_LABELS[key]}\t{value}")
+            value = "，".join(f"{duty_file.RATING_LABELS[k]} {n}" for k, n in value.items())
+        click.echo(f"{duty_file.LABELS.get(key, key)}\t{value}")
 
 
 @deputies.command("qr")

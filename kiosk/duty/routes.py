@@ -19,7 +19,7 @@ from ..refusals import Refused
 from ..sync import request_sync
 from . import bp, services
 from ..receipts import printing
-from .forms import CheckinForm, ReceptionForm, ReprintForm
+from .forms import ActivityForm, CheckinForm, ReceptionForm, ReprintForm
 
 bp.after_request(no_store)
 
@@ -161,6 +161,26 @@ def reception():
     services.log_reception(checkin, people, form.about.data, numbers)
     request_sync()
     return mode_screen(checkin, message=f"已登记接待 {people} 人。")
+
+
+@bp.route("/activity", methods=["GET", "POST"])
+def activity():
+    """联系群众活动: a meeting held here today, recorded by the deputy on duty; its own record."""
+    checkin = current_checkin()
+    if checkin is None:
+        return home_screen()
+    others = [d for d in intake.this_station().deputies if d.id != checkin.deputy_id]
+    form = ActivityForm()
+    if not form.validate_on_submit():
+        form = form if form.is_submitted() else ActivityForm(formdata=None)
+        return screen("_activity.html", checkin=checkin, form=form, others=others)
+    chosen = [d for d in others if d.id in set(form.others.data or [])]
+    if len(chosen) != len(set(form.others.data or [])):
+        form.others.errors = ["只能选本站的代表。"]
+        return screen("_activity.html", checkin=checkin, form=form, others=others)
+    activity = services.record_activity(checkin, int(form.people.data), form.topics.data, chosen)
+    request_sync()
+    return mode_screen(checkin, message=f"已登记联系群众活动：{activity.people} 位群众参加。")
 
 
 @bp.post("/assisted")

@@ -18,7 +18,7 @@ from .. import limits
 from ..clock import local_midnight_utc, now, today
 from ..deputies.services import pin_matches
 from ..extensions import db
-from ..models import AssistedEntry, Deputy, DutyCheckin, DutyCheckout, Opinion, ReceptionEntry
+from ..models import Activity, AssistedEntry, Deputy, DutyCheckin, DutyCheckout, Opinion, ReceptionEntry
 from ..receipts.numbers import NUMBER, normalise_receipt_number
 from ..refusals import Refused
 
@@ -93,6 +93,18 @@ def log_reception(checkin: DutyCheckin, people: int, about: str | None, receipt_
     db.session.commit()
     log.info("reception entry %s: %s people", entry.uuid, people)
     return entry
+
+
+def record_activity(checkin: DutyCheckin, people: int, topics: str, others: list[Deputy]) -> Activity:
+    """联系群众活动 held today at this station: the deputy on duty and ``others`` present; one new record."""
+    activity = Activity(
+        station_code=checkin.station_code, held_on=today(), people=people, topics=topics, checkin_uuid=checkin.uuid
+    )
+    activity.deputies = sorted({checkin.deputy, *others}, key=lambda d: d.id)
+    db.session.add(activity)
+    db.session.commit()
+    log.info("activity %s: %s people, %d deputies", activity.uuid, people, len(activity.deputies))
+    return activity
 
 
 def receipt_numbers(text: str | None) -> list[str]:

@@ -3,6 +3,20 @@
 from .casework import Assignment, AssignmentState, Department, ExtensionState, Rating, RatingSource, Topic
 from .desk import DeskNote, DiaryEntry, SuggestionAttachment
 from .deputy_records import AssistedEntry, DutyCheckin, DutyCheckout, ReceptionEntry
+from .deputy_work import (
+    Activity,
+    Evaluation,
+    EvaluationFollowUp,
+    EvaluationKind,
+    ProfessionalGroup,
+    ReportBack,
+    TopicRecord,
+    TopicStatus,
+    TrackingKind,
+    activity_deputies,
+    activity_opinions,
+    group_members,
+)
 from .duty import DutyShift
 from .figures import OpinionFigures, StaleFigures
 from .kiosk_state import Draft, PrintJob
@@ -42,6 +56,18 @@ __all__ = [
     "DiaryEntry",
     "STAFF_ROLES",
     "SuggestionAttachment",
+    "Activity",
+    "Evaluation",
+    "EvaluationFollowUp",
+    "EvaluationKind",
+    "ProfessionalGroup",
+    "ReportBack",
+    "TopicRecord",
+    "TopicStatus",
+    "TrackingKind",
+    "activity_deputies",
+    "activity_opinions",
+    "group_members",
     "AssistedEntry",
     "DutyCheckin",
     "DutyCheckout",

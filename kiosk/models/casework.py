@@ -98,7 +98,13 @@ class Assignment(db.Model):
 
 
 class Topic(db.Model):
-    """专题 (三议一评): a theme grouping many opinions for follow-up."""
+    """专题 (三议一评): a supervision item the deputies track, grouping many opinions.
+
+    Taken from the township government's work report (the commitment and
+    the department answering for it), assigned to a professional group,
+    tracked through records (kiosk.models.deputy_work.TopicRecord) and
+    closed by the deputies' evaluation: planned → tracking → evaluated.
+    """
 
     __tablename__ = "topics"
 
@@ -109,6 +115,23 @@ class Topic(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A TopicStatus; a topic opened to group opinions is tracked at once.
+    status: Mapped[str] = mapped_column(String(12), default="tracking", server_default="tracking")
+    # The work report's year the topic is taken from (its local year when made otherwise).
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What the government committed to in its work report, and who answers for it.
+    commitment: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(60))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("professional_groups.id"), index=True)
+    # The deputies' closing evaluation: votes and the outcome.
+    votes_satisfied: Mapped[int | None] = mapped_column(Integer)
+    votes_basic: Mapped[int | None] = mapped_column(Integer)
+    votes_unsatisfied: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    evaluated_on: Mapped[date | None] = mapped_column(Date)
+
+    group: Mapped["ProfessionalGroup | None"] = relationship()  # noqa: F821
+    township: Mapped["Township | None"] = relationship()  # noqa: F821
 
 
 class RatingSource(StrEnum):

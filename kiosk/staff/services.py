@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 
 from .. import audit
 from ..auth.scope import can_see_township
-from ..clock import today
+from ..clock import to_local, today
 from ..extensions import db
 from ..models import (
     FINISHED_STATUSES,
@@ -479,8 +479,10 @@ def attach_new_topic(actor: User, opinion: Opinion, title: str, description: str
     return topic
 
 
-def _new_topic(actor: User, township_id: int | None, title: str, description: str | None) -> Topic:
-    """Check and add a new topic with its audit row, in the caller's transaction."""
+def _new_topic(actor: User, township_id: int | None, title: str, description: str | None, **details) -> Topic:
+    """Check and add a new topic with its audit row, in the caller's transaction.
+
+    ``details`` are a 三议一评 item's further fields (kiosk.deputy_work), checked there."""
     _check_actor(actor)
     if township_id is None:
         if actor.role != Role.CITY:
@@ -491,7 +493,9 @@ def _new_topic(actor: User, township_id: int | None, title: str, description: st
         raise ActionRefused("没有这个镇街。")
     title = _required_text(title, "请填写专题名称。", limit=80)
     description = _optional_text(description, "专题说明")
-    topic = Topic(township_id=township_id, title=title, description=description, created_at=utcnow())
+    moment = utcnow()
+    details.setdefault("year", to_local(moment).year)
+    topic = Topic(township_id=township_id, title=title, description=description, created_at=moment, **details)
     db.session.add(topic)
     try:
         db.session.flush()
@@ -502,7 +506,7 @@ def _new_topic(actor: User, township_id: int | None, title: str, description: st
         "create_topic",
         actor=actor,
         subject=f"topic:{topic.id}",
-        after={"township_id": township_id, "title": title, "description": description},
+        after={"township_id": township_id, "title": title, "description": description, **details},
     )
     return topic
 

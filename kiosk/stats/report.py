@@ -3,8 +3,9 @@
 "收集整理群众意见建议392件，目前已办结362件": the same sentence, the same
 tables, from the data. Laid out by WeasyPrint with the receipts' fonts
 (``kiosk.receipts.pdf.render_document``: one font configuration per
-process, the cut Noto CJK faces embedded). Figures the system does not
-record yet (contact activities) print as "—", never as a guess.
+process, the cut Noto CJK faces embedded). Deputies' work (contact
+activities, report-backs, topics, evaluations) is counted from its records
+(``kiosk.deputies.duty_file.work_totals``).
 """
 
 import logging
@@ -13,6 +14,7 @@ import time
 from flask import render_template
 
 from ..clock import format_local, now
+from ..deputies.duty_file import work_totals
 from ..extensions import db
 from ..receipts import pdf
 from . import services
@@ -21,9 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def report_html(figures: services.Figures) -> str:
+    township_id = figures.township.id if figures.township else None
     return render_template(
         "stats/report.html",
         figures=figures,
+        work=work_totals(township_id, figures.period.start.year),
         percent=services.percent,
         min_rated=services.MIN_RATED,
         generated=format_local(now(), "%Y年%m月%d日"),

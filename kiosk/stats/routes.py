@@ -13,6 +13,7 @@ from ..models import Township, User
 from ..parsing import bounded_int
 from . import bp, exports, services
 from .charts import dashboard_charts
+from ..deputies.duty_file import work_totals
 from .report import annual_report_pdf
 
 
@@ -47,6 +48,7 @@ def dashboard():
         min_rated=services.MIN_RATED,
         townships=services.townships_offered(current_user),
         years=services.years_offered(township_id, period),
+        work=work_totals(township_id, period.start.year),
         **_links(figures),
     )
 

@@ -40,6 +40,8 @@ from ..clock import iso, parse_iso
 from ..extensions import db
 from ..models import (
     CONTENT_MAX,
+    Activity,
+    activity_deputies,
     AssistedEntry,
     DutyCheckin,
     DutyCheckout,
@@ -728,6 +730,80 @@ class AssistedRecords(DeputyRecords):
         return refusals
 
 
+class ActivityRecords(DeputyRecords):
+    """联系群众活动 recorded at the kiosk by a deputy on duty: the deputies present travel with it."""
+
+    name = "activity"
+    model = Activity
+    FIELDS_ORDER = ("uuid", "checkin_uuid", "station_code", "held_on", "people", "topics", "created_at")
+    FIELDS = {*FIELDS_ORDER, "deputy_ids"}
+    # Within the hub's token budget for one record (KIOSK_SYNC_MAX_BATCH).
+    DEPUTIES_MAX = 50
+
+    def pending(self, limit, after=None):
+        records = super().pending(limit, after)
+        present: dict[str, list[int]] = {}
+        for uuid, deputy_id in db.session.execute(
+            select(activity_deputies.c.activity_uuid, activity_deputies.c.deputy_id).where(
+                activity_deputies.c.activity_uuid.in_(listed(r["uuid"] for r in records))
+            )
+        ):
+            present.setdefault(uuid, []).append(deputy_id)
+        for record in records:
+            record["held_on"] = record["held_on"].isoformat()
+            record["deputy_ids"] = sorted(present.get(record["uuid"], []))
+        return records
+
+    def check(self, data, station_code):
+        super().check(data, station_code)
+        _text(data, "station_code", 8)
+        if data["station_code"] != station_code:
+            raise BadRecord(f"activity {data['uuid']} belongs to another station")
+        try:
+            date.fromisoformat(data["held_on"])
+        except (TypeError, ValueError) as error:
+            raise BadRecord("held_on must be a date like 2026-12-06") from error
+        if type(data["people"]) is not int or not 0 < data["people"] < 10000:
+            raise BadRecord("people must be a whole number from 1 to 9999")
+        _text(data, "topics", 500)
+        ids = data["deputy_ids"]
+        if (
+            not isinstance(ids, list) or not 0 < len(ids) <= self.DEPUTIES_MAX or len(set(ids)) != len(ids)
+            or any(type(i) is not int or not 0 < i < 2**31 for i in ids)
+        ):  # fmt: skip
+            raise BadRecord("deputy_ids must be a list of distinct positive integers")
+
+    def clean(self, data, station_code):
+        cleaned = super().clean(data, station_code)
+        return {**cleaned, "held_on": date.fromisoformat(cleaned["held_on"]), "topics": clean_text(cleaned["topics"])}
+
+    def refusal(self, data, checkins, station_code):
+        if (refused := super().refusal(data, checkins, station_code)) is not None:
+            return refused
+        known = set(db.session.scalars(select(Deputy.id).where(Deputy.id.in_(data["deputy_ids"]))))
+        if missing := sorted(set(data["deputy_ids"]) - known):
+            return Refusal("unknown_deputy", f"镇人大办没有编号为 {missing[0]} 的代表")
+        return None
+
+    def store(self, records, station_code, received_at):
+        """Each activity with its deputies present; refusals by UUID."""
+        refusals: dict[str, Refusal] = {}
+        checkins = self._checkins(records, station_code)
+        for data, record_digest in records:
+            refusal = self.refusal(data, checkins, station_code)
+            if refusal is not None:
+                refusals[data["uuid"]] = refusal
+                continue
+            values = {k: v for k, v in data.items() if k != "deputy_ids"}
+            db.session.add(self.model(**values, sync_digest=record_digest, hub_received_at=received_at))
+            db.session.flush()
+            db.session.execute(
+                insert(activity_deputies), [{"activity_uuid": data["uuid"], "deputy_id": i} for i in data["deputy_ids"]]
+            )
+        db.session.flush()
+        return refusals
+
+
 def naive_utc(moment: datetime) -> datetime:
     """What UTCDateTime stores; for ``insert_many``, which skips type processing."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
@@ -813,7 +889,8 @@ def _text(data: dict, key: str, max_length: int, optional: bool = False, pattern
 RECORD_TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
-        OpinionRecords(), RatingRecords(), CheckinRecords(), CheckoutRecords(), ReceptionRecords(), AssistedRecords()
+        OpinionRecords(), RatingRecords(), CheckinRecords(), CheckoutRecords(), ReceptionRecords(), AssistedRecords(),
+        ActivityRecords(),
     )
 }
 

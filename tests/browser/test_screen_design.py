@@ -270,6 +270,10 @@ def test_the_deputy_mode_screens_are_large_and_plain(kiosk, box):
     tap(page, "back")
     tap(page, "reception-log")
     problems += measure(page, "reception log")
+    tap(page, "back")
+    tap(page, "activity-log")
+    expect(page.get_by_test_id("activity-save")).to_be_visible()
+    problems += measure(page, "contact activity")
     tap(page, "deputy-checkout")
     expect(page.get_by_test_id("start")).to_be_visible()
     assert problems == []
