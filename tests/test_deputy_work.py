@@ -225,6 +225,18 @@ def test_city_staff_read_every_township_and_record_nothing(hub):
         assert db.session.scalar(select(func.count()).select_from(Evaluation)) == 0
 
 
+def _below(revision: str) -> str:
+    """The revision migration ``revision`` follows in the chain."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from kiosk import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_revision(revision).down_revision
+
+
 def test_existing_topic_tags_become_tracked_items_without_loss(hub):
     """Topics made before migration 0015 (tags grouping opinions) keep their rows and opinions;
     an open one is being tracked, a closed one counts as evaluated, each in its local year."""
@@ -246,7 +258,7 @@ def test_existing_topic_tags_become_tracked_items_without_loss(hub):
             )
         )
         db.session.commit()
-        downgrade(directory=str(MIGRATIONS), revision="0012")
+        downgrade(directory=str(MIGRATIONS), revision=_below("0015"))
         columns = {c["name"] for c in db.inspect(db.engine).get_columns("topics")}
         assert "status" not in columns and "year" not in columns
         upgrade(directory=str(MIGRATIONS))
