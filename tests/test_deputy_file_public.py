@@ -102,8 +102,12 @@ def test_the_public_file_shows_the_figures_and_public_facts_only(hub, known):
     assert "已疏通排水沟。" in body and "排水沟清淤" in body and "农村生活污水治理" in body and "基本完成。" in body
     for private in (SECRET_CONTENT, NAME, PHONE, "陈阿婆", *( [mobile] if mobile else [])):
         assert private not in body
-    # The partial is the piece the deputy's public page includes.
-    assert 'id="deputy-file"' in body
+    # The deputy's public page carries the same file below its opinion form.
+    phone_page = hub.test_client().get(f"/d/{public_id}?year={YEAR}").text
+    assert phone_page.index(name) < phone_page.index('id="deputy-file"')
+    assert re.search(r'data-testid="activities-1">2<', phone_page) and "已疏通排水沟。" in phone_page
+    for private in (SECRET_CONTENT, NAME, PHONE, "陈阿婆", *( [mobile] if mobile else [])):
+        assert private not in phone_page
     assert hub.test_client().get("/d/no-such-deputy/file").status_code == 404
     assert hub.test_client().get(f"/d/{public_id}/file?year=abc").status_code == 200
 

@@ -1,8 +1,8 @@
 """The public 履职档案 of a deputy: figures and the lists behind them, public facts only.
 
-A partial (``deputies/_public_file.html``) rendered by ``public_file``, on a
-page of its own for now; the deputy's public page (/d/<public_id>) includes
-the same partial below its opinion form. Nothing a constituent wrote, no
+A partial (``deputies/_public_file.html``) rendered by ``public_file``: below
+the opinion form of the deputy's public page (/d/<public_id>), and on a page
+of its own (/d/<public_id>/file). Nothing a constituent wrote, no
 name or phone of theirs, and no deputy's private mobile ever reaches it.
 """
 
@@ -24,13 +24,14 @@ def deputy_by_public_id(public_id: str) -> Deputy:
     return deputy
 
 
-def public_file(deputy: Deputy, year: int | None = None) -> Markup:
-    """The file's partial for ``deputy``: the year's and the term's figures, the year's lists."""
+def public_file(deputy: Deputy, year: int | None = None, head: bool = True) -> Markup:
+    """The file's partial for ``deputy``: the year's and the term's figures, the year's lists.
+    ``head=False`` leaves out the photo and name, for a page that shows them already."""
     today = clock.today()
     year = year if year and 2000 <= year <= today.year else today.year
     return Markup(render_template(
         "deputies/_public_file.html", **duty_file.file_context(deputy, year), years=range(today.year, today.year - 6, -1),
-        photo_src=url_for("deputies.photo", sha=deputy.photo) if deputy.photo else None,
+        photo_src=url_for("deputies.photo", sha=deputy.photo) if deputy.photo else None, head=head,
     ))
 
 

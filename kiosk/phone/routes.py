@@ -63,8 +63,18 @@ def _page(target: services.Target):
             duty_days=_duty_days(target),
             today=today(),
             content_max=CONTENT_MAX,
+            deputy_file=_deputy_file(target),
         )
     )
+
+
+def _deputy_file(target: services.Target):
+    """The deputy's public 履职档案 under the form (``?year=`` picks the year); none for a station."""
+    if target.deputy is None:
+        return None
+    from ..deputy_work.public import public_file
+
+    return public_file(target.deputy, bounded_int(request.args.get("year"), 2000, 2100), head=False)
 
 
 def _given(form: PhoneOpinionForm) -> services.PhoneOpinion:
