@@ -96,6 +96,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.cli.add_command(backup.backup)
     if app.config["ROLE"] == "station":
+        from .ime import cli as ime_cli
+
+        app.cli.add_command(ime_cli.ime)
         limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:
         with app.app_context():
@@ -151,12 +154,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(deputies_bp)
     if app.config["ROLE"] == "station":
         from .duty.routes import bp as duty_bp
+        from .ime.routes import bp as ime_bp
         from .intake.routes import bp as intake_bp
         from .receipts.routes import printing_bp
 
         app.register_blueprint(intake_bp)
         app.register_blueprint(printing_bp)
         app.register_blueprint(duty_bp)
+        app.register_blueprint(ime_bp)
     else:
         from .setup.routes import bp as setup_bp
         from .audit_log.routes import bp as audit_log_bp

@@ -355,7 +355,7 @@ def test_every_route_argument_is_known(hub, app, world):
 
 
 # Each role registers the blueprints of the areas it serves, and no others.
-STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty"}
+STATION_BLUEPRINTS = {"", "public", "receipts", "deputies", "intake", "printing", "station_sync_admin", "duty", "ime"}
 HUB_BLUEPRINTS = {
     "", "public", "receipts", "deputies", "auth", "staff", "stats", "roster", "setup", "deputy_admin", "open311", "sync_api",
     "audit_log",
@@ -847,7 +847,8 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
             checked.append(rule.endpoint)
     assert {"intake.start", "intake.back", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
             "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion",
-            "duty.check_in", "duty.check_out", "duty.idle", "duty.reception", "duty.assisted_entry", "duty.reprint"} <= set(checked)  # fmt: skip
+            "duty.check_in", "duty.check_out", "duty.idle", "duty.reception", "duty.assisted_entry", "duty.reprint",
+            "ime.recognise_handwriting", "ime.associate"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 
 

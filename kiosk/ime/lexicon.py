@@ -26,8 +26,11 @@ import logging
 import os
 import sqlite3
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..instance import FOLDER_MODE, create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,9 @@ def build(target: Path, words: Path | None = None, divisions: Path = DIVISIONS) 
             follows[first] = follows.get(first, 0) + frequency
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    with sqlite3.connect(tmp) as db:
+    # Made owner-only before SQLite opens it, as every file of the instance folder.
+    create_private_file(tmp)
+    with closing(sqlite3.connect(tmp)) as db, db:
         db.executescript(
             """
             CREATE TABLE characters (character TEXT PRIMARY KEY, weight INTEGER NOT NULL, follows INTEGER NOT NULL) WITHOUT ROWID;
@@ -154,8 +159,10 @@ def ensure(folder: Path) -> Path:
     target = folder / LEXICON_FILE
     if target.exists():
         return target
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(folder / f"{LEXICON_FILE}.lock", "w") as lock:
+    folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    lock_path = folder / f"{LEXICON_FILE}.lock"
+    create_private_file(lock_path)
+    with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.exists():
             build(target)

@@ -6,33 +6,26 @@ turned here to y down (y' = 900 - y), as a touch screen reports them. The
 finger's copy has fewer points (every other one), shakes, and is written
 smaller or larger, off centre and a little turned, from a fixed seed.
 
-The characters: the Luoding report's sentences in order (split at 。！？；
-and line ends), every character of them that the model knows and the
-package has, up to ``CHARACTERS`` of them, each with the sentence written
-before it as context.
+The characters: those of ``tests/handwriting_sentences.txt`` (the Luoding
+report's first sentences, drawn as that file says) that the model knows and
+the package has, up to ``CHARACTERS`` of them, each with what its sentence
+holds before it as context.
 """
 
 import json
 import math
 import random
-import re
+import shutil
 from functools import cache
 from pathlib import Path
 
+from kiosk.ime.lexicon import LEXICON_FILE
+
 ROOT = Path(__file__).resolve().parents[2]
 STROKES = ROOT / "node_modules" / "hanzi-writer-data"
-REPORT = ROOT.parent / "shared" / "domain" / "luoding-liaison-stations-2020.txt"
+SENTENCES = ROOT / "tests" / "handwriting_sentences.txt"
 CHARACTERS = 400
 SEED = 17
-
-
-def report_path() -> Path:
-    """The Luoding report beside the checkout (shared/domain), or in its parent's."""
-    for folder in (ROOT, *ROOT.parents):
-        path = folder / "shared" / "domain" / "luoding-liaison-stations-2020.txt"
-        if path.exists():
-            return path
-    raise FileNotFoundError("shared/domain/luoding-liaison-stations-2020.txt")
 
 
 @cache
@@ -74,12 +67,20 @@ def fingered(strokes, rng: random.Random) -> list[list[tuple[float, float]]]:
 
 def written_characters(known: set[str], count: int = CHARACTERS) -> list[tuple[str, str]]:
     """(character, the sentence before it) from the report, as described above."""
-    text = report_path().read_text(encoding="utf-8")
+    lines = SENTENCES.read_text(encoding="utf-8").splitlines()
     found = []
-    for sentence in (s.strip() for s in re.split(r"[。！？；\n]", text)):
+    for sentence in (line for line in lines if line and not line.startswith("#")):
         for i, ch in enumerate(sentence):
             if ch in known and medians(ch) is not None:
                 found.append((ch, sentence[:i]))
                 if len(found) == count:
                     return found
     return found
+
+
+def place_lexicon(instance: Path, built: Path) -> None:
+    """Put a lexicon made once (``kiosk.ime.lexicon.build``) in a box's instance
+    folder, where the box would otherwise make its own on first use."""
+    folder = instance / "ime"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.copyfile(built, folder / LEXICON_FILE)

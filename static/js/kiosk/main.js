@@ -3,7 +3,8 @@
 // consent switch (contact), the idle wipe (idle), the guard against a second
 // tap landing on the screen that the first one brought (tap-guard), the
 // start-over dialog (start-over), the set-up of each new screen (swaps), the
-// receipt's QR code (receipt-qr) and the receipt screen's end (receipt-countdown).
+// receipt's QR code (receipt-qr), the receipt screen's end (receipt-countdown)
+// and the handwriting pad (handwriting).
 // No build step: the browser loads these files as they are, after htmx.
 //
 // Nothing here keeps anything: no localStorage, no sessionStorage, no history
@@ -23,6 +24,7 @@ import "./receipt-qr.js";
 import "./receipt-countdown.js";
 import "./duty-idle.js";
 import "./pin-pad.js";
+import "./handwriting.js";
 
 // htmx notes the page's path in sessionStorage when it loads, for a history
 // it will never use here (historyEnabled is off): nothing stays.
