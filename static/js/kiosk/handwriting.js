@@ -161,6 +161,8 @@ class Pad {
 
   async recognise() {
     const number = ++this.asked;
+    // Busy until the answer for every stroke so far is shown.
+    this.candidates.setAttribute("aria-busy", "true");
     const { width, height } = this.canvas.getBoundingClientRect();
     try {
       const answer = await ask(this.root.dataset.recogniseUrl, {
@@ -169,12 +171,16 @@ class Pad {
       });
       if (number === this.asked) this.showCandidates(answer.candidates || []);
     } catch (error) {
-      if (number === this.asked) this.say(error.message);
+      if (number === this.asked) {
+        this.candidates.setAttribute("aria-busy", "false");
+        this.say(error.message);
+      }
     }
   }
 
   showCandidates(characters) {
     this.say("");
+    this.candidates.setAttribute("aria-busy", "false");
     this.candidates.replaceChildren(...characters.map((ch, n) =>
       button(ch, `handwriting-candidate-${n}`, () => this.choose(ch))));
   }
@@ -206,6 +212,7 @@ class Pad {
 
   clear() {
     this.asked++;
+    this.candidates.setAttribute("aria-busy", "false");
     this.strokes = [];
     this.stroke = null;
     this.candidates.replaceChildren();
