@@ -62,10 +62,30 @@ function deleteBeforeCaret() {
   field.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
-function button(text, testid, onTap) {
+// A tap acts when the finger lifts on the key. Right after a stroke on the
+// pad the browser may take a tap for the end of a gesture and send no
+// click: the click is only for a mouse or the keyboard, and one that
+// follows a tap already acted on does nothing.
+function onTap(element, action) {
+  let tappedAt = -Infinity;
+  element.addEventListener("pointerup", (event) => {
+    if (event.pointerType === "mouse") return;
+    const box = element.getBoundingClientRect();
+    const inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+    if (!inside) return;
+    tappedAt = event.timeStamp;
+    action();
+  });
+  element.addEventListener("click", (event) => {
+    if (event.timeStamp - tappedAt < 1000) return;
+    action();
+  });
+}
+
+function button(text, testid, action) {
   const element = Object.assign(document.createElement("button"), { type: "button", textContent: text });
   element.dataset.testid = testid;
-  element.addEventListener("click", onTap);
+  onTap(element, action);
   return element;
 }
 
@@ -85,13 +105,13 @@ class Pad {
     this.canvas.addEventListener("pointermove", (event) => this.move(event));
     this.canvas.addEventListener("pointerup", (event) => this.up(event));
     this.canvas.addEventListener("pointercancel", (event) => this.up(event));
-    this.root.querySelector("[data-handwriting-clear]").addEventListener("click", () => this.clear());
-    this.root.querySelector("[data-handwriting-delete]").addEventListener("click", () => {
+    onTap(this.root.querySelector("[data-handwriting-clear]"), () => this.clear());
+    onTap(this.root.querySelector("[data-handwriting-delete]"), () => {
       if (this.strokes.length) this.clear();
       else deleteBeforeCaret();
     });
     this.root.querySelectorAll("[data-handwriting-insert]").forEach((key) =>
-      key.addEventListener("click", () => {
+      onTap(key, () => {
         this.clear();
         insert(key.dataset.handwritingInsert);
         this.showAssociated([]);
@@ -125,10 +145,14 @@ class Pad {
   move(event) {
     if (!this.stroke) return;
     event.preventDefault();
-    const [x, y] = this.point(event);
-    const [lastX, lastY] = this.stroke[this.stroke.length - 1];
-    if (Math.hypot(x - lastX, y - lastY) < MIN_STEP) return;
-    this.stroke.push([x, y]);
+    // A busy screen hands over one move per frame: the points between are
+    // in its coalesced events, and a corner may be among them.
+    const moves = event.getCoalescedEvents?.() || [];
+    for (const move of moves.length ? moves : [event]) {
+      const [x, y] = this.point(move);
+      const [lastX, lastY] = this.stroke[this.stroke.length - 1];
+      if (Math.hypot(x - lastX, y - lastY) >= MIN_STEP) this.stroke.push([x, y]);
+    }
     this.redraw();
   }
 
@@ -161,6 +185,7 @@ class Pad {
 
   async recognise() {
     const number = ++this.asked;
+    const strokes = this.strokes.length;
     // Busy until the answer for every stroke so far is shown.
     this.candidates.setAttribute("aria-busy", "true");
     const { width, height } = this.canvas.getBoundingClientRect();
@@ -169,7 +194,7 @@ class Pad {
         width: Math.round(width), height: Math.round(height), strokes: this.strokes,
         context: textBeforeCaret().slice(-CONTEXT),
       });
-      if (number === this.asked) this.showCandidates(answer.candidates || []);
+      if (number === this.asked) this.showCandidates(answer.candidates || [], strokes);
     } catch (error) {
       if (number === this.asked) {
         this.candidates.setAttribute("aria-busy", "false");
@@ -178,9 +203,10 @@ class Pad {
     }
   }
 
-  showCandidates(characters) {
+  showCandidates(characters, strokes) {
     this.say("");
     this.candidates.setAttribute("aria-busy", "false");
+    this.candidates.dataset.strokes = String(strokes); // the strokes these candidates are for
     this.candidates.replaceChildren(...characters.map((ch, n) =>
       button(ch, `handwriting-candidate-${n}`, () => this.choose(ch))));
   }
@@ -213,6 +239,7 @@ class Pad {
   clear() {
     this.asked++;
     this.candidates.setAttribute("aria-busy", "false");
+    this.candidates.dataset.strokes = "0";
     this.strokes = [];
     this.stroke = null;
     this.candidates.replaceChildren();
@@ -243,11 +270,23 @@ function useMethod(panel, method) {
   }
 }
 
-document.addEventListener("click", (event) => {
+// The 拼音 and 手写 keys come with each screen's panel: one listener for all,
+// acting on a tap as the pad's keys do (onTap).
+let switchedAt = -Infinity;
+function switchMethod(event) {
   const key = event.target.closest?.("[data-ime]");
   const panel = key?.closest("[data-keyboard-panel]");
-  if (panel) useMethod(panel, key.dataset.ime);
-});
+  if (!panel) return;
+  if (event.type === "pointerup") {
+    if (event.pointerType === "mouse") return;
+    switchedAt = event.timeStamp;
+  } else if (event.timeStamp - switchedAt < 1000) {
+    return;
+  }
+  useMethod(panel, key.dataset.ime);
+}
+document.addEventListener("pointerup", switchMethod);
+document.addEventListener("click", switchMethod);
 
 document.addEventListener("focusin", (event) => {
   const element = event.target.closest?.('[data-keyboard="pinyin"]');
