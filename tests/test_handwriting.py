@@ -71,7 +71,7 @@ def test_characters_written_from_recorded_strokes_are_in_the_first_five(engine, 
 
 
 def test_what_was_written_before_ranks_the_candidates(engine):
-    """The same ink after 村口的 and after nothing: the character before counts."""
+    """Two characters zinnia scores alike: after 道 the one that makes a word (道路) wins."""
     found = dict(engine.rank([("路", 0.0), ("跑", 0.0)], "道"))
     assert found["路"] > found["跑"]  # 道路 is a word, 道跑 is not
     plain = dict(engine.rank([("路", 0.0), ("跑", 0.0)], ""))
