@@ -156,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(deputies_bp)
     if app.config["ROLE"] == "station":
         from .duty.routes import bp as duty_bp
+        from .ime import handwriting_routes  # noqa: F401  (its routes join the ime blueprint)
         from .ime.routes import bp as ime_bp
         from .intake.routes import bp as intake_bp
         from .receipts.routes import printing_bp

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from kiosk.demo.services import load_demo
 from kiosk.extensions import db
+from kiosk.ime import lexicon
 from kiosk.models import Role
 from kiosk.sync import enrolment
 from kiosk.sync import registry as hub_services
@@ -40,6 +41,13 @@ COPY = {"AUTO_MIGRATE": False}
 def demo_database(tmp_path_factory):
     """A migrated station database with the demo data, made once and copied per test."""
     return seed_database(tmp_path_factory.mktemp("seed"))
+
+
+@pytest.fixture(scope="session")
+def handwriting_lexicon(tmp_path_factory):
+    """The handwriting lexicon, made once from the packaged sources and copied
+    into the boxes that recognise handwriting (each would make its own)."""
+    return lexicon.build(tmp_path_factory.mktemp("lexicon") / lexicon.LEXICON_FILE)
 
 
 @pytest.fixture

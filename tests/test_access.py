@@ -899,7 +899,8 @@ def test_every_station_form_refuses_a_post_without_its_csrf_token(app, htmx):
     assert {"intake.start", "intake.back", "intake.submit", "intake.lookup", "intake.rate_opinion", "printing.reprint",
             "station_sync_admin.unlock", "station_sync_admin.sync_now", "public.rate_opinion",
             "duty.check_in", "duty.check_out", "duty.idle", "duty.reception", "duty.assisted_entry", "duty.reprint",
-            "intake.keep_voice", "intake.drop_voice", "intake.choose_read_aloud"} <= set(checked)  # fmt: skip
+            "intake.keep_voice", "intake.drop_voice", "intake.choose_read_aloud",
+            "ime.recognise_handwriting", "ime.associate"} <= set(checked)  # fmt: skip
     assert fingerprint(app) == before
 
 

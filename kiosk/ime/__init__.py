@@ -1,4 +1,5 @@
-"""Typing Chinese at the kiosk: Rime for pinyin (``rime.py``), its routes and commands."""
+"""Typing Chinese at the kiosk: Rime for pinyin (``rime.py``), zinnia for handwriting
+(``zinnia.py``, ``handwriting.py``) with its 联想 words (``lexicon.py``), their routes and commands."""
 
 from flask import Blueprint
 

@@ -4,8 +4,9 @@
 // consent switch (contact), the idle wipe (idle), the guard against a second
 // tap landing on the screen that the first one brought (tap-guard), the
 // start-over dialog (start-over), the set-up of each new screen (swaps), the
-// receipt's QR code (receipt-qr), the receipt screen's end (receipt-countdown)
-// the writing step's voice message (voice) and every screen's 朗读 (read-aloud).
+// receipt's QR code (receipt-qr), the receipt screen's end (receipt-countdown),
+// the writing step's voice message (voice), every screen's 朗读 (read-aloud)
+// and the handwriting pad (handwriting).
 // No build step: the browser loads these files as they are, after htmx.
 //
 // Nothing here keeps anything: no localStorage, no sessionStorage, no history
@@ -28,6 +29,7 @@ import "./duty-idle.js";
 import "./pin-pad.js";
 import "./voice.js";
 import "./read-aloud.js";
+import "./handwriting.js";
 
 // htmx notes the page's path in sessionStorage when it loads, for a history
 // it will never use here (historyEnabled is off): nothing stays.
