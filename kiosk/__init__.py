@@ -92,9 +92,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.cli.add_command(retention.retention)
         app.cli.add_command(audit_cli.audit_group)
 
-    from . import backup
+    from . import backup, release
 
     app.cli.add_command(backup.backup)
+    app.cli.add_command(release.release_group)
     if app.config["ROLE"] == "station":
         limit_malloc_arenas()
     if app.config["AUTO_MIGRATE"]:

@@ -10,12 +10,13 @@ import json
 import logging
 import random
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, send_file
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..clock import now, to_millis
 from ..crash import crash_point
+from .. import release
 from ..extensions import csrf, db
 from ..text import holds_control_characters
 from . import hub, registry, signing, wire
@@ -72,6 +73,18 @@ def pull():
         hub.forget_old_nonces()
     db.session.commit()
     return signed(answer)
+
+
+@bp.get("/releases/<name>")
+def release_file(name):
+    """A published release, for a station's upgrade job.
+
+    Unsigned and open: the file is the product's code, and the box checks
+    the hub's signature over it before installing anything."""
+    path = release.artifact(name)
+    if path is None:
+        raise registry.SyncError(404, "not_found", "没有这个版本 (no such release)")
+    return send_file(path, mimetype="application/gzip", conditional=True, max_age=0)
 
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
