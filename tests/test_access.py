@@ -75,6 +75,9 @@ OPEN_STAFF_ROUTES = {"auth.login", "auth.logout"}
 TOWNSHIP_QUERY_ROUTES = {"staff.queue", "stats.dashboard", "stats.export", "stats.report", "deputy_admin.index"}
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.unknown"}
+# Reads of the sync API open to anyone: published releases, public code checked by
+# the box against the hub's signature (tests/test_release.py).
+SYNC_API_OPEN_READS = {"sync_api.release_file"}
 
 
 # --- the objects the URLs point at ------------------------------------------------------------
@@ -196,6 +199,7 @@ ARGS = {
     "job_id": lambda w, rule: "00000000-0000-4000-8000-000000000000",
     "deputy_id": lambda w, rule: w.b.deputy_id,
     "sha": lambda w, rule: "0" * 64,
+    "name": lambda w, rule: "kiosk-0.0.tar.gz",
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
 # (so is one taking a station's code).
@@ -765,7 +769,8 @@ def test_only_the_sync_api_is_exempt_from_csrf(hub):
     """The exemption list, said explicitly: the signed sync API and nothing else."""
     writes = {rule.endpoint for rule in rules(hub, methods=WRITE_METHODS)}
     sync_api = {rule.endpoint for rule in hub.url_map.iter_rules() if rule.rule.startswith("/api/v1/sync/")}
-    assert sync_api == CSRF_EXEMPT
+    assert sync_api == CSRF_EXEMPT | SYNC_API_OPEN_READS
+    assert not {rule.endpoint for rule in rules(hub, methods=WRITE_METHODS)} & SYNC_API_OPEN_READS
     csrf = hub.extensions["csrf"]
     exempt = {
         rule.endpoint
@@ -774,7 +779,7 @@ def test_only_the_sync_api_is_exempt_from_csrf(hub):
         or f"{hub.view_functions[rule.endpoint].__module__}.{hub.view_functions[rule.endpoint].__name__}"
         in csrf._exempt_views
     }
-    assert exempt == CSRF_EXEMPT
+    assert exempt == CSRF_EXEMPT | SYNC_API_OPEN_READS
     assert CSRF_EXEMPT <= writes
 
 
