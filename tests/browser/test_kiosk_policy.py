@@ -42,17 +42,19 @@ def strict_browser(playwright, box, tmp_path_factory):
 
 
 @pytest.fixture
-def page_in(request):
-    pages = []
+def page_in():
+    """A page in a fresh context of the given browser (the policy is the browser's, every context's)."""
+    contexts = []
 
     def open_page(browser):
-        pages.append(browser.contexts[0].new_page())
-        pages[-1].set_default_timeout(10_000)
-        return pages[-1]
+        contexts.append(browser.new_context())
+        page = contexts[-1].new_page()
+        page.set_default_timeout(10_000)
+        return page
 
     yield open_page
-    for page in pages:
-        page.close()
+    for context in contexts:
+        context.close()
 
 
 MICROPHONE = """async () => {
