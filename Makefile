@@ -54,7 +54,7 @@ test: setup $(STAMP)/python-dev
 # packages into it (minutes, and the mirror must answer). Each installer
 # has its script in deploy/test/ run through deploy/test/in-debian-root.
 test-deploy: setup $(STAMP)/python-dev
-	bash deploy/test/station
+	set -e; for check in deploy/test/station $(wildcard deploy/test/hub); do bash $$check; done
 
 bench: setup $(STAMP)/python-dev
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) bash bench/run
