@@ -168,6 +168,10 @@ def test_a_failing_migration_leaves_the_old_release_then_the_next_release_goes_t
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.load(urllib.request.urlopen(station.health, timeout=5))["ok"] is True
+    # What the box now tells the hub it runs, for the fleet page.
+    told = station.bash('cd "$KIOSK_OPT/current" && venv/bin/python -c '
+                        '"from kiosk.sync.enrolment import SOFTWARE_VERSION as v; print(v)"')
+    assert told.stdout.strip() == "kiosk-1.1-next", told.stderr
     # The release before stays beside the new one, to go back to by hand; the failed one is gone.
     assert sorted(p.name for p in (station.opt / "releases").iterdir()) == ["1.0-previous", "1.1-next"]
     assert station.upgrade().returncode == 0
