@@ -2,6 +2,7 @@
 # make test  : set up everything and run the whole test suite
 # make bench : the benchmarks, printing medians and ratios
 # make coverage : the test suite under coverage.py, and the line coverage of kiosk/
+# make test-deploy : the installers end to end in a clean Debian 12 root (root, a Debian mirror)
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 PYTHON ?= python3
@@ -14,7 +15,7 @@ STAMP := .make
 TEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
 
-.PHONY: setup run test bench coverage clean
+.PHONY: setup run test test-deploy bench coverage clean
 
 setup: $(STAMP)/system $(STAMP)/python $(STAMP)/node $(STAMP)/fonts
 
@@ -48,6 +49,12 @@ run: setup
 
 test: setup $(STAMP)/python-dev
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PYTEST) $(PYTEST_ARGS)
+
+# Not part of make test: it builds a release and a Debian root and installs
+# packages into it (minutes, and the mirror must answer). Each installer
+# has its script in deploy/test/ run through deploy/test/in-debian-root.
+test-deploy: setup $(STAMP)/python-dev
+	set -e; for check in deploy/test/station $(wildcard deploy/test/hub); do bash $$check; done
 
 bench: setup $(STAMP)/python-dev
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) bash bench/run

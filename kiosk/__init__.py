@@ -92,10 +92,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.cli.add_command(retention.retention)
         app.cli.add_command(audit_cli.audit_group)
 
-    from . import backup
+    from . import backup, release
     from .ime import cli as ime_cli
 
     app.cli.add_command(backup.backup)
+    app.cli.add_command(release.release_group)
     app.cli.add_command(ime_cli.ime)
     if app.config["ROLE"] == "station":
         from . import prompts

@@ -89,6 +89,9 @@ TOWNSHIP_QUERY_ROUTES = {
 }  # fmt: skip
 # The only writes without a CSRF token: the sync API, authenticated by signatures.
 CSRF_EXEMPT = {"sync_api.enrol", "sync_api.push", "sync_api.pull", "sync_api.receive_voice", "sync_api.unknown"}
+# Reads of the sync API open to anyone: published releases, public code checked by
+# the box against the hub's signature (tests/test_release.py).
+SYNC_API_OPEN_READS = {"sync_api.release_file"}
 
 
 # --- the objects the URLs point at ------------------------------------------------------------
@@ -235,6 +238,7 @@ ARGS = {
     "topic_id": lambda w, rule: w.b.topic_id,
     "group_id": lambda w, rule: w.b.group_id,
     "evaluation_id": lambda w, rule: w.b.evaluation_id,
+    "name": lambda w, rule: "kiosk-0.0.tar.gz",
 }
 # Arguments that point at township B's objects: a route taking one of them is township-scoped
 # (so is one taking a station's code).
@@ -816,7 +820,8 @@ def test_only_the_sync_api_is_exempt_from_csrf(hub):
     """The exemption list, said explicitly: the signed sync API and nothing else."""
     writes = {rule.endpoint for rule in rules(hub, methods=WRITE_METHODS)}
     sync_api = {rule.endpoint for rule in hub.url_map.iter_rules() if rule.rule.startswith("/api/v1/sync/")}
-    assert sync_api == CSRF_EXEMPT
+    assert sync_api == CSRF_EXEMPT | SYNC_API_OPEN_READS
+    assert not {rule.endpoint for rule in rules(hub, methods=WRITE_METHODS)} & SYNC_API_OPEN_READS
     csrf = hub.extensions["csrf"]
     exempt = {
         rule.endpoint
@@ -825,7 +830,7 @@ def test_only_the_sync_api_is_exempt_from_csrf(hub):
         or f"{hub.view_functions[rule.endpoint].__module__}.{hub.view_functions[rule.endpoint].__name__}"
         in csrf._exempt_views
     }
-    assert exempt == CSRF_EXEMPT
+    assert exempt == CSRF_EXEMPT | SYNC_API_OPEN_READS
     assert CSRF_EXEMPT <= writes
 
 

@@ -11,12 +11,13 @@ import logging
 import random
 import re
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, send_file
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ..clock import now, to_millis
 from ..crash import crash_point
+from .. import release
 from ..extensions import csrf, db
 from ..text import holds_control_characters
 from . import hub, registry, signing, voice, wire
@@ -91,6 +92,18 @@ def receive_voice(sha256: str, offset: int):
         return _error(409, bad.code, bad.message)
     db.session.commit()
     return signed({**answer, "hub_time": to_millis(now())})
+
+
+@bp.get("/releases/<name>")
+def release_file(name):
+    """A published release, for a station's upgrade job.
+
+    Unsigned and open: the file is the product's code, and the box checks
+    the hub's signature over it before installing anything."""
+    path = release.artifact(name)
+    if path is None:
+        raise registry.SyncError(404, "not_found", "没有这个版本 (no such release)")
+    return send_file(path, mimetype="application/gzip", conditional=True, max_age=0)
 
 
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

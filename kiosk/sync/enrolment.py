@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 
 ENROLMENT_FILE = "hub.json"
 KEY_FILE = "station_key.pem"
-SOFTWARE_VERSION = "kiosk-0.3"
+# What the box tells the hub it runs (the fleet page shows it): the release
+# it was installed from (deploy/build-release writes VERSION), else the code's name.
+_RELEASE_VERSION = Path(__file__).resolve().parents[2] / "VERSION"
+SOFTWARE_VERSION = (
+    f"kiosk-{_RELEASE_VERSION.read_text().strip()}"[:40] if _RELEASE_VERSION.is_file() else "kiosk-0.3"
+)
 
 
 class NotEnrolled(Exception):

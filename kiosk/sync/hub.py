@@ -15,6 +15,7 @@ from sqlalchemy import Row, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import release
 from ..clock import iso, local_midnight_utc, now, to_millis
 from ..extensions import db
 from ..models import Opinion, Rating, Station, SyncChange, SyncConflict, SyncNonce, SyncStation
@@ -235,6 +236,8 @@ def pull(link: SyncStation, payload) -> dict:
     if since is not None:
         answer["serials"] = highest_serials(link.station_code, since)
     answer["hub_time"] = to_millis(now())
+    # Every pull says which release the stations should run: the hub never calls them.
+    answer["release"] = release.current()
     return answer
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
+from .. import release
 from ..clock import now, parse_iso
 from ..crash import crash_point
 from ..database import checkpoint
@@ -378,6 +379,11 @@ def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         db.session.rollback()
         raise AnswerMalformed(f"pull answer: {error!r}")
+    try:
+        release.remember(answer.get("release"))
+    except release.ReleaseRefused as error:
+        # A bad announcement must not hold up the opinions' sync; the box stays on its release.
+        log.warning("release announcement ignored: %s", error)
     state.cursor = cursor
     db.session.commit()
     return applied + (1 if reference is not None else 0)
