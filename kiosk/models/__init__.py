@@ -21,6 +21,7 @@ from .places import BoxIdentity, Station, StationLevel, Township
 from .staff import AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
     EnrolmentToken,
+    HubDatabase,
     SetAsideRecord,
     SyncAudit,
     SyncChange,
@@ -33,6 +34,7 @@ from .sync import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "HubDatabase",
     "AssistedEntry",
     "DutyCheckin",
     "DutyCheckout",

@@ -85,6 +85,9 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         "station": station.report(),
         "photos": station.held_photos(),
     }
+    if state.resending:
+        # The hub was restored from a backup: what it holds already it acknowledges as it is.
+        payload["resend"] = True
     if station.restored_mark() is not None:
         # Restored from a backup: the answer must say which receipt numbers the hub holds.
         payload["serials_since"] = station.serials_since()
@@ -129,6 +132,7 @@ def import_answer(path: str) -> dict:
         if mark is not None and "serials" in pull and waiting_count() == 0:
             # Every record the backup held is at the hub, the counters past its numbers.
             station.end_catch_up(mark)
+        station.end_resend()
     return {"acknowledged": acknowledged, "refused": refused, "pulled": pulled}
 
 
@@ -172,7 +176,10 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     try:
         if since is not None:
             hub.check_serials_since(since)
-        push = hub.push(link, {"records": payload.get("records"), "station": payload.get("station")})
+        push = hub.push(
+            link,
+            {"records": payload.get("records"), "station": payload.get("station"), "resend": payload.get("resend") is True},
+        )
     except registry.SyncError as error:
         db.session.rollback()
         raise BundleRefused(f"文件内容不对: {error.message}")
