@@ -159,7 +159,7 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
             generation = sync_state().hub_generation
             _push_all(hub, result, progress)
             _pull_all(hub, result, progress)
-            if sync_state().hub_generation == generation:
+            if generation in (None, sync_state().hub_generation):
                 break
         end_resend()
         if restored is not None:
@@ -332,7 +332,7 @@ def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
             since = None
         result.pulled += apply_pull_answer(answer)
         progress(f"已收到镇人大办的 {result.pulled} 项更新")
-        if not answer.get("more") or sync_state().hub_generation != generation:
+        if not answer.get("more") or generation not in (None, sync_state().hub_generation):
             return
 
 
