@@ -121,7 +121,12 @@ def import_answer(path: str) -> dict:
             for uuid in record_type.unacknowledged(mentioned):
                 sent[uuid] = record_type
         try:
+            generation = station.sync_state().hub_generation
             acknowledged, refused = station.apply_push_answer(sent, push)
+            if generation not in (None, station.sync_state().hub_generation):
+                # The hub was restored: its pull answered a cursor into its lost copy.
+                # The next bundle sends everything again and asks from the start.
+                return {"acknowledged": acknowledged, "refused": refused, "pulled": 0}
             if "serials" in pull:
                 station.raise_counters_to_hub(pull["serials"])
                 db.session.commit()  # on its own: an older answer's pull below may apply nothing
