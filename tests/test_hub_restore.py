@@ -17,7 +17,8 @@ from kiosk.extensions import db
 from kiosk.models import HubDatabase, Opinion, OpinionStatus, SyncChange
 from kiosk.models.types import utcnow
 from kiosk.staff import services as staff
-from kiosk.sync import enrolment
+from kiosk.sync import bundles, enrolment
+from kiosk.sync import hub as hub_sync
 from kiosk.sync import registry as hub_registry
 from kiosk.sync import station as station_sync
 from tests.support.apps import make_app
@@ -25,7 +26,6 @@ from tests.support.boxes import new_postgres_database
 from tests.support.factories import make_opinion, make_user
 from tests.support.inprocess import AppTransport, sync
 
-pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTACT = {"anonymous": False, "name": "陈大文", "phone": "13800000000", "consent_version": "2026-12"}
@@ -74,6 +74,7 @@ def at_hub(hub, uuid: str) -> Opinion | None:
         return opinion
 
 
+@pytest.mark.postgres
 def test_a_restored_hub_gets_back_what_it_lacks_and_stations_pull_from_the_start(restorable, tmp_path):
     hub, station, transport, shift, env = restorable
     backups = tmp_path / "backups"
@@ -143,3 +144,34 @@ def test_a_restored_hub_gets_back_what_it_lacks_and_stations_pull_from_the_start
     assert result.refused == 0
     # And the station keeps the late one's phone until a backup of the restored hub holds it.
     assert at_station(station, late).contact_phone == "13800000000"
+
+
+@pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
+def test_by_usb_stick_a_station_sends_everything_again_to_a_restored_hub(station_app, hub_app, tmp_path):
+    with station_app.app_context():
+        uuids = [make_opinion("LC00", **CONTACT).uuid for _ in range(2)]
+
+    def round_trip(name: str) -> dict:
+        bundle, answer = str(tmp_path / f"{name}.bundle"), str(tmp_path / f"{name}.answer")
+        with station_app.app_context():
+            bundles.export_bundle(bundle)
+        with hub_app.app_context():
+            bundles.import_bundle(bundle, answer)
+        with station_app.app_context():
+            return bundles.import_answer(answer)
+
+    assert round_trip("first")["acknowledged"] == 2
+    with hub_app.app_context():
+        hub_sync.mark_restored()
+    # The stick carries the old cursor: its answer names the new generation, and its pull is not applied.
+    assert round_trip("second") == {"acknowledged": 0, "refused": 0, "pulled": 0}
+    with station_app.app_context():
+        state = station_sync.sync_state()
+        assert (state.cursor, state.resending, station_sync.status().waiting) == (0, True, 2)
+    # The next stick sends both again: the hub holds them and acknowledges them as they are.
+    again = round_trip("third")
+    assert (again["acknowledged"], again["refused"]) == (2, 0) and again["pulled"] > 0
+    with station_app.app_context():
+        state = station_sync.sync_state()
+        assert state.cursor > 0 and not state.resending and station_sync.status().waiting == 0
+        assert all(db.session.get(Opinion, uuid).acknowledged_at is not None for uuid in uuids)
