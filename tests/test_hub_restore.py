@@ -82,6 +82,9 @@ def test_a_restored_hub_gets_back_what_it_lacks_and_stations_pull_from_the_start
     older = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     recorded = hub.test_cli_runner().invoke(args=["sync", "backed-up", "--snapshot-at", older])
     assert recorded.exit_code == 0 and "recorded" in recorded.output, recorded.output
+    for wrong in ("yesterday", "2026-12-06T02:30:00"):
+        refused = hub.test_cli_runner().invoke(args=["sync", "backed-up", "--snapshot-at", wrong])
+        assert refused.exit_code == 2 and "--snapshot-at" in refused.output
     shift[0] = timedelta(minutes=-30)
     with station.app_context():
         early = make_opinion("LC00", **CONTACT).uuid
