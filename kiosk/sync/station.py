@@ -3,10 +3,13 @@
 A push sends every unacknowledged record, in batches; a pull brings
 everything changed since the cursor. The station acts on an answer only
 after the client has checked the hub's signature over it, and applies each
-answer in one transaction: marking records acknowledged and deleting their
-contact details together, or moving the cursor together with the changes it
-covers. A crash at any point leaves either the old state or the new one, and
-the next sync repeats harmlessly (the hub acknowledges a repeat again).
+answer in one transaction: marking records acknowledged, or moving the
+cursor together with the changes it covers. A crash at any point leaves
+either the old state or the new one, and the next sync repeats harmlessly
+(the hub acknowledges a repeat again). Names and phones the hub holds are
+deleted after either, once the hub's newest backup holds them too; a hub
+restored from a backup (a new generation) gets everything again and the
+cursor starts over (``follow_generation``).
 
 Only one sync runs at a time on a box: an exclusive lock on a file in the
 instance folder, which holds across threads and processes (the loop in the
