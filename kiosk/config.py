@@ -53,8 +53,9 @@ class DefaultConfig:
     TIMEZONE = "Asia/Shanghai"
     # Version of the consent notice shown beside the name and phone fields;
     # stored with each record that gives contact details. 2026-12: the notice
-    # says when the hub erases them (RETENTION_DAYS).
-    CONSENT_VERSION = "2026-12"
+    # says when the hub erases them (RETENTION_DAYS); 2026-12.2: the station
+    # deletes them once the office holds them in its backup too.
+    CONSENT_VERSION = "2026-12.2"
     # Days after an opinion is closed, declined or merged before the hub
     # erases its contact details (`flask retention run`, nightly). A station
     # names the same number in its consent notice: keep the two in step.
