@@ -16,12 +16,20 @@ deploy/hub/nginx-site.conf), started here on private ports and sockets.
    spread over BENCH_HUB_SPREAD (300) seconds: p99 per request and errors.
 
 Clients come from addresses of their own on 127/8, as phones and stations
-do (nginx bounds connections per address). Prints figures; exits non-zero
+do: nginx bounds connections per address (64), which is right for a village's
+phones behind one NAT and must not count a province's stations as one client.
+The load comes from BENCH_HUB_CLIENTS (4) processes, each with its own event
+loop, so no one Python process starves under 20,000 TLS connections; their
+CPU, the worst event-loop lag, the server's CPU (gunicorn and nginx, from
+/proc) and the load average are printed with each part, so a loaded machine
+reads as such. Failed requests are counted by kind: refused, timed out,
+closed with no answer, or an HTTP status. Prints figures; exits non-zero
 only when the product errors. BENCH_HUB_PARTS picks parts: ``readers``,
 ``waitress``, ``stations`` (default: all).
 """
 
 import asyncio
+import multiprocessing
 import os
 import random
 import secrets
@@ -33,6 +41,7 @@ import tempfile
 import time
 import urllib.request
 import uuid as uuidlib
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +66,7 @@ READERS = 200
 SLOW = 100
 STATIONS = int(os.environ.get("BENCH_HUB_STATIONS", "20000"))
 SPREAD = float(os.environ.get("BENCH_HUB_SPREAD", "300"))
+CLIENTS = int(os.environ.get("BENCH_HUB_CLIENTS", "4"))
 PARTS = set(os.environ.get("BENCH_HUB_PARTS", "readers,waitress,stations").split(","))
 SECRET_CHARS = "34679ACDEFGHJKMNPQRTWXY"
 failed = False
@@ -248,18 +258,138 @@ async def floor(stack: Stack, status_path: str) -> tuple[float, float]:
     return figures[0], figures[1]
 
 
+# --- the load, from several client processes -----------------------------------------------
+
+
+def error_kind(error: BaseException) -> str:
+    """What went wrong, as a station or phone would tell it apart."""
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, ssl.SSLError):
+        return "TLS failed"
+    if isinstance(error, (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError)):
+        return "closed with no answer"
+    if isinstance(error, OSError) and error.errno == 24:
+        return "client out of file descriptors"
+    return type(error).__name__
+
+
+async def _lag_watch(until: float, worst: list) -> None:
+    """The worst delay of this client's event loop: a starved client shows here, not as server time."""
+    while time.monotonic() < until:
+        started = time.monotonic()
+        await asyncio.sleep(0.1)
+        worst[0] = max(worst[0], time.monotonic() - started - 0.1)
+
+
+# What the client processes run: set before they are forked, read in each.
+_JOB: dict = {}
+
+
+def _client_process(share: int) -> dict:
+    """Client process ``share`` of CLIENTS: every CLIENTS-th connection of the job, on its own event loop."""
+    job = _JOB
+    result = {"latencies": [], "errors": [], "dropped": [], "lag": [0.0]}
+    cpu = time.process_time()
+
+    async def run():
+        tasks = [job["one"](i, result) for i in range(share, job["count"], CLIENTS)]
+        tasks.append(_lag_watch(job["until"], result["lag"]))
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    result["cpu"] = time.process_time() - cpu
+    return result
+
+
+def in_clients(one, count: int, until: float) -> dict:
+    """``one(i, result)`` for i in range(count), spread over CLIENTS forked processes; their results merged."""
+    _JOB.update(one=one, count=count, until=until)
+    with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
+        parts = pool.map(_client_process, range(CLIENTS))
+    merged = {key: [x for part in parts for x in part[key]] for key in ("latencies", "errors", "dropped")}
+    merged["cpu"] = sum(part["cpu"] for part in parts)
+    merged["lag"] = max(part["lag"][0] for part in parts)
+    return merged
+
+
+def server_cpu(stack: Stack) -> float:
+    """CPU seconds the app server and nginx have used, workers included (also those replaced: the
+    master's reaped children's time)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for process in stack.processes:
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def report_machine(result: dict, requests: int, wall: float, server: float, load_before: str) -> None:
+    """What the client and the server spent, and how loaded the machine was: to read the times by."""
+    per = max(requests, 1)
+    report("client CPU", f"{result['cpu']:.1f} s in {CLIENTS} processes over {wall:.0f} s "
+           f"({result['cpu'] / wall:.2f} cores, {ms(result['cpu'] / per)} a request)")
+    report("client event loop, worst lag", ms(result["lag"]), "< 100 ms", result["lag"] < 0.1)
+    report("server CPU (app server + nginx)", f"{server:.1f} s ({server / wall:.2f} cores, {ms(server / per)} a request)")
+    report("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after, on {os.cpu_count()} cores")
+
+
+def report_errors(errors: list[tuple[str, str]]) -> None:
+    report("errors", f"{len(errors)}", "0", not errors)
+    for kind, count in Counter(kind for kind, _detail in errors).most_common():
+        example = next(detail for k, detail in errors if k == kind)
+        print(f"    {count:6d}  {kind}   e.g. {example[:160]}")
+
+
+def nginx_complaints(stack: Stack, since: int) -> None:
+    """What nginx logged meanwhile, by kind: limits, upstream failures, timeouts."""
+    log = stack.folder / "nginx-error.log"
+    if not log.exists():
+        return
+    with log.open("rb") as f:
+        f.seek(since)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    kinds = Counter()
+    for line in lines:
+        message = line.split("] ", 1)[-1].split(": ", 1)[-1]
+        kinds[message.split(",")[0][:90]] += 1
+    for message, count in kinds.most_common(6):
+        print(f"    nginx: {count:6d}  {message}")
+
+
+def log_size(stack: Stack) -> int:
+    log = stack.folder / "nginx-error.log"
+    return log.stat().st_size if log.exists() else 0
+
+
 # --- 2. readers, and slow headers ---------------------------------------------------------
 
 
-async def reader(stack: Stack, i: int, status_path: str, until: float, latencies: list, errors: list) -> None:
+async def reader(port: int, i: int, status_path: str, until: float, result: dict) -> None:
     # Phones come one by one, not all in one millisecond: each connects at its first tick.
     tick = time.monotonic() + random.uniform(0, 2)
     await asyncio.sleep(max(0.0, tick - time.monotonic()))
-    conn = Connection(stack.port, source_address(1, i))
+    conn = Connection(port, source_address(1, i))
     try:
-        await conn.open()
-    except OSError as error:
-        errors.append(f"connect: {error!r}")
+        await asyncio.wait_for(conn.open(), 30)
+    except (OSError, asyncio.TimeoutError) as error:
+        result["errors"].append((f"connect: {error_kind(error)}", repr(error)))
         return
     while True:
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
@@ -267,26 +397,30 @@ async def reader(stack: Stack, i: int, status_path: str, until: float, latencies
             break
         started = time.perf_counter()
         try:
-            status, _ = await conn.request("GET", status_path)
-        except (OSError, asyncio.IncompleteReadError) as error:
-            errors.append(f"reader {i}: {error!r}")
+            status, _ = await asyncio.wait_for(conn.request("GET", status_path), 90)
+        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
+            result["errors"].append((f"status page: {error_kind(error)}", f"reader {i}: {error!r}"))
             conn.close()
-            conn = Connection(stack.port, source_address(1, i))
-            await conn.open()
+            conn = Connection(port, source_address(1, i))
+            try:
+                await asyncio.wait_for(conn.open(), 30)
+            except (OSError, asyncio.TimeoutError) as error:
+                result["errors"].append((f"connect: {error_kind(error)}", repr(error)))
+                return
             tick += 2
             continue
-        latencies.append(time.perf_counter() - started)
+        result["latencies"].append(time.perf_counter() - started)
         if status != 200:
-            errors.append(f"reader {i}: status {status}")
+            result["errors"].append((f"status page: HTTP {status}", f"reader {i}"))
         tick += 2
     conn.close()
 
 
-async def slow_client(stack: Stack, i: int, status_path: str, until: float, dropped: list) -> None:
+async def slow_client(port: int, i: int, status_path: str, until: float, result: dict) -> None:
     """Sends a request's headers a byte a second, and starts again when nginx drops it."""
     await asyncio.sleep(random.uniform(0, 2))
     while time.monotonic() < until:
-        conn = Connection(stack.port, source_address(2, i))
+        conn = Connection(port, source_address(2, i))
         try:
             await conn.open()
             conn.writer.write(f"GET {status_path} HTTP/1.1\r\nHost: localhost\r\n".encode())
@@ -297,21 +431,22 @@ async def slow_client(stack: Stack, i: int, status_path: str, until: float, drop
         except (OSError, ConnectionError):
             pass
         if time.monotonic() < until:
-            dropped.append(1)
+            result["dropped"].append(1)
         conn.close()
         await asyncio.sleep(0.5)
 
 
-async def readers_run(stack: Stack, status_path: str, slow: bool) -> tuple[list[float], list[str], int]:
-    latencies: list[float] = []
-    errors: list[str] = []
-    dropped: list[int] = []
+def readers_run(stack: Stack, status_path: str, slow: bool) -> dict:
     until = time.monotonic() + SECONDS
-    tasks = [reader(stack, i, status_path, until, latencies, errors) for i in range(READERS)]
-    if slow:
-        tasks += [slow_client(stack, i, status_path, until, dropped) for i in range(SLOW)]
-    await asyncio.gather(*tasks)
-    return latencies, errors, len(dropped)
+    port = stack.port
+
+    async def one(i, result):
+        if i < READERS:
+            await reader(port, i, status_path, until, result)
+        else:
+            await slow_client(port, i - READERS, status_path, until, result)
+
+    return in_clients(one, READERS + (SLOW if slow else 0), until)
 
 
 def p99(samples: list[float]) -> float:
@@ -341,17 +476,21 @@ def readers_part(stack: Stack, status_path: str, server: str) -> None:
     results = {}
     for slow in (False, True):
         label = f"{READERS} readers" + (f" + {SLOW} slow-header" if slow else "")
-        latencies, errors, dropped = asyncio.run(readers_run(stack, status_path, slow))
+        load_before, cpu_before, wall = load_average(), server_cpu(stack), time.perf_counter()
+        result = readers_run(stack, status_path, slow)
+        wall = time.perf_counter() - wall
+        latencies, errors = result["latencies"], result["errors"]
         results[slow] = p99(latencies)
         print(f"-- {server}: {label} connections, a status page every 2 s each, {SECONDS:.0f} s")
         report("requests", f"{len(latencies)}")
         report("median", ms(median(latencies)) if latencies else "-")
+        if latencies:
+            report("median / floor status page", f"{median(latencies) / page:.1f}×")
         report("p99", ms(results[slow]), "< 1 s", results[slow] < 1.0)
-        report("errors", f"{len(errors)}", "0", not errors)
+        report_errors(errors)
         if slow:
-            report("slow connections nginx cut off", f"{dropped}")
-        for error in errors[:3]:
-            print("   ", error)
+            report("slow connections nginx cut off", f"{len(result['dropped'])}")
+        report_machine(result, len(latencies), wall, server_cpu(stack) - cpu_before, load_before)
         failed = failed or bool(errors)
     report("p99 with slow / without", f"{results[True] / results[False]:.2f}×")
 
@@ -415,53 +554,55 @@ def day_records(code: str, rng: random.Random) -> list[dict]:
     return records
 
 
-async def one_station(stack, i, code, key, start_at, latencies, errors, rng) -> None:
+async def one_station(port, i, code, key, start_at, result, rng) -> None:
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    conn = Connection(stack.port, source_address(10 + i // 62500, i % 62500))
+    conn = Connection(port, source_address(10 + i // 62500, i % 62500))
+    stage = "connect"
     try:
-        await conn.open()
+        await asyncio.wait_for(conn.open(), 30)
         records = day_records(code, rng)
         for path, payload in (("/api/v1/sync/push", {"records": records}), ("/api/v1/sync/pull", {"cursor": 0})):
+            stage = path.rsplit("/", 1)[1]
             body = wire.encode(payload)
             started = time.perf_counter()
-            status, answer = await conn.request("POST", path, signed(key, code, path, body), body)
-            latencies.append(time.perf_counter() - started)
+            # Longer than nginx waits for gunicorn (60 s), so its 504 shows before the client gives up.
+            status, answer = await asyncio.wait_for(conn.request("POST", path, signed(key, code, path, body), body), 90)
+            result["latencies"].append(time.perf_counter() - started)
             if status != 200:
-                errors.append(f"{code} {path}: {status} {answer[:200]!r}")
+                result["errors"].append((f"{stage}: HTTP {status}", f"{code}: {answer[:160]!r}"))
                 return
-            if path.endswith("push") and len(wire.decode(answer)["acks"]) != len(records):
-                errors.append(f"{code}: not every record acknowledged")
-    except (OSError, asyncio.IncompleteReadError) as error:
-        errors.append(f"{code}: {error!r}")
+            if stage == "push" and len(wire.decode(answer)["acks"]) != len(records):
+                result["errors"].append(("push: not every record acknowledged", code))
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
+        result["errors"].append((f"{stage}: {error_kind(error)}", f"{code}: {error!r}"))
     finally:
         conn.close()
-
-
-async def stations_run(stack: Stack, keys) -> tuple[list[float], list[str], float]:
-    rng = random.Random(20000)
-    latencies: list[float] = []
-    errors: list[str] = []
-    t0 = time.monotonic() + 1
-    started = time.perf_counter()
-    await asyncio.gather(*[
-        one_station(stack, i, code, key, t0 + rng.uniform(0, SPREAD), latencies, errors, random.Random(i))
-        for i, (code, key) in enumerate(keys)
-    ])
-    return latencies, errors, time.perf_counter() - started
 
 
 def stations_part(stack: Stack, keys) -> None:
     global failed
     print(f"-- {len(keys):,} stations syncing once (push, then pull), spread over {SPREAD:.0f} s, gunicorn behind nginx")
-    latencies, errors, elapsed = asyncio.run(stations_run(stack, keys))
-    report("requests", f"{len(latencies)}")
-    report("over", f"{elapsed:.0f} s")
+    rng = random.Random(20000)
+    t0 = time.monotonic() + 2
+    starts = [t0 + rng.uniform(0, SPREAD) for _ in keys]
+    port = stack.port
+
+    async def one(i, result):
+        code, key = keys[i]
+        await one_station(port, i, code, key, starts[i], result, random.Random(i))
+
+    load_before, cpu_before, since, wall = load_average(), server_cpu(stack), log_size(stack), time.perf_counter()
+    result = in_clients(one, len(keys), t0 + SPREAD)
+    wall = time.perf_counter() - wall
+    latencies = result["latencies"]
+    report("requests answered", f"{len(latencies)}")
+    report("over", f"{wall:.0f} s")
     report("median per request", ms(median(latencies)) if latencies else "-")
     report("p99 per request", ms(p99(latencies)))
-    report("errors", f"{len(errors)}", "0", not errors)
-    for error in errors[:5]:
-        print("   ", error)
-    failed = failed or bool(errors)
+    report_errors(result["errors"])
+    nginx_complaints(stack, since)
+    report_machine(result, len(latencies), wall, server_cpu(stack) - cpu_before, load_before)
+    failed = failed or bool(result["errors"])
 
 
 def main() -> int:
