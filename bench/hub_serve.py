@@ -32,6 +32,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import re
 import secrets
 import shutil
 import ssl
@@ -367,8 +368,9 @@ def nginx_complaints(stack: Stack, since: int) -> None:
         lines = f.read().decode("utf-8", "replace").splitlines()
     kinds = Counter()
     for line in lines:
-        message = line.split("] ", 1)[-1].split(": ", 1)[-1]
-        kinds[message.split(",")[0][:90]] += 1
+        # "2026/12/06 03:20:00 [error] 12#12: *2117 connect() to unix:/…/app.sock failed (11: …) while …, client: …"
+        message = re.sub(r"^\*\d+ ", "", line.split("] ", 1)[-1].split(": ", 1)[-1]).split(", client:")[0]
+        kinds[re.sub(r"unix:\S+", "unix:app.sock", message)[:140]] += 1
     for message, count in kinds.most_common(6):
         print(f"    nginx: {count:6d}  {message}")
 
