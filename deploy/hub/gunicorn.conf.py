@@ -15,6 +15,11 @@ bind = os.environ.get("KIOSK_HUB_BIND", "unix:/run/kiosk-hub/gunicorn.sock")
 umask = 0o007
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "sync"
+# Requests nginx may queue at the socket: a few seconds' work for the workers.
+# Beyond that nginx answers 502 at once (a station backs off and tries again)
+# instead of queueing minutes: gunicorn's default of 2048 held 20,000 stations'
+# syncs up to 60 s and then ended them with 504 (bench/hub_serve.py).
+backlog = 256
 # The longest request: a full sync push of 2,000 records, with room to spare.
 timeout = 60
 graceful_timeout = 30
