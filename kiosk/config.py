@@ -57,8 +57,9 @@ class DefaultConfig:
     TIMEZONE = "Asia/Shanghai"
     # Version of the consent notice shown beside the name and phone fields;
     # stored with each record that gives contact details. 2026-12: the notice
-    # says when the hub erases them (RETENTION_DAYS).
-    CONSENT_VERSION = "2026-12"
+    # says when the hub erases them (RETENTION_DAYS); 2026-12.2: the station
+    # deletes them once the office holds them in its backup too.
+    CONSENT_VERSION = "2026-12.2"
     # Hub: the phone page's own consent notice (kiosk.phone), stored with
     # each phone opinion that gives contact details. It says what the hub
     # keeps and for how long, not what a station box deletes.

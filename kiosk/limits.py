@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from .clock import now
 from .extensions import db
@@ -39,16 +39,11 @@ class Limit:
 
     def locked_until(self, key: str, moment: datetime | None = None) -> datetime | None:
         """When the key opens again; None while it is open."""
-        moment = moment or now()
-        times = db.session.scalars(
-            select(LimitFailure.at)
-            .where(
-                LimitFailure.kind == self.kind,
-                LimitFailure.key == _key(key),
-                LimitFailure.at > moment - self.window - self.lock,
-            )
-            .order_by(LimitFailure.at)
-        ).all()
+        return locked_until([(self, key)], moment)[0]
+
+    def _until(self, times: list[datetime], moment: datetime) -> datetime | None:
+        """When a key with failures at ``times`` (in order) opens again; None while it is open."""
+        times = [at for at in times if at > moment - self.window - self.lock]
         until = None
         # Every run of ``failures`` within the window locks until ``lock`` after its last.
         for first, last in zip(times, times[self.failures - 1 :]):
@@ -112,6 +107,28 @@ def household(address: str) -> str:
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return address
+
+
+def locked_until(keys: list[tuple[Limit, str]], moment: datetime | None = None) -> list[datetime | None]:
+    """When each of several limits' keys opens again (None while open), read in one query.
+
+    A page that checks two limits on every request (the receipt look-up: per
+    number and per address) pays one round trip to the database, not two.
+    """
+    moment = moment or now()
+    oldest = min(moment - limit.window - limit.lock for limit, _key_ in keys)
+    rows = db.session.execute(
+        select(LimitFailure.kind, LimitFailure.key, LimitFailure.at)
+        .where(
+            or_(*(and_(LimitFailure.kind == limit.kind, LimitFailure.key == _key(key)) for limit, key in keys)),
+            LimitFailure.at > oldest,
+        )
+        .order_by(LimitFailure.at)
+    ).all()
+    return [
+        limit._until([at for kind, row_key, at in rows if kind == limit.kind and row_key == _key(key)], moment)
+        for limit, key in keys
+    ]
 
 
 def _key(key: str) -> str:

@@ -174,7 +174,7 @@ def test_contact_is_anonymous_unless_the_person_consents(app, person):
         tag = re.search(rf"<input[^>]*data-testid=\"{field}\"[^>]*>", html).group(0)
         assert "disabled" in tag and 'autocomplete="off"' in tag and 'inputmode="none"' in tag
     assert re.search(r'aria-pressed="true"\s+data-testid="anonymous"', html)
-    assert "不会打印在回执上，不会公开；送达罗城街道人大工委后本机即删除" in html
+    assert "不会打印在回执上，不会公开；罗城街道人大工委收到并备份后本机即删除" in html
     page = person.post("/opinion/contact", anonymous="1")
     assert "deputy-none" in text(page)
     answers = answers_of(app, person.draft_id())
@@ -183,11 +183,11 @@ def test_contact_is_anonymous_unless_the_person_consents(app, person):
 
 @pytest.mark.parametrize("days", [365, 180])
 def test_the_consent_notice_says_when_the_hub_erases_the_details(app, person, days):
-    """The notice of consent version 2026-12 names the hub's retention (RETENTION_DAYS)."""
+    """The notice of consent version 2026-12.2 names the hub's retention (RETENTION_DAYS)."""
     app.config["RETENTION_DAYS"] = days
     html = text(person.walk(until="contact"))
-    assert f"送达罗城街道人大工委后本机即删除，罗城街道人大工委在意见办结{days}天后删除。" in html
-    assert app.config["CONSENT_VERSION"] == "2026-12"
+    assert f"罗城街道人大工委收到并备份后本机即删除，罗城街道人大工委在意见办结{days}天后删除。" in html
+    assert app.config["CONSENT_VERSION"] == "2026-12.2"
 
 
 def test_next_without_consent_is_anonymous(app, person):

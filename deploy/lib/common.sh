@@ -59,7 +59,7 @@ install_content() {
 wait_for_url() {
     local url=$1 seconds=${2:-30} deadline
     deadline=$(( $(date +%s) + seconds ))
-    until curl -fs -o /dev/null --max-time 2 "$url"; do
+    until curl -fsS -o /dev/null --max-time 2 "$url"; do
         [ "$(date +%s)" -lt "$deadline" ] || return 1
         sleep 0.5
     done

@@ -38,6 +38,7 @@ from .places import BoxIdentity, Station, StationLevel, Township
 from .staff import STAFF_ROLES, AuditEntry, LoginAttempt, Role, StaffSession, User
 from .sync import (
     EnrolmentToken,
+    HubDatabase,
     SetAsideRecord,
     SyncAudit,
     SyncChange,
@@ -68,6 +69,7 @@ __all__ = [
     "activity_deputies",
     "activity_opinions",
     "group_members",
+    "HubDatabase",
     "AssistedEntry",
     "DutyCheckin",
     "DutyCheckout",

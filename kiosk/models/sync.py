@@ -12,7 +12,8 @@ person to look at.
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -129,6 +130,26 @@ class SyncAudit(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+class HubDatabase(db.Model):
+    """The hub database's one row: which copy of it this is, and its newest backup (hub role only).
+
+    ``generation`` changes when a backup is restored (``flask sync restored``):
+    a station that sees another generation re-sends what it had sent and
+    pulls from the start, since the restored copy may lack both. A station
+    keeps an acknowledged opinion's name and phone until ``backed_up_at``
+    (the snapshot time of the newest backup that succeeded) is past its
+    receipt, so a restored backup never lacks what stations deleted.
+    """
+
+    __tablename__ = "hub_database"
+    __table_args__ = (CheckConstraint("id = 1", name="hub_database_single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    generation: Mapped[str] = mapped_column(String(32))
+    backed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # --- station ----------------------------------------------------------------
 
 
@@ -148,6 +169,10 @@ class SyncState(db.Model):
     # Plain words for the admin screen; None after a success.
     last_error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The hub database's generation last seen (HubDatabase); None before the first answer.
+    hub_generation: Mapped[str | None] = mapped_column(String(32))
+    # True from a new generation until everything has been sent to the restored hub again.
+    resending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class SetAsideRecord(db.Model):

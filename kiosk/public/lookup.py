@@ -9,10 +9,11 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
-from ..limits import Limit, household
+from ..limits import Limit, household, locked_until
 from ..models import Opinion, Station
 from ..parsing import is_loopback
 from ..receipts.numbers import AS_DIGITS, LOOK_ALIKES, normalise_receipt_number, normalise_secret
@@ -58,7 +59,18 @@ def find_receipt(number: str | None, secret: str | None) -> Opinion | None:
 
 
 def _by_number(number: str) -> Opinion | None:
-    return db.session.execute(select(Opinion).where(Opinion.receipt_number == number)).scalar_one_or_none()
+    """The opinion with what its status page shows, in one query: its history,
+    category, station and township (a page phones reload every few seconds)."""
+    query = (
+        select(Opinion)
+        .where(Opinion.receipt_number == number)
+        .options(
+            joinedload(Opinion.events),
+            joinedload(Opinion.category),
+            joinedload(Opinion.station).joinedload(Station.township),
+        )
+    )
+    return db.session.execute(query).unique().scalar_one_or_none()
 
 
 class TooManyGuesses(TooManyRequests):
@@ -89,7 +101,7 @@ class GuessLimiter:
     def check(self, number: str) -> None:
         if not has_request_context():
             return
-        if any(limit.locked_until(key) for limit, key in self._keys(number)):
+        if any(locked_until(self._keys(number))):
             raise TooManyGuesses()
 
     def record_failure(self, number: str) -> None:

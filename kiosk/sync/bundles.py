@@ -87,6 +87,9 @@ def export_bundle(path: str, progress=lambda n: None) -> int:
         # Whole recordings, of the opinions here or at the hub already, not confirmed yet.
         "voices": voice.bundle_voices({r["data"]["uuid"] for r in records if r["type"] == "opinion"}),
     }
+    if state.resending:
+        # The hub was restored from a backup: what it holds already it acknowledges as it is.
+        payload["resend"] = True
     if station.restored_mark() is not None:
         # Restored from a backup: the answer must say which receipt numbers the hub holds.
         payload["serials_since"] = station.serials_since()
@@ -120,7 +123,12 @@ def import_answer(path: str) -> dict:
             for uuid in record_type.unacknowledged(mentioned):
                 sent[uuid] = record_type
         try:
+            generation = station.sync_state().hub_generation
             acknowledged, refused = station.apply_push_answer(sent, push)
+            if generation not in (None, station.sync_state().hub_generation):
+                # The hub was restored: its pull answered a cursor into its lost copy.
+                # The next bundle sends everything again and asks from the start.
+                return {"acknowledged": acknowledged, "refused": refused, "pulled": 0}
             if "serials" in pull:
                 station.raise_counters_to_hub(pull["serials"])
                 db.session.commit()  # on its own: an older answer's pull below may apply nothing
@@ -132,6 +140,7 @@ def import_answer(path: str) -> dict:
         if mark is not None and "serials" in pull and waiting_count() == 0:
             # Every record the backup held is at the hub, the counters past its numbers.
             station.end_catch_up(mark)
+        station.end_resend()
     return {"acknowledged": acknowledged, "refused": refused, "pulled": pulled, "voices": voices}
 
 
@@ -175,7 +184,10 @@ def import_bundle(path: str, answer_path: str, decision: tuple[str, str] | None 
     try:
         if since is not None:
             hub.check_serials_since(since)
-        push = hub.push(link, {"records": payload.get("records"), "station": payload.get("station")})
+        push = hub.push(
+            link,
+            {"records": payload.get("records"), "station": payload.get("station"), "resend": payload.get("resend") is True},
+        )
     except registry.SyncError as error:
         db.session.rollback()
         raise BundleRefused(f"文件内容不对: {error.message}")

@@ -3,13 +3,14 @@
 
 import sys
 import time
+from datetime import datetime, timezone
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ..clock import format_local
-from . import bundles, enrolment, registry
+from . import bundles, enrolment, hub, registry
 from .loop import SyncLoop
 from .station import status as station_status
 from .station import sync_once
@@ -85,7 +86,7 @@ def list_stations(show_all):
 
 @click.group("sync")
 def hub_sync():
-    """Bundles carried by hand from stations without a link."""
+    """Bundles carried by hand from stations without a link; backups and restores."""
 
 
 @hub_sync.command("import")
@@ -112,6 +113,29 @@ def import_bundle(bundle, answer_path, accept_revoked, decided_by, reason):
         f"{summary['station']}: {summary['acknowledged']} 条已确认, {summary['refused']} 条被拒收; 回执文件: {answer_path}"
         + (f"; 录音 {summary['voices']} 段已收妥" if summary["voices"] else "")
     )
+
+
+@hub_sync.command("backed-up")
+@click.option("--snapshot-at", required=True, help="UTC time the backup's snapshot began, e.g. 2026-12-06T03:00:00Z")
+@with_appcontext
+def backed_up(snapshot_at):
+    """Record a backup that succeeded (the backup timer runs this after pg_dump)."""
+    try:
+        moment = datetime.fromisoformat(snapshot_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("a UTC time such as 2026-12-06T03:00:00Z", param_hint="--snapshot-at")
+    if moment.tzinfo is None:
+        raise click.BadParameter("give the time zone (Z for UTC)", param_hint="--snapshot-at")
+    moved = hub.record_backup(moment.astimezone(timezone.utc))
+    click.echo(f"backup of {format_local(moment)} recorded" if moved else "a newer backup is recorded already")
+
+
+@hub_sync.command("restored")
+@with_appcontext
+def restored():
+    """Say this database was just restored from a backup: stations send again and pull from the start."""
+    generation = hub.mark_restored()
+    click.echo(f"restored: generation {generation}; each station sends again and pulls anew at its next sync")
 
 
 # --- station ----------------------------------------------------------------

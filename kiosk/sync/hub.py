@@ -8,6 +8,7 @@ enrolment are in ``registry``.
 
 import logging
 import re
+import secrets
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -18,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from .. import release
 from ..clock import iso, local_midnight_utc, now, to_millis
 from ..extensions import db
-from ..models import Opinion, Rating, Station, SyncChange, SyncConflict, SyncNonce, SyncStation
+from ..models import HubDatabase, Opinion, Rating, Station, SyncChange, SyncConflict, SyncNonce, SyncStation
 from ..public.progress import progress
 from ..ratings import followed
 from . import signing, wire
@@ -104,6 +105,9 @@ def push(link: SyncStation, payload) -> dict:
     raises SyncError before anything is written.
     """
     records = _parse_push(payload, link.station_code)
+    # Sent again to a hub restored from a backup: a record this copy holds is
+    # acknowledged whatever its station did since (deleted its name and phone).
+    resend = payload.get("resend") is True
     moment = now()
     received = iso(moment)
     acks: dict[str, str] = {}
@@ -127,7 +131,7 @@ def push(link: SyncStation, payload) -> dict:
                 continue
             if uuid in known:
                 first_digest, first_at = known[uuid]
-                if first_digest == record_digest:
+                if first_digest == record_digest or resend:
                     acks[uuid] = iso(first_at)
                     continue
                 conflicts.append(_conflict(link, record_type.name, uuid, record_digest, "changed", raw))
@@ -152,12 +156,14 @@ def push(link: SyncStation, payload) -> dict:
     note_contact(link, payload.get("station"))
     if refused:
         log.warning("station %s: %d records refused", link.station_code, len(refused))
-    return {"acks": acks, "refused": refused, "hub_time": to_millis(moment)}
+    return {"acks": acks, "refused": refused, "hub_time": to_millis(moment), "hub_database": database_state()}
 
 
 def _parse_push(payload, station_code: str) -> list[tuple]:
-    if not isinstance(payload, dict) or set(payload) - {"records", "station"}:
-        raise SyncError(400, "bad_request", "a push is an object with records and station")
+    if not isinstance(payload, dict) or set(payload) - {"records", "station", "resend"}:
+        raise SyncError(400, "bad_request", "a push is an object with records, station and resend")
+    if payload.get("resend", False) not in (True, False):
+        raise SyncError(400, "bad_request", "resend must be true or false")
     records = payload.get("records")
     if not isinstance(records, list):
         raise SyncError(400, "bad_request", "records must be a list")
@@ -238,7 +244,21 @@ def pull(link: SyncStation, payload) -> dict:
     answer["hub_time"] = to_millis(now())
     # Every pull says which release the stations should run: the hub never calls them.
     answer["release"] = release.current()
+    answer["hub_database"] = database_state()
     return answer
+
+
+def database_state() -> dict:
+    """Which copy of the hub database answers, and the snapshot time of its newest backup.
+
+    Every push and pull answer carries it (``HubDatabase``): a station
+    that sees another generation sends again and pulls from the start; it
+    deletes an acknowledged name and phone only once ``backed_up_at`` is
+    past their receipt by ``BACKUP_MARGIN`` (or at once, from a hub that
+    has recorded no backup).
+    """
+    row = db.session.get(HubDatabase, 1)
+    return {"generation": row.generation, "backed_up_at": iso(row.backed_up_at) if row.backed_up_at else None}
 
 
 def _day(text) -> date | None:
@@ -385,3 +405,32 @@ def opinion_state(opinion: Opinion, ratings: dict[str, Row] | None = None) -> di
             "created_at": iso(rating.created_at),
         },
     }
+
+
+def record_backup(snapshot_at: datetime) -> bool:
+    """Note a backup that succeeded, whose snapshot began at ``snapshot_at``. Commits.
+
+    Only ever moves forward: a backup of an older snapshot finishing late
+    changes nothing. True when it moved.
+    """
+    row = db.session.get(HubDatabase, 1, with_for_update=True)
+    moved = row.backed_up_at is None or snapshot_at > row.backed_up_at
+    if moved:
+        row.backed_up_at = snapshot_at
+    db.session.commit()
+    log.info("backup of %s recorded", iso(snapshot_at))
+    return moved
+
+
+def mark_restored() -> str:
+    """This database was just restored from a backup: a new generation. Commits; returns it.
+
+    Stations see it on their next sync, send everything again (the hub keeps
+    what it holds and stores what it lacks) and pull from the start.
+    """
+    row = db.session.get(HubDatabase, 1, with_for_update=True)
+    row.generation = secrets.token_hex(16)
+    row.restored_at = now()
+    db.session.commit()
+    log.warning("hub database restored from a backup: generation %s", row.generation)
+    return row.generation

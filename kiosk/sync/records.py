@@ -255,13 +255,15 @@ class OpinionRecords(RecordType):
         return data
 
     def mark_acknowledged(self, acks: dict[str, datetime], now: datetime) -> int:
-        """Mark opinions the hub holds, and delete their name and phone here.
+        """Mark opinions the hub holds.
 
         Only ever called with a verified acknowledgement. Repeats are harmless:
         only opinions still waiting change. Two statements per receipt time
         (a batch the hub stored together shares one), whatever the batch's
         size: the "received" step for those still "submitted", then the
-        marking itself, which also moves them to "received".
+        marking itself, which also moves them to "received". Their name and
+        phone go once a backup of the hub holds them too
+        (``kiosk.sync.station.forget_contact_details``).
         """
         marked = 0
         for received, uuids in _by_moment(acks).items():
@@ -284,8 +286,6 @@ class OpinionRecords(RecordType):
                         (Opinion.status == OpinionStatus.SUBMITTED, OpinionStatus.RECEIVED.value),
                         else_=Opinion.status,
                     ),
-                    contact_name=None,
-                    contact_phone=None,
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount

@@ -3,10 +3,13 @@
 A push sends every unacknowledged record, in batches; a pull brings
 everything changed since the cursor. The station acts on an answer only
 after the client has checked the hub's signature over it, and applies each
-answer in one transaction: marking records acknowledged and deleting their
-contact details together, or moving the cursor together with the changes it
-covers. A crash at any point leaves either the old state or the new one, and
-the next sync repeats harmlessly (the hub acknowledges a repeat again).
+answer in one transaction: marking records acknowledged, or moving the
+cursor together with the changes it covers. A crash at any point leaves
+either the old state or the new one, and the next sync repeats harmlessly
+(the hub acknowledges a repeat again). Names and phones the hub holds are
+deleted after either, once the hub's newest backup holds them too; a hub
+restored from a backup (a new generation) gets everything again and the
+cursor starts over (``follow_generation``).
 
 Only one sync runs at a time on a box: an exclusive lock on a file in the
 instance folder, which holds across threads and processes (the loop in the
@@ -23,11 +26,11 @@ import uuid as uuid_module
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from .. import release
 from ..clock import now, parse_iso
@@ -71,6 +74,10 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = "sync.lock"
 PULL_PAGE = 500
+# A push commits within its request, a minute or two at most after the
+# receipt time it is acknowledged with: a backup whose snapshot began this
+# long after that time holds it.
+BACKUP_MARGIN = timedelta(minutes=10)
 
 
 class SyncBusy(Exception):
@@ -153,10 +160,17 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
     try:
         hub = make_client(transport)
         restored = restored_mark()
-        _push_all(hub, result, progress)
-        # The recordings after their opinions' records: the hub stores a recording its record named.
-        result.voices = voice.push_voices(hub, progress)
-        _pull_all(hub, result, progress)
+        # Twice when the hub turns out restored from a backup (a new
+        # generation): everything goes again and the pull starts over.
+        for _round in range(2):
+            generation = sync_state().hub_generation
+            _push_all(hub, result, progress)
+            # The recordings after their opinions' records: the hub stores a recording its record named.
+            result.voices = voice.push_voices(hub, progress)
+            _pull_all(hub, result, progress)
+            if generation in (None, sync_state().hub_generation):
+                break
+        end_resend()
         if restored is not None:
             end_catch_up(restored)
         result.ok = True
@@ -222,13 +236,14 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     if not records:
         return
     backlog = waiting_count()
+    resend = sync_state().resending
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
-        flight = pool.submit(hub.call, "push", {"records": records, "station": report(backlog)})
+        flight = pool.submit(hub.call, "push", push_payload(records, backlog, resend))
         while True:
             upcoming, upcoming_sent = _next_batch(size, keys)
             if upcoming:
                 backlog = max(0, backlog - len(records))
-                payload = {"records": upcoming, "station": report(backlog)}
+                payload = push_payload(upcoming, backlog, resend)
                 # Not holding the database while the hub works (a kiosk may be saving).
                 db.session.commit()
                 body = wire.encode(payload)
@@ -246,6 +261,13 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
             if not upcoming:
                 return
             records, sent = upcoming, upcoming_sent
+
+
+def push_payload(records: list[dict], backlog: int, resend: bool) -> dict:
+    payload = {"records": records, "station": report(backlog)}
+    if resend:
+        payload["resend"] = True
+    return payload
 
 
 def _next_batch(size: int, keys: dict) -> tuple[list[dict], dict]:
@@ -272,6 +294,7 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
     acks, refused = answer.get("acks"), answer.get("refused")
     if not isinstance(acks, dict) or not isinstance(refused, list):
         raise AnswerMalformed("push answer lacks acks or refused")
+    follow_generation(answer)
     moment = now()
     by_type: dict = {}
     # A batch stored together shares one receipt time: read each once.
@@ -285,10 +308,8 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
                 except (ValueError, TypeError):
                     raise AnswerMalformed(f"bad receipt time for {uuid}")
             by_type.setdefault(sent[uuid], {})[uuid] = received
-    erased = False
     for record_type, items in by_type.items():
-        marked = record_type.mark_acknowledged(items, moment)
-        erased = erased or (record_type.model is Opinion and marked > 0)
+        record_type.mark_acknowledged(items, moment)
     aside = 0
     for item in refused:
         if isinstance(item, dict) and item.get("uuid") in sent and item.get("uuid") not in acks:
@@ -303,15 +324,14 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
             )
             aside += 1
     db.session.commit()
-    if erased:
-        # The names and phones just deleted must not linger in the WAL either.
-        checkpoint(db.engine)
+    forget_contact_details(answer)
     # Repeats of an acknowledgement change nothing here but count as confirmed.
     return sum(len(items) for items in by_type.values()), aside
 
 
 def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     since = serials_since() if restored_mark() is not None else None
+    generation = sync_state().hub_generation
     while True:
         state = sync_state()
         payload = {"cursor": state.cursor, "limit": PULL_PAGE, "station": report(), "photos": held_photos()}
@@ -323,7 +343,7 @@ def _pull_all(hub: client.HubClient, result: SyncResult, progress) -> None:
             since = None
         result.pulled += apply_pull_answer(answer)
         progress(f"已收到镇人大办的 {result.pulled} 项更新")
-        if not answer.get("more"):
+        if not answer.get("more") or generation not in (None, sync_state().hub_generation):
             return
 
 
@@ -369,6 +389,10 @@ def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
         raise AnswerMalformed("pull answer lacks cursor or opinions")
     if reference is not None and not isinstance(reference, dict):
         raise AnswerMalformed("reference must be an object")
+    if follow_generation(answer):
+        # Changes since a cursor into the hub's lost copy: pulled again from the start.
+        db.session.commit()
+        return 0
     state = sync_state()
     if only_if_newer and cursor <= state.cursor:
         return 0
@@ -386,7 +410,77 @@ def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
         log.warning("release announcement ignored: %s", error)
     state.cursor = cursor
     db.session.commit()
+    forget_contact_details(answer)
     return applied + (1 if reference is not None else 0)
+
+
+def follow_generation(answer: dict) -> bool:
+    """Note the hub database's generation an answer names; True when it changed (in the caller's transaction).
+
+    Another generation is the hub restored from a backup, which may lack
+    records this station had sent and changes it had pulled: every record
+    counts as unsent again (the restored hub acknowledges those it holds,
+    ``resend``, and stores the others) and the cursor goes back to 0. An
+    answer without one (an older hub) changes nothing.
+    """
+    info = answer.get("hub_database")
+    if info is None:
+        return False
+    generation = info.get("generation") if isinstance(info, dict) else None
+    if not isinstance(generation, str) or not 0 < len(generation) <= 32:
+        raise AnswerMalformed("hub_database lacks its generation")
+    state = sync_state()
+    if state.hub_generation == generation:
+        return False
+    first = state.hub_generation is None
+    state.hub_generation = generation
+    if first:
+        return False
+    for record_type in RECORD_TYPES.values():
+        model = record_type.model
+        db.session.execute(
+            update(model).where(model.acknowledged_at.is_not(None)).values(acknowledged_at=None)
+        )
+    state.cursor, state.resending = 0, True
+    log.warning("the hub was restored from a backup: sending every record again and pulling from the start")
+    return True
+
+
+def end_resend() -> None:
+    """Everything went to the restored hub again: pushes are plain ones from now on."""
+    state = sync_state()
+    if state.resending and waiting_count() == 0:
+        state.resending = False
+        db.session.commit()
+
+
+def forget_contact_details(answer: dict) -> int:
+    """Delete the name and phone of acknowledged opinions a backup of the hub holds too. Commits.
+
+    A hub that names no backup (it records none, or predates them) holds
+    them and that is enough: deleted at once. Returns how many.
+    """
+    info = answer.get("hub_database")
+    backed_up = info.get("backed_up_at") if isinstance(info, dict) else None
+    held = [
+        Opinion.acknowledged_at.is_not(None),
+        or_(Opinion.contact_name.is_not(None), Opinion.contact_phone.is_not(None)),
+    ]
+    if backed_up is not None:
+        try:
+            held.append(Opinion.hub_received_at < parse_iso(backed_up) - BACKUP_MARGIN)
+        except ValueError:
+            raise AnswerMalformed("hub_database: backed_up_at is no UTC time")
+    erased = db.session.execute(
+        update(Opinion).where(*held).values(contact_name=None, contact_phone=None).execution_options(
+            synchronize_session=False
+        )
+    ).rowcount
+    db.session.commit()
+    if erased:
+        # The names and phones just deleted must not linger in the WAL either.
+        checkpoint(db.engine)
+    return erased
 
 
 STATUSES = {s.value for s in OpinionStatus}

@@ -146,7 +146,7 @@ def test_a_consenting_person_gives_name_and_phone_with_the_keyboards(kiosk, box)
         " WHERE receipt_number = ?",
         receipt_number,
     )
-    assert rows == [(MARKUP, "陈大文", "13812345678", "2026-12", deputy_id)]
+    assert rows == [(MARKUP, "陈大文", "13812345678", "2026-12.2", deputy_id)]
     assert storage_used(page) == 0
 
 
