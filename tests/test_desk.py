@@ -430,6 +430,16 @@ def test_the_deputy_file_counts_suggestions_answers_diary_and_ratings(hub, two):
     term = hub.test_cli_runner().invoke(args=["deputies", "file", str(two["deputy"]), "--term", "--json"])
     assert term.exit_code == 0, term.output
     assert json.loads(term.output)["suggestions"] == 2
+    # The public 履职档案 lists them: the suggestions with their outcome, the answer, the
+    # published entry; never the private entry or what the constituent wrote.
+    with hub.app_context():
+        public_id = db.session.get(Deputy, two["deputy"]).public_id
+        constituents = db.session.get(Opinion, two["mine"]).content
+    page = hub.test_client().get(f"/d/{public_id}/file?year={year}").text
+    for shown in ("建议一", "建议二", "办好了。", "已经转告村委会。", "公开的", "满意 0，基本满意 1，不满意 0"):
+        assert shown in page
+    for private in ("私下的", "内容一", constituents):
+        assert private not in page
 
 
 # --- the answer travels to the station ---------------------------------------------------------

@@ -286,6 +286,56 @@ def public_lists(deputy: Deputy, period: Period) -> dict[str, list]:
     return {"opinions": opinions, "activities": activities, "report_backs": report_backs, "topics": topics}
 
 
+def desk_lists(deputy: Deputy, period: Period) -> dict[str, list]:
+    """The desk's part of the public file: the deputy's own 一键通 suggestions (date,
+    category, title, status, public reply), their direct answers (date, category, the
+    answer, which the status page shows anyone holding the receipt) and published diary
+    entries. Never what a constituent wrote, nor who they are."""
+    from ..models import DEPUTY_ANSWER, DiaryEntry, OpinionEvent
+
+    start, end = period.utc
+    categories = dict(db.session.execute(select(Category.code, Category.name)).tuples().all())
+    suggestions = [
+        {"day": to_local(at).date(), "category": categories.get(code, code), "title": title,
+         "status": OpinionStatus(status).label,
+         "reply": reply if status in (OpinionStatus.CLOSED, OpinionStatus.DECLINED) else None}
+        for at, code, title, status, reply in db.session.execute(
+            select(Opinion.created_at, Opinion.category_code, Opinion.title, Opinion.status, Opinion.public_reply)
+            .where(Opinion.suggesting_deputy_id == deputy.id, Opinion.created_at >= start, Opinion.created_at < end)
+            .order_by(Opinion.created_at.desc())
+        )
+    ]  # fmt: skip
+    answers = [
+        {"day": to_local(at).date(), "category": categories.get(code, code), "answer": note}
+        for at, code, note in db.session.execute(
+            select(OpinionEvent.at, Opinion.category_code, OpinionEvent.note)
+            .join(Opinion, Opinion.uuid == OpinionEvent.opinion_uuid)
+            .where(Opinion.deputy_id == deputy.id, OpinionEvent.kind == DEPUTY_ANSWER,
+                   OpinionEvent.at >= start, OpinionEvent.at < end)
+            .order_by(OpinionEvent.at.desc())
+        )
+    ]  # fmt: skip
+    diary = db.session.execute(
+        select(DiaryEntry.day, DiaryEntry.text)
+        .where(DiaryEntry.deputy_id == deputy.id, DiaryEntry.published_at.is_not(None),
+               DiaryEntry.day >= period.start, DiaryEntry.day < period.end)
+        .order_by(DiaryEntry.day.desc(), DiaryEntry.id.desc())
+    ).all()  # fmt: skip
+    return {"suggestions": suggestions, "answers": answers, "diary": diary}
+
+
+# What the file adds from the deputy's desk (kiosk.desk.figures), after the table's figures.
+DESK_FIGURES = ("suggestions", "suggestions_closed", "answers", "diary_entries", "ratings")
+
+
+def _shown(values: dict) -> dict:
+    """The ratings' counts as one line of text, for the file's table."""
+    ratings = values.get("ratings")
+    if isinstance(ratings, dict):
+        values = {**values, "ratings": "，".join(f"{RATING_LABELS[k]} {n}" for k, n in ratings.items())}
+    return values
+
+
 def file_context(deputy: Deputy, year: int) -> dict:
     """Everything the file shows, for the page and the PDF: the year's and the term's figures and lists."""
     year_period, term_period = Period.year(year), Period.term(year)
@@ -293,14 +343,10 @@ def file_context(deputy: Deputy, year: int) -> dict:
         "deputy": deputy,
         "township": db.session.get(Township, deputy.township_id),
         "year": year,
-        "periods": [
-            (year_period, {**figures(deputy, year), **work(deputy, year_period)}),
-            (term_period, {**duty_figures([deputy.id], term_period).get(deputy.id, _zeros(FIGURES)),
-                           **work(deputy, term_period)}),
-        ],  # fmt: skip
-        "lists": public_lists(deputy, year_period),
+        "periods": [(period, _shown(deputy_figures(deputy, period))) for period in (year_period, term_period)],
+        "lists": {**public_lists(deputy, year_period), **desk_lists(deputy, year_period)},
         "labels": LABELS,
-        "order": TABLE_FIGURES,
+        "order": (*TABLE_FIGURES, *DESK_FIGURES),
         "topic_status": {s.value: s.label for s in TopicStatus},
     }
 
