@@ -73,6 +73,8 @@ def test_a_deputy_answers_on_their_phone_and_the_receipt_shows_it(hub, station, 
     phone.goto(f"{hub.url}/desk/")
     expect(phone).to_have_url(re.compile(r"/desk/login\?next="))
     phone.get_by_test_id("to-activate").click()
+    # The sign-in page has a 用户名 field too: type only once the activation page is there.
+    expect(phone).to_have_url(f"{hub.url}/desk/activate")
     phone.get_by_label("用户名").fill("lin.dep")
     phone.get_by_label("激活码").fill(code.lower())
     phone.get_by_label("设置密码").fill(PASSWORD)
