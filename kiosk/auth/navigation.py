@@ -55,12 +55,14 @@ def current_menu_entry(endpoint: str | None) -> str | None:
     return same[0] if len(same) == 1 else None
 
 
-def staff_home_url() -> str:
+def staff_home_url(user=None) -> str:
     """Where a signed-in member of staff starts: the queue, or a plain welcome page without it.
 
-    A deputy starts at their desk.
+    A deputy starts at their desk. ``user``: one just signed in, whom
+    ``current_user`` does not know yet in this request.
     """
-    if current_user.is_authenticated and current_user.role == Role.DEPUTY and "desk.index" in current_app.view_functions:
+    user = user or current_user
+    if user.is_authenticated and user.role == Role.DEPUTY and "desk.index" in current_app.view_functions:
         return url_for("desk.index")
     return url_for("staff.queue" if "staff.queue" in current_app.view_functions else "auth.welcome")
 

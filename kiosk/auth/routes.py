@@ -26,6 +26,12 @@ def safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The sign-in form; a right password starts a server-side session."""
+    return sign_in("auth/login.html")
+
+
+def sign_in(template: str):
+    """A sign-in page (staff's, and the deputies' desk's in its own layout): the same
+    accounts, throttling and sessions; each person lands on their own start page."""
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(target or staff_home_url())
@@ -40,9 +46,9 @@ def login():
                 status = 429
         else:
             begin_session(user)
-            return redirect(target or staff_home_url())
+            return redirect(target or staff_home_url(user))
     # The status says "wait" to a plain browser; htmx would not swap a 429 in.
-    return htmx.vary(make_response(render_template("auth/login.html", form=form, next=target), status))
+    return htmx.vary(make_response(render_template(template, form=form, next=target), status))
 
 
 def begin_session(user) -> None:

@@ -7,9 +7,7 @@ from flask_login import current_user, login_required, logout_user
 
 from .. import htmx
 from ..auth import services as auth
-from ..auth.forms import LoginForm
-from ..auth.navigation import staff_home_url
-from ..auth.routes import begin_session, safe_next
+from ..auth.routes import begin_session, sign_in
 from ..auth.scope import may_see_contacts
 from ..edge import takes_files
 from ..extensions import db
@@ -61,21 +59,7 @@ def _badge():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The deputies' sign-in page (the same accounts, throttling and sessions as staff)."""
-    target = safe_next(request.args.get("next"))
-    if current_user.is_authenticated and request.method == "GET":
-        return redirect(target or staff_home_url())
-    form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = auth.authenticate(form.username.data, form.password.data, request.remote_addr)
-        except auth.LoginRefused as refused:
-            form.form_errors.append(refused.message)
-            status = 429 if refused.throttled and not htmx.is_htmx_request() else 200
-        else:
-            begin_session(user)
-            return redirect(target or (url_for(".index") if user.role == Role.DEPUTY else staff_home_url()))
-    return htmx.vary(make_response(render_template("desk/login.html", form=form, next=target), status))
+    return sign_in("desk/login.html")
 
 
 @bp.route("/activate", methods=["GET", "POST"])
