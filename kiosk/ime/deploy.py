@@ -71,7 +71,7 @@ def glyphs_path(folder: Path) -> Path:
 def ensure(folder: Path) -> Path:
     """Build the Rime data in ``folder`` unless it is current; return its staging folder."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    digest = _digest()
+    digest = source_digest()
     if _current(folder, digest):
         return staging(folder)
     with _locked(folder / "deploy.lock"):
@@ -87,7 +87,7 @@ def _current(folder: Path, digest: str) -> bool:
         return False
 
 
-def _digest() -> str:
+def source_digest() -> str:
     """What the build depends on: our sources, the stock data, the font."""
     h = hashlib.sha256(BUILD_VERSION.encode())
     h.update(DEFAULT_CUSTOM.encode() + SCHEMA_CUSTOM.encode())

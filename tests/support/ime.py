@@ -6,7 +6,9 @@ from pathlib import Path
 
 from kiosk.ime import deploy, dictionary
 
-RIME_FOLDER = Path(tempfile.gettempdir()) / f"kiosk-test-rime-{os.getuid()}"
+# One folder per build's sources: checkouts at different commits on one
+# machine then neither rebuild each other's data nor wait on each other.
+RIME_FOLDER = Path(tempfile.gettempdir()) / f"kiosk-test-rime-{os.getuid()}-{deploy.source_digest()[:12]}"
 
 
 def rime_folder() -> Path:
