@@ -13,7 +13,8 @@ STAMP := .make
 # Test workers (pytest-xdist): the suite waits on servers, browsers and
 # printers more than it computes, so two workers pay even on two cores.
 TEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25
+# Files run in the order tests/conftest.py gives them: slow ones first.
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 .PHONY: setup run test test-deploy bench coverage clean
 
@@ -64,7 +65,7 @@ bench: setup $(STAMP)/python-dev
 coverage: setup $(STAMP)/python-dev
 	rm -f .coverage .coverage.*
 	KIOSK_TEST_POSTGRES_URL=$$(bash scripts/ensure-postgres) $(PY) -m coverage run -m pytest \
-	  -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	  -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 	$(PY) -m coverage combine -q
 	$(PY) -m coverage report
 

@@ -37,6 +37,14 @@ from tests.support.inprocess import HUB_DATABASES, AppTransport, hub_database_ur
 COPY = {"AUTO_MIGRATE": False}
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files holding a slow test run first (make test turns off xdist's own
+    order, by number of tests, which left the few long ones for last and one
+    worker running them alone while the other sat idle)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory):
     """A migrated station database with the demo data, made once and copied per test."""

@@ -944,6 +944,7 @@ def test_every_hub_response_carries_the_security_headers(hub, world, htmx):
     _assert_security_headers(people["stranger"].open("GET", "/no-such-page"), "404")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 def test_every_station_response_carries_the_security_headers(app, world, htmx):
     """The kiosk's screens alone may use the microphone."""

@@ -126,6 +126,7 @@ def test_restore_refuses_a_live_database_without_force(app, tmp_path):
         assert db.session.get(BoxIdentity, 1).restored_at is not None
 
 
+@pytest.mark.slow
 def test_a_backup_taken_while_submits_run_holds_every_submit_returned_before_it(tmp_path, demo_database):
     station = station_box(tmp_path / "station", seed=demo_database, **UNLIMITED).start()
     returned: list[str] = []

@@ -74,6 +74,7 @@ def at_hub(hub, uuid: str) -> Opinion | None:
         return opinion
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_restored_hub_gets_back_what_it_lacks_and_stations_pull_from_the_start(restorable, tmp_path):
     hub, station, transport, shift, env = restorable

@@ -54,6 +54,7 @@ def stale() -> int:
     return db.session.scalar(select(func.count()).select_from(StaleFigures))
 
 
+@pytest.mark.slow
 def test_the_rollup_gives_the_figures_of_counting_every_opinion(hub_app):
     """On SQLite and PostgreSQL, for the city and a township, whole years, whole and part months."""
     with hub_app.app_context():

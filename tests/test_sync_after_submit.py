@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
@@ -21,6 +22,7 @@ def wait_for(fn, timeout: float = 30):
     raise AssertionError(f"gave up after {timeout} s")
 
 
+@pytest.mark.slow
 def test_a_submission_wakes_the_sync_loop(tmp_path, demo_database, hub_database):
     hub = ServerProcess(copy_database(hub_database, tmp_path / "hub"), {"ROLE": "hub"})
     hub.start()

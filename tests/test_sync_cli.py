@@ -106,6 +106,7 @@ def self_signed(folder):
     return folder / "hub.crt", folder / "hub.key"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hub_app", ["sqlite"], indirect=True)
 def test_https_hub_certificate_is_verified_against_the_configured_ca(tmp_path, hub_app, demo_database):
     cert, key = self_signed(tmp_path)

@@ -221,6 +221,7 @@ def seeds(hub_seed_sqlite, demo_database):  # noqa: F811
     SEEDS.update(hub=hub_seed_sqlite, station=demo_database)
 
 
+@pytest.mark.slow
 def test_station_and_hub_converge_whatever_the_link_does(seeds):
     profile = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
     ConvergingSyncModel.TestCase.settings = profile

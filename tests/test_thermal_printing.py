@@ -110,6 +110,7 @@ def test_a_receipt_prints_on_the_thermal_printer_through_a_raw_queue(app, cups_s
     assert device.status_queries == [1]
 
 
+@pytest.mark.slow
 @pytest.mark.cups
 def test_a_tap_on_submit_prints_on_the_thermal_printer_behind_a_real_server(
     tmp_path, demo_database, cups_server, thermal_queue, device

@@ -132,6 +132,7 @@ def announce(station, announcement: dict) -> None:
     (station.root / "station" / "release.json").write_text(json.dumps(announcement))
 
 
+@pytest.mark.slow
 def test_a_failing_migration_leaves_the_old_release_then_the_next_release_goes_through(station, hub, artifacts):
     station.service("start")
     before = contents(station.database)

@@ -22,7 +22,7 @@ from tests.support.boxes import enrolled_station, new_postgres_database, run
 from tests.support.servers import ROOT, ServerProcess, _env
 from tests.support.touch import QUICK_SETTLE_MS, key, screenshot, submit_over_http, tap, tap_keys
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 
 PASSWORD = "correct horse 9"
 RECEIVED = OpinionStatus.RECEIVED.label

@@ -21,7 +21,7 @@ from tests.support.boxes import enrolled_station, new_postgres_database, read, r
 from tests.support.servers import ServerProcess
 from tests.support.touch import QUICK_SETTLE_MS, key, screenshot, submit_over_http, tap, tap_keys
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 
 CONTENT = "村小学门口的斑马线磨没了，孩子过马路很危险。"
 CONTACT = ("林阿婆", "13922223333")

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from tests.support.touch import RECEIPT_NUMBER, fill_lookup, submit_over_http, tap, two_steps_and_back
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

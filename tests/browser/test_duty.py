@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from tests.support.deputies import give_pin
 from tests.support.touch import screenshot, tap
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def type_pin(page, digits: str) -> None:

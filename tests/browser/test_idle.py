@@ -13,7 +13,7 @@ from tests.support.touch import (
     type_chinese,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SECRET_TEXT = "这是不能留在屏幕上的话"
 

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.support.touch import key, pick_candidate, screenshot, start, tap, tap_keys, type_chinese
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SENTENCE = [
     ("cun", "村"), ("kou", "口"), ("lu", "路"), ("deng", "灯"), ("huai", "坏"), ("le", "了"), "，",

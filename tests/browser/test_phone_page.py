@@ -17,7 +17,7 @@ from tests.support.receipts import qr_texts, rasterise, text
 from tests.support.servers import ServerProcess
 from tests.support.touch import screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # The address on paper: a name a phone resolves to the hub; here the test routes it to the local server.
 PUBLIC = "http://rd.example.cn"

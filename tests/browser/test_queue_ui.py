@@ -20,7 +20,7 @@ from tests.support.factories import make_user, receive_opinion
 from tests.support.servers import ServerProcess
 from tests.support.touch import screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "correct horse 9"
 

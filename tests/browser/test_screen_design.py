@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from tests.support.deputies import give_pin
 from tests.support.touch import key, start, submit_over_http, tap, tap_keys, walk_to_review
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MIN_TARGET = 60
 MIN_FONT = 24

@@ -15,7 +15,7 @@ from tests.support.servers import ServerProcess
 from tests.support.small_year import load_small_year
 from tests.support.touch import screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "correct horse 9"
 

@@ -22,7 +22,7 @@ from tests.support.servers import station_box
 from tests.support.touch import QUICK_SETTLE_MS, start, tap
 from tests.support.voice import heard, microphone_wav
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
