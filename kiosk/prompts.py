@@ -1,8 +1,9 @@
 """朗读: each kiosk screen's question and buttons, read aloud in 普通话 or 粤语.
 
-Made at set-up (``flask prompts make``) with Debian's espeak-ng, offline, into
-WAV files in the instance folder that the station serves; no network, no
-cloud voice. Debian 12's espeak-ng reads Chinese characters with its
+Made with Debian's espeak-ng, offline: by ``deploy/build-release`` into the
+release's ``prompts/`` (so an installed box needs no espeak-ng), or at
+set-up (``flask prompts make``) into the instance folder on a checkout; the
+station serves them from there. No network, no cloud voice. Debian 12's espeak-ng reads Chinese characters with its
 ``cmn``/``zh`` voices as English letters, so Mandarin is fed pinyin with
 tone numbers (pypinyin) to its ``cmn-latn-pinyin`` voice; its ``yue`` voice
 reads the characters themselves in Cantonese.
@@ -33,6 +34,8 @@ VOICES = {"mandarin": "cmn-latn-pinyin", "cantonese": "yue"}
 # Slower than espeak-ng's 175 words a minute: many listeners are old.
 SPEED = {"mandarin": "140", "cantonese": "140"}
 FOLDER = "prompts"
+# The prompts a release brings, made where it was built (deploy/build-release).
+SHIPPED = Path(__file__).resolve().parent.parent / "prompts"
 
 # What each kiosk screen reads aloud: its question, its hints and its buttons.
 WORDING = {
@@ -138,6 +141,9 @@ def make(screen: str, language: str, in_child: bool = False) -> Path:
 
     ``in_child``: made by a child process (``python -m kiosk.prompts``), as the
     kiosk's own process does after an upgrade changed a wording."""
+    shipped = SHIPPED / name_of(screen, language)
+    if shipped.exists():
+        return shipped
     path = folder() / name_of(screen, language)
     if path.exists():
         return path
@@ -161,7 +167,8 @@ def make_all() -> tuple[int, int]:
     made = 0
     for screen in WORDING:
         for language in LANGUAGES:
-            if not (folder() / name_of(screen, language)).exists():
+            name = name_of(screen, language)
+            if not (SHIPPED / name).exists() and not (folder() / name).exists():
                 make(screen, language)
                 made += 1
     removed = 0
@@ -170,6 +177,18 @@ def make_all() -> tuple[int, int]:
             old.unlink()
             removed += 1
     return made, removed
+
+
+def make_into(target: Path) -> list[Path]:
+    """Every screen's prompt in both languages, made into ``target`` (a release's ``prompts/``)."""
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for screen in WORDING:
+        for language in LANGUAGES:
+            path = target / name_of(screen, language)
+            speak(WORDING[screen], language, path)
+            paths.append(path)
+    return paths
 
 
 @click.group("prompts")

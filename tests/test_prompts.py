@@ -91,3 +91,20 @@ def test_the_station_serves_a_prompt_and_keeps_the_language_for_the_visit(client
     assert 'data-read-language="cantonese"' in step
     # The visit ends at the home screen: the next person is asked again.
     assert 'data-read-language=""' in client.get("/", headers=HTMX).get_data(as_text=True)
+
+
+def test_a_release_brings_its_prompts_and_the_station_makes_none(app, client, runner, monkeypatch, tmp_path):
+    shipped = tmp_path / "release" / "prompts"
+    made = prompts.make_into(shipped)
+    names = {prompts.name_of(s, lang) for s in prompts.WORDING for lang in prompts.LANGUAGES}
+    assert {p.name for p in made} == names == {p.name for p in shipped.glob("*.wav")}
+    monkeypatch.setattr(prompts, "SHIPPED", shipped)
+    # A box without espeak-ng: nothing it runs can find it.
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
+    answer = client.get("/read-aloud/review/mandarin.wav")
+    assert answer.status_code == 200
+    assert answer.data == (shipped / prompts.name_of("review", "mandarin")).read_bytes()
+    result = runner.invoke(args=["prompts", "make"])
+    assert result.exit_code == 0 and "0 prompts made" in result.output, result.output
+    with app.app_context():
+        assert not list(prompts.folder().glob("*.wav"))

