@@ -1,11 +1,13 @@
-"""Retention at the hub: contact details erased a set time after an opinion is finished.
+"""Retention at the hub: contact details and recordings erased a set time after an opinion is finished.
 
-An opinion's name and phone number are kept ``RETENTION_DAYS`` after it was
-closed, declined or merged (the time of the public step that finished it, so
-a reopened and closed-again opinion counts from its last closing), then set
-to nothing. Each erasure writes one audit row naming the fields erased, not
-their values; a run is repeatable (what is erased is not found again). On
-SQLite the WAL is checkpointed afterwards so the old values linger nowhere
+An opinion's name and phone number, and the recording of a voice message
+(the person's own voice), are kept ``RETENTION_DAYS`` after it was closed,
+declined or merged (the time of the public step that finished it, so a
+reopened and closed-again opinion counts from its last closing), then set to
+nothing; a recording's transcript stays, as the written text does. Each
+erasure writes one audit row naming what was erased, not its value; a run is
+repeatable (what is erased is not found again). On SQLite the WAL is
+checkpointed afterwards so the old values linger nowhere
 (``kiosk.database``). Run nightly by ``flask retention run``.
 """
 
@@ -15,13 +17,13 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from . import audit
 from .clock import now
 from .database import checkpoint
 from .extensions import db
-from .models import FINISHED_STATUSES, Opinion, OpinionEvent
+from .models import FINISHED_STATUSES, Opinion, OpinionEvent, VoiceMessage
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,18 @@ def _finished_at():
     )
 
 
+def _recording_held():
+    return exists().where(VoiceMessage.opinion_uuid == Opinion.uuid, VoiceMessage.data.is_not(None))
+
+
 def expired(days: int):
-    """Opinions whose contact details are due for erasure, oldest first."""
+    """Opinions whose contact details or recording are due for erasure, oldest first."""
     cutoff = now() - timedelta(days=days)
     return (
         select(Opinion)
         .where(
             Opinion.status.in_([s.value for s in FINISHED_STATUSES]),
-            or_(Opinion.contact_name.is_not(None), Opinion.contact_phone.is_not(None)),
+            or_(Opinion.contact_name.is_not(None), Opinion.contact_phone.is_not(None), _recording_held()),
             _finished_at() <= cutoff,
         )
         .order_by(Opinion.created_at, Opinion.uuid)
@@ -71,15 +77,28 @@ def erase_expired(days: int | None = None, dry_run: bool = False) -> int:
         if not batch:
             db.session.commit()  # end the reading transaction: the checkpoint waits for none
             break
+        recorded = set(
+            db.session.scalars(
+                select(VoiceMessage.opinion_uuid).where(
+                    VoiceMessage.opinion_uuid.in_([o.uuid for o in batch]), VoiceMessage.data.is_not(None)
+                )
+            )
+        )
+        moment = now()
         for opinion in batch:
             held = [name for name in ("contact_name", "contact_phone") if getattr(opinion, name) is not None]
             opinion.contact_name = opinion.contact_phone = None
+            what = ["联系人姓名和电话"] if held else []
+            if opinion.uuid in recorded:
+                opinion.voice.data, opinion.voice.erased_at = None, moment
+                held.append("voice")
+                what.append("语音留言的录音")
             audit.record(
                 "retention.erase",
                 opinion=opinion,
                 before={name: HELD for name in held},
                 after={name: None for name in held},
-                note=f"办结满{days}天，删除联系人姓名和电话",
+                note=f"办结满{days}天，删除{'和'.join(what)}",
             )
         db.session.commit()
         erased += len(batch)

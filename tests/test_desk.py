@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.clock import today
 from kiosk.desk import accounts
 from kiosk.desk import services as desk
 from kiosk.extensions import db
@@ -30,6 +31,7 @@ from kiosk.models import (
     utcnow,
 )
 from kiosk.staff import services as casework
+from kiosk.stats import services as stats
 from tests.support.deputy_desk import PASSWORD, Phone, make_deputy_account, township_deputies
 from tests.support.desk import Desk
 from tests.support.factories import make_opinion, make_user, receive_opinion
@@ -336,6 +338,11 @@ def test_a_suggestion_enters_the_queue_follows_the_lifecycle_and_is_rated(hub, t
         assert opinion.is_deputy_suggestion and opinion.deputy_id is None and opinion.status == "received"
         assert opinion.receipt_number.startswith("YJT-")
         assert db.session.get(SuggestionAttachment, uuid).media_type == "image/png"
+        # Counted as the deputy's own in the figures by channel, not as typed at the central station's kiosk.
+        assert opinion.channel == "desk" and opinion.channel_label == "代表一键通"
+        figures = stats.figures(opinion.township_id, stats.Period.year(today().year))
+        by_channel = {row.key: row.counts.received for row in figures.by_channel}
+        assert by_channel == {"kiosk": 3, "assisted": 0, "phone": 0, "desk": 1}
     assert me.get(f"/desk/suggestions/{uuid}/attachment").headers["Content-Type"] == "image/png"
     # A real PDF is taken as one; a suggestion is no station's: nothing for a pull.
     pdf = io.BytesIO()

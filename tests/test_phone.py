@@ -308,7 +308,7 @@ def test_the_figures_count_phone_opinions(hub, township):
         year = today().year
         figures = stats.figures(township_id, stats.Period.year(year))
         by_channel = {row.key: (row.counts.received, row.counts.closed) for row in figures.by_channel}
-        assert by_channel == {"kiosk": (1, 0), "assisted": (1, 0), "phone": (3, 1)}
+        assert by_channel == {"kiosk": (1, 0), "assisted": (1, 0), "phone": (3, 1), "desk": (0, 0)}
         assert figures.totals.received == 5
     answer = hub.test_cli_runner().invoke(args=["deputies", "file", str(township["deputy_id"]), "--year", str(year), "--json"])
     shown = json.loads(answer.output)

@@ -1,6 +1,7 @@
 """Contact details kept no longer than needed: erased at the hub ``RETENTION_DAYS`` after an
 opinion is finished, leaving no copy in a SQLite hub's database file or WAL."""
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -8,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import AuditEntry, Department, Opinion, utcnow
+from kiosk.models import AuditEntry, Department, Opinion, VoiceMessage, utcnow
 from kiosk.ratings import GivenRating
 from kiosk.staff import services
 from tests.support.desk import Desk
 from tests.support.factories import make_user, receive_opinion
+from tests.support.voice import webm
 
 NAME, PHONE = "欧阳秀英", "13800138000"
 DAYS = 365
@@ -156,6 +158,69 @@ def test_the_opinion_page_and_the_audit_log_show_the_erasure(hub):
     _later(hub, DAYS + 1)
     assert _run(hub) == "1 opinions erased"
     page = Desk(hub).get(f"/staff/opinions/{uuid}").text
-    assert "保存期满，删除联系方式" in page and "联系人姓名" in page and NAME not in page
+    assert "保存期满，删除个人信息" in page and "联系人姓名" in page and NAME not in page
     log = Desk(hub, role="city").get("/staff/audit/", query_string={"action": "retention.erase"}).text
     assert log.count("<tr data-id=") == 1 and "系统" in log and "联系电话：已登记 → —" in log
+
+
+# --- recordings -----------------------------------------------------------------------------------
+
+
+def _spoken_and_closed(app, recording: bytes) -> str:
+    """A closed opinion whose voice message the hub holds whole, with a transcript."""
+    with app.app_context():
+        uuid = _opinion("closed")
+        db.session.add(
+            VoiceMessage(
+                opinion_uuid=uuid, sha256=hashlib.sha256(recording).hexdigest(), size=len(recording),
+                duration_ms=2000, data=recording, confirmed_at=utcnow(), transcript="村口的路灯坏了。",
+                transcribed_at=utcnow(),
+            )
+        )
+        db.session.commit()
+        db.engine.dispose()
+    return uuid
+
+
+def test_a_recording_is_erased_with_the_contact_details_and_its_transcript_stays(hub):
+    recording = webm(2)
+    uuid = _spoken_and_closed(hub, recording)
+    desk = Desk(hub)
+    assert desk.get(f"/staff/opinions/{uuid}/voice.webm").data == recording
+    # One bounded run of the recording: a page of it must be gone from the files too.
+    sample = recording[len(recording) // 2:len(recording) // 2 + 64]
+    assert sample in _files(hub)
+    _later(hub, DAYS - 1)
+    assert _run(hub) == "0 opinions erased"
+    _later(hub, DAYS + 1)
+    assert _run(hub, "--dry-run") == "1 opinions would be erased"
+    assert _run(hub) == "1 opinions erased"
+    with hub.app_context():
+        spoken = db.session.get(VoiceMessage, uuid)
+        assert spoken.data is None and spoken.erased_at is not None
+        assert spoken.transcript == "村口的路灯坏了。"
+        row = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.erase")).one()
+        assert row.before == {"contact_name": "已登记", "contact_phone": "已登记", "voice": "已登记"}
+        assert "录音" in row.note
+        db.engine.dispose()
+    assert sample not in _files(hub)
+    assert desk.get(f"/staff/opinions/{uuid}/voice.webm").status_code == 404
+    page = desk.get(f"/staff/opinions/{uuid}").text
+    assert 'data-testid="voice-erased"' in page and 'data-testid="voice-player"' not in page
+    assert "村口的路灯坏了。" in page and "语音留言录音" in page
+    assert _run(hub) == "0 opinions erased"
+
+
+def test_a_recording_of_an_opinion_still_in_hand_is_kept(hub):
+    recording = webm(1)
+    with hub.app_context():
+        uuid = _opinion("accepted")
+        db.session.add(
+            VoiceMessage(opinion_uuid=uuid, sha256=hashlib.sha256(recording).hexdigest(), size=len(recording),
+                         duration_ms=1000, data=recording, confirmed_at=utcnow())
+        )
+        db.session.commit()
+    _later(hub, DAYS + 1)
+    assert _run(hub) == "0 opinions erased"
+    with hub.app_context():
+        assert db.session.get(VoiceMessage, uuid).data == recording

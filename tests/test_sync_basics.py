@@ -223,3 +223,32 @@ def test_the_hub_cleans_pushed_text_as_the_kiosk_does(station_app, hub_app, tran
     at_hub = hub_opinions(hub_app)[uuid]
     assert at_hub.content == "<script>alert(1)</script>[2J路灯坏了三个月"
     assert at_hub.contact_name == "陈大文"
+
+
+def test_a_batch_the_hub_finds_too_large_goes_again_in_halves(station_app, hub_app, transport):
+    """A hub that takes fewer records a batch than the station sends (413
+    batch_too_large) gets them all in smaller batches, in one sync."""
+    hub_app.config["SYNC_MAX_BATCH"] = 4
+    station_app.config["SYNC_BATCH_SIZE"] = 10
+    uuids = submit(station_app, 9)
+    refused = []
+    transport.after = lambda reply: refused.append(reply.status) if reply.status == 413 else None
+    result = sync(station_app, transport)
+    assert result.ok, result.error
+    assert (result.acknowledged, result.refused) == (9, 0)
+    # The nine are refused once; then they go four a batch.
+    assert refused == [413]
+    assert set(hub_opinions(hub_app)) == set(uuids)
+    with station_app.app_context():
+        assert station_sync.status().waiting == 0
+
+
+def test_a_single_record_too_large_for_the_hub_stays_waiting_with_a_plain_error(station_app, hub_app, transport):
+    hub_app.config["SYNC_MAX_BATCH"] = 0
+    submit(station_app, 3)
+    result = sync(station_app, transport)
+    assert not result.ok
+    assert "413 batch_too_large" in result.error
+    assert hub_opinions(hub_app) == {}
+    with station_app.app_context():
+        assert station_sync.status().waiting == 3

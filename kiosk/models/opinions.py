@@ -70,15 +70,17 @@ FIGURES_COLUMNS = (
 
 class Channel(StrEnum):
     """How an opinion reached the township: typed at a kiosk, typed there by a
-    deputy on duty for the person (代为录入), or sent from a phone."""
+    deputy on duty for the person (代为录入), sent from a phone, or a deputy's
+    own suggestion from their desk (一键通)."""
 
     KIOSK = "kiosk"
     ASSISTED = "assisted"
     PHONE = "phone"
+    DESK = "desk"
 
     @property
     def label(self) -> str:
-        return {"kiosk": "联络站一体机", "assisted": "代表代为录入", "phone": "手机扫码"}[self.value]
+        return {"kiosk": "联络站一体机", "assisted": "代表代为录入", "phone": "手机扫码", "desk": "代表一键通"}[self.value]
 
 
 class Satisfaction(StrEnum):

@@ -41,6 +41,8 @@ class VoiceMessage(db.Model):
     # Hub only: what township staff heard, typed so it can be searched and exported.
     transcript: Mapped[str | None] = mapped_column(Text)
     transcribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Hub only: when retention erased the bytes (the transcript stays).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def seconds(self) -> int:

@@ -260,7 +260,7 @@ def play_voice(uuid):
     """The opinion's voice message (说话留言), once the hub holds all of it, to play on the page."""
     found = opinion_or_404(current_user, uuid)
     spoken = found.voice
-    if spoken is None or spoken.confirmed_at is None:
+    if spoken is None or spoken.confirmed_at is None or spoken.erased_at is not None:
         abort(404)
     response = make_response(spoken.data)
     response.mimetype = voice.MIME_TYPE

@@ -223,15 +223,39 @@ def plain_error(error: Exception) -> str:
 
 
 def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
-    """Push every unacknowledged record, in batches, one request at a time.
+    """Push every unacknowledged record, in batches of at most SYNC_BATCH_SIZE.
+
+    A hub that finds a batch too large (its count or its bytes: a backlog of
+    long texts) gets the same records again in halves, down to one a batch;
+    otherwise the box would send the refused batch at every try, for ever."""
+    size = current_app.config["SYNC_BATCH_SIZE"]
+    keys: dict = {}
+    while True:
+        try:
+            return _push_batches(hub, result, progress, size, keys)
+        except BatchTooLarge as refused:
+            if refused.records == 1:
+                raise refused.error
+            size = refused.records // 2
+            log.warning("the hub found a batch of %d records too large; sending %d a batch", refused.records, size)
+
+
+class BatchTooLarge(Exception):
+    """The hub refused a batch as too large; ``keys`` point at its start again."""
+
+    def __init__(self, error: client.HubRefused, records: int):
+        super().__init__(str(error))
+        self.error, self.records = error, records
+
+
+def _push_batches(hub: client.HubClient, result: SyncResult, progress, size: int, keys: dict) -> None:
+    """Push the records after ``keys``, in batches of ``size``, one request at a time.
 
     While the hub stores one batch, this box reads and encodes the next and
     then records the answer to the previous one: the two machines work at
     once, the hub waits for nothing but the network, and it still sees one
     request after another."""
-
-    size = current_app.config["SYNC_BATCH_SIZE"]
-    keys: dict = {}
+    start = dict(keys)
     records, sent = _next_batch(size, keys)
     if not records:
         return
@@ -240,6 +264,7 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
         flight = pool.submit(hub.call, "push", push_payload(records, backlog, resend))
         while True:
+            upcoming_start = dict(keys)
             upcoming, upcoming_sent = _next_batch(size, keys)
             if upcoming:
                 backlog = max(0, backlog - len(records))
@@ -247,7 +272,14 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
                 # Not holding the database while the hub works (a kiosk may be saving).
                 db.session.commit()
                 body = wire.encode(payload)
-            answer = flight.result()
+            try:
+                answer = flight.result()
+            except client.HubRefused as error:
+                if error.code != "batch_too_large":
+                    raise
+                keys.clear()
+                keys.update(start)
+                raise BatchTooLarge(error, len(records)) from error
             crash_point("sync_after_push_answer")
             if upcoming:
                 flight = pool.submit(hub.call, "push", payload, body)
@@ -260,7 +292,7 @@ def _push_all(hub: client.HubClient, result: SyncResult, progress) -> None:
                 raise AnswerMalformed("镇人大办没有确认这一批中的任何一条")
             if not upcoming:
                 return
-            records, sent = upcoming, upcoming_sent
+            records, sent, start = upcoming, upcoming_sent, upcoming_start
 
 
 def push_payload(records: list[dict], backlog: int, resend: bool) -> dict:
