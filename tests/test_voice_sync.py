@@ -5,6 +5,9 @@ test client, real recordings made by ffmpeg and heard again at the hub.
 """
 
 import hashlib
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +15,8 @@ from sqlalchemy import select
 from kiosk import voice
 from kiosk.extensions import db
 from kiosk.intake import services as intake
-from kiosk.models import Opinion, SetAsideRecord, VoiceMessage
+from kiosk.models import HubDatabase, Opinion, SetAsideRecord, VoiceMessage, utcnow
+from kiosk.sync import hub as hub_sync
 from kiosk.sync import station as station_sync
 from kiosk.sync import voice as voice_sync
 from kiosk.sync.client import HubRefused, LinkDown
@@ -189,3 +193,47 @@ def test_the_public_status_page_says_a_recording_is_there_and_never_plays_it(sta
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "附语音留言（3 秒）" in body
     assert "<audio" not in body and "voice" not in body.replace('data-testid="status-voice"', "")
+
+
+@SQLITE_HUB
+def test_a_recording_stays_until_a_backup_of_the_hub_holds_it_and_goes_again_to_a_restored_hub(
+    station_app, hub_app, transport, spoken, tmp_path
+):
+    hub_file = Path(hub_app.instance_path) / "kiosk.sqlite3"
+    backup = tmp_path / "last-night.sqlite3"
+    with hub_app.app_context():
+        db.session.get(HubDatabase, 1).backed_up_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+        db.engine.dispose()
+    with sqlite3.connect(hub_file) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)
+    uuid, _number = speak(station_app, spoken)
+    result = sync(station_app, transport)
+    assert result.ok and result.voices == 1, result.error
+    # Confirmed, so not sent again; kept, since no backup of the hub holds it yet.
+    assert voice_row(station_app, uuid) | {"data": len(spoken)} == voice_row(hub_app, uuid) | {"data": len(spoken)}
+    assert voice_row(station_app, uuid)["data"] == spoken
+    transport.sent.clear()
+    assert sync(station_app, transport).ok
+    assert not [path for path, _size in transport.sent if "/voice/" in path]
+
+    # The hub's disk fails; it comes back from last night's backup, which lacks the opinion and its recording.
+    with hub_app.app_context():
+        db.engine.dispose()
+    with sqlite3.connect(backup) as source, sqlite3.connect(hub_file) as restored:
+        source.backup(restored)
+    with hub_app.app_context():
+        hub_sync.mark_restored()
+    assert voice_row(hub_app, uuid) is None
+    result = sync(station_app, transport)
+    assert result.ok and result.voices == 1, result.error
+    assert voice_row(hub_app, uuid)["data"] == spoken and voice_row(hub_app, uuid)["confirmed"]
+    assert voice_row(station_app, uuid)["data"] == spoken
+
+    # Tonight's backup holds it: the station's copy goes with the next answer.
+    with hub_app.app_context():
+        db.session.get(HubDatabase, 1).backed_up_at = utcnow() + timedelta(minutes=11)
+        db.session.commit()
+    assert sync(station_app, transport).ok
+    assert voice_row(station_app, uuid)["data"] is None and voice_row(station_app, uuid)["confirmed"]
+    assert voice_row(hub_app, uuid)["data"] == spoken

@@ -134,6 +134,9 @@ def import_answer(path: str) -> dict:
                 db.session.commit()  # on its own: an older answer's pull below may apply nothing
             pulled = station.apply_pull_answer(pull, only_if_newer=True)
             voices = voice.apply_bundled_answers(payload.get("voices"))
+            if voices:
+                # The recordings just confirmed go by the same rule as the names and phones.
+                station.forget_contact_details(pull)
         except station.AnswerMalformed as error:
             raise BundleRefused(f"回执文件内容不对: {error}")
         mark = station.restored_mark()

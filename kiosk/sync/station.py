@@ -54,6 +54,7 @@ from ..models import (
     Satisfaction,
     SetAsideRecord,
     SyncState,
+    VoiceMessage,
 )
 from ..receipts import printing
 from ..receipts.numbers import DAY
@@ -473,6 +474,12 @@ def follow_generation(answer: dict) -> bool:
         db.session.execute(
             update(model).where(model.acknowledged_at.is_not(None)).values(acknowledged_at=None)
         )
+    # Recordings still kept here (no backup held them yet) go again too.
+    db.session.execute(
+        update(VoiceMessage)
+        .where(VoiceMessage.confirmed_at.is_not(None), VoiceMessage.data.is_not(None))
+        .values(confirmed_at=None)
+    )
     state.cursor, state.resending = 0, True
     log.warning("the hub was restored from a backup: sending every record again and pulling from the start")
     return True
@@ -487,10 +494,13 @@ def end_resend() -> None:
 
 
 def forget_contact_details(answer: dict) -> int:
-    """Delete the name and phone of acknowledged opinions a backup of the hub holds too. Commits.
+    """Delete what the hub holds of a person, once a backup of the hub holds it too. Commits.
 
-    A hub that names no backup (it records none, or predates them) holds
-    them and that is enough: deleted at once. Returns how many.
+    The name and phone of acknowledged opinions, and recordings the hub has
+    confirmed: a hub restored from a backup that lacks them gets them again
+    from here (``follow_generation``). A hub that names no backup (it records
+    none, or predates them) holds them and that is enough: deleted at once.
+    Returns how many opinions' details and recordings were deleted.
     """
     info = answer.get("hub_database")
     backed_up = info.get("backed_up_at") if isinstance(info, dict) else None
@@ -498,19 +508,27 @@ def forget_contact_details(answer: dict) -> int:
         Opinion.acknowledged_at.is_not(None),
         or_(Opinion.contact_name.is_not(None), Opinion.contact_phone.is_not(None)),
     ]
+    recordings_held = [VoiceMessage.confirmed_at.is_not(None), VoiceMessage.data.is_not(None)]
     if backed_up is not None:
         try:
-            held.append(Opinion.hub_received_at < parse_iso(backed_up) - BACKUP_MARGIN)
+            cutoff = parse_iso(backed_up) - BACKUP_MARGIN
         except ValueError:
             raise AnswerMalformed("hub_database: backed_up_at is no UTC time")
+        held.append(Opinion.hub_received_at < cutoff)
+        # Confirmed by this box's clock; the backup's time is the hub's.
+        offset = timedelta(milliseconds=sync_state().clock_offset_ms or 0)
+        recordings_held.append(VoiceMessage.confirmed_at < cutoff - offset)
     erased = db.session.execute(
         update(Opinion).where(*held).values(contact_name=None, contact_phone=None).execution_options(
             synchronize_session=False
         )
     ).rowcount
+    erased += db.session.execute(
+        update(VoiceMessage).where(*recordings_held).values(data=None).execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     if erased:
-        # The names and phones just deleted must not linger in the WAL either.
+        # The names, phones and voices just deleted must not linger in the WAL either.
         checkpoint(db.engine)
     return erased
 

@@ -9,8 +9,9 @@ middle resumes where the hub stopped, not from the start. With the last
 chunk the hub checks the whole file: its SHA-256 against the name, and the
 file itself as the station did (WebM, one Opus track, its duration from the
 packets, the duration the record declared). Only then does it say
-``confirmed``, and only on that signed word does the station delete its copy,
-as it does with contact details. The USB bundle carries whole files the same
+``confirmed``, and only on that signed word, once a backup of the hub holds
+it too, does the station delete its copy, as it does with contact details
+(``kiosk.sync.station.forget_contact_details``). The USB bundle carries whole files the same
 way (``bundle_voices``, ``take_bundled``).
 """
 
@@ -24,7 +25,6 @@ from sqlalchemy import func, select, update
 
 from .. import voice
 from ..clock import now
-from ..database import checkpoint
 from ..extensions import db
 from ..models import Opinion, SetAsideRecord, VoiceMessage
 from .client import HubRefused
@@ -199,9 +199,6 @@ def push_voices(hub, progress=lambda message: None) -> int:
         if done:
             confirm(item.opinion_uuid, item.sha256)
             confirmed += 1
-    if confirmed:
-        # A person's voice, like their phone number: not left in the WAL either.
-        checkpoint(db.engine)
     return confirmed
 
 
@@ -229,7 +226,10 @@ def _checked(reply: dict, item: Waiting) -> dict:
 
 
 def confirm(opinion_uuid: str, sha256: str) -> bool:
-    """The hub holds these bytes: this box's copy goes. Only on a verified answer."""
+    """The hub holds these bytes: not sent again. Only on a verified answer.
+
+    This box's copy goes when a backup of the hub holds it too
+    (``kiosk.sync.station.forget_contact_details``, on the next answer)."""
     changed = db.session.execute(
         update(VoiceMessage)
         .where(
@@ -237,12 +237,12 @@ def confirm(opinion_uuid: str, sha256: str) -> bool:
             VoiceMessage.sha256 == sha256,
             VoiceMessage.confirmed_at.is_(None),
         )
-        .values(data=None, confirmed_at=now())
+        .values(confirmed_at=now())
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     if changed:
-        log.info("voice message of %s confirmed by the hub; this box's copy deleted", opinion_uuid)
+        log.info("voice message of %s confirmed by the hub", opinion_uuid)
     return bool(changed)
 
 
@@ -288,7 +288,7 @@ def take_bundled(station_code: str, carried) -> dict[str, dict]:
 
 
 def apply_bundled_answers(answers) -> int:
-    """The hub's word on each carried recording: confirmed ones deleted here, refused ones set aside."""
+    """The hub's word on each carried recording: confirmed ones not sent again, refused ones set aside."""
     if not isinstance(answers, dict):
         return 0
     confirmed = 0
@@ -300,6 +300,4 @@ def apply_bundled_answers(answers) -> int:
                 confirmed += confirm(opinion_uuid, sha)
             elif said.get("refused") == "voice_refused":
                 set_aside(opinion_uuid, "voice_refused", str(said.get("message")))
-    if confirmed:
-        checkpoint(db.engine)
     return confirmed
