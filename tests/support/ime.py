@@ -6,7 +6,10 @@ from pathlib import Path
 
 from kiosk.ime import deploy, dictionary
 
-RIME_FOLDER = Path(tempfile.gettempdir()) / f"kiosk-test-rime-{os.getuid()}"
+# One folder for each state of the sources the build reads: checkouts of
+# different sources on one machine each keep their own, rather than
+# rebuilding one folder for one another.
+RIME_FOLDER = Path(tempfile.gettempdir()) / f"kiosk-test-rime-{os.getuid()}-{deploy.sources_digest()[:12]}"
 
 
 def rime_folder() -> Path:
