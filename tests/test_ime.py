@@ -38,8 +38,13 @@ def test_initials_come_from_an_index_of_rimes_own_words(engine):
     assert "上海" in first(engine, "shh")
     assert first(engine, "aq")[0] == "安全"
     assert engine.pick("aq", 0) == rime.Picked("安全", "")
-    # Letters that are whole syllables stay Rime's: ba is 吧, not 备案.
+    # Letters that are whole syllables stay Rime's first: ba is 吧, not 备案; two letters that
+    # are initials too bring the index's first words after Rime's first characters.
     assert first(engine, "ba")[0] == "吧"
+    assert all(len(text) == 1 for text in first(engine, "ba")[:rime.SYLLABLE_HEAD])
+    fa = first(engine, "fa")
+    assert fa[0] == "发" and "法案" in fa and engine.pick("fa", fa.index("法案")) == rime.Picked("法案", "")
+    assert "法案" not in first(engine, "fan", limit=40)
     # The text before moves what goes on from it first: 养老 then bx is 养老保险.
     assert first(engine, "bx")[0] != "保险"
     assert first(engine, "bx", context="养老")[0] == "保险"
@@ -133,15 +138,17 @@ def test_candidate_quality_on_the_domain_word_list(engine):
     """The intended word on the first page (8), typed in full and as initials, over the fixed list.
 
     The list (tests/data/ime_quality_words.txt) was drawn from the Luoding report and
-    the demo opinions by scripts/ime-quality-words before it was measured. The goal
-    is 97 % in full and 70 % as initials; as initials the engine reaches about 67 %
-    with the initials index (63 % with Rime's abbreviations alone, stock Rime about
-    31 %), held here so that it does not slip back.
+    the demo opinions by scripts/ime-quality-words before it was measured. The goals
+    are 97 % in full and 70 % as initials. As initials: stock Rime about 31 %, Rime's
+    abbreviations alone 63 %, the index ranked by essay.txt alone 67 %, ranked by
+    essay.txt and jieba's counts together 70 %. (The list's words were cut by jieba,
+    so all are in jieba's dictionary, from which the index also takes the words Rime
+    lacks: 收入支出 and 知晓率 are reached that way.)
     """
     rates = quality_rates(engine, quality_words(), in_dictionary())
     full, by_initials = rates["full"], rates["initials"]
     assert full["all"] >= 0.97, rates
-    assert by_initials["all"] >= 0.66, rates
+    assert by_initials["all"] >= 0.70, rates
     # The words outside the domain dictionary, apart: stock Rime's share of the work.
     assert full["outside"] >= 0.95, rates
     assert by_initials["inside"] >= 0.9 and by_initials["outside"] >= 0.6, rates

@@ -9,7 +9,8 @@ in the engine when the next one starts. On top of Rime's own ranking:
 - letters that are not whole syllables are read as initials: words from our
   index of Rime's own vocabulary by initials (``initials.py``) come first
   (``sh`` as s+h, which Rime reads as one syllable, and ``aq`` → 安全), then
-  what Rime reads in them;
+  what Rime reads in them; two letters that are a syllable as well (``fa``)
+  give Rime's first characters, then the index's first words (法案, 方案);
 - the context's last character is typed before the letters, and when Rime's
   best reading of both starts with that character, the rest goes first (after
   路, ``denghuaile`` gives 灯坏了 rather than 等坏了);
@@ -47,6 +48,10 @@ SIMPLIFIED_PROBE = ("guo", "国", "國")
 NOT_INITIALS = set("iuv")
 # Choice.index of a word from the initials index rather than from a Rime session.
 FROM_INDEX = -1
+# Two letters that are a syllable and two initials too (fa: 发, and 方案): Rime's
+# first characters, then the index's first words, on the first page.
+SYLLABLE_HEAD = 5
+INITIALS_AFTER_SYLLABLE = 3
 
 
 class BadLetters(ValueError):
@@ -173,6 +178,11 @@ class Engine:
                         break
             for text in indexed:
                 add(Choice(text, letters, FROM_INDEX))
+            if not indexed and self.initials_too(letters):
+                for i, text in enumerate(self._fetch(self.session(key), letters, 0, SYLLABLE_HEAD)):
+                    add(Choice(text, letters, i))
+                for text in self.index.words(letters)[:INITIALS_AFTER_SYLLABLE]:
+                    add(Choice(text, letters, FROM_INDEX))
             initials = not VOWELS.intersection(letters) and len(letters.replace("'", "")) > 1
             split = "'".join(letters.replace("'", "")) if initials else None
             plain_start = split_start = 0
@@ -221,6 +231,10 @@ class Engine:
             following += [w[size:] for w in self.index.words(prefix + key) if w.startswith(tail)]
         ahead = [w for w in dict.fromkeys(following) if w in words]
         return ahead + [w for w in words if w not in ahead]
+
+    def initials_too(self, letters: str) -> bool:
+        """Whether ``letters`` are two letters read both as a syllable and as two initials (fa, de)."""
+        return len(letters) == 2 and not NOT_INITIALS.intersection(letters) and self.index.whole_syllables(letters)
 
     def _fetch(self, session: int, typed: str, start: int, count: int) -> list[str]:
         self._type(session, typed)
