@@ -1,5 +1,8 @@
 """Pinyin through Rime: the engine, `flask ime candidates` and the station's routes."""
 
+import subprocess
+import sys
+
 import pytest
 
 from kiosk.ime import binding, deploy, initials, rime
@@ -49,6 +52,37 @@ def test_initials_come_from_an_index_of_rimes_own_words(engine):
     assert first(engine, "bx")[0] != "保险"
     assert first(engine, "bx", context="养老")[0] == "保险"
     assert first(engine, "dhl", context="村口的路")[0] == "电话里"  # not Rime's 路德会了
+
+
+def test_the_index_and_the_readings_are_searched_in_place(engine):
+    lines = (deploy.staging(rime_folder()) / initials.INDEX_FILE).read_text(encoding="utf-8").splitlines()
+    for line in (lines[0], lines[len(lines) // 2], lines[-1]):
+        key, words = line.split("\t")
+        assert engine.index.words(key) == words.split(" ")
+    before_all, after_all = "a", "z" * 7
+    assert before_all < lines[0] and after_all > lines[-1]
+    assert engine.index.words(before_all) == [] and engine.index.words(after_all) == []
+    assert engine.index.readings("行")[0] == "xing" and "hang" in engine.index.readings("行")
+    assert engine.index.readings("a") == [] and engine.index.initials_of("银行") == {"yx", "yh"}
+
+
+def test_the_station_process_carries_no_pypinyin(tmp_path):
+    # pypinyin's dictionaries take some 55 MB: set-up reads them, the station does not.
+    script = (
+        "import sys\n"
+        "from kiosk import create_app\n"
+        "from kiosk.ime import rime\n"
+        f"app = create_app({{'TESTING': True, 'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x',"
+        f" 'RIME_FOLDER': {str(rime_folder())!r}}})\n"
+        "engine = rime.engine(app)\n"
+        "assert engine.candidates('bx', '养老').candidates[0] == '保险'\n"
+        "assert engine.words_starting_with('路', '村口的')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pypinyin', 'jieba')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=deploy.PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_blocked_words_are_never_offered(engine):

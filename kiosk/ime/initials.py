@@ -20,12 +20,16 @@ before moves the words that go on from it first.
 import ctypes
 import ctypes.util
 import itertools
-import mmap
+import os
 import re
 from pathlib import Path
 
 INDEX_FILE = "initials.txt"
 SYLLABLES_FILE = "syllables.txt"
+# Each character's readings, the usual one first (pypinyin's, written at set-up:
+# the station reads this file rather than carry pypinyin's dictionaries, some 55 MB).
+READINGS_FILE = "readings.txt"
+HAN_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
 # Words kept under one key: several pages, more than anyone pages through.
 PER_KEY = 40
 # Words longer than this are phrases rarely typed by initials.
@@ -215,7 +219,23 @@ def build(rime_data: Path, domain: list, folder: Path, blocked: list[str], jieba
     chars, _ = _luna(rime_data)
     syllables = sorted({s for readings in chars.values() for r in readings for s in r.split()})
     _write(folder / SYLLABLES_FILE, " ".join(s for s in syllables if s.isascii() and s.isalpha()) + "\n")
+    _write(folder / READINGS_FILE, _readings())
     return len(lines)
+
+
+def _readings() -> str:
+    """A line for each Han character pypinyin reads: the character, a tab, its readings (usual first)."""
+    from pypinyin import Style, pinyin
+
+    lines = []
+    for first, last in HAN_BLOCKS:
+        for code in range(first, last + 1):
+            found = pinyin(chr(code), style=Style.NORMAL, heteronym=True, errors="ignore")
+            readings = [r.replace("ü", "v") for r in (found[0] if found else [])]
+            readings = list(dict.fromkeys(r for r in readings if r.isascii() and r.isalpha()))
+            if readings:
+                lines.append(f"{chr(code)}\t{' '.join(readings)}\n")
+    return "".join(lines)  # code point order is UTF-8's byte order, as the look-up needs
 
 
 def _reading(word: str) -> list[str]:
@@ -233,38 +253,72 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-class Index:
-    """The index on disk, mapped (processes share its pages), looked up by binary search.
+class SortedLines:
+    """A file of lines sorted by their first field (``key<TAB>rest``), searched in place.
 
-    The search goes by bytes, finding the line around a middle byte, so a
-    look-up reads a few pages of the file rather than all of it.
+    A binary search by bytes, reading the line around a middle byte with
+    ``pread``: a look-up reads a few blocks of the file (the page cache
+    holds them for every process) and maps none of it, so the file is no
+    part of the station's memory.
     """
 
+    WINDOW = 4096  # longer than any line
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.size = os.fstat(self.fd).st_size
+
+    def _line_at(self, position: int) -> tuple[int, bytes]:
+        """The start and the bytes of the line holding byte ``position``."""
+        base = max(0, position - self.WINDOW // 2)
+        chunk = os.pread(self.fd, self.WINDOW, base)
+        start = chunk.rfind(b"\n", 0, position - base) + 1
+        end = chunk.find(b"\n", position - base)
+        if (start == 0 and base > 0) or end == -1 and base + len(chunk) < self.size:
+            raise ValueError(f"a line longer than {self.WINDOW} bytes near byte {position}")
+        return base + start, chunk[start:end if end != -1 else len(chunk)]
+
+    def find(self, wanted: bytes) -> str | None:
+        """The rest of the line whose key is ``wanted``, or None."""
+        low, high = 0, self.size  # lines starting before low sort below wanted; from high on, not
+        while low < high:
+            start, line = self._line_at((low + high) // 2)
+            if line.partition(b"\t")[0] < wanted:
+                low = start + len(line) + 1
+            else:
+                high = start
+        if low >= self.size:
+            return None
+        key, _, rest = self._line_at(low)[1].partition(b"\t")
+        return rest.decode("utf-8") if key == wanted else None
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class Index:
+    """The index and the readings on disk, looked up by binary search."""
+
     def __init__(self, folder: Path):
-        with open(folder / INDEX_FILE, "rb") as f:
-            self.data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.lines = SortedLines(folder / INDEX_FILE)
+        self.reading_lines = SortedLines(folder / READINGS_FILE)
         self.syllables = frozenset((folder / SYLLABLES_FILE).read_text(encoding="ascii").split())
         self.longest_syllable = max(map(len, self.syllables))
 
     def words(self, key: str) -> list[str]:
         """The words filed under ``key``, best first."""
-        wanted = key.encode("ascii")
-        data = self.data
-        low, high = 0, len(data)  # lines starting before low sort below wanted; from high on, not
-        while low < high:
-            start = data.rfind(b"\n", 0, (low + high) // 2) + 1
-            if data[start:data.find(b"\t", start)] < wanted:
-                end = data.find(b"\n", start)
-                low = (end if end != -1 else len(data)) + 1
-            else:
-                high = start
-        if low >= len(data):
-            return []
-        tab = data.find(b"\t", low)
-        if data[low:tab] != wanted:
-            return []
-        end = data.find(b"\n", tab)
-        return data[tab + 1:end].decode("utf-8").split(" ")
+        found = self.lines.find(key.encode("ascii"))
+        return found.split(" ") if found else []
+
+    def readings(self, char: str) -> list[str]:
+        """The character's readings, the usual one first ([] when it has none)."""
+        found = self.reading_lines.find(char.encode("utf-8")) if len(char) == 1 else None
+        return found.split(" ") if found else []
+
+    def initials_of(self, text: str) -> set[str]:
+        """The first letters of ``text``'s syllables, for each reading of its characters."""
+        heads = [{r[0] for r in self.readings(ch)} for ch in text]
+        return {"".join(combo) for combo in itertools.product(*heads)} if all(heads) else set()
 
     def whole_syllables(self, letters: str) -> bool:
         """Whether ``letters`` read as whole pinyin syllables (``'`` between some of them)."""

@@ -28,8 +28,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypinyin import Style, lazy_pinyin
-
 from . import binding, deploy, dictionary, initials
 
 log = logging.getLogger(__name__)
@@ -171,7 +169,7 @@ class Engine:
             indexed = self.by_initials(letters, context)
             before = _last_han(context)
             if before and not indexed:
-                for typed in _context_inputs(before, letters):
+                for typed in self.context_inputs(before, letters):
                     first = self._fetch(self.session(key, "context"), typed, 0, 1)
                     if first and first[0].startswith(before) and len(first[0]) > 1:
                         add(Choice(first[0][1:], typed, 0, strip=1))
@@ -224,11 +222,9 @@ class Engine:
             tail = context[-size:]
             if len(tail) != size or not all(HAN.match(c) for c in tail):
                 continue
-            reading = _reading(tail)
-            if not reading:
-                continue
-            prefix = "".join(s[0] for s in reading.split("'"))
-            following += [w[size:] for w in self.index.words(prefix + key) if w.startswith(tail)]
+            # Each reading of the characters (行: x or h), as the index files words under each.
+            for prefix in self.index.initials_of(tail):
+                following += [w[size:] for w in self.index.words(prefix + key) if w.startswith(tail)]
         ahead = [w for w in dict.fromkeys(following) if w in words]
         return ahead + [w for w in words if w not in ahead]
 
@@ -272,18 +268,18 @@ class Engine:
         """
         if not char or not HAN.match(char):
             return []
-        reading = _reading(char)
+        reading = self.reading(char)
         if not reading:
             return []
         tail = _last_han(context)
         prefixes = [("", "plain")]
-        if tail and _reading(tail):
+        if tail and self.reading(tail):
             prefixes.insert(0, (tail, "context"))
         ranked: list[tuple[int, int, int, str]] = []
         with self.lock:
             for level, (prefix, role) in enumerate(prefixes):
                 session = self.session(key, role)
-                typed = f"{_reading(prefix)}'{reading}" if prefix else reading
+                typed = f"{self.reading(prefix)}'{reading}" if prefix else reading
                 for order, initial in enumerate("sjdygzxlbhcqwfmtnkpr"):
                     for rank, text in enumerate(self._fetch(session, f"{typed}'{initial}", 0, 4)):
                         word = text[len(prefix):] if text.startswith(prefix + char) else ""
@@ -293,6 +289,17 @@ class Engine:
         # the context reorders the words found without it, and adds none.
         words = {w for level, *_, w in ranked if level == len(prefixes) - 1}
         return list(dict.fromkeys(w for *_, w in sorted(ranked) if w in words))[:limit]
+
+    def reading(self, text: str) -> str:
+        """``text`` as Rime's input, each character's usual syllable separated by ', or "" when one has none."""
+        syllables = [self.index.readings(ch)[:1] for ch in text]
+        if not text or not all(syllables):
+            return ""
+        return "'".join(s[0] for s in syllables)
+
+    def context_inputs(self, char: str, letters: str) -> list[str]:
+        reading = self.reading(char)
+        return [f"{reading}'{letters}"] if reading else []
 
     def shown(self, text: str) -> bool:
         """Whether ``text`` may be offered: the font draws it and it holds no blocked word."""
@@ -322,19 +329,6 @@ class Engine:
 def _last_han(context: str) -> str:
     context = (context or "").rstrip()
     return context[-1] if context and HAN.match(context[-1]) else ""
-
-
-def _reading(text: str) -> str:
-    """``text`` as Rime's input, syllables separated by ', or "" when a character has no pinyin."""
-    syllables = lazy_pinyin(text, style=Style.NORMAL, errors=lambda c: [None] * len(c))
-    if not syllables or not all(s and s.isascii() and s.isalpha() for s in syllables):
-        return ""
-    return "'".join(s.replace("ü", "v") for s in syllables)
-
-
-def _context_inputs(char: str, letters: str) -> list[str]:
-    reading = _reading(char)
-    return [f"{reading}'{letters}"] if reading else []
 
 
 def _rest_letters(letters: str, preedit: str, choice: Choice) -> str:
