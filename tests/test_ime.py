@@ -66,22 +66,26 @@ def test_the_index_and_the_readings_are_searched_in_place(engine):
     assert engine.index.readings("a") == [] and engine.index.initials_of("银行") == {"yx", "yh"}
 
 
-def test_the_station_process_carries_no_pypinyin(tmp_path):
-    # pypinyin's dictionaries take some 55 MB: set-up reads them, the station does not.
+def test_a_station_building_on_first_use_carries_no_pypinyin_or_jieba(tmp_path):
+    # Their dictionaries take some 55 MB and more: set-up reads them, in a child process
+    # when a station builds its data at a villager's first keystroke or stroke.
     script = (
         "import sys\n"
         "from kiosk import create_app\n"
-        "from kiosk.ime import rime\n"
-        f"app = create_app({{'TESTING': True, 'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x',"
-        f" 'RIME_FOLDER': {str(rime_folder())!r}}})\n"
+        "from kiosk.ime import handwriting, rime\n"
+        "from tests.support.handwriting import ink, medians\n"
+        f"app = create_app({{'TESTING': True, 'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x'}})\n"
         "engine = rime.engine(app)\n"
         "assert engine.candidates('bx', '养老').candidates[0] == '保险'\n"
         "assert engine.words_starting_with('路', '村口的')\n"
+        "written = handwriting.engine(app.instance_path).recognise(handwriting.read_ink(ink(medians('路'))))\n"
+        "assert '路' in written, written\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pypinyin', 'jieba')))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=deploy.PROJECT_ROOT, capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "rime" / deploy.GLYPHS_FILE).exists()  # built there, on first use
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
