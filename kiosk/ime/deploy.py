@@ -85,11 +85,14 @@ def _build_apart(folder: Path, digest: str) -> None:
     """Build in a child process: the build reads pypinyin's and jieba's dictionaries
     (hundreds of MB for half a minute), which a station that asked at a villager's
     first keystroke would otherwise keep for the rest of its life."""
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from kiosk.ime.deploy import _build; "
-                               "_build(Path(sys.argv[1]), sys.argv[2])", str(folder), digest],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from pathlib import Path; from kiosk.ime.deploy import _build; "
+                                   "_build(Path(sys.argv[1]), sys.argv[2])", str(folder), digest],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise DeployFailed(f"building the Rime data failed: {error}") from error
     if result.returncode != 0:
         raise DeployFailed(f"building the Rime data failed ({result.returncode}): {result.stderr[-2000:]}")
     log.info("Rime data built in %s", folder)

@@ -292,9 +292,6 @@ class SortedLines:
         key, _, rest = self._line_at(low)[1].partition(b"\t")
         return rest.decode("utf-8") if key == wanted else None
 
-    def close(self) -> None:
-        os.close(self.fd)
-
 
 class Index:
     """The index and the readings on disk, looked up by binary search."""

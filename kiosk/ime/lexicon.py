@@ -178,12 +178,15 @@ def _build_apart(target: Path) -> None:
     """Make the lexicon in a child process, from the division lists this module names:
     reading jieba's 349,000 words takes some hundreds of MB, which a station asked
     at a villager's first stroke would otherwise keep."""
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from kiosk.ime import lexicon; "
-                               "lexicon.DIVISIONS = Path(sys.argv[2]); lexicon.build(Path(sys.argv[1]))",
-         str(target), str(DIVISIONS)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from pathlib import Path; from kiosk.ime import lexicon; "
+                                   "lexicon.DIVISIONS = Path(sys.argv[2]); lexicon.build(Path(sys.argv[1]))",
+             str(target), str(DIVISIONS)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+    except subprocess.SubprocessError as error:
+        raise OSError(f"making the handwriting lexicon failed: {error}") from error
     if result.returncode != 0 or not target.exists():
         raise OSError(f"making the handwriting lexicon failed ({result.returncode}): {result.stderr[-2000:]}")
 
