@@ -54,6 +54,19 @@ def test_initials_come_from_an_index_of_rimes_own_words(engine):
     assert first(engine, "dhl", context="村口的路")[0] == "电话里"  # not Rime's 路德会了
 
 
+def test_a_keys_words_go_by_their_mean_rank_in_both_corpora():
+    # word: (weight in Rime's vocabulary or -1, count in jieba's or 0, a domain word)
+    entries = {"甲乙": (100, 1, False), "丙丁": (50, 30, False), "戊己": (10, 20, False),
+               "庚辛": (5, 0, False), "壬癸": (-1, 25, False)}
+    # Rime: 甲乙 丙丁 戊己 庚辛 壬癸; jieba: 丙丁 壬癸 戊己 (庚辛 where Rime has it) 甲乙.
+    assert initials.fused(entries, lambda text: 1) == ["丙丁", "甲乙", "戊己", "壬癸", "庚辛"]
+    # A domain word's count is not jieba's to weigh: it keeps Rime's place in both.
+    entries["子丑"] = (7, 10_000, True)
+    assert initials.fused(entries, lambda text: 1).index("子丑") == 3
+    # Relevance raises a word in both rankings.
+    assert initials.fused(entries, lambda text: 30 if text == "庚辛" else 1)[0] == "庚辛"
+
+
 def test_the_index_and_the_readings_are_searched_in_place(engine):
     lines = (deploy.staging(rime_folder()) / initials.INDEX_FILE).read_text(encoding="utf-8").splitlines()
     for line in (lines[0], lines[len(lines) // 2], lines[-1]):
