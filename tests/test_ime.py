@@ -1,5 +1,8 @@
 """Pinyin through Rime: the engine, `flask ime candidates` and the station's routes."""
 
+import subprocess
+import sys
+
 import pytest
 
 from kiosk.ime import binding, deploy, initials, rime
@@ -38,12 +41,65 @@ def test_initials_come_from_an_index_of_rimes_own_words(engine):
     assert "上海" in first(engine, "shh")
     assert first(engine, "aq")[0] == "安全"
     assert engine.pick("aq", 0) == rime.Picked("安全", "")
-    # Letters that are whole syllables stay Rime's: ba is 吧, not 备案.
+    # Letters that are whole syllables stay Rime's first: ba is 吧, not 备案; two letters that
+    # are initials too bring the index's first words after Rime's first characters.
     assert first(engine, "ba")[0] == "吧"
+    assert all(len(text) == 1 for text in first(engine, "ba")[:rime.SYLLABLE_HEAD])
+    fa = first(engine, "fa")
+    assert fa[0] == "发" and "法案" in fa and engine.pick("fa", fa.index("法案")) == rime.Picked("法案", "")
+    assert "法案" not in first(engine, "fan", limit=40)
     # The text before moves what goes on from it first: 养老 then bx is 养老保险.
     assert first(engine, "bx")[0] != "保险"
     assert first(engine, "bx", context="养老")[0] == "保险"
     assert first(engine, "dhl", context="村口的路")[0] == "电话里"  # not Rime's 路德会了
+
+
+def test_a_keys_words_go_by_their_mean_rank_in_both_corpora():
+    # word: (weight in Rime's vocabulary or -1, count in jieba's or 0, a domain word)
+    entries = {"甲乙": (100, 1, False), "丙丁": (50, 30, False), "戊己": (10, 20, False),
+               "庚辛": (5, 0, False), "壬癸": (-1, 25, False)}
+    # Rime: 甲乙 丙丁 戊己 庚辛 壬癸; jieba: 丙丁 壬癸 戊己 (庚辛 where Rime has it) 甲乙.
+    assert initials.fused(entries, lambda text: 1) == ["丙丁", "甲乙", "戊己", "壬癸", "庚辛"]
+    # A domain word's count is not jieba's to weigh: it keeps Rime's place in both.
+    entries["子丑"] = (7, 10_000, True)
+    assert initials.fused(entries, lambda text: 1).index("子丑") == 3
+    # Relevance raises a word in both rankings.
+    assert initials.fused(entries, lambda text: 30 if text == "庚辛" else 1)[0] == "庚辛"
+
+
+def test_the_index_and_the_readings_are_searched_in_place(engine):
+    lines = (deploy.staging(rime_folder()) / initials.INDEX_FILE).read_text(encoding="utf-8").splitlines()
+    for line in (lines[0], lines[len(lines) // 2], lines[-1]):
+        key, words = line.split("\t")
+        assert engine.index.words(key) == words.split(" ")
+    before_all, after_all = "a", "z" * 7
+    assert before_all < lines[0] and after_all > lines[-1]
+    assert engine.index.words(before_all) == [] and engine.index.words(after_all) == []
+    assert engine.index.readings("行")[0] == "xing" and "hang" in engine.index.readings("行")
+    assert engine.index.readings("a") == [] and engine.index.initials_of("银行") == {"yx", "yh"}
+
+
+def test_a_station_building_on_first_use_carries_no_pypinyin_or_jieba(tmp_path):
+    # Their dictionaries take some 55 MB and more: set-up reads them, in a child process
+    # when a station builds its data at a villager's first keystroke or stroke.
+    script = (
+        "import sys\n"
+        "from kiosk import create_app\n"
+        "from kiosk.ime import handwriting, rime\n"
+        "from tests.support.handwriting import ink, medians\n"
+        f"app = create_app({{'TESTING': True, 'INSTANCE_PATH': {str(tmp_path)!r}, 'SECRET_KEY': 'x'}})\n"
+        "engine = rime.engine(app)\n"
+        "assert engine.candidates('bx', '养老').candidates[0] == '保险'\n"
+        "assert engine.words_starting_with('路', '村口的')\n"
+        "written = handwriting.engine(app.instance_path).recognise(handwriting.read_ink(ink(medians('路'))))\n"
+        "assert '路' in written, written\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pypinyin', 'jieba')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=deploy.PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "rime" / deploy.GLYPHS_FILE).exists()  # built there, on first use
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_blocked_words_are_never_offered(engine):
@@ -133,15 +189,17 @@ def test_candidate_quality_on_the_domain_word_list(engine):
     """The intended word on the first page (8), typed in full and as initials, over the fixed list.
 
     The list (tests/data/ime_quality_words.txt) was drawn from the Luoding report and
-    the demo opinions by scripts/ime-quality-words before it was measured. The goal
-    is 97 % in full and 70 % as initials; as initials the engine reaches about 67 %
-    with the initials index (63 % with Rime's abbreviations alone, stock Rime about
-    31 %), held here so that it does not slip back.
+    the demo opinions by scripts/ime-quality-words before it was measured. The goals
+    are 97 % in full and 70 % as initials. As initials: stock Rime about 31 %, Rime's
+    abbreviations alone 63 %, the index ranked by essay.txt alone 67 %, ranked by
+    essay.txt and jieba's counts together 70 %. (The list's words were cut by jieba,
+    so all are in jieba's dictionary, from which the index also takes the words Rime
+    lacks: 收入支出 and 知晓率 are reached that way.)
     """
     rates = quality_rates(engine, quality_words(), in_dictionary())
     full, by_initials = rates["full"], rates["initials"]
     assert full["all"] >= 0.97, rates
-    assert by_initials["all"] >= 0.66, rates
+    assert by_initials["all"] >= 0.70, rates
     # The words outside the domain dictionary, apart: stock Rime's share of the work.
     assert full["outside"] >= 0.95, rates
     assert by_initials["inside"] >= 0.9 and by_initials["outside"] >= 0.6, rates

@@ -16,11 +16,12 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 from .. import PROJECT_ROOT
-from . import dictionary, initials
+from . import dictionary, initials, lexicon
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ SCREEN_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 GLYPHS_FILE = "glyphs.bin"
 DIGEST_FILE = "kiosk.digest"
 # Change when the way the data is built changes, to rebuild it.
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"
 
 DEFAULT_CUSTOM = """\
 # Only the schema the kiosk uses is built and loaded.
@@ -71,13 +72,30 @@ def glyphs_path(folder: Path) -> Path:
 def ensure(folder: Path) -> Path:
     """Build the Rime data in ``folder`` unless it is current; return its staging folder."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    digest = source_digest()
+    digest = sources_digest()
     if _current(folder, digest):
         return staging(folder)
     with _locked(folder / "deploy.lock"):
         if not _current(folder, digest):  # another process may have built it meanwhile
-            _build(folder, digest)
+            _build_apart(folder, digest)
     return staging(folder)
+
+
+def _build_apart(folder: Path, digest: str) -> None:
+    """Build in a child process: the build reads pypinyin's and jieba's dictionaries
+    (hundreds of MB for half a minute), which a station that asked at a villager's
+    first keystroke would otherwise keep for the rest of its life."""
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from pathlib import Path; from kiosk.ime.deploy import _build; "
+                                   "_build(Path(sys.argv[1]), sys.argv[2])", str(folder), digest],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise DeployFailed(f"building the Rime data failed: {error}") from error
+    if result.returncode != 0:
+        raise DeployFailed(f"building the Rime data failed ({result.returncode}): {result.stderr[-2000:]}")
+    log.info("Rime data built in %s", folder)
 
 
 def _current(folder: Path, digest: str) -> bool:
@@ -87,14 +105,14 @@ def _current(folder: Path, digest: str) -> bool:
         return False
 
 
-def source_digest() -> str:
+def sources_digest() -> str:
     """What the build depends on: our sources, the stock data, the font."""
     h = hashlib.sha256(BUILD_VERSION.encode())
     h.update(DEFAULT_CUSTOM.encode() + SCHEMA_CUSTOM.encode())
     for path in sorted(dictionary.DATA.iterdir()) + [Path(dictionary.__file__), Path(initials.__file__)]:
         h.update(path.read_bytes())
     for path in (RIME_DATA / "luna_pinyin.dict.yaml", RIME_DATA / "essay.txt", DIVISION / "villages.csv",
-                 SCREEN_FONT):
+                 SCREEN_FONT, lexicon.jieba_dictionary()):
         stat = path.stat()
         # By name, not path: the place names sit in the release's own folder,
         # which every upgrade renames, and an unchanged file must not rebuild.
@@ -131,7 +149,8 @@ def _build(folder: Path, digest: str) -> None:
     built = staging(folder) / f"{SCHEMA}.schema.yaml"
     if result.returncode != 0 or not built.exists() or not (staging(folder) / f"{DICTIONARY}.prism.bin").exists():
         raise DeployFailed(f"rime_deployer failed ({result.returncode}): {result.stderr[-2000:]}")
-    keys = initials.build(RIME_DATA, items, staging(folder), dictionary.blocked_words())
+    keys = initials.build(RIME_DATA, items, staging(folder), dictionary.blocked_words(),
+                          lexicon.jieba_dictionary())
     _write_glyphs(glyphs_path(folder))
     (staging(folder) / DIGEST_FILE).write_text(digest)
     log.info("Rime data built in %s: %d domain entries, %d initials keys", folder, len(items), keys)

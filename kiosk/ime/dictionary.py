@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypinyin import Style, lazy_pinyin
-
 DATA = Path(__file__).parent / "data"
 LUODING = "445381"
 # A domain word outranks a stock word read the same way: the kiosk is about these things.
@@ -44,6 +42,10 @@ class Entry:
 
 def reading(word: str) -> str | None:
     """The word's pinyin as Rime spells it (``lv``), or None when a character has none."""
+    # Here, not at the top: pypinyin's dictionaries take some 55 MB, and only
+    # set-up reads words (the station imports this module for the blocked words).
+    from pypinyin import Style, lazy_pinyin
+
     syllables = lazy_pinyin(word, style=Style.NORMAL, errors=lambda chars: [None] * len(chars))
     if any(s is None or not s.isascii() or not s.isalpha() for s in syllables):
         return None

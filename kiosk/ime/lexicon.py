@@ -25,6 +25,8 @@ import importlib.util
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from contextlib import closing
 from dataclasses import dataclass
@@ -168,8 +170,25 @@ def ensure(folder: Path) -> Path:
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.exists():
-            build(target)
+            _build_apart(target)
     return target
+
+
+def _build_apart(target: Path) -> None:
+    """Make the lexicon in a child process, from the division lists this module names:
+    reading jieba's 349,000 words takes some hundreds of MB, which a station asked
+    at a villager's first stroke would otherwise keep."""
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from pathlib import Path; from kiosk.ime import lexicon; "
+                                   "lexicon.DIVISIONS = Path(sys.argv[2]); lexicon.build(Path(sys.argv[1]))",
+             str(target), str(DIVISIONS)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+    except subprocess.SubprocessError as error:
+        raise OSError(f"making the handwriting lexicon failed: {error}") from error
+    if result.returncode != 0 or not target.exists():
+        raise OSError(f"making the handwriting lexicon failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ in the engine when the next one starts. On top of Rime's own ranking:
 - letters that are not whole syllables are read as initials: words from our
   index of Rime's own vocabulary by initials (``initials.py``) come first
   (``sh`` as s+h, which Rime reads as one syllable, and ``aq`` → 安全), then
-  what Rime reads in them;
+  what Rime reads in them; two letters that are a syllable as well (``fa``)
+  give Rime's first characters, then the index's first words (法案, 方案);
 - the context's last character is typed before the letters, and when Rime's
   best reading of both starts with that character, the rest goes first (after
   路, ``denghuaile`` gives 灯坏了 rather than 等坏了);
@@ -26,8 +27,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-
-from pypinyin import Style, lazy_pinyin
 
 from . import binding, deploy, dictionary, initials
 
@@ -47,6 +46,10 @@ SIMPLIFIED_PROBE = ("guo", "国", "國")
 NOT_INITIALS = set("iuv")
 # Choice.index of a word from the initials index rather than from a Rime session.
 FROM_INDEX = -1
+# Two letters that are a syllable and two initials too (fa: 发, and 方案): Rime's
+# first characters, then the index's first words, on the first page.
+SYLLABLE_HEAD = 5
+INITIALS_AFTER_SYLLABLE = 3
 
 
 class BadLetters(ValueError):
@@ -166,13 +169,18 @@ class Engine:
             indexed = self.by_initials(letters, context)
             before = _last_han(context)
             if before and not indexed:
-                for typed in _context_inputs(before, letters):
+                for typed in self.context_inputs(before, letters):
                     first = self._fetch(self.session(key, "context"), typed, 0, 1)
                     if first and first[0].startswith(before) and len(first[0]) > 1:
                         add(Choice(first[0][1:], typed, 0, strip=1))
                         break
             for text in indexed:
                 add(Choice(text, letters, FROM_INDEX))
+            if not indexed and self.initials_too(letters):
+                for i, text in enumerate(self._fetch(self.session(key), letters, 0, SYLLABLE_HEAD)):
+                    add(Choice(text, letters, i))
+                for text in self.index.words(letters)[:INITIALS_AFTER_SYLLABLE]:
+                    add(Choice(text, letters, FROM_INDEX))
             initials = not VOWELS.intersection(letters) and len(letters.replace("'", "")) > 1
             split = "'".join(letters.replace("'", "")) if initials else None
             plain_start = split_start = 0
@@ -214,13 +222,15 @@ class Engine:
             tail = context[-size:]
             if len(tail) != size or not all(HAN.match(c) for c in tail):
                 continue
-            reading = _reading(tail)
-            if not reading:
-                continue
-            prefix = "".join(s[0] for s in reading.split("'"))
-            following += [w[size:] for w in self.index.words(prefix + key) if w.startswith(tail)]
+            # Each reading of the characters (行: x or h), as the index files words under each.
+            for prefix in self.index.initials_of(tail):
+                following += [w[size:] for w in self.index.words(prefix + key) if w.startswith(tail)]
         ahead = [w for w in dict.fromkeys(following) if w in words]
         return ahead + [w for w in words if w not in ahead]
+
+    def initials_too(self, letters: str) -> bool:
+        """Whether ``letters`` are two letters read both as a syllable and as two initials (fa, de)."""
+        return len(letters) == 2 and not NOT_INITIALS.intersection(letters) and self.index.whole_syllables(letters)
 
     def _fetch(self, session: int, typed: str, start: int, count: int) -> list[str]:
         self._type(session, typed)
@@ -258,18 +268,18 @@ class Engine:
         """
         if not char or not HAN.match(char):
             return []
-        reading = _reading(char)
+        reading = self.reading(char)
         if not reading:
             return []
         tail = _last_han(context)
         prefixes = [("", "plain")]
-        if tail and _reading(tail):
+        if tail and self.reading(tail):
             prefixes.insert(0, (tail, "context"))
         ranked: list[tuple[int, int, int, str]] = []
         with self.lock:
             for level, (prefix, role) in enumerate(prefixes):
                 session = self.session(key, role)
-                typed = f"{_reading(prefix)}'{reading}" if prefix else reading
+                typed = f"{self.reading(prefix)}'{reading}" if prefix else reading
                 for order, initial in enumerate("sjdygzxlbhcqwfmtnkpr"):
                     for rank, text in enumerate(self._fetch(session, f"{typed}'{initial}", 0, 4)):
                         word = text[len(prefix):] if text.startswith(prefix + char) else ""
@@ -279,6 +289,17 @@ class Engine:
         # the context reorders the words found without it, and adds none.
         words = {w for level, *_, w in ranked if level == len(prefixes) - 1}
         return list(dict.fromkeys(w for *_, w in sorted(ranked) if w in words))[:limit]
+
+    def reading(self, text: str) -> str:
+        """``text`` as Rime's input, each character's usual syllable separated by ', or "" when one has none."""
+        syllables = [self.index.readings(ch)[:1] for ch in text]
+        if not text or not all(syllables):
+            return ""
+        return "'".join(s[0] for s in syllables)
+
+    def context_inputs(self, char: str, letters: str) -> list[str]:
+        reading = self.reading(char)
+        return [f"{reading}'{letters}"] if reading else []
 
     def shown(self, text: str) -> bool:
         """Whether ``text`` may be offered: the font draws it and it holds no blocked word."""
@@ -308,19 +329,6 @@ class Engine:
 def _last_han(context: str) -> str:
     context = (context or "").rstrip()
     return context[-1] if context and HAN.match(context[-1]) else ""
-
-
-def _reading(text: str) -> str:
-    """``text`` as Rime's input, syllables separated by ', or "" when a character has no pinyin."""
-    syllables = lazy_pinyin(text, style=Style.NORMAL, errors=lambda c: [None] * len(c))
-    if not syllables or not all(s and s.isascii() and s.isalpha() for s in syllables):
-        return ""
-    return "'".join(s.replace("ü", "v") for s in syllables)
-
-
-def _context_inputs(char: str, letters: str) -> list[str]:
-    reading = _reading(char)
-    return [f"{reading}'{letters}"] if reading else []
 
 
 def _rest_letters(letters: str, preedit: str, choice: Choice) -> str:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from kiosk.ime import deploy, dictionary
 
-# One folder per build's sources: checkouts at different commits on one
-# machine then neither rebuild each other's data nor wait on each other.
-RIME_FOLDER = Path(tempfile.gettempdir()) / f"kiosk-test-rime-{os.getuid()}-{deploy.source_digest()[:12]}"
+# One folder for each state of the sources the build reads: checkouts of
+# different sources on one machine each keep their own, rather than
+# rebuilding one folder for one another.
+RIME_FOLDER = Path(tempfile.gettempdir()) / f"kiosk-test-rime-{os.getuid()}-{deploy.sources_digest()[:12]}"
 
 
 def rime_folder() -> Path:
