@@ -79,6 +79,7 @@ def test_the_index_and_the_readings_are_searched_in_place(engine):
     assert engine.index.readings("a") == [] and engine.index.initials_of("银行") == {"yx", "yh"}
 
 
+@pytest.mark.slow
 def test_a_station_building_on_first_use_carries_no_pypinyin_or_jieba(tmp_path):
     # Their dictionaries take some 55 MB and more: set-up reads them, in a child process
     # when a station builds its data at a villager's first keystroke or stroke.
