@@ -649,8 +649,6 @@ async def one_station(port, i, code, key, start_at, sync, result) -> None:
             pull = request_bytes("POST", PULL, signed(key, code, PULL, pull_body), pull_body)
         wait = await sync_once(port, i, code, records, push, pull, result, final=attempt == COMEBACKS)
         if wait is None:
-            if attempt:
-                result["dropped"].append(1)  # synced on coming back
             return
         await asyncio.sleep(wait * (1 + 0.5 * random.random()))
 
@@ -704,11 +702,13 @@ def stations_part(stack: Stack, keys, cursor: int) -> None:
     wall = time.perf_counter() - wall
     latencies = result["latencies"]
     final = [(kind, detail) for kind, detail in result["errors"] if "came back" not in kind]
-    synced = len(keys) - len({detail.split(":", 1)[0] for _kind, detail in final})
-    came_back = len(result["dropped"])
+    failed_codes = {detail.split(":", 1)[0] for _kind, detail in final}
+    came_back = {detail.split(":", 1)[0] for kind, detail in result["errors"] if "came back" in kind}
+    synced = len(keys) - len(failed_codes)
     report("stations synced whole", f"{synced:,} of {len(keys):,}", f"{len(keys):,}", synced == len(keys))
-    report("  at once", f"{synced - came_back:,}")
-    report(f"  on coming back (up to {COMEBACKS}×)", f"{came_back:,}")
+    report("  at once", f"{len(keys) - len(came_back | failed_codes):,}")
+    report(f"  on coming back (up to {COMEBACKS}×)", f"{len(came_back - failed_codes):,}")
+    report("  not within the run", f"{len(failed_codes):,}")
     report("requests answered", f"{len(latencies)}")
     report("over", f"{wall:.0f} s")
     report("median per request", ms(median(latencies)) if latencies else "-")
