@@ -21,7 +21,8 @@ deploy/hub/nginx-site.conf), started here on private ports and sockets.
    per request and errors. The requests are made and signed before the run
    (for the moment each station is due), so the clients only send bytes. A
    station turned away busy (503) comes back after the Retry-After given, as
-   a box does, up to BENCH_HUB_COMEBACKS (1) times.
+   a box does, up to BENCH_HUB_COMEBACKS (1) times. BENCH_HUB_PULL_FROM=0
+   makes every pull a first one, reference data and all.
 
 Clients come from addresses of their own on 127/8, as phones and stations
 do: nginx bounds connections per address (64), which is right for a village's
@@ -616,6 +617,8 @@ def day_records(code: str, rng: random.Random) -> list[dict]:
 
 
 PUSH, PULL = "/api/v1/sync/push", "/api/v1/sync/pull"
+# BENCH_HUB_PULL_FROM=0: every station pulls from the start, as a box does once, after enrolling.
+PULL_FROM = os.environ.get("BENCH_HUB_PULL_FROM")
 # How often a station turned away (503, Retry-After) comes back within the run.
 COMEBACKS = int(os.environ.get("BENCH_HUB_COMEBACKS", "1"))
 
@@ -681,6 +684,7 @@ async def sync_once(port, i, code, records, push, pull, result, final: bool) -> 
 
 def stations_part(stack: Stack, keys, cursor: int) -> None:
     global failed
+    cursor = int(PULL_FROM) if PULL_FROM else cursor
     print(f"-- {len(keys):,} stations syncing once (push, then pull from cursor {cursor}), "
           f"spread over {SPREAD:.0f} s, gunicorn behind nginx")
     rng = random.Random(20000)
