@@ -541,6 +541,9 @@ def readers_part(stack: Stack, status_path: str, server: str) -> None:
         report(f"p99, {name}", ms(p99(samples)), "< 1 s", p99(samples) < 1.0)
     spread = max(p99(h) for h in halves) / min(p99(h) for h in halves)
     ratio = p99(with_slow) / p99(alone)
+    # Window by window, to see the machine's load come and go (+: the slow connections on).
+    print("  p99 by window:  " + "  ".join(
+        f"{k + 1}{'+' if k % 2 else ' '}{p99(by_window.get(k, [])) * 1000:.0f}" for k in range(windows)) + "  ms")
     report("p99 alone, windows 1,5 / 3,7", f"{ms(p99(halves[0]))} / {ms(p99(halves[1]))}")
     report("readers alone, window to window", f"{spread:.2f}×")
     # Moved: further from the readers alone than their own windows are from each other.
