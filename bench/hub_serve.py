@@ -5,15 +5,24 @@ deploy/hub/nginx-site.conf), started here on private ports and sockets.
 
 1. Floor: one client, one request after another: the bare route
    (/healthz) and a receipt's status page, medians.
-2. 200 keep-alive connections, each fetching a status page every 2 s for
-   BENCH_HUB_SECONDS (60): p99 under 1 s. Then the same with 100 more
-   connections that send their headers a byte a second (and come back when
-   nginx drops them): the p99 must not move.
+2. 200 keep-alive connections, each fetching a status page every 2 s:
+   p99 under 1 s; 100 more connections that send their headers a byte a
+   second (and come back when nginx drops them) must not move it. The
+   readers run for twice BENCH_HUB_SECONDS (60), the slow connections on in
+   every other quarter of it, so the requests with and without them share
+   the machine's load of the same minutes; the windows without them, against
+   each other, show that load's own noise. First the 100 slow connections
+   alone, for what they cost the client and the server.
 3. The same readers with waitress (8 threads, one process) in place of
    gunicorn behind the same nginx: the measurement gunicorn was chosen by.
 4. A province: BENCH_HUB_STATIONS (20,000) stations each syncing once (a
-   push of a day's few opinions, then a pull from cursor 0) over TLS,
-   spread over BENCH_HUB_SPREAD (300) seconds: p99 per request and errors.
+   push of a day's few opinions, then a pull from the cursor its previous
+   sync left it) over TLS, spread over BENCH_HUB_SPREAD (300) seconds: p99
+   per request and errors. The requests are made and signed before the run
+   (for the moment each station is due), so the clients only send bytes. A
+   station turned away busy (503) comes back after the Retry-After given, as
+   a box does, up to BENCH_HUB_COMEBACKS (1) times. BENCH_HUB_PULL_FROM=0
+   makes every pull a first one, reference data and all.
 
 Clients come from addresses of their own on 127/8, as phones and stations
 do: nginx bounds connections per address (64), which is right for a village's
@@ -51,12 +60,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from common import median, ms, report  # noqa: E402
 from kiosk.clock import iso, to_millis  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
-from kiosk.models import Station, SyncStation, Township, utcnow  # noqa: E402
+from kiosk.models import Station, SyncChange, SyncStation, Township, utcnow  # noqa: E402
 from kiosk.sync import signing, wire  # noqa: E402
 from tests.support.boxes import CONTENT_CHARS, hub_box, new_postgres_database, read  # noqa: E402
 from tests.support.factories import receive_opinion  # noqa: E402
@@ -199,6 +208,7 @@ class Connection:
     def __init__(self, port: int, source: str):
         self.port, self.source = port, source
         self.reader = self.writer = None
+        self.fields: dict = {}  # the last answer's header fields, lower-case names
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
@@ -206,11 +216,11 @@ class Connection:
         )
 
     async def request(self, method: str, path: str, headers: dict | None = None, body: bytes = b"") -> tuple[int, bytes]:
-        lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: keep-alive"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if body or method == "POST":
-            lines.append(f"Content-Length: {len(body)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return await self.send(request_bytes(method, path, headers, body))
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        """One whole request, as ``request_bytes`` made it; the answer's status and body."""
+        self.writer.write(request)
         await self.writer.drain()
         head = await self.reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -220,6 +230,7 @@ class Connection:
             if ":" in line:
                 key, value = line.split(":", 1)
                 fields[key.strip().lower()] = value.strip()
+        self.fields = fields
         if fields.get("transfer-encoding", "").lower() == "chunked":
             data = b""
             while True:
@@ -233,6 +244,14 @@ class Connection:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def request_bytes(method: str, path: str, headers: dict | None = None, body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: keep-alive"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body or method == "POST":
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def source_address(group: int, i: int) -> str:
@@ -292,11 +311,11 @@ _JOB: dict = {}
 def _client_process(share: int) -> dict:
     """Client process ``share`` of CLIENTS: every CLIENTS-th connection of the job, on its own event loop."""
     job = _JOB
-    result = {"latencies": [], "errors": [], "dropped": [], "lag": [0.0]}
+    result = {"latencies": [], "starts": [], "errors": [], "dropped": [], "lag": [0.0]}
     cpu = time.process_time()
 
     async def run():
-        tasks = [job["one"](i, result) for i in range(share, job["count"], CLIENTS)]
+        tasks = [job["one"](i, result) for i in range(job["count"]) if job["share_of"](i) == share]
         tasks.append(_lag_watch(job["until"], result["lag"]))
         await asyncio.gather(*tasks)
 
@@ -305,12 +324,13 @@ def _client_process(share: int) -> dict:
     return result
 
 
-def in_clients(one, count: int, until: float) -> dict:
-    """``one(i, result)`` for i in range(count), spread over CLIENTS forked processes; their results merged."""
-    _JOB.update(one=one, count=count, until=until)
+def in_clients(one, count: int, until: float, share_of=None) -> dict:
+    """``one(i, result)`` for i in range(count), spread over CLIENTS forked processes (by
+    ``share_of(i)``, else in turn); their results merged."""
+    _JOB.update(one=one, count=count, until=until, share_of=share_of or (lambda i: i % CLIENTS))
     with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
         parts = pool.map(_client_process, range(CLIENTS))
-    merged = {key: [x for part in parts for x in part[key]] for key in ("latencies", "errors", "dropped")}
+    merged = {key: [x for part in parts for x in part[key]] for key in ("latencies", "starts", "errors", "dropped")}
     merged["cpu"] = sum(part["cpu"] for part in parts)
     merged["lag"] = max(part["lag"][0] for part in parts)
     return merged
@@ -343,11 +363,13 @@ def load_average() -> str:
 
 def report_machine(result: dict, requests: int, wall: float, server: float, load_before: str) -> None:
     """What the client and the server spent, and how loaded the machine was: to read the times by."""
-    per = max(requests, 1)
+    def each(cpu: float) -> str:
+        return f", {ms(cpu / requests)} a request" if requests else ""
+
     report("client CPU", f"{result['cpu']:.1f} s in {CLIENTS} processes over {wall:.0f} s "
-           f"({result['cpu'] / wall:.2f} cores, {ms(result['cpu'] / per)} a request)")
+           f"({result['cpu'] / wall:.2f} cores{each(result['cpu'])})")
     report("client event loop, worst lag", ms(result["lag"]), "< 100 ms", result["lag"] < 0.1)
-    report("server CPU (app server + nginx)", f"{server:.1f} s ({server / wall:.2f} cores, {ms(server / per)} a request)")
+    report("server CPU (app server + nginx)", f"{server:.1f} s ({server / wall:.2f} cores{each(server)})")
     report("load average (1, 5, 15 min)", f"{load_before} before, {load_average()} after, on {os.cpu_count()} cores")
 
 
@@ -397,7 +419,7 @@ async def reader(port: int, i: int, status_path: str, until: float, result: dict
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
         if time.monotonic() >= until:
             break
-        started = time.perf_counter()
+        started, at = time.perf_counter(), time.monotonic()
         try:
             status, _ = await asyncio.wait_for(conn.request("GET", status_path), 90)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
@@ -412,43 +434,62 @@ async def reader(port: int, i: int, status_path: str, until: float, result: dict
             tick += 2
             continue
         result["latencies"].append(time.perf_counter() - started)
+        result["starts"].append(at)
         if status != 200:
             result["errors"].append((f"status page: HTTP {status}", f"reader {i}"))
         tick += 2
     conn.close()
 
 
-async def slow_client(port: int, i: int, status_path: str, until: float, result: dict) -> None:
-    """Sends a request's headers a byte a second, and starts again when nginx drops it."""
+async def slow_client(port: int, i: int, status_path: str, until: float, result: dict, on=None) -> None:
+    """Sends a request's headers a byte a second, and starts again when nginx drops it;
+    only while ``on(now)`` (if given) says so, else it waits, connected to nothing."""
     await asyncio.sleep(random.uniform(0, 2))
+    waiting = False
     while time.monotonic() < until:
+        if on is not None and not on(time.monotonic()):
+            waiting = True
+            await asyncio.sleep(0.2)
+            continue
+        if waiting:
+            # Each comes when it comes, as the phones do: not a hundred handshakes in one moment.
+            waiting = False
+            await asyncio.sleep(random.uniform(0, 2))
         conn = Connection(port, source_address(2, i))
         try:
             await conn.open()
             conn.writer.write(f"GET {status_path} HTTP/1.1\r\nHost: localhost\r\n".encode())
-            while time.monotonic() < until and not conn.reader.at_eof():
+            while time.monotonic() < until and not conn.reader.at_eof() and (on is None or on(time.monotonic())):
                 conn.writer.write(b"X")
                 await conn.writer.drain()
                 await asyncio.sleep(1)
         except (OSError, ConnectionError):
             pass
-        if time.monotonic() < until:
+        if conn.reader is not None and conn.reader.at_eof():
             result["dropped"].append(1)
         conn.close()
-        await asyncio.sleep(0.5)
+        # Cut off together (they came within 2 s), they come back spread over 2 s again.
+        await asyncio.sleep(random.uniform(0.5, 2.5))
 
 
-def readers_run(stack: Stack, status_path: str, slow: bool) -> dict:
-    until = time.monotonic() + SECONDS
+def readers_run(stack: Stack, status_path: str, readers: int, slow: int, seconds: float = SECONDS, on=None) -> dict:
+    until = time.monotonic() + seconds
     port = stack.port
 
     async def one(i, result):
-        if i < READERS:
+        if i < readers:
             await reader(port, i, status_path, until, result)
         else:
-            await slow_client(port, i - READERS, status_path, until, result)
+            await slow_client(port, i - readers, status_path, until, result, on)
 
-    return in_clients(one, READERS + (SLOW if slow else 0), until)
+    def share_of(i: int) -> int:
+        # The slow connections' handshakes in a client process of their own: a reader's
+        # time is then the hub's, not also its own event loop's, busy handshaking.
+        if not readers or not slow or CLIENTS < 2:
+            return i % CLIENTS
+        return i % (CLIENTS - 1) if i < readers else CLIENTS - 1
+
+    return in_clients(one, readers + slow, until, share_of)
 
 
 def p99(samples: list[float]) -> float:
@@ -469,39 +510,71 @@ async def warm_up(stack: Stack, status_path: str) -> None:
 
 
 def readers_part(stack: Stack, status_path: str, server: str) -> None:
+    """The readers for twice BENCH_HUB_SECONDS, the slow connections on in every other
+    quarter of it: the p99 of the readers' requests begun in windows with and without
+    them, and how far the windows without differ among themselves (the shared
+    machine's own noise), by which "did not move" is judged."""
     global failed
     asyncio.run(warm_up(stack, status_path))
     bare, page = asyncio.run(floor(stack, status_path))
     print(f"-- {server} behind nginx: floor, one client")
     report("bare route /healthz, median", ms(bare))
     report("status page, median", ms(page))
-    results = {}
-    for slow in (False, True):
-        label = f"{READERS} readers" + (f" + {SLOW} slow-header" if slow else "")
+    if server == "gunicorn":
+        # What the slow clients cost by themselves, the client's event loops and the server alike.
+        seconds = SECONDS / 4
         load_before, cpu_before, wall = load_average(), server_cpu(stack), time.perf_counter()
-        result = readers_run(stack, status_path, slow)
+        result = readers_run(stack, status_path, 0, SLOW, seconds)
         wall = time.perf_counter() - wall
-        latencies, errors = result["latencies"], result["errors"]
-        results[slow] = p99(latencies)
-        print(f"-- {server}: {label} connections, a status page every 2 s each, {SECONDS:.0f} s")
-        report("requests", f"{len(latencies)}")
-        report("median", ms(median(latencies)) if latencies else "-")
-        if latencies:
-            report("median / floor status page", f"{median(latencies) / page:.1f}×")
-        report("p99", ms(results[slow]), "< 1 s", results[slow] < 1.0)
-        report_errors(errors)
-        if slow:
-            report("slow connections nginx cut off", f"{len(result['dropped'])}")
-        report_machine(result, len(latencies), wall, server_cpu(stack) - cpu_before, load_before)
-        failed = failed or bool(errors)
-    report("p99 with slow / without", f"{results[True] / results[False]:.2f}×")
+        print(f"-- {server}: {SLOW} slow-header connections alone, {seconds:.0f} s")
+        report("slow connections nginx cut off", f"{len(result['dropped'])}")
+        report_machine(result, 0, wall, server_cpu(stack) - cpu_before, load_before)
+    # Readers throughout; the slow connections on in every other window, so both sets of
+    # samples come from the same minutes of a shared machine's load, not from two runs.
+    window = SECONDS / 4
+    windows = 8
+    start = time.monotonic() + 4  # the readers connected (their first ticks are in the first 2 s)
+
+    def slow_on(moment: float) -> bool:
+        return moment >= start and int((moment - start) // window) % 2 == 1
+
+    load_before, cpu_before, wall = load_average(), server_cpu(stack), time.perf_counter()
+    result = readers_run(stack, status_path, READERS, SLOW, 4 + windows * window, slow_on)
+    wall = time.perf_counter() - wall
+    by_window: dict[int, list[float]] = {}
+    for at, latency in zip(result["starts"], result["latencies"]):
+        if at >= start:
+            by_window.setdefault(int((at - start) // window), []).append(latency)
+    alone = [x for k, xs in by_window.items() if k % 2 == 0 for x in xs]
+    with_slow = [x for k, xs in by_window.items() if k % 2 == 1 for x in xs]
+    halves = [[x for k, xs in by_window.items() if k % 4 == j for x in xs] for j in (0, 2)]
+    print(f"-- {server}: {READERS} readers, a status page every 2 s each, {windows * window:.0f} s; "
+          f"{SLOW} slow-header connections in every other {window:.0f} s")
+    report("requests alone / with slow", f"{len(alone)} / {len(with_slow)}")
+    for name, samples in (("alone", alone), ("with slow", with_slow)):
+        report(f"median, {name}", ms(median(samples)) if samples else "-")
+        report(f"p99, {name}", ms(p99(samples)), "< 1 s", p99(samples) < 1.0)
+    spread = max(p99(h) for h in halves) / min(p99(h) for h in halves)
+    ratio = p99(with_slow) / p99(alone)
+    # Window by window, to see the machine's load come and go (+: the slow connections on).
+    print("  p99 by window:  " + "  ".join(
+        f"{k + 1}{'+' if k % 2 else ' '}{p99(by_window.get(k, [])) * 1000:.0f}" for k in range(windows)) + "  ms")
+    report("p99 alone, windows 1,5 / 3,7", f"{ms(p99(halves[0]))} / {ms(p99(halves[1]))}")
+    report("readers alone, window to window", f"{spread:.2f}×")
+    # Moved: further from the readers alone than their own windows are from each other.
+    report("p99 with slow / alone", f"{ratio:.2f}×", f"within {spread:.2f}×", ratio <= spread)
+    report_errors(result["errors"])
+    report("slow connections nginx cut off", f"{len(result['dropped'])}")
+    report_machine(result, len(result["latencies"]), wall, server_cpu(stack) - cpu_before, load_before)
+    failed = failed or bool(result["errors"])
 
 
 # --- 4. a province of stations ------------------------------------------------------------------
 
 
-def add_stations(settings: dict, instance: Path, n: int) -> list[tuple[str, Ed25519PrivateKey]]:
-    """``n`` stations registered and enrolled at the hub (straight into its tables: not timed)."""
+def add_stations(settings: dict, instance: Path, n: int) -> tuple[list[tuple[str, Ed25519PrivateKey]], int]:
+    """``n`` stations registered and enrolled at the hub (straight into its tables: not timed),
+    each as after an earlier sync: its cursor is the hub's newest change, returned."""
     keys = [(f"Z{i:05d}", Ed25519PrivateKey.generate()) for i in range(n)]
 
     def insert_rows():
@@ -510,18 +583,23 @@ def add_stations(settings: dict, instance: Path, n: int) -> list[tuple[str, Ed25
             {"code": code, "name": f"压测站{i}", "level": "point", "township_id": townships[i % len(townships)]}
             for i, (code, _key) in enumerate(keys)
         ])
+        db.session.flush()
+        # The stations' own rows are reference changes too: the cursor is read after them.
+        cursor = db.session.scalar(select(func.coalesce(func.max(SyncChange.id), 0)))
         now = utcnow()
         db.session.execute(insert(SyncStation), [
-            {"station_code": code, "public_key": signing.public_key_text(key), "enrolled_at": now} for code, key in keys
+            {"station_code": code, "public_key": signing.public_key_text(key), "enrolled_at": now,
+             "last_contact_at": now - timedelta(days=1), "last_cursor": cursor}
+            for code, key in keys
         ])
         db.session.commit()
+        return cursor
 
-    read(instance, insert_rows, **settings)
-    return keys
+    return keys, read(instance, insert_rows, **settings)
 
 
-def signed(key, code: str, path: str, body: bytes) -> dict:
-    timestamp = str(to_millis(utcnow()))
+def signed(key, code: str, path: str, body: bytes, timestamp: int | None = None) -> dict:
+    timestamp = str(to_millis(utcnow()) if timestamp is None else timestamp)
     nonce = secrets.token_urlsafe(18)
     digest = signing.body_digest(body)
     return {
@@ -556,47 +634,103 @@ def day_records(code: str, rng: random.Random) -> list[dict]:
     return records
 
 
-async def one_station(port, i, code, key, start_at, result, rng) -> None:
+PUSH, PULL = "/api/v1/sync/push", "/api/v1/sync/pull"
+# BENCH_HUB_PULL_FROM=0: every station pulls from the start, as a box does once, after enrolling.
+PULL_FROM = os.environ.get("BENCH_HUB_PULL_FROM")
+# How often a station turned away (503, Retry-After) comes back within the run.
+COMEBACKS = int(os.environ.get("BENCH_HUB_COMEBACKS", "1"))
+
+
+def station_sync(code: str, key, start_at: float, cursor: int, rng: random.Random) -> tuple:
+    """A station's push and pull as the bytes it sends, made before the timed run: the
+    client is not what is measured. Signed for the moment each station is due (its
+    timestamp is then as fresh as a box's), each with a nonce of its own: the hub
+    checks them exactly as any other."""
+    due = to_millis(utcnow()) + round((start_at - time.monotonic()) * 1000)
+    records = day_records(code, rng)
+    push = wire.encode({"records": records})
+    pull = wire.encode({"cursor": cursor})
+    return (
+        len(records),
+        (push, pull),
+        request_bytes("POST", PUSH, signed(key, code, PUSH, push, due), push),
+        request_bytes("POST", PULL, signed(key, code, PULL, pull, due), pull),
+    )
+
+
+async def one_station(port, i, code, key, start_at, sync, result) -> None:
+    """One station's sync; turned away busy (503), it comes back after the Retry-After
+    given, plus up to half again, as kiosk.sync.loop does, and sends the same records
+    again, freshly signed."""
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    records, (push_body, pull_body), push, pull = sync
+    for attempt in range(COMEBACKS + 1):
+        if attempt:
+            push = request_bytes("POST", PUSH, signed(key, code, PUSH, push_body), push_body)
+            pull = request_bytes("POST", PULL, signed(key, code, PULL, pull_body), pull_body)
+        wait = await sync_once(port, i, code, records, push, pull, result, final=attempt == COMEBACKS)
+        if wait is None:
+            return
+        await asyncio.sleep(wait * (1 + 0.5 * random.random()))
+
+
+async def sync_once(port, i, code, records, push, pull, result, final: bool) -> float | None:
+    """A push and a pull on one connection; the seconds to wait when turned away busy, else None."""
     conn = Connection(port, source_address(10 + i // 62500, i % 62500))
     stage = "connect"
     try:
         await asyncio.wait_for(conn.open(), 30)
-        records = day_records(code, rng)
-        for path, payload in (("/api/v1/sync/push", {"records": records}), ("/api/v1/sync/pull", {"cursor": 0})):
-            stage = path.rsplit("/", 1)[1]
-            body = wire.encode(payload)
+        for stage, request in (("push", push), ("pull", pull)):
             started = time.perf_counter()
-            # Longer than nginx waits for gunicorn (60 s), so its 504 shows before the client gives up.
-            status, answer = await asyncio.wait_for(conn.request("POST", path, signed(key, code, path, body), body), 90)
+            # Longer than nginx waits for gunicorn (60 s), so its answer shows before the client gives up.
+            status, answer = await asyncio.wait_for(conn.send(request), 90)
             result["latencies"].append(time.perf_counter() - started)
+            if status == 503 and not final and conn.fields.get("retry-after", "").isdigit():
+                result["errors"].append((f"{stage}: HTTP 503, came back later", f"{code}: {answer[:160]!r}"))
+                return float(conn.fields["retry-after"])
             if status != 200:
                 result["errors"].append((f"{stage}: HTTP {status}", f"{code}: {answer[:160]!r}"))
-                return
-            if stage == "push" and len(wire.decode(answer)["acks"]) != len(records):
+                return None
+            if stage == "push" and len(wire.decode(answer)["acks"]) != records:
                 result["errors"].append(("push: not every record acknowledged", code))
     except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as error:
         result["errors"].append((f"{stage}: {error_kind(error)}", f"{code}: {error!r}"))
     finally:
         conn.close()
+    return None
 
 
-def stations_part(stack: Stack, keys) -> None:
+def stations_part(stack: Stack, keys, cursor: int) -> None:
     global failed
-    print(f"-- {len(keys):,} stations syncing once (push, then pull), spread over {SPREAD:.0f} s, gunicorn behind nginx")
+    cursor = int(PULL_FROM) if PULL_FROM else cursor
+    print(f"-- {len(keys):,} stations syncing once (push, then pull from cursor {cursor}), "
+          f"spread over {SPREAD:.0f} s, gunicorn behind nginx")
     rng = random.Random(20000)
-    t0 = time.monotonic() + 2
-    starts = [t0 + rng.uniform(0, SPREAD) for _ in keys]
+    offsets = [rng.uniform(0, SPREAD) for _ in keys]
+    # Signed for when each is due, from a guess at when making them all ends; if it
+    # ends later, every station starts that much later (its timestamp a little older).
+    guess = time.monotonic() + 2 + len(keys) / 1000
+    syncs = [station_sync(code, key, guess + offsets[i], cursor, random.Random(i)) for i, (code, key) in enumerate(keys)]
+    t0 = max(guess, time.monotonic() + 1)
+    report("requests made beforehand", f"{2 * len(keys):,}, signed for {t0 - guess:.1f} s before they go")
+    starts = [t0 + offset for offset in offsets]
     port = stack.port
 
     async def one(i, result):
-        code, key = keys[i]
-        await one_station(port, i, code, key, starts[i], result, random.Random(i))
+        await one_station(port, i, keys[i][0], keys[i][1], starts[i], syncs[i], result)
 
     load_before, cpu_before, since, wall = load_average(), server_cpu(stack), log_size(stack), time.perf_counter()
     result = in_clients(one, len(keys), t0 + SPREAD)
     wall = time.perf_counter() - wall
     latencies = result["latencies"]
+    final = [(kind, detail) for kind, detail in result["errors"] if "came back" not in kind]
+    failed_codes = {detail.split(":", 1)[0] for _kind, detail in final}
+    came_back = {detail.split(":", 1)[0] for kind, detail in result["errors"] if "came back" in kind}
+    synced = len(keys) - len(failed_codes)
+    report("stations synced whole", f"{synced:,} of {len(keys):,}", f"{len(keys):,}", synced == len(keys))
+    report("  at once", f"{len(keys) - len(came_back | failed_codes):,}")
+    report(f"  on coming back (up to {COMEBACKS}×)", f"{len(came_back - failed_codes):,}")
+    report("  not within the run", f"{len(failed_codes):,}")
     report("requests answered", f"{len(latencies)}")
     report("over", f"{wall:.0f} s")
     report("median per request", ms(median(latencies)) if latencies else "-")
@@ -604,7 +738,7 @@ def stations_part(stack: Stack, keys) -> None:
     report_errors(result["errors"])
     nginx_complaints(stack, since)
     report_machine(result, len(latencies), wall, server_cpu(stack) - cpu_before, load_before)
-    failed = failed or bool(result["errors"])
+    failed = failed or bool(final)
 
 
 def main() -> int:
@@ -625,7 +759,7 @@ def main() -> int:
             hub = hub_box(instance, url)
             number = read(instance, lambda: receive_opinion("LC00", secret="ABCDEF").receipt_number, **hub.settings)
             status_path = f"/r/{number}?k=ABCDEF"
-            keys = add_stations(hub.settings, instance, STATIONS) if "stations" in PARTS else []
+            keys, cursor = add_stations(hub.settings, instance, STATIONS) if "stations" in PARTS else ([], 0)
             servers = [s for s in ("gunicorn", "waitress") if s == "gunicorn" or "waitress" in PARTS]
             for server in servers:
                 stack = Stack(folder / server, settings).start(server)
@@ -633,7 +767,7 @@ def main() -> int:
                     if "readers" in PARTS:
                         readers_part(stack, status_path, server)
                     if server == "gunicorn" and keys:
-                        stations_part(stack, keys)
+                        stations_part(stack, keys, cursor)
                 finally:
                     stack.stop()
     finally:

@@ -91,6 +91,25 @@ def is_working_day(day: date) -> bool:
 
 def add_working_days(start: date, count: int) -> date:
     """The working day ``count`` working days after ``start`` (not counting ``start``)."""
+    return _add_working_days(start, count, _files_as_now())
+
+
+def _files_as_now() -> tuple:
+    """The override files and their modification times: a day counted under them stays right until one changes."""
+    files = [SHIPPED_OVERRIDES, instance_overrides_path()]
+    stamp = []
+    for path in files:
+        try:
+            stamp.append((str(path), path.stat().st_mtime_ns if path is not None else None))
+        except FileNotFoundError:
+            stamp.append((str(path), None))
+    return tuple(stamp)
+
+
+# Every push of a station dates its opinions' due days from the same day and the same
+# few category periods: counted once a process (and again when a file changes).
+@lru_cache(maxsize=256)
+def _add_working_days(start: date, count: int, _files: tuple) -> date:
     days = calendar()
     day = start
     while count > 0:

@@ -8,6 +8,7 @@ import ssl
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -18,7 +19,8 @@ from kiosk.models import Opinion, OpinionEvent, utcnow
 from kiosk.sync import hub as hub_services
 from kiosk.sync import loop
 from kiosk.sync import station as station_sync
-from kiosk.sync.client import HttpTransport, LinkDown
+from kiosk.sync import client
+from kiosk.sync.client import HttpTransport, LinkDown, Reply
 from tests.support.boxes import enrolled_station, run
 from tests.support.factories import make_opinion
 from tests.support.inprocess import sync
@@ -54,6 +56,31 @@ def test_back_off_doubles_up_to_thirty_minutes():
     assert delays[0] == 0
     assert 12 <= delays[1] <= 15 and 24 <= delays[2] <= 30 and 48 <= delays[3] <= 60
     assert all(1440 <= d <= 1800 for d in delays[9:])
+
+
+def test_a_busy_hubs_proxy_makes_the_station_wait_as_long_and_send_again(station_app, hub_app, transport):
+    """nginx answers 503 with Retry-After, unsigned, when gunicorn's queue is full or its
+    answer is late: the station takes it for "busy" (not a forged answer), waits at
+    least that long, and its next sync has every record kept once."""
+    with station_app.app_context():
+        uuids = [make_opinion("LC00").uuid for _ in range(3)]
+    busy = Reply(503, {"retry-after": "120", "content-type": "application/json"}, b'{"error":"busy"}')
+    # The hub stored the push, but the station hears only the proxy (its answer overdue: 504 made 503).
+    transport.after = lambda reply: busy
+    result = sync(station_app, transport)
+    assert not result.ok and result.retry_after == 120 and "正忙" in result.error
+    delays = [loop.delay_after(result, 1, 15, 1800, random.Random(seed)) for seed in range(20)]
+    assert all(120 <= d <= 180 for d in delays) and len(set(delays)) > 1
+    # Without Retry-After, the station's own back-off; a value past its longest wait is not believed.
+    assert 12 <= loop.delay_after(station_sync.SyncResult(), 1, 15, 1800) <= 15
+    assert loop.delay_after(station_sync.SyncResult(retry_after=client.retry_after("999999")), 1, 15, 1800) <= 1800
+    assert client.retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
+    transport.after = None
+    assert sync(station_app, transport).ok
+    with hub_app.app_context():
+        assert sorted(db.session.scalars(select(Opinion.uuid))) == sorted(uuids)
+    with station_app.app_context():
+        assert all(db.session.get(Opinion, uuid).acknowledged_at is not None for uuid in uuids)
 
 
 def test_pull_pages_through_many_changes(station_app, hub_app, transport, monkeypatch):

@@ -6,7 +6,6 @@ a per-station daily serial, four digits and more past 9999. The secret
 is a few characters from an alphabet that is easy to read aloud and type.
 """
 
-import functools
 import re
 import secrets
 import unicodedata
@@ -38,10 +37,23 @@ def format_receipt_number(station_code: str, day: str, serial: int) -> str:
     return f"{station_code}-{day}-{serial:04d}"
 
 
-@functools.lru_cache(maxsize=512)
-def station_number(station_code: str) -> re.Pattern:
-    """A receipt number of this station only (a hub checks every record pushed)."""
-    return re.compile(rf"{re.escape(station_code)}-\d{{6}}-\d{{4,6}}", re.ASCII)
+class StationNumber:
+    """A receipt number of this station only (a hub checks every record pushed): ``NUMBER``
+    with the station's own code in it. One pattern for every station: a province's tens
+    of thousands of codes, each compiled, would outgrow any cache and compile in every push."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, station_code: str):
+        self.code = station_code
+
+    def fullmatch(self, text: str) -> re.Match | None:
+        match = NUMBER.fullmatch(text)
+        return match if match is not None and match[1] == self.code else None
+
+
+def station_number(station_code: str) -> StationNumber:
+    return StationNumber(station_code)
 
 
 def make_secret() -> str:

@@ -11,7 +11,8 @@ Rules:
 - Those days' local months are recomputed from the opinions before the
   writing session commits (a ``before_commit`` hook on ``db.session``), and
   before the dashboard reads (``catch_up``), which covers writers outside
-  the app's session.
+  the app's session and the sync API, which leaves its days stale
+  (``LEAVE_STALE``) so that stations' pushes never wait on each other here.
 - On PostgreSQL one refresh runs at a time (a transaction-scoped advisory
   lock), and it claims the stale days before counting, so a day changed by
   a transaction that commits meanwhile stays listed for the next refresh.
@@ -132,13 +133,20 @@ def catch_up() -> None:
         db.session.commit()
 
 
+# A session whose ``info`` holds this key commits without recounting: its stale
+# days stay listed for the dashboard (``catch_up``) or the next writer. The sync
+# API sets it: a push recounted its township's whole month inside its transaction,
+# one push at a time (the advisory lock), so a province's stations syncing at once
+# queued on each other and on a month growing with every push.
+LEAVE_STALE = "rollup_leave_stale"
+
 # Engines whose database has the rollup's tables (a hub that has not migrated yet has not).
 _ready: "weakref.WeakSet" = weakref.WeakSet()
 
 
 def _before_commit(session) -> None:
     """Recount what this transaction changed, inside it: the figures commit with the opinions."""
-    if not has_app_context() or current_app.config.get("ROLE") != "hub":
+    if not has_app_context() or current_app.config.get("ROLE") != "hub" or session.info.get(LEAVE_STALE):
         return
     session.flush()
     bind = session.get_bind()

@@ -19,6 +19,7 @@ from ..clock import now, to_millis
 from ..crash import crash_point
 from .. import release
 from ..extensions import csrf, db
+from ..stats import rollup
 from ..text import holds_control_characters
 from . import hub, registry, signing, voice, wire
 
@@ -35,11 +36,25 @@ voice_name = re.compile(r"^[0-9a-f]{64}$")
 ENROL_MAX_BODY = 4 * 1024
 
 
+# Their commits leave the dashboard's figures stale, to be counted when it
+# reads (kiosk.stats.rollup): a push's month recounted in every push made the
+# stations' pushes wait on each other; a pull writes no opinions at all.
+FIGURES_LATER = {"sync_api.push", "sync_api.pull"}
+
+
 @bp.before_request
 def _limits():
     enrolling = request.endpoint == "sync_api.enrol"
     request.max_content_length = ENROL_MAX_BODY if enrolling else current_app.config["SYNC_MAX_BODY"]
     g.sync_nonce = request.headers.get(signing.H_NONCE, "")[:40]
+    if request.endpoint in FIGURES_LATER:
+        db.session.info[rollup.LEAVE_STALE] = True
+
+
+@bp.teardown_request
+def _figures_as_usual(_error):
+    # The session may outlive the request (a test's app context): later commits count again.
+    db.session.info.pop(rollup.LEAVE_STALE, None)
 
 
 @bp.post("/enrol")

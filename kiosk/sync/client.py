@@ -29,6 +29,29 @@ class LinkDown(Exception):
     """No answer from the hub: network down, timeout, connection reset."""
 
 
+class HubBusy(LinkDown):
+    """The hub's proxy answered in its place: the hub is busy (its queue full) or its
+    answer is overdue. Nothing says the request was kept; sending it again is safe
+    (records are stored once by UUID), after ``retry_after`` seconds if the proxy said."""
+
+    def __init__(self, status: int, retry_after: float | None):
+        super().__init__(f"镇人大办正忙 (HTTP {status})")
+        self.status, self.retry_after = status, retry_after
+
+
+# What nginx answers itself for the hub: the app signs every answer of its own, errors too.
+PROXY_STATUSES = {502, 503, 504}
+# A Retry-After above this is not believed (it is not signed): the station's own longest wait.
+RETRY_AFTER_MAX = 1800
+
+
+def retry_after(value: str | None) -> float | None:
+    """A Retry-After header's seconds (the date form is not used by the hub's proxy), or None."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(min(int(value.strip()), RETRY_AFTER_MAX))
+
+
 class BadAnswer(Exception):
     """An answer that is not signed by the hub, or not for this request."""
 
@@ -146,6 +169,8 @@ class HubClient:
         self.bytes_sent += len(body) + sum(len(k) + len(v) for k, v in headers.items())
         reply = self.transport.send("POST", path, headers, body)
         self.bytes_received += len(reply.body)
+        if reply.status in PROXY_STATUSES and signing.H_SIGNATURE.lower() not in reply.headers:
+            raise HubBusy(reply.status, retry_after(reply.headers.get("retry-after")))
         answer = verify_answer(self.hub_public_key, reply, nonce)
         hub_time = answer.get("hub_time") if isinstance(answer, dict) else None
         if type(hub_time) is int:

@@ -12,9 +12,10 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, exists, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import release
 from ..clock import iso, local_midnight_utc, now, to_millis
@@ -66,7 +67,7 @@ def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
         raise SyncError(401, "unsigned", "request is not signed")
     if not NONCE_RE.match(nonce) or not timestamp.isdigit() or len(timestamp) > 15:
         raise SyncError(401, "bad_signature", "nonce or timestamp is malformed")
-    link = db.session.get(SyncStation, code) if STATION_CODE.fullmatch(code) else None
+    link = _station_link(code) if STATION_CODE.fullmatch(code) else None
     if link is None or link.public_key is None:
         raise SyncError(401, "unknown_station", "这个联络站没有在镇人大办登记 (unknown station)")
     if link.revoked_at is not None:
@@ -74,20 +75,58 @@ def authenticate(method: str, path: str, headers, body: bytes) -> SyncStation:
     if signing.body_digest(body) != claimed_digest:
         raise SyncError(401, "digest_mismatch", "body does not match its digest")
     try:
-        signing.verify(link.public_key, signing.request_message(method, path, timestamp, nonce, claimed_digest), signature)
+        signing.verify(
+            signing.public_key(link.public_key),
+            signing.request_message(method, path, timestamp, nonce, claimed_digest),
+            signature,
+        )
     except signing.BadSignature:
         raise SyncError(401, "bad_signature", "signature does not verify")
     window = current_app.config["SYNC_CLOCK_WINDOW_SECONDS"] * 1000
     if abs(to_millis(now()) - int(timestamp)) > window:
         raise SyncError(401, "stale_timestamp", "时间不对：请按镇人大办的时间校准后重试 (timestamp outside window)")
-    if db.session.get(SyncNonce, (code, nonce)) is not None:
-        raise SyncError(401, "replayed_nonce", "request nonce already used")
-    try:
-        with db.session.begin_nested():
-            db.session.add(SyncNonce(station_code=code, nonce=nonce, seen_at=now()))
-    except IntegrityError:
+    if not _claim_nonce(code, nonce):
         raise SyncError(401, "replayed_nonce", "request nonce already used")
     return link
+
+
+HUB_DATABASE_ROW = "sync_hub_database"
+
+
+def _station_link(code: str) -> SyncStation | None:
+    """The station's sync row, read with its station and the hub database's row in one statement.
+
+    Every push and pull needs all three (the key, the township, the
+    generation its answer carries); read here, the later ``get``s of the
+    station and of ``HubDatabase`` find them in the session and send nothing.
+    """
+    row = db.session.execute(
+        select(SyncStation, HubDatabase)
+        .outerjoin(HubDatabase, HubDatabase.id == 1)
+        .where(SyncStation.station_code == code)
+        .options(joinedload(SyncStation.station))
+    ).first()
+    if row is None:
+        return None
+    # Held: the session keeps only weak references to what it loaded. Expired
+    # at commit like any loaded row, so it is never read stale.
+    db.session.info[HUB_DATABASE_ROW] = row[1]
+    return row[0]
+
+
+def _claim_nonce(code: str, nonce: str) -> bool:
+    """Note the nonce as used; False when it was already (a replay). One statement: the
+    row goes in unless it is there, and a request racing with the same nonce waits
+    for the other to end and then finds it taken."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    claimed = db.session.execute(
+        insert(SyncNonce)
+        .values(station_code=code, nonce=nonce, seen_at=now())
+        .on_conflict_do_nothing()
+        .returning(SyncNonce.nonce)
+    ).first()
+    return claimed is not None
 
 
 def forget_old_nonces() -> None:
@@ -299,34 +338,41 @@ def highest_serials(station_code: str, since: str) -> dict[str, int]:
 
 
 def changes_since(station: Station, cursor: int, limit: int = PULL_LIMIT, held_photos: set[str] | None = None) -> dict:
-    high = db.session.scalar(select(func.coalesce(func.max(SyncChange.id), 0)))
+    # One read for the newest change number and the first reference change past the
+    # cursor that concerns this station (the same snapshot: never past ``high``);
+    # a second for the station's opinions only when anything at all is newer.
+    first_reference = (
+        select(func.min(SyncChange.id))
+        .where(
+            SyncChange.kind == "reference",
+            SyncChange.id > cursor,
+            or_(SyncChange.township_id.is_(None), SyncChange.township_id == station.township_id),
+        )
+        .scalar_subquery()
+    )
+    high, reference_at = db.session.execute(
+        select(select(func.coalesce(func.max(SyncChange.id), 0)).scalar_subquery(), first_reference)
+    ).one()
     if cursor > high:
         # A cursor from another hub database (a restored backup): start over.
         cursor = 0
-    rows = db.session.execute(
-        select(SyncChange.id, SyncChange.opinion_uuid)
-        .where(
-            SyncChange.station_code == station.code,
-            SyncChange.kind == "opinion",
-            SyncChange.id > cursor,
-            SyncChange.id <= high,
-        )
-        .order_by(SyncChange.id)
-        .limit(limit + 1)
-    ).all()
+    rows = []
+    if high > cursor:
+        rows = db.session.execute(
+            select(SyncChange.id, SyncChange.opinion_uuid)
+            .where(
+                SyncChange.station_code == station.code,
+                SyncChange.kind == "opinion",
+                SyncChange.id > cursor,
+                SyncChange.id <= high,
+            )
+            .order_by(SyncChange.id)
+            .limit(limit + 1)
+        ).all()
     more = len(rows) > limit
     rows = rows[:limit]
     new_cursor = rows[-1][0] if more else high
-    reference_changed = cursor == 0 or db.session.scalar(
-        select(
-            exists().where(
-                SyncChange.kind == "reference",
-                SyncChange.id > cursor,
-                SyncChange.id <= new_cursor,
-                (SyncChange.township_id.is_(None)) | (SyncChange.township_id == station.township_id),
-            )
-        )
-    )
+    reference_changed = cursor == 0 or (reference_at is not None and reference_at <= new_cursor)
     uuids = list(dict.fromkeys(uuid for _id, uuid in rows))
     opinions = (
         db.session.scalars(select(Opinion).where(Opinion.uuid.in_(uuids)).options(selectinload(Opinion.events))).all()

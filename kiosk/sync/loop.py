@@ -30,6 +30,16 @@ def backoff_seconds(failures: int, retry: float, maximum: float, rng: random.Ran
     return delay * (1 - 0.2 * (rng or random).random())
 
 
+def delay_after(result: SyncResult, failures: int, retry: float, maximum: float, rng: random.Random | None = None) -> float:
+    """Seconds to wait after a failed sync: the back-off, or longer when the hub's proxy
+    said it was busy (Retry-After), plus up to half that again at random, so the
+    stations it turned away in one second do not all come back in one second."""
+    delay = backoff_seconds(failures, retry, maximum, rng)
+    if result.retry_after:
+        delay = max(delay, min(maximum, result.retry_after * (1 + 0.5 * (rng or random).random())))
+    return delay
+
+
 class SyncLoop:
     """Syncs on a timer, with back-off while the link fails, and at once when woken."""
 
@@ -72,7 +82,7 @@ class SyncLoop:
             return config["SYNC_RETRY_SECONDS"]
         if result.ok or result.busy:
             return config["SYNC_INTERVAL_SECONDS"]
-        return backoff_seconds(failures, config["SYNC_RETRY_SECONDS"], config["SYNC_MAX_BACKOFF_SECONDS"])
+        return delay_after(result, failures, config["SYNC_RETRY_SECONDS"], config["SYNC_MAX_BACKOFF_SECONDS"])
 
 
 def request_sync() -> None:

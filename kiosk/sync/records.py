@@ -342,7 +342,8 @@ class OpinionRecords(RecordType):
             db.session.scalars(select(Opinion.receipt_number).where(Opinion.receipt_number.in_(listed(numbers))))
         )
         categories = {c.code: c for c in db.session.scalars(select(Category))}
-        township_id = db.session.scalar(select(Station.township_id).where(Station.code == station_code))
+        # Loaded with the request's signature already (kiosk.sync.hub): no statement.
+        township_id = db.session.get(Station, station_code).township_id
         used = {data["category"] for data, _ in records} & categories.keys()
         due = {code: due_dates(received_at, categories[code].accept_days, categories[code].answer_days) for code in used}
         deputy_ids = {data["deputy_id"] for data, _ in records if data["deputy_id"] is not None}

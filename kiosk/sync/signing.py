@@ -9,6 +9,7 @@ acknowledgement) cannot be replayed as the answer to a new request.
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -58,6 +59,12 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
         return Ed25519PublicKey.from_public_bytes(raw)
     except (ValueError, binascii.Error, TypeError) as error:
         raise BadSignature("not an Ed25519 public key") from error
+
+
+@functools.lru_cache(maxsize=4096)
+def public_key(text: str) -> Ed25519PublicKey:
+    """``parse_public_key``, remembered: the hub reads a station's key once a process, not once a request."""
+    return parse_public_key(text)
 
 
 def sign(private_key: Ed25519PrivateKey, message: bytes) -> str:

@@ -99,6 +99,8 @@ class SyncResult:
     bytes_received: int = 0
     # Voice messages the hub confirmed in this sync (their copies here deleted).
     voices: int = 0
+    # Seconds the hub's proxy asked this box to wait before trying again (busy).
+    retry_after: float | None = None
     progress: list[str] = field(default_factory=list)
 
 
@@ -180,6 +182,8 @@ def _sync_locked(transport, result: SyncResult, progress) -> None:
     ) as error:
         db.session.rollback()
         result.error = plain_error(error)
+        if isinstance(error, client.HubBusy):
+            result.retry_after = error.retry_after
         log.warning("sync failed: %s", error)
     except Exception:
         # A bug or a full disk: recorded like any failure (the loop backs off), with the traceback in the log.
@@ -208,6 +212,8 @@ def plain_error(error: Exception) -> str:
     """What went wrong, in words a station keeper understands."""
     if isinstance(error, NotEnrolled):
         return "本站还没有登记到镇人大办。"
+    if isinstance(error, client.HubBusy):
+        return "镇人大办正忙，稍后会自动重试，已保存的意见不会丢失。"
     if isinstance(error, client.LinkDown):
         return f"连不上镇人大办（网络不通或对方没有响应）：{error}"
     if isinstance(error, client.BadAnswer):
