@@ -65,6 +65,10 @@ def test_a_keys_words_go_by_their_mean_rank_in_both_corpora():
     assert initials.fused(entries, lambda text: 1).index("子丑") == 3
     # Relevance raises a word in both rankings.
     assert initials.fused(entries, lambda text: 30 if text == "庚辛" else 1)[0] == "庚辛"
+    # Words Rime lacks go among themselves by count times relevance.
+    lacking = {"甲甲": (-1, 100, False), "路灯": (-1, 60, False), "丙丙": (-1, 90, False)}
+    assert initials.fused(lacking, lambda text: 1) == ["甲甲", "丙丙", "路灯"]
+    assert initials.fused(lacking, lambda text: 3 if text == "路灯" else 1) == ["路灯", "甲甲", "丙丙"]
 
 
 def test_the_index_and_the_readings_are_searched_in_place(engine):

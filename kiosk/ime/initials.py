@@ -150,7 +150,8 @@ def fused(entries: dict[str, tuple[int, int, bool]], relevance) -> list[str]:
     counts web chat: 还不, 好吧; jieba's counts lean to the press), and the
     mean of the ranks needs no common scale between their numbers.
     """
-    by_rime = sorted(entries, key=lambda t: (entries[t][0] < 0, -entries[t][0] * relevance(t),
+    # A word Rime lacks (weight -1) ranks among those by its count alone.
+    by_rime = sorted(entries, key=lambda t: (entries[t][0] < 0, -max(entries[t][0], 0) * relevance(t),
                                              -entries[t][1] * relevance(t), t))
     rime_place = {t: i for i, t in enumerate(by_rime)}
     counted = sorted((t for t, (_, count, domain) in entries.items() if count and not domain),
