@@ -38,6 +38,7 @@ from ..models import (
     OpinionEvent,
     OpinionStatus,
     Station,
+    StationLevel,
     SuggestionAttachment,
     User,
     utcnow,
@@ -288,10 +289,11 @@ def suggestion_number(township_id: int, day: str, serial: int) -> str:
 
 
 def _station_for(deputy: Deputy) -> Station:
-    """The station a suggestion is filed under: the township's central station, else any of its own."""
+    """The station a suggestion is filed under: the township's central station, else any of its own
+    (never its online one: the phones' figures are that station's)."""
     station = db.session.scalar(
         select(Station)
-        .where(Station.township_id == deputy.township_id)
+        .where(Station.township_id == deputy.township_id, Station.level != StationLevel.ONLINE)
         .order_by((Station.level != "center"), Station.code)
         .limit(1)
     )
