@@ -46,6 +46,13 @@ def to_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def from_millis(millis: int) -> datetime:
+    """The inverse of ``to_millis`` (UTC); TypeError or ValueError for anything but a whole number."""
+    if type(millis) is not int:
+        raise TypeError(f"not milliseconds: {millis!r}")
+    return datetime.fromtimestamp(millis / 1000, timezone.utc)
+
+
 def iso(moment: datetime | None) -> str | None:
     """UTC with microseconds and a Z: one spelling on both sides, digests depend on it."""
     if moment is None:

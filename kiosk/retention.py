@@ -44,7 +44,12 @@ def _finished_at():
 
 
 def _recording_held():
-    return exists().where(VoiceMessage.opinion_uuid == Opinion.uuid, VoiceMessage.data.is_not(None))
+    """Bytes of a recording the hub holds, whole or still arriving (b"", a spoilt copy discarded, is none)."""
+    return exists().where(VoiceMessage.opinion_uuid == Opinion.uuid, *_held_recording())
+
+
+def _held_recording():
+    return VoiceMessage.data.is_not(None), VoiceMessage.data != b""
 
 
 def expired(days: int):
@@ -62,7 +67,7 @@ def expired(days: int):
 
 
 def erase_expired(days: int | None = None, dry_run: bool = False) -> int:
-    """Erase the contact details kept past ``days`` (default ``RETENTION_DAYS``); how many opinions.
+    """Erase the contact details and recordings kept past ``days`` (default ``RETENTION_DAYS``); how many opinions.
 
     With ``dry_run``, only count them.
     """
@@ -80,7 +85,7 @@ def erase_expired(days: int | None = None, dry_run: bool = False) -> int:
         recorded = set(
             db.session.scalars(
                 select(VoiceMessage.opinion_uuid).where(
-                    VoiceMessage.opinion_uuid.in_([o.uuid for o in batch]), VoiceMessage.data.is_not(None)
+                    VoiceMessage.opinion_uuid.in_([o.uuid for o in batch]), *_held_recording()
                 )
             )
         )
@@ -104,19 +109,19 @@ def erase_expired(days: int | None = None, dry_run: bool = False) -> int:
         erased += len(batch)
     if erased:
         checkpoint(db.engine)
-    log.info("retention: %d opinions' contact details erased (%d days)", erased, days)
+    log.info("retention: %d opinions' contact details or recordings erased (%d days)", erased, days)
     return erased
 
 
 @click.group()
 def retention():
-    """Erasing contact details kept past RETENTION_DAYS (hub)."""
+    """Erasing contact details and recordings kept past RETENTION_DAYS (hub)."""
 
 
 @retention.command("run")
 @click.option("--dry-run", is_flag=True, help="Only count the opinions that would be erased.")
 @with_appcontext
 def run(dry_run: bool):
-    """Erase the name and phone of opinions finished more than RETENTION_DAYS ago (run nightly)."""
+    """Erase the name, phone and recording of opinions finished more than RETENTION_DAYS ago (run nightly)."""
     count = erase_expired(dry_run=dry_run)
     click.echo(f"{count} opinions would be erased" if dry_run else f"{count} opinions erased")

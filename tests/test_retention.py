@@ -12,6 +12,7 @@ from kiosk.extensions import db
 from kiosk.models import AuditEntry, Department, Opinion, VoiceMessage, utcnow
 from kiosk.ratings import GivenRating
 from kiosk.staff import services
+from kiosk.sync import voice as voice_sync
 from tests.support.desk import Desk
 from tests.support.factories import make_user, receive_opinion
 from tests.support.voice import webm
@@ -224,3 +225,29 @@ def test_a_recording_of_an_opinion_still_in_hand_is_kept(hub):
     assert _run(hub) == "0 opinions erased"
     with hub.app_context():
         assert db.session.get(VoiceMessage, uuid).data == recording
+
+
+def test_a_recording_still_arriving_is_erased_and_never_taken_again(hub):
+    recording = webm(1)
+    with hub.app_context():
+        uuid = _opinion("closed")
+        spilt = _opinion("closed")
+        for opinion_uuid, data, sha in ((uuid, recording[:1000], hashlib.sha256(recording).hexdigest()),
+                                        (spilt, b"", "0" * 64)):
+            db.session.add(VoiceMessage(opinion_uuid=opinion_uuid, sha256=sha, size=len(recording),
+                                        duration_ms=1000, data=data))
+        db.session.commit()
+        code = db.session.get(Opinion, uuid).station_code
+    _later(hub, DAYS + 1)
+    assert _run(hub) == "2 opinions erased"
+    with hub.app_context():
+        assert db.session.get(VoiceMessage, uuid).data is None
+        notes = {row.opinion_uuid: row.before for row in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "retention.erase"))}
+        # A discarded copy (b"") held nothing: its audit row names the contact details only.
+        assert notes[uuid].get("voice") == "已登记" and "voice" not in notes[spilt]
+        # The station goes on sending the rest: the hub says it needs nothing more, and keeps nothing.
+        said = voice_sync.receive_chunk(code, hashlib.sha256(recording).hexdigest(), 1000, recording[1000:])
+        db.session.commit()
+        assert said["confirmed"] is True
+        assert db.session.get(VoiceMessage, uuid).data is None

@@ -2,8 +2,9 @@
 
 At the station the recording is written while the opinion is still a draft
 (keyed by the draft's id, which becomes the opinion's UUID on submit) and
-kept until the hub has confirmed it holds the same bytes (by SHA-256); then
-the station's copy goes, as contact details do. At the hub it arrives in
+kept until the hub has confirmed it holds the same bytes (by SHA-256) and a
+backup of the hub holds them too; then the station's copy goes, as contact
+details do. At the hub it arrives in
 chunks after the opinion's record and counts as held only once its hash and
 duration are checked. The transcript (转写) is typed at the hub only.
 """
@@ -32,10 +33,10 @@ class VoiceMessage(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The WebM/Opus bytes. Station: until the hub confirmed them (then None).
+    # The WebM/Opus bytes. Station: until a backup of the hub holds them (then None).
     # Hub: the chunks received so far, in order, until confirmed.
     data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    # Station: when the hub confirmed the hash (its copy deleted then).
+    # Station: when the hub confirmed the hash, by the hub's clock (not sent again).
     # Hub: when the last chunk arrived and the hash and duration were checked.
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hub only: what township staff heard, typed so it can be searched and exported.

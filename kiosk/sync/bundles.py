@@ -133,11 +133,11 @@ def import_answer(path: str) -> dict:
                 station.raise_counters_to_hub(pull["serials"])
                 db.session.commit()  # on its own: an older answer's pull below may apply nothing
             pulled = station.apply_pull_answer(pull, only_if_newer=True)
-            voices = voice.apply_bundled_answers(payload.get("voices"))
+            voices = voice.apply_bundled_answers(payload.get("voices"), payload.get("hub_time"))
             if voices:
                 # The recordings just confirmed go by the same rule as the names and phones.
                 station.forget_contact_details(pull)
-        except station.AnswerMalformed as error:
+        except (station.AnswerMalformed, voice.AnswerMalformed) as error:
             raise BundleRefused(f"回执文件内容不对: {error}")
         mark = station.restored_mark()
         if mark is not None and "serials" in pull and waiting_count() == 0:

@@ -6,8 +6,8 @@ after the client has checked the hub's signature over it, and applies each
 answer in one transaction: marking records acknowledged, or moving the
 cursor together with the changes it covers. A crash at any point leaves
 either the old state or the new one, and the next sync repeats harmlessly
-(the hub acknowledges a repeat again). Names and phones the hub holds are
-deleted after either, once the hub's newest backup holds them too; a hub
+(the hub acknowledges a repeat again). Names, phones and voice recordings
+the hub holds are deleted after either, once the hub's newest backup holds them too; a hub
 restored from a backup (a new generation) gets everything again and the
 cursor starts over (``follow_generation``).
 
@@ -97,7 +97,7 @@ class SyncResult:
     error: str | None = None
     bytes_sent: int = 0
     bytes_received: int = 0
-    # Voice messages the hub confirmed in this sync (their copies here deleted).
+    # Voice messages the hub confirmed in this sync.
     voices: int = 0
     # Seconds the hub's proxy asked this box to wait before trying again (busy).
     retry_after: float | None = None
@@ -521,9 +521,7 @@ def forget_contact_details(answer: dict) -> int:
         except ValueError:
             raise AnswerMalformed("hub_database: backed_up_at is no UTC time")
         held.append(Opinion.hub_received_at < cutoff)
-        # Confirmed by this box's clock; the backup's time is the hub's.
-        offset = timedelta(milliseconds=sync_state().clock_offset_ms or 0)
-        recordings_held.append(VoiceMessage.confirmed_at < cutoff - offset)
+        recordings_held.append(VoiceMessage.confirmed_at < cutoff)
     erased = db.session.execute(
         update(Opinion).where(*held).values(contact_name=None, contact_phone=None).execution_options(
             synchronize_session=False

@@ -20,11 +20,12 @@ import binascii
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 from .. import voice
-from ..clock import now
+from ..clock import from_millis, now
 from ..extensions import db
 from ..models import Opinion, SetAsideRecord, VoiceMessage
 from .client import HubRefused
@@ -72,7 +73,8 @@ def receive_chunk(station_code: str, sha256: str, offset: int, chunk: bytes) -> 
     if not rows:
         raise SyncError(404, "unknown_voice", "镇人大办没有收到这段录音所属的意见，请先同步意见 (no opinion names this recording)")
     first = rows[0]
-    if first.confirmed_at is not None:
+    # Erased under retention: never taken again (the station may still be sending what it kept).
+    if first.confirmed_at is not None or first.erased_at is not None:
         return answer(sha256, first.size, True)
     held = first.data or b""
     if offset != len(held) or not chunk:
@@ -87,7 +89,7 @@ def take_whole(station_code: str, sha256: str, data: bytes) -> dict:
     rows = _held(station_code, sha256)
     if not rows:
         raise SyncError(404, "unknown_voice", "镇人大办没有收到这段录音所属的意见")
-    if rows[0].confirmed_at is not None:
+    if rows[0].confirmed_at is not None or rows[0].erased_at is not None:
         return answer(sha256, rows[0].size, True)
     if len(data) != rows[0].size:
         raise VoiceBad("voice_mismatch", "录音的大小与记录不符")
@@ -197,7 +199,8 @@ def push_voices(hub, progress=lambda message: None) -> int:
             set_aside(item.opinion_uuid, refused.code, refused.message)
             continue
         if done:
-            confirm(item.opinion_uuid, item.sha256)
+            # The hub's time: a backup's time is the hub's, and this box's clock may jump.
+            confirm(item.opinion_uuid, item.sha256, now() + timedelta(milliseconds=hub.offset_ms))
             confirmed += 1
     return confirmed
 
@@ -225,11 +228,12 @@ def _checked(reply: dict, item: Waiting) -> dict:
     return reply
 
 
-def confirm(opinion_uuid: str, sha256: str) -> bool:
-    """The hub holds these bytes: not sent again. Only on a verified answer.
+def confirm(opinion_uuid: str, sha256: str, at: datetime) -> bool:
+    """The hub holds these bytes since ``at`` (by the hub's clock): not sent
+    again. Only on a verified answer.
 
-    This box's copy goes when a backup of the hub holds it too
-    (``kiosk.sync.station.forget_contact_details``, on the next answer)."""
+    This box's copy goes when a backup of the hub made after ``at`` holds it
+    too (``kiosk.sync.station.forget_contact_details``, on the next answer)."""
     changed = db.session.execute(
         update(VoiceMessage)
         .where(
@@ -237,7 +241,7 @@ def confirm(opinion_uuid: str, sha256: str) -> bool:
             VoiceMessage.sha256 == sha256,
             VoiceMessage.confirmed_at.is_(None),
         )
-        .values(confirmed_at=now())
+        .values(confirmed_at=at)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -287,17 +291,21 @@ def take_bundled(station_code: str, carried) -> dict[str, dict]:
     return answers
 
 
-def apply_bundled_answers(answers) -> int:
+def apply_bundled_answers(answers, hub_time) -> int:
     """The hub's word on each carried recording: confirmed ones not sent again, refused ones set aside."""
-    if not isinstance(answers, dict):
+    if not isinstance(answers, dict) or not answers:
         return 0
+    try:
+        at = from_millis(hub_time)
+    except (TypeError, ValueError, OverflowError):
+        raise AnswerMalformed("the answer file lacks the hub's time")
     confirmed = 0
     for sha, said in answers.items():
         if not isinstance(said, dict):
             continue
         for opinion_uuid in db.session.scalars(select(VoiceMessage.opinion_uuid).where(VoiceMessage.sha256 == sha)):
             if said.get("confirmed") is True:
-                confirmed += confirm(opinion_uuid, sha)
+                confirmed += confirm(opinion_uuid, sha, at)
             elif said.get("refused") == "voice_refused":
                 set_aside(opinion_uuid, "voice_refused", str(said.get("message")))
     return confirmed
