@@ -46,7 +46,9 @@ def heading(page) -> str:
 GAPS = {
     "quick first": [50, 150, 300, 400, 500, 50],
     "slow first": [500, 400, 300, 150, 50, 500],
-    "an unsure hand": [900, 1100, 800, 1000, 900, 1100],
+    # At most 1 s: a tap the harness sends 1.1 s on can land past the 1.2 s
+    # hold on a loaded machine (seen with four test workers on two cores).
+    "an unsure hand": [900, 1000, 800, 1000, 900, 1000],
 }
 
 
