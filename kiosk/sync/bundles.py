@@ -136,7 +136,7 @@ def import_answer(path: str) -> dict:
             voices = voice.apply_bundled_answers(payload.get("voices"), payload.get("hub_time"))
             if voices:
                 # The recordings just confirmed go by the same rule as the names and phones.
-                station.forget_contact_details(pull)
+                station.forget_personal_data(pull)
         except (station.AnswerMalformed, voice.AnswerMalformed) as error:
             raise BundleRefused(f"回执文件内容不对: {error}")
         mark = station.restored_mark()

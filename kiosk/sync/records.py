@@ -263,7 +263,7 @@ class OpinionRecords(RecordType):
         size: the "received" step for those still "submitted", then the
         marking itself, which also moves them to "received". Their name and
         phone go once a backup of the hub holds them too
-        (``kiosk.sync.station.forget_contact_details``).
+        (``kiosk.sync.station.forget_personal_data``).
         """
         marked = 0
         for received, uuids in _by_moment(acks).items():

@@ -363,7 +363,7 @@ def apply_push_answer(sent: dict, answer: dict) -> tuple[int, int]:
             )
             aside += 1
     db.session.commit()
-    forget_contact_details(answer)
+    forget_personal_data(answer)
     # Repeats of an acknowledgement change nothing here but count as confirmed.
     return sum(len(items) for items in by_type.values()), aside
 
@@ -449,7 +449,7 @@ def apply_pull_answer(answer: dict, only_if_newer: bool = False) -> int:
         log.warning("release announcement ignored: %s", error)
     state.cursor = cursor
     db.session.commit()
-    forget_contact_details(answer)
+    forget_personal_data(answer)
     return applied + (1 if reference is not None else 0)
 
 
@@ -499,7 +499,7 @@ def end_resend() -> None:
         db.session.commit()
 
 
-def forget_contact_details(answer: dict) -> int:
+def forget_personal_data(answer: dict) -> int:
     """Delete what the hub holds of a person, once a backup of the hub holds it too. Commits.
 
     The name and phone of acknowledged opinions, and recordings the hub has

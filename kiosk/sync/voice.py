@@ -11,8 +11,8 @@ file itself as the station did (WebM, one Opus track, its duration from the
 packets, the duration the record declared). Only then does it say
 ``confirmed``, and only on that signed word, once a backup of the hub holds
 it too, does the station delete its copy, as it does with contact details
-(``kiosk.sync.station.forget_contact_details``). The USB bundle carries whole files the same
-way (``bundle_voices``, ``take_bundled``).
+(``kiosk.sync.station.forget_personal_data``). The USB bundle carries whole
+files the same way (``bundle_voices``, ``take_bundled``).
 """
 
 import base64
@@ -233,7 +233,7 @@ def confirm(opinion_uuid: str, sha256: str, at: datetime) -> bool:
     again. Only on a verified answer.
 
     This box's copy goes when a backup of the hub made after ``at`` holds it
-    too (``kiosk.sync.station.forget_contact_details``, on the next answer)."""
+    too (``kiosk.sync.station.forget_personal_data``, on the next answer)."""
     changed = db.session.execute(
         update(VoiceMessage)
         .where(
